@@ -1,0 +1,37 @@
+"""Small renderers for the metadata a user reads in the Dagster UI."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+
+def counts_table(counts: Mapping[str, int], label: str) -> str:
+    if not counts:
+        return "none"
+    rows = "\n".join(f"| {key} | {value} |" for key, value in sorted(counts.items()))
+    return f"| {label} | count |\n| --- | ---: |\n{rows}"
+
+
+def histogram_table(values: np.ndarray, bins: int = 10, lo: float = 0.0, hi: float = 1.0) -> str:
+    if len(values) == 0:
+        return "no values"
+    counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    peak = max(int(counts.max()), 1)
+    rows = "\n".join(
+        f"| {edges[i]:.1f}-{edges[i + 1]:.1f} | {counts[i]} | {'#' * int(40 * counts[i] / peak)} |"
+        for i in range(bins)
+    )
+    return f"| range | faces | |\n| --- | ---: | --- |\n{rows}"
+
+
+def percentiles(values: np.ndarray, prefix: str) -> dict[str, float]:
+    if len(values) == 0:
+        return {}
+    p10, p50, p90 = np.percentile(values, [10, 50, 90])
+    return {
+        f"{prefix}_p10": round(float(p10), 4),
+        f"{prefix}_median": round(float(p50), 4),
+        f"{prefix}_p90": round(float(p90), 4),
+    }

@@ -1,0 +1,57 @@
+"""The one Definitions of the face_assets code location."""
+
+import os
+
+from dagster import Definitions, EnvVar, define_asset_job
+
+from face_assets.assets.checks import FACE_CHECKS
+from face_assets.assets.faces import detected_faces, face_embeddings, face_quality
+from face_assets.assets.photos import raw_images
+from face_assets.partitions import monthly_partitions
+from face_assets.resources import (
+    LIBRARY_ENV,
+    FaceModelsResource,
+    FaceStoreResource,
+    PhotoLibraryResource,
+    default_home,
+)
+from face_assets.store.db import DATABASE_URL_ENV
+
+FACE_ASSETS = [raw_images, detected_faces, face_embeddings, face_quality]
+
+# The main job: a month of photos to faces, embeddings and quality.
+ingest_job = define_asset_job(
+    "ingest_month",
+    selection=FACE_ASSETS,
+    partitions_def=monthly_partitions,
+    description="Photos of a month -> faces -> embeddings -> quality, in the store.",
+)
+
+
+def _store() -> FaceStoreResource:
+    # The URL is passed as an EnvVar so its credentials never show in the UI or run config.
+    if os.environ.get(DATABASE_URL_ENV):
+        return FaceStoreResource(database_url=EnvVar(DATABASE_URL_ENV), home=default_home())
+    return FaceStoreResource(home=default_home())
+
+
+def _library() -> PhotoLibraryResource:
+    if os.environ.get(LIBRARY_ENV):
+        return PhotoLibraryResource(root=EnvVar(LIBRARY_ENV))
+    return PhotoLibraryResource(root=os.path.join(default_home(), "sample_library"))
+
+
+def build_definitions() -> Definitions:
+    return Definitions(
+        assets=FACE_ASSETS,
+        asset_checks=FACE_CHECKS,
+        jobs=[ingest_job],
+        resources={
+            "face_models": FaceModelsResource(),
+            "store": _store(),
+            "library": _library(),
+        },
+    )
+
+
+defs = build_definitions()

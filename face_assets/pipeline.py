@@ -1,0 +1,252 @@
+"""The work behind each face asset, without Dagster: read from the store, run vision, write back.
+
+The Dagster assets call these functions and turn their stats into run metadata; the ingest
+benchmark calls the same functions, so what is measured is what runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from face_assets import media
+from face_assets.library import content_hash, read_library_file
+from face_assets.resources import FaceStoreResource
+from face_assets.store import faces as face_store
+from face_assets.store import images as image_store
+from face_assets.vision.decode import ImageRejected, decode_image
+from face_assets.vision.faces import (
+    MIN_CONFIDENCE,
+    MIN_FACE_SIZE,
+    aligned_crop,
+    decode_crop,
+    encode_jpeg,
+    encode_png,
+    face_thumbnail,
+    kept_faces,
+)
+from face_assets.vision.models import FaceModels
+from face_assets.vision.quality import face_quality
+
+WRITE_CHUNK_IMAGES = 16  # images per transaction: amortises commits, bounds lost work on a crash
+WRITE_CHUNK_FACES = 256  # faces per embedding/quality transaction
+REASON_CHANGED = "changed_since_scan"
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class DetectionStats:
+    images: int = 0
+    images_with_faces: int = 0
+    faces: int = 0
+    removed_faces: int = 0
+    failed: Counter = field(default_factory=Counter)
+    notes: Counter = field(default_factory=Counter)
+    decode_seconds: float = 0.0
+    detect_seconds: float = 0.0
+    seconds: float = 0.0
+
+
+@dataclass
+class EmbeddingStats:
+    faces: int = 0
+    missing_crops: int = 0
+    model_seconds: float = 0.0
+    seconds: float = 0.0
+
+
+@dataclass
+class QualityStats:
+    faces: int = 0
+    missing_crops: int = 0
+    seconds: float = 0.0
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _read_image(library_root: Path, paths: tuple[str, ...], sha256: str) -> bytes:
+    """The image's bytes from the first of its paths that still holds the registered content."""
+    last: ImageRejected | None = None
+    for rel_path in paths:
+        try:
+            data = read_library_file(library_root, rel_path)
+        except ImageRejected as exc:
+            last = exc
+            continue
+        if content_hash(data) == sha256:
+            return data
+        last = ImageRejected(REASON_CHANGED, f"{rel_path} changed since it was scanned")
+    raise last or ImageRejected(REASON_CHANGED, "no library path holds this image any more")
+
+
+def detect_faces(
+    models: FaceModels,
+    store: FaceStoreResource,
+    library_root: Path,
+    months: Iterable[str],
+    min_confidence: float = MIN_CONFIDENCE,
+    min_face_size: float = MIN_FACE_SIZE,
+    redetect: bool = False,
+    log: Log | None = None,
+) -> DetectionStats:
+    """Detect, align and thumbnail the faces of every not-yet-detected image of the months."""
+    started = time.perf_counter()
+    stats = DetectionStats()
+    params = {
+        "min_confidence": min_confidence,
+        "min_face_size": min_face_size,
+        "det_size": models.det_size,
+    }
+    for month in sorted(set(months)):
+        with store.transaction() as conn:
+            pending = image_store.images_to_detect(conn, month, models.pack, redetect)
+        for chunk in _chunks(pending, WRITE_CHUNK_IMAGES):
+            results = []
+            for image in chunk:
+                t0 = time.perf_counter()
+                try:
+                    data = _read_image(library_root, image.paths, image.sha256)
+                    decoded = decode_image(data)
+                except ImageRejected as exc:
+                    stats.failed[exc.reason] += 1
+                    results.append((image, exc, None, ()))
+                    continue
+                t1 = time.perf_counter()
+                boxes, kps = models.detect(decoded.bgr, threshold=min_confidence)
+                faces = kept_faces(boxes, kps, min_confidence, min_face_size)
+                stats.decode_seconds += t1 - t0
+                stats.detect_seconds += time.perf_counter() - t1
+                rows = []
+                for index, face in enumerate(faces):
+                    row = face_store.FaceRow(
+                        index, face.bbox, face.landmarks, face.det_score, "", ""
+                    )
+                    crop_path = media.face_file_name(image.sha256, models.pack, row.box_key, "crop")
+                    thumb_path = media.face_file_name(
+                        image.sha256, models.pack, row.box_key, "thumb"
+                    )
+                    media.write_media(
+                        store.media_root,
+                        crop_path,
+                        encode_png(aligned_crop(decoded.bgr, face.landmarks)),
+                    )
+                    media.write_media(
+                        store.media_root,
+                        thumb_path,
+                        encode_jpeg(face_thumbnail(decoded.bgr, face.bbox)),
+                    )
+                    rows.append(
+                        face_store.FaceRow(
+                            index, face.bbox, face.landmarks, face.det_score, crop_path, thumb_path
+                        )
+                    )
+                for note in decoded.notes:
+                    stats.notes[note.split(":")[0]] += 1
+                results.append((image, None, rows, decoded.notes))
+            with store.transaction() as conn:
+                for image, error, rows, notes in results:
+                    if error is not None:
+                        image_store.mark_image_failed(
+                            conn, image.image_id, error.reason, error.detail
+                        )
+                        continue
+                    stats.removed_faces += face_store.replace_image_faces(
+                        conn, image.image_id, models.pack, month, rows, params
+                    )
+                    image_store.add_image_notes(conn, image.image_id, notes)
+                    stats.images += 1
+                    stats.faces += len(rows)
+                    stats.images_with_faces += bool(rows)
+            if log:
+                log(f"{month}: {stats.images} images, {stats.faces} faces so far")
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def embed_faces(
+    models: FaceModels,
+    store: FaceStoreResource,
+    months: Iterable[str],
+    batch_size: int = 32,
+    log: Log | None = None,
+) -> EmbeddingStats:
+    """ArcFace embeddings for every face of the months that has none, in model batches."""
+    started = time.perf_counter()
+    stats = EmbeddingStats()
+    for month in sorted(set(months)):
+        with store.transaction() as conn:
+            pending = face_store.faces_without_embedding(conn, month, models.pack)
+        for chunk in _chunks(pending, WRITE_CHUNK_FACES):
+            ids, crops = [], []
+            for face_id, crop_path in chunk:
+                try:
+                    crops.append(decode_crop(media.read_media(store.media_root, crop_path)))
+                    ids.append(face_id)
+                except (OSError, ValueError):
+                    stats.missing_crops += 1
+            t0 = time.perf_counter()
+            embeddings = models.embed(crops, batch_size=batch_size)
+            stats.model_seconds += time.perf_counter() - t0
+            with store.transaction() as conn:
+                face_store.store_embeddings(conn, ids, embeddings)
+            stats.faces += len(ids)
+            if log:
+                log(f"{month}: {stats.faces} faces embedded so far")
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def score_faces(
+    store: FaceStoreResource,
+    pack: str,
+    months: Iterable[str],
+    only_unscored: bool = False,
+) -> QualityStats:
+    """Quality of every face of the months (all four parts), from its box, crop and landmarks."""
+    started = time.perf_counter()
+    stats = QualityStats()
+    for month in sorted(set(months)):
+        with store.transaction() as conn:
+            faces = face_store.faces_of_month(conn, month, pack, only_unscored)
+        for chunk in _chunks(faces, WRITE_CHUNK_FACES):
+            rows = []
+            for face in chunk:
+                try:
+                    crop = decode_crop(media.read_media(store.media_root, face.crop_path))
+                except (OSError, ValueError):
+                    stats.missing_crops += 1
+                    continue
+                x1, y1, x2, y2 = face.bbox
+                parts = face_quality(face.det_score, x2 - x1, y2 - y1, crop, face.landmarks)
+                rows.append(
+                    (
+                        face.face_id,
+                        parts.quality,
+                        parts.confidence,
+                        parts.size,
+                        parts.blur,
+                        parts.pose,
+                        parts.blur_variance,
+                        parts.yaw_ratio,
+                    )
+                )
+            with store.transaction() as conn:
+                face_store.store_quality(conn, rows)
+            stats.faces += len(rows)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def month_quality_values(store: FaceStoreResource, pack: str, months: Iterable[str]) -> np.ndarray:
+    with store.transaction() as conn:
+        values = [face_store.month_qualities(conn, m, pack) for m in sorted(set(months))]
+    return np.concatenate(values) if values else np.zeros(0)

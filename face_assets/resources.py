@@ -1,0 +1,94 @@
+"""Dagster resources: face models, the store and the photo library, each configurable per run."""
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from face_assets.store import db
+from face_assets.vision import models
+
+HOME_ENV = "FACE_ASSETS_HOME"
+DEFAULT_HOME = "~/.face_assets"  # embedded database, media and sample library live here
+LIBRARY_ENV = "FACE_ASSETS_LIBRARY"
+
+_migrated: set[str] = set()
+_url_lock = threading.Lock()
+
+
+def default_home() -> str:
+    return os.environ.get(HOME_ENV, DEFAULT_HOME)
+
+
+class FaceModelsResource(ConfigurableResource):
+    """Which InsightFace pack runs, and where: choose providers and device per run."""
+
+    pack: str = Field(default=models.DEFAULT_PACK, description="buffalo_s (offline) or buffalo_l")
+    providers: list[str] = Field(
+        default=["CPUExecutionProvider"],
+        description="ONNX Runtime providers in order, e.g. ['CUDAExecutionProvider']; shorthands"
+        " 'cuda', 'tensorrt', 'cpu'. A GPU provider that cannot start fails the run.",
+    )
+    device_id: int = Field(default=0, description="GPU index for CUDA/TensorRT providers")
+    det_size: int = Field(default=models.DEFAULT_DET_SIZE, description="SCRFD input size")
+    batch_size: int = Field(default=32, description="faces per recognition batch")
+    model_root: str = Field(
+        default=models.DEFAULT_MODEL_ROOT, description="where buffalo_l is downloaded to"
+    )
+    allow_download: bool = Field(default=True, description="fetch buffalo_l on first use")
+
+    def load(self) -> models.FaceModels:
+        return models.load_face_models(
+            pack=self.pack,
+            providers=tuple(self.providers),
+            device_id=self.device_id,
+            det_size=self.det_size,
+            model_root=self.model_root,
+            download=self.allow_download,
+        )
+
+
+class FaceStoreResource(ConfigurableResource):
+    """PostgreSQL + pgvector: an external server by URL, else the embedded one under home."""
+
+    database_url: str | None = Field(
+        default=None, description="postgresql:// URL; empty = embedded server under home"
+    )
+    home: str = Field(default_factory=default_home, description="embedded data, media, models")
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home).expanduser().resolve()
+
+    @property
+    def media_root(self) -> Path:
+        return self.home_path / "media"
+
+    def url(self) -> str:
+        """The database URL, starting the embedded server and migrating once per process."""
+        with _url_lock:
+            url = self.database_url or db.embedded_database_url(self.home_path / "pgdata")
+            if url not in _migrated:
+                db.migrate(url)
+                _migrated.add(url)
+            return url
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection]:
+        with db.transaction(self.url()) as conn:
+            yield conn
+
+
+class PhotoLibraryResource(ConfigurableResource):
+    """The photo library root; nothing outside it is ever read."""
+
+    root: str = Field(description="folder of photos (subfolders allowed)")
+
+    @property
+    def root_path(self) -> Path:
+        return Path(self.root).expanduser().resolve()

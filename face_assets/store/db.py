@@ -1,0 +1,119 @@
+"""Connections, the embedded PostgreSQL default, and versioned schema migrations."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import warnings
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg import sql
+
+DATABASE_URL_ENV = "FACE_ASSETS_DATABASE_URL"  # points everything at an external server
+EMBEDDED_DATABASE = "face_assets"
+MIGRATION_LOCK_KEY = 7_341_902_118  # advisory lock id: parallel step processes migrate once
+_MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+log = logging.getLogger(__name__)
+
+
+def embedded_database_url(pgdata: Path | str) -> str:
+    """Start (or join) the embedded PostgreSQL 16 + pgvector server of the pgserver wheel.
+
+    The server is left running when this process exits so that every Dagster step process,
+    the webserver and the CLI share one server; `face-assets db stop` stops it.
+    """
+    import pgserver
+
+    pgdata = Path(pgdata).expanduser().resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        server = pgserver.get_server(pgdata, cleanup_mode=None)
+    admin_url = server.get_uri()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)
+        ).fetchone()
+        if not exists:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(EMBEDDED_DATABASE))
+                )
+    return server.get_uri(EMBEDDED_DATABASE)
+
+
+def stop_embedded_server(pgdata: Path | str) -> bool:
+    """Stop the embedded server of this data directory if it runs; True when one was stopped."""
+    from pgserver import pg_ctl
+
+    pgdata = Path(pgdata).expanduser().resolve()
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    user = "pgserver" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    return True
+
+
+def connect(url: str) -> psycopg.Connection:
+    conn = psycopg.connect(url)
+    try:
+        register_vector(conn)
+    except psycopg.ProgrammingError:
+        # The vector type does not exist before the first migration creates the extension.
+        conn.rollback()
+    return conn
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("face_assets.store.migrations").iterdir():
+        match = _MIGRATION_FILE.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), match.group(2), entry.read_text()))
+    return sorted(found)
+
+
+def migrate(url: str) -> list[int]:
+    """Apply the migrations this database lacks, each in its own transaction; returns them."""
+    applied_now = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for version, name, script in _migrations():
+                if version in done:
+                    continue
+                with conn.transaction():
+                    conn.execute(script)
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                        (version, name),
+                    )
+                log.info("applied migration %04d_%s", version, name)
+                applied_now.append(version)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+    return applied_now
+
+
+@contextlib.contextmanager
+def transaction(url: str) -> Iterator[psycopg.Connection]:
+    """One connection, one transaction: committed on success, rolled back on any error."""
+    conn = connect(url)
+    try:
+        with conn.transaction():
+            yield conn
+    finally:
+        conn.close()

