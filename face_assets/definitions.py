@@ -7,7 +7,6 @@ from dagster import Definitions, EnvVar, define_asset_job
 from face_assets.assets.checks import FACE_CHECKS
 from face_assets.assets.faces import detected_faces, face_embeddings, face_quality
 from face_assets.assets.photos import raw_images
-from face_assets.partitions import monthly_partitions
 from face_assets.resources import (
     LIBRARY_ENV,
     FaceModelsResource,
@@ -23,19 +22,18 @@ FACE_ASSETS = [raw_images, detected_faces, face_embeddings, face_quality]
 ingest_job = define_asset_job(
     "ingest_month",
     selection=FACE_ASSETS,
-    partitions_def=monthly_partitions,
     description="Photos of a month -> faces -> embeddings -> quality, in the store.",
 )
 
 
-def _store() -> FaceStoreResource:
+def store_resource() -> FaceStoreResource:
     # The URL is passed as an EnvVar so its credentials never show in the UI or run config.
     if os.environ.get(DATABASE_URL_ENV):
         return FaceStoreResource(database_url=EnvVar(DATABASE_URL_ENV), home=default_home())
     return FaceStoreResource(home=default_home())
 
 
-def _library() -> PhotoLibraryResource:
+def library_resource() -> PhotoLibraryResource:
     if os.environ.get(LIBRARY_ENV):
         return PhotoLibraryResource(root=EnvVar(LIBRARY_ENV))
     return PhotoLibraryResource(root=os.path.join(default_home(), "sample_library"))
@@ -48,8 +46,8 @@ def build_definitions() -> Definitions:
         jobs=[ingest_job],
         resources={
             "face_models": FaceModelsResource(),
-            "store": _store(),
-            "library": _library(),
+            "store": store_resource(),
+            "library": library_resource(),
         },
     )
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from face_assets import media
-from face_assets.library import content_hash, read_library_file
+from face_assets.library import content_hash, read_library_file, scan_library
 from face_assets.resources import FaceStoreResource
 from face_assets.store import faces as face_store
 from face_assets.store import images as image_store
@@ -244,6 +244,21 @@ def score_faces(
             stats.faces += len(rows)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+def scan_months(store: FaceStoreResource, library_root: Path, month_of: Callable) -> dict[str, int]:
+    """Refresh the library-file cache and return the months holding files (with counts).
+
+    Only new or changed files are read; the demo, the CLI and the upload sensor use it to
+    decide which month partitions to run.
+    """
+    with store.transaction() as conn:
+        cache = image_store.cached_files(conn)
+    files = [s.file for s in scan_library(library_root, cache, month_of)]
+    with store.transaction() as conn:
+        image_store.upsert_files(conn, files)
+        image_store.forget_missing_files(conn, {f.rel_path for f in files})
+    return dict(sorted(Counter(f.month for f in files).items()))
 
 
 def month_quality_values(store: FaceStoreResource, pack: str, months: Iterable[str]) -> np.ndarray:

@@ -9,6 +9,13 @@ import numpy as np
 import psycopg
 
 
+def vector_array(value: object) -> np.ndarray:
+    """pgvector's psycopg loader returns Vector objects; the domain code wants float32 arrays."""
+    if hasattr(value, "to_numpy"):
+        return value.to_numpy().astype(np.float32, copy=False)
+    return np.asarray(value, dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class FaceRow:
     """A face as the detection stage writes it."""
@@ -156,7 +163,7 @@ def month_embedding_norms(conn: psycopg.Connection, month: str, pack: str) -> np
     ).fetchall()
     if not rows:
         return np.zeros(0)
-    return np.linalg.norm(np.vstack([np.asarray(r[0]) for r in rows]), axis=1)
+    return np.linalg.norm(np.vstack([vector_array(r[0]) for r in rows]), axis=1)
 
 
 def month_qualities(conn: psycopg.Connection, month: str, pack: str) -> np.ndarray:

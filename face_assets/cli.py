@@ -1,0 +1,180 @@
+"""The `face-assets` command: demo, ingest, stats and database housekeeping.
+
+Runs go through Dagster (the same job the UI launches), recorded in the instance under
+DAGSTER_HOME when it is set, so they show up in `dagster dev` afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from face_assets.resources import HOME_ENV, LIBRARY_ENV, default_home
+from face_assets.store.db import DATABASE_URL_ENV
+
+
+def _quiet() -> None:
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+def _store():
+    from face_assets.definitions import store_resource
+
+    return store_resource()
+
+
+def _instance():
+    from dagster import DagsterInstance
+
+    if os.environ.get("DAGSTER_HOME"):
+        dagster_home = Path(os.environ["DAGSTER_HOME"])
+        dagster_home.mkdir(parents=True, exist_ok=True)
+        config = dagster_home / "dagster.yaml"
+        if not config.exists():  # local SQLite instance; deployments use the repo's dagster.yaml
+            config.write_text("telemetry:\n  enabled: false\n")
+        return DagsterInstance.get()
+    return DagsterInstance.ephemeral()
+
+
+def run_ingest(library_root: Path, months: list[str] | None = None) -> dict:
+    """Materialize the ingest job for every month of the library (or the given months)."""
+    from face_assets import pipeline
+    from face_assets.definitions import build_definitions
+    from face_assets.partitions import monthly_partitions, partition_month
+
+    os.environ[LIBRARY_ENV] = str(library_root.resolve())
+    defs = build_definitions()
+    store = _store()
+    keys = monthly_partitions.get_partition_keys()
+    found = pipeline.scan_months(
+        store, library_root.resolve(), lambda moment: partition_month(moment, keys[0], keys[-1])
+    )
+    todo = months or list(found)
+    job = defs.resolve_job_def("ingest_month")
+    instance = _instance()
+    timings = {}
+    for month in todo:
+        started = time.perf_counter()
+        result = job.execute_in_process(partition_key=month, instance=instance)
+        if not result.success:
+            raise SystemExit(f"ingest of {month} failed; see the run {result.run_id} in Dagster")
+        timings[month] = round(time.perf_counter() - started, 2)
+        print(f"  {month}: done in {timings[month]} s (run {result.run_id[:8]})")
+    return {"months": todo, "seconds": timings}
+
+
+def print_summary() -> dict:
+    from face_assets.store import stats
+
+    store = _store()
+    with store.transaction() as conn:
+        months = stats.month_summary(conn)
+        reasons = stats.failure_reasons(conn)
+    print(
+        f"{'month':8} {'files':>6} {'images':>7} {'failed':>7} {'faces':>6} {'embedded':>9}"
+        f" {'median q':>9}"
+    )
+    for m in months:
+        median = "-" if m["median_quality"] is None else f"{m['median_quality']:.3f}"
+        print(
+            f"{m['month']:8} {m['files']:>6} {m['images_ok']:>7} {m['failed']:>7} {m['faces']:>6}"
+            f" {m['embedded']:>9} {median:>9}"
+        )
+    totals = {
+        "months": len(months),
+        "images": sum(m["images_ok"] for m in months),
+        "failed": sum(m["failed"] for m in months),
+        "faces": sum(m["faces"] for m in months),
+        "embedded": sum(m["embedded"] for m in months),
+        "failure_reasons": reasons,
+    }
+    print(
+        f"total: {totals['images']} images in {totals['months']} months, {totals['faces']} faces"
+        f" ({totals['embedded']} embedded), {totals['failed']} files unusable {reasons or ''}"
+    )
+    return totals
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from face_assets.sample_library import build_sample_library
+
+    home = Path(default_home()).expanduser()
+    library_root = Path(args.library) if args.library else home / "sample_library"
+    if not args.library:
+        photos = build_sample_library(library_root)
+        print(f"sample library: {len(photos)} real photos in {library_root}")
+    external = os.environ.get(DATABASE_URL_ENV)
+    print(f"store: {'external database' if external else home / 'pgdata'}")
+    run_ingest(library_root)
+    totals = print_summary()
+    print(json.dumps({k: v for k, v in totals.items() if k != "failure_reasons"}))
+    print("Open the Dagster UI on these runs: make dev (then http://127.0.0.1:3000)")
+    return 0 if totals["faces"] > 0 else 1
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    run_ingest(Path(args.library), args.month or None)
+    print_summary()
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    print_summary()
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from face_assets.store import db
+
+    home = Path(default_home()).expanduser()
+    if args.action == "url":
+        print(_store().url())
+    elif args.action == "migrate":
+        print(f"applied: {db.migrate(_store().url()) or 'nothing new'}")
+    elif args.action == "stop":
+        print("stopped" if db.stop_embedded_server(home / "pgdata") else "not running")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="face-assets",
+        description=f"Face-identity graph of a photo library (home: ${HOME_ENV}, default"
+        f" {default_home()}).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser(
+        "demo", help="build the sample library and run every month through Dagster"
+    )
+    demo.add_argument("--library", help="use this photo folder instead of the sample library")
+    demo.set_defaults(func=cmd_demo)
+    ingest = sub.add_parser("ingest", help="run the ingest job for a photo library")
+    ingest.add_argument("library", help="photo library root")
+    ingest.add_argument("--month", action="append", help="YYYY-MM (repeatable); default all")
+    ingest.set_defaults(func=cmd_ingest)
+    stats = sub.add_parser("stats", help="images, faces and quality per month")
+    stats.set_defaults(func=cmd_stats)
+    dbp = sub.add_parser("db", help="database housekeeping")
+    dbp.add_argument("action", choices=["url", "migrate", "stop"])
+    dbp.set_defaults(func=cmd_db)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet()
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, LookupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""SQL for the summaries the CLI prints and the demo ends with."""
+
+from __future__ import annotations
+
+import psycopg
+
+
+def month_summary(conn: psycopg.Connection) -> list[dict]:
+    """Per month: files, images ok / failed, faces, embedded, scored, median quality."""
+    rows = conn.execute(
+        "WITH m AS (SELECT month FROM library_files UNION SELECT month FROM images),"
+        " f AS (SELECT month, count(*) AS files FROM library_files GROUP BY month),"
+        " i AS (SELECT month, count(*) FILTER (WHERE status = 'ok') AS ok,"
+        "   count(*) FILTER (WHERE status <> 'ok') AS failed FROM images GROUP BY month),"
+        " r AS (SELECT month, count(*) AS refused FROM library_files WHERE sha256 IS NULL"
+        "   GROUP BY month),"
+        " x AS (SELECT month, count(*) AS faces, count(embedding) AS embedded,"
+        "   count(quality) AS scored,"
+        "   percentile_cont(0.5) WITHIN GROUP (ORDER BY quality) AS median_quality"
+        "   FROM faces GROUP BY month)"
+        " SELECT m.month, coalesce(f.files, 0), coalesce(i.ok, 0),"
+        "   coalesce(i.failed, 0) + coalesce(r.refused, 0), coalesce(x.faces, 0),"
+        "   coalesce(x.embedded, 0), coalesce(x.scored, 0), x.median_quality"
+        " FROM m LEFT JOIN f USING (month) LEFT JOIN i USING (month) LEFT JOIN r USING (month)"
+        " LEFT JOIN x USING (month) ORDER BY m.month"
+    ).fetchall()
+    keys = (
+        "month",
+        "files",
+        "images_ok",
+        "failed",
+        "faces",
+        "embedded",
+        "scored",
+        "median_quality",
+    )
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def failure_reasons(conn: psycopg.Connection) -> dict[str, int]:
+    rows = conn.execute(
+        "SELECT status, count(*) FROM ("
+        " SELECT status FROM images WHERE status <> 'ok'"
+        " UNION ALL SELECT status FROM library_files WHERE sha256 IS NULL) s"
+        " GROUP BY status ORDER BY status"
+    ).fetchall()
+    return dict(rows)
