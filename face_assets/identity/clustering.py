@@ -1,0 +1,291 @@
+"""Grouping unlabelled face embeddings into candidate identities, and keeping cluster ids stable.
+
+All functions take L2-normalised (ArcFace-style) embeddings and return integer labels where
+-1 means "noise": a face that was not confidently grouped with anybody.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering
+
+NOISE = -1
+
+# Seed default: density clustering copes with unknown people counts and leaves outliers unlabelled.
+DEFAULT_METHOD = "hdbscan"
+METHODS = ("hdbscan", "dbscan", "agglomerative")
+# Seed default: fewer than 5 faces is not enough evidence to propose a new person.
+MIN_CLUSTER_SIZE = 5
+# Seed default: HDBSCAN density smoothing; 3 neighbours keeps small real groups alive.
+MIN_SAMPLES = 3
+# Seed default: DBSCAN/agglomerative cosine-distance threshold (cosine similarity >= 0.5).
+UNKNOWN_EPS = 0.5
+
+# Seed's split uses min_cluster_size=3: a split looks inside one person, so groups are small.
+SPLIT_MIN_CLUSTER_SIZE = 3
+# Tighter than MIN_SAMPLES so that small sub-groups inside a merged cluster can become dense.
+SPLIT_MIN_SAMPLES = 2
+# Fallback distance for splitting: tighter than UNKNOWN_EPS, or it would re-merge what it split.
+SPLIT_EPS = 0.35
+
+# Seed-style Jaccard bar for "the same cluster as last run": more than half the faces agree.
+MIN_ID_OVERLAP = 0.5
+# Prefix + 10 hex chars of sha1: short enough for a UI, collision-safe for one library.
+CLUSTER_ID_PREFIX = "clu_"
+CLUSTER_ID_HEX_CHARS = 10
+
+
+def _unit_rows(embeddings: np.ndarray) -> np.ndarray:
+    emb = np.asarray(embeddings, dtype=np.float64)
+    if emb.ndim != 2:
+        raise ValueError(f"embeddings must be 2-D (n, dim), got shape {emb.shape}")
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    return emb / np.maximum(norms, 1e-12)
+
+
+def _relabel(labels: np.ndarray) -> np.ndarray:
+    """Contiguous labels 0..k-1 in order of first appearance, so output is deterministic."""
+    out = np.full(labels.shape, NOISE, dtype=np.int64)
+    mapping: dict[int, int] = {}
+    for i, lab in enumerate(labels.tolist()):
+        if lab != NOISE:
+            out[i] = mapping.setdefault(lab, len(mapping))
+    return out
+
+
+def _drop_small(labels: np.ndarray, min_cluster_size: int) -> np.ndarray:
+    labels = labels.copy()
+    clustered = labels[labels != NOISE]
+    if clustered.size:
+        ids, counts = np.unique(clustered, return_counts=True)
+        small = ids[counts < min_cluster_size]
+        labels[np.isin(labels, small)] = NOISE
+    return labels
+
+
+def _one_face_per_photo(unit: np.ndarray, labels: np.ndarray, photo_ids: Sequence) -> np.ndarray:
+    """Enforce "two faces in one photo are two people" inside every cluster.
+
+    A person appears at most once in a photo (mirrors and posters aside), so two faces of one
+    photo in one cluster means at least one is wrong. The face most similar to the cluster's
+    centroid (computed before any removal) is kept, since it is the best evidence of membership;
+    the others become noise. Ties go to the lower index so results are reproducible.
+    """
+    if len(photo_ids) != labels.size:
+        raise ValueError(f"{len(photo_ids)} photo ids for {labels.size} embeddings")
+    photos = np.asarray(photo_ids)
+    labels = labels.copy()
+    for lab in np.unique(labels[labels != NOISE]):
+        members = np.flatnonzero(labels == lab)
+        mean = unit[members].mean(axis=0)
+        sims = unit[members] @ (mean / max(float(np.linalg.norm(mean)), 1e-12))
+        # Best first within each photo: descending similarity, then ascending index.
+        order = np.lexsort((members, -sims))
+        seen: set = set()
+        for pos in order:
+            photo = photos[members[pos]].item()
+            if photo in seen:
+                labels[members[pos]] = NOISE
+            else:
+                seen.add(photo)
+    return labels
+
+
+def _raw_labels(
+    unit: np.ndarray, method: str, min_cluster_size: int, min_samples: int, eps: float
+) -> np.ndarray:
+    n = unit.shape[0]
+    if method == "hdbscan":
+        # Euclidean on unit vectors: |a-b|^2 = 2 - 2cos(a, b), monotone in cosine distance, so the
+        # neighbour order, core distances and merge order are those of cosine. (Cluster stability
+        # uses the distance values, so selection is not strictly identical to a cosine run.)
+        # sklearn's KD/ball trees support euclidean but not cosine, which would force brute force.
+        model = HDBSCAN(
+            min_cluster_size=min_cluster_size,
+            min_samples=min(min_samples, n),
+            metric="euclidean",
+            copy=False,
+        )
+        return model.fit_predict(unit)
+    if method == "dbscan":
+        # Immich-style: eps is a cosine distance and min_samples is "min faces" (point included).
+        return DBSCAN(eps=eps, min_samples=min_cluster_size, metric="cosine").fit_predict(unit)
+    if method == "agglomerative":
+        if n < 2:
+            return np.zeros(n, dtype=np.int64)
+        # Average linkage: a merge needs the *mean* pairwise distance under eps, so one bridging
+        # face cannot chain two people together as it can in single linkage.
+        model = AgglomerativeClustering(
+            n_clusters=None, metric="cosine", linkage="average", distance_threshold=eps
+        )
+        return model.fit_predict(unit)
+    raise ValueError(f"unknown clustering method {method!r}; valid methods: {', '.join(METHODS)}")
+
+
+def cluster_labels(
+    embeddings: np.ndarray,
+    method: str = DEFAULT_METHOD,
+    min_cluster_size: int = MIN_CLUSTER_SIZE,
+    min_samples: int = MIN_SAMPLES,
+    eps: float = UNKNOWN_EPS,
+    photo_ids: Sequence | None = None,
+) -> np.ndarray:
+    """Cluster labels (int64, -1 = noise, others 0..k-1 by first appearance).
+
+    Every method ends with the same post-processing so they are interchangeable: with photo_ids
+    the one-face-per-photo rule is applied, then any cluster smaller than min_cluster_size becomes
+    noise (a cluster that small is not enough evidence to propose a person). ``min_samples`` is
+    used by HDBSCAN only, ``eps`` by DBSCAN and agglomerative only.
+    """
+    if method not in METHODS:
+        raise ValueError(
+            f"unknown clustering method {method!r}; valid methods: {', '.join(METHODS)}"
+        )
+    if min_cluster_size < 2:
+        raise ValueError(
+            f"min_cluster_size must be >= 2 (one face is not a group), got {min_cluster_size}"
+        )
+    if min_samples < 1:
+        raise ValueError(f"min_samples must be >= 1, got {min_samples}")
+    emb = np.asarray(embeddings)
+    if emb.ndim >= 1 and emb.shape[0] == 0:
+        return np.empty(0, dtype=np.int64)
+    unit = _unit_rows(emb)
+    n = unit.shape[0]
+    if photo_ids is not None and len(photo_ids) != n:
+        raise ValueError(f"{len(photo_ids)} photo ids for {n} embeddings")
+    if n < min_cluster_size:
+        return np.full(n, NOISE, dtype=np.int64)
+    labels = np.asarray(_raw_labels(unit, method, min_cluster_size, min_samples, eps))
+    labels = labels.astype(np.int64)
+    if photo_ids is not None:
+        labels = _one_face_per_photo(unit, labels, photo_ids)
+    return _relabel(_drop_small(labels, min_cluster_size))
+
+
+def _n_clusters(labels: np.ndarray) -> int:
+    return int(np.unique(labels[labels != NOISE]).size)
+
+
+def split_labels(
+    embeddings: np.ndarray,
+    min_cluster_size: int = SPLIT_MIN_CLUSTER_SIZE,
+    min_samples: int = SPLIT_MIN_SAMPLES,
+    photo_ids: Sequence | None = None,
+) -> np.ndarray:
+    """Labels for re-clustering the faces of ONE cluster that a user says mixes people.
+
+    HDBSCAN with tighter parameters first. HDBSCAN never returns the whole input as one cluster
+    and, on a small tight blob, may find nothing at all; so when it finds fewer than two clusters
+    we fall back to average-linkage agglomerative at SPLIT_EPS, which splits on absolute distance
+    instead of relative density. The fallback is only used if it does find two or more clusters;
+    otherwise the HDBSCAN result is returned and the caller sees that no split was found.
+    """
+    labels = cluster_labels(
+        embeddings,
+        method="hdbscan",
+        min_cluster_size=min_cluster_size,
+        min_samples=min_samples,
+        photo_ids=photo_ids,
+    )
+    if _n_clusters(labels) >= 2:
+        return labels
+    fallback = cluster_labels(
+        embeddings,
+        method="agglomerative",
+        min_cluster_size=min_cluster_size,
+        eps=SPLIT_EPS,
+        photo_ids=photo_ids,
+    )
+    return fallback if _n_clusters(fallback) >= 2 else labels
+
+
+def default_cluster_id(face_ids: Sequence[int] | set[int], salt: int = 0) -> str:
+    """Cluster id derived from its members, so a re-run on the same data mints the same ids.
+
+    ``salt`` only exists to step around the (astronomically rare) clash with an id in use.
+    """
+    key = ",".join(str(int(f)) for f in sorted(int(f) for f in face_ids))
+    if salt:
+        key += f"#{salt}"
+    digest = hashlib.sha1(key.encode("ascii")).hexdigest()
+    return CLUSTER_ID_PREFIX + digest[:CLUSTER_ID_HEX_CHARS]
+
+
+def stable_cluster_ids(
+    previous: Mapping[str, set[int]],
+    face_ids: Sequence[int],
+    labels: np.ndarray,
+    new_id: Callable[[], str] | None = None,
+    min_overlap: float = MIN_ID_OVERLAP,
+) -> dict[int, str]:
+    """Cluster id for every new label (noise excluded), reusing last run's ids where possible.
+
+    A re-run must not rename every cluster a user was about to name. New and previous clusters are
+    matched one-to-one by maximum total Jaccard (Hungarian assignment), and a match is kept only
+    if its Jaccard >= min_overlap; unmatched new clusters get a fresh id.
+    Previous clusters are first restricted to faces present in this run: a deleted photo is not
+    evidence that the cluster changed, only faces that moved are.
+    Fresh ids come from ``new_id`` if given, else from the sorted member face ids (sha1), so that
+    re-running on unchanged data is reproducible. A fresh id never reuses an id from ``previous``
+    (a retired cluster's id may still be referenced by the user's labels).
+    """
+    if not 0 < min_overlap <= 1:
+        raise ValueError(f"min_overlap must lie in (0, 1], got {min_overlap}")
+    labels = np.asarray(labels).reshape(-1)
+    if len(face_ids) != labels.size:
+        raise ValueError(f"{len(face_ids)} face ids for {labels.size} labels")
+
+    new_clusters: dict[int, set[int]] = {}
+    for face, lab in zip(face_ids, labels.tolist(), strict=True):
+        if lab != NOISE:
+            new_clusters.setdefault(int(lab), set()).add(int(face))
+    new_labels = sorted(new_clusters)
+
+    present = {int(f) for f in face_ids}
+    prev_ids = sorted(previous)
+    prev_sets = [{int(f) for f in previous[p]} & present for p in prev_ids]
+
+    result: dict[int, str] = {}
+    if new_labels and prev_ids:
+        face_to_prev: dict[int, list[int]] = {}
+        for j, members in enumerate(prev_sets):
+            for f in members:
+                face_to_prev.setdefault(f, []).append(j)
+        jaccard = np.zeros((len(new_labels), len(prev_ids)))
+        for i, lab in enumerate(new_labels):
+            members = new_clusters[lab]
+            inter: dict[int, int] = {}
+            for f in members:
+                for j in face_to_prev.get(f, ()):
+                    inter[j] = inter.get(j, 0) + 1
+            for j, k in inter.items():
+                jaccard[i, j] = k / (len(members) + len(prev_sets[j]) - k)
+        # Ineligible pairs must not steer the optimum (it could pick one and then drop it).
+        jaccard[jaccard < min_overlap] = 0.0
+        rows, cols = linear_sum_assignment(jaccard, maximize=True)
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            if jaccard[i, j] >= min_overlap:
+                result[new_labels[i]] = prev_ids[j]
+
+    used = set(previous) | set(result.values())
+    for lab in new_labels:
+        if lab in result:
+            continue
+        if new_id is not None:
+            cid = new_id()
+            if cid in used:
+                raise ValueError(f"new_id() returned {cid!r}, which is already in use")
+        else:
+            cid = default_cluster_id(new_clusters[lab])
+            salt = 0
+            while cid in used:
+                salt += 1
+                cid = default_cluster_id(new_clusters[lab], salt)
+        used.add(cid)
+        result[lab] = cid
+    return result
