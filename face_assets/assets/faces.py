@@ -13,6 +13,7 @@ from pydantic import Field
 from face_assets import pipeline
 from face_assets.assets.metadata import counts_table, histogram_table, percentiles
 from face_assets.assets.photos import raw_images
+from face_assets.deployment import MODEL_OP_TAGS, MODEL_POOL
 from face_assets.partitions import monthly_partitions
 from face_assets.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
 from face_assets.store import faces as face_store
@@ -47,6 +48,8 @@ def _rate(count: int, seconds: float) -> float:
     group_name="faces",
     kinds={"onnx", "postgres"},
     tags={"face_assets/model": "detector"},
+    op_tags=MODEL_OP_TAGS,
+    pool=MODEL_POOL,
     description="SCRFD faces of the month's images: box, 5 landmarks, score, aligned 112x112"
     " crop and a review thumbnail on disk. Undecodable images get their reason recorded.",
 )
@@ -98,6 +101,8 @@ def detected_faces(
     group_name="faces",
     kinds={"onnx", "pgvector"},
     tags={"face_assets/model": "recognizer"},
+    op_tags=MODEL_OP_TAGS,
+    pool=MODEL_POOL,
     description="ArcFace 512-d L2-normalised embeddings of the month's faces (vector(512),"
     " HNSW cosine index), computed in batches; each row records its model pack.",
 )
