@@ -20,9 +20,7 @@ K8S_GPU_POD = {
             }
         },
         "pod_spec_config": {
-            "tolerations": [
-                {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-            ]
+            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
         },
     }
 }

@@ -9,7 +9,7 @@ from pathlib import Path
 
 def face_file_name(sha256: str, pack: str, box_key: tuple[int, int, int, int], kind: str) -> str:
     """A stable relative path per (image, pack, box): re-detection overwrites, never duplicates."""
-    suffix = {"crop": "png", "thumb": "jpg"}[kind]
+    suffix = {"crop": "npy", "thumb": "jpg"}[kind]
     box = "_".join(str(v) for v in box_key)
     return f"{kind}s/{pack}/{sha256[:2]}/{sha256}_{box}.{suffix}"
 

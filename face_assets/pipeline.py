@@ -25,8 +25,8 @@ from face_assets.vision.faces import (
     MIN_FACE_SIZE,
     aligned_crop,
     decode_crop,
+    encode_crop,
     encode_jpeg,
-    encode_png,
     face_thumbnail,
     kept_faces,
 )
@@ -137,7 +137,7 @@ def detect_faces(
                     media.write_media(
                         store.media_root,
                         crop_path,
-                        encode_png(aligned_crop(decoded.bgr, face.landmarks)),
+                        encode_crop(aligned_crop(decoded.bgr, face.landmarks)),
                     )
                     media.write_media(
                         store.media_root,
@@ -176,7 +176,7 @@ def embed_faces(
     models: FaceModels,
     store: FaceStoreResource,
     months: Iterable[str],
-    batch_size: int = 32,
+    batch_size: int = 16,
     log: Log | None = None,
 ) -> EmbeddingStats:
     """ArcFace embeddings for every face of the months that has none, in model batches."""
@@ -197,7 +197,7 @@ def embed_faces(
             embeddings = models.embed(crops, batch_size=batch_size)
             stats.model_seconds += time.perf_counter() - t0
             with store.transaction() as conn:
-                face_store.store_embeddings(conn, ids, embeddings)
+                face_store.store_embeddings(conn, ids, models.pack, embeddings)
             stats.faces += len(ids)
             if log:
                 log(f"{month}: {stats.faces} faces embedded so far")

@@ -12,7 +12,7 @@ def embedding_shape_violations(
     row = conn.execute(
         "SELECT count(*) FILTER (WHERE abs(vector_norm(embedding) - 1) > %s),"
         " count(*) FILTER (WHERE vector_dims(embedding) <> %s), count(*)"
-        " FROM faces WHERE pack = %s AND embedding IS NOT NULL",
+        " FROM face_embeddings WHERE pack = %s",
         (tolerance, dim, pack),
     ).fetchone()
     return row[0], row[1], row[2]
@@ -21,10 +21,11 @@ def embedding_shape_violations(
 def faces_missing_embedding(conn: psycopg.Connection, pack: str) -> dict[str, int]:
     """Faces without an embedding, per month, in months the embedding stage has run on."""
     rows = conn.execute(
-        "SELECT month, count(*) FROM faces f WHERE pack = %s AND embedding IS NULL"
-        " AND EXISTS (SELECT 1 FROM faces g WHERE g.pack = f.pack AND g.month = f.month"
-        "   AND g.embedding IS NOT NULL)"
-        " GROUP BY month ORDER BY month",
+        "SELECT f.month, count(*) FROM faces f"
+        " WHERE f.pack = %s AND NOT EXISTS (SELECT 1 FROM face_embeddings e WHERE e.face_id = f.id)"
+        " AND EXISTS (SELECT 1 FROM faces g JOIN face_embeddings e ON e.face_id = g.id"
+        "   WHERE g.pack = f.pack AND g.month = f.month)"
+        " GROUP BY f.month ORDER BY f.month",
         (pack,),
     ).fetchall()
     return dict(rows)

@@ -62,7 +62,10 @@ def test_bad_inputs_are_recorded_and_good_ones_processed(store, messy_library):
                 " ON f.image_id = i.id GROUP BY i.rel_path"
             ).fetchall()
         )
-        embedded = conn.execute("SELECT count(*) FROM faces WHERE embedding IS NULL").fetchone()[0]
+        embedded = conn.execute(
+            "SELECT count(*) FROM faces f LEFT JOIN face_embeddings e ON e.face_id = f.id"
+            " WHERE e.face_id IS NULL"
+        ).fetchone()[0]
         notes = dict(conn.execute("SELECT rel_path, notes FROM images").fetchall())
 
     assert files["empty.jpg"] == decode.REASON_EMPTY  # refused before any content exists

@@ -12,6 +12,10 @@ from face_assets.store.faces import vector_array
 from face_assets_tests.assets.helpers import checks_of, dated_copy, metadata_of, run_months
 
 MAY, JUNE = "2023-05", "2023-06"
+FACES_WITH_EMBEDDINGS = (
+    "SELECT f.id, e.embedding::text, f.quality FROM faces f"
+    " LEFT JOIN face_embeddings e ON e.face_id = f.id ORDER BY f.id"
+)
 
 
 @pytest.fixture
@@ -52,12 +56,12 @@ def test_two_months_materialize_and_rematerialize_without_duplicates(store, two_
     counts = _table_counts(store)
     assert counts == {"images": 5, "library_files": 6, "faces": 6, "detections": 5}
     with store.transaction() as conn:
-        before = conn.execute(
-            "SELECT id, embedding::text, quality FROM faces ORDER BY id"
-        ).fetchall()
+        before = conn.execute(FACES_WITH_EMBEDDINGS).fetchall()
         rows = conn.execute(
-            "SELECT f.month, f.pack, f.embedding, f.quality FROM faces f ORDER BY f.id"
+            "SELECT f.month, e.pack, e.embedding, f.quality FROM faces f"
+            " JOIN face_embeddings e ON e.face_id = f.id ORDER BY f.id"
         ).fetchall()
+    assert len(rows) == 6
     assert {r[0] for r in rows} == {MAY, JUNE}
     assert {r[1] for r in rows} == {"buffalo_s"}
     assert all(0.0 <= r[3] <= 1.0 for r in rows)
@@ -70,9 +74,7 @@ def test_two_months_materialize_and_rematerialize_without_duplicates(store, two_
     assert metadata_of(again[0], "detected_faces")["images_processed"] == 0
     assert metadata_of(again[0], "face_embeddings")["faces_embedded_now"] == 0
     with store.transaction() as conn:
-        after = conn.execute(
-            "SELECT id, embedding::text, quality FROM faces ORDER BY id"
-        ).fetchall()
+        after = conn.execute(FACES_WITH_EMBEDDINGS).fetchall()
     assert after == before
 
 
@@ -80,13 +82,13 @@ def test_same_person_across_months_is_nearest_in_pgvector(store, two_month_libra
     run_months(store, two_month_library, [MAY, JUNE])
     with store.transaction() as conn:
         aj1 = conn.execute(
-            "SELECT f.id, f.embedding FROM faces f JOIN images i ON i.id = f.image_id"
-            " WHERE i.rel_path = 'may/aj1.jpg'"
+            "SELECT f.id, e.embedding FROM faces f JOIN images i ON i.id = f.image_id"
+            " JOIN face_embeddings e ON e.face_id = f.id WHERE i.rel_path = 'may/aj1.jpg'"
         ).fetchone()
         nearest = conn.execute(
-            "SELECT i.rel_path, 1 - (f.embedding <=> %s) FROM faces f"
-            " JOIN images i ON i.id = f.image_id WHERE f.id <> %s"
-            " ORDER BY f.embedding <=> %s LIMIT 1",
+            "SELECT i.rel_path, 1 - (e.embedding <=> %s) FROM face_embeddings e"
+            " JOIN faces f ON f.id = e.face_id JOIN images i ON i.id = f.image_id"
+            " WHERE f.id <> %s ORDER BY e.embedding <=> %s LIMIT 1",
             (aj1[1], aj1[0], aj1[1]),
         ).fetchone()
     assert nearest[0] == "june/aj2.jpg"

@@ -72,10 +72,8 @@ CREATE TABLE faces (
     bbox               real[]      NOT NULL,       -- exact x1, y1, x2, y2
     landmarks          real[]      NOT NULL,       -- 5 points, x/y interleaved
     det_score          real        NOT NULL,
-    crop_path          text        NOT NULL,       -- aligned 112x112 PNG, under the media root
+    crop_path          text        NOT NULL,       -- aligned 112x112 BGR crop (.npy), under media
     thumb_path         text        NOT NULL,       -- review thumbnail JPEG, under the media root
-    embedding          vector(512),
-    embedded_at        timestamptz,
     quality            real,
     quality_confidence real,
     quality_size       real,
@@ -100,7 +98,18 @@ CREATE INDEX faces_image ON faces (image_id);
 CREATE INDEX faces_person ON faces (person_id);
 CREATE INDEX faces_cluster ON faces (cluster_id);
 CREATE INDEX faces_quality ON faces (quality);
-CREATE INDEX faces_embedding_hnsw ON faces USING hnsw (embedding vector_cosine_ops);
+
+-- Embeddings live in their own table: an HNSW index makes every new row version of its table
+-- cost a graph insertion, so keeping it off `faces` lets quality, cluster and person updates
+-- stay cheap (measured: 3.4 ms vs 0.06 ms per updated face row with the index on `faces`).
+CREATE TABLE face_embeddings (
+    face_id    bigint      PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE,
+    pack       text        NOT NULL,   -- embedding space; never compared across packs
+    embedding  vector(512) NOT NULL,   -- ArcFace, L2-normalised
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX face_embeddings_pack ON face_embeddings (pack);
+CREATE INDEX face_embeddings_hnsw ON face_embeddings USING hnsw (embedding vector_cosine_ops);
 
 CREATE TABLE person_prototypes (
     id         bigserial   PRIMARY KEY,
