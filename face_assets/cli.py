@@ -69,6 +69,24 @@ def run_ingest(library_root: Path, months: list[str] | None = None) -> dict:
     return {"months": todo, "seconds": timings}
 
 
+def run_identities(months: list[str]) -> None:
+    """Prototypes and clusters, then each month's assignments, through Dagster."""
+    from face_assets.definitions import build_definitions
+
+    defs = build_definitions()
+    instance = _instance()
+    result = defs.resolve_job_def("refresh_identities").execute_in_process(instance=instance)
+    if not result.success:
+        raise SystemExit(f"refresh_identities failed; see run {result.run_id}")
+    print(f"  identities: prototypes and clusters refreshed (run {result.run_id[:8]})")
+    assign = defs.resolve_job_def("assign_month")
+    for month in months:
+        result = assign.execute_in_process(partition_key=month, instance=instance)
+        if not result.success:
+            raise SystemExit(f"assign_month {month} failed; see run {result.run_id}")
+    print(f"  assignments: {len(months)} months")
+
+
 def print_summary() -> dict:
     from face_assets.store import stats
 
@@ -98,6 +116,14 @@ def print_summary() -> dict:
         f"total: {totals['images']} images in {totals['months']} months, {totals['faces']} faces"
         f" ({totals['embedded']} embedded), {totals['failed']} files unusable {reasons or ''}"
     )
+    with store.transaction() as conn:
+        people = stats.identity_summary(conn, _pack())
+    print(
+        f"identities: {people['persons']} persons, {people['human_labelled']} faces labelled,"
+        f" {people['auto_assigned']} auto-assigned, {people['clusters']} clusters"
+        f" ({people['clustered_faces']} faces) to review with `face-assets clusters`"
+    )
+    totals.update(people)
     return totals
 
 
@@ -111,7 +137,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"sample library: {len(photos)} real photos in {library_root}")
     external = os.environ.get(DATABASE_URL_ENV)
     print(f"store: {'external database' if external else home / 'pgdata'}")
-    run_ingest(library_root)
+    done = run_ingest(library_root)
+    run_identities(done["months"])
     totals = print_summary()
     print(json.dumps({k: v for k, v in totals.items() if k != "failure_reasons"}))
     print("Open the Dagster UI on these runs: make dev (then http://127.0.0.1:3000)")
@@ -142,6 +169,123 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pack() -> str:
+    from face_assets.resources import FaceModelsResource
+
+    return os.environ.get("FACE_ASSETS_PACK", FaceModelsResource().pack)
+
+
+def _report_labels_changed() -> None:
+    """Tell Dagster the person_labels source changed, so automation refreshes prototypes."""
+    if not os.environ.get("DAGSTER_HOME"):
+        return
+    from dagster import AssetKey, AssetObservation
+
+    from face_assets.store import persons as person_store
+
+    with _store().transaction() as conn:
+        version = person_store.labels_version(conn)
+    _instance().report_runless_asset_event(
+        # The tag is how Dagster records a source asset's data version on an observation.
+        AssetObservation(
+            asset_key=AssetKey("person_labels"), tags={"dagster/data_version": version}
+        )
+    )
+
+
+def _print_json(result: dict) -> None:
+    print(json.dumps(result, default=str))
+
+
+def cmd_clusters(args: argparse.Namespace) -> int:
+    from face_assets.store import persons as person_store
+
+    with _store().transaction() as conn:
+        clusters = person_store.list_clusters(conn, _pack())
+    print(f"{'cluster':22} {'size':>5} {'avg q':>6}  sample faces")
+    for c in clusters[: args.limit]:
+        print(
+            f"{c['cluster_id']:22} {c['size']:>5} {c['avg_quality'] or 0:>6.3f}"
+            f"  {', '.join(str(f) for f in c['sample_faces'])}"
+        )
+    print(f"{len(clusters)} clusters of unlabelled faces")
+    return 0
+
+
+def cmd_persons(args: argparse.Namespace) -> int:
+    from face_assets.store import persons as person_store
+
+    with _store().transaction() as conn:
+        persons = person_store.list_persons(conn)
+    print(f"{'id':>5} {'name':24} {'status':8} {'faces':>6} {'human':>6} {'auto':>5}")
+    for p in persons:
+        extra = f" -> {p['merged_into']}" if p["merged_into"] else ""
+        print(
+            f"{p['id']:>5} {p['name'][:24]:24} {p['status']:8} {p['faces']:>6} {p['human']:>6}"
+            f" {p['auto']:>5}{extra}"
+        )
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from face_assets import labelling
+
+    result = labelling.label_cluster(_store(), args.cluster, args.name, _pack())
+    _report_labels_changed()
+    _print_json(result)
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from face_assets import labelling
+
+    result = labelling.merge_persons(_store(), args.source, args.into, _pack())
+    _report_labels_changed()
+    _print_json(result)
+    return 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from face_assets import labelling
+
+    result = labelling.split_cluster(_store(), args.cluster)
+    _report_labels_changed()
+    _print_json(result)
+    return 0
+
+
+def cmd_unassign(args: argparse.Namespace) -> int:
+    from face_assets import labelling
+
+    result = labelling.unassign_face(_store(), args.face)
+    _report_labels_changed()
+    _print_json(result)
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from face_assets import labelling
+
+    if not args.yes:
+        print(
+            "forget deletes the person's faces, embeddings, crops and prototypes for good;"
+            " add --yes to confirm",
+            file=sys.stderr,
+        )
+        return 2
+    result = labelling.forget_person(_store(), args.person)
+    _report_labels_changed()
+    _print_json(result)
+    return 0
+
+
+def cmd_find_orphans(args: argparse.Namespace) -> int:
+    from face_assets import labelling
+
+    _print_json(labelling.find_orphans(_store(), _pack(), fix=args.fix))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="face-assets",
@@ -160,6 +304,32 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(func=cmd_ingest)
     stats = sub.add_parser("stats", help="images, faces and quality per month")
     stats.set_defaults(func=cmd_stats)
+    clusters = sub.add_parser("clusters", help="clusters of unlabelled faces, largest first")
+    clusters.add_argument("--limit", type=int, default=50)
+    clusters.set_defaults(func=cmd_clusters)
+    persons = sub.add_parser("persons", help="known persons with face counts")
+    persons.set_defaults(func=cmd_persons)
+    label = sub.add_parser("label", help="name a cluster (creates the person if new)")
+    label.add_argument("cluster")
+    label.add_argument("name")
+    label.set_defaults(func=cmd_label)
+    merge = sub.add_parser("merge", help="merge person SOURCE into person INTO")
+    merge.add_argument("source", help="id or name")
+    merge.add_argument("into", help="id or name")
+    merge.set_defaults(func=cmd_merge)
+    split = sub.add_parser("split", help="re-cluster one cluster with tighter parameters")
+    split.add_argument("cluster")
+    split.set_defaults(func=cmd_split)
+    unassign = sub.add_parser("unassign", help="take a face away from its person")
+    unassign.add_argument("face", type=int)
+    unassign.set_defaults(func=cmd_unassign)
+    forget = sub.add_parser("forget", help="delete a person's biometric data")
+    forget.add_argument("person", help="id or name")
+    forget.add_argument("--yes", action="store_true", help="confirm the deletion")
+    forget.set_defaults(func=cmd_forget)
+    orphans = sub.add_parser("find-orphans", help="faces without embeddings or files, and back")
+    orphans.add_argument("--fix", action="store_true", help="delete stray files, re-detect")
+    orphans.set_defaults(func=cmd_find_orphans)
     dbp = sub.add_parser("db", help="database housekeeping")
     dbp.add_argument("action", choices=["url", "migrate", "stop"])
     dbp.set_defaults(func=cmd_db)

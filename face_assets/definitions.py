@@ -6,6 +6,13 @@ from dagster import Definitions, EnvVar, define_asset_job
 
 from face_assets.assets.checks import FACE_CHECKS
 from face_assets.assets.faces import detected_faces, face_embeddings, face_quality
+from face_assets.assets.identity import (
+    IDENTITY_ASSETS,
+    IDENTITY_CHECKS,
+    face_assignments,
+    face_clusters,
+    person_prototypes,
+)
 from face_assets.assets.photos import raw_images
 from face_assets.resources import (
     LIBRARY_ENV,
@@ -26,6 +33,21 @@ ingest_job = define_asset_job(
 )
 
 
+# Labels changed or new months landed: refresh prototypes, then cluster what is left.
+identity_job = define_asset_job(
+    "refresh_identities",
+    selection=[person_prototypes, face_clusters],
+    description="Recompute person prototypes and re-cluster unlabelled faces.",
+)
+
+# Assign a month's faces to known persons (prototypes must exist).
+assignment_job = define_asset_job(
+    "assign_month",
+    selection=[face_assignments],
+    description="Assign a month's unlabelled faces to known persons.",
+)
+
+
 def store_resource() -> FaceStoreResource:
     # The URL is passed as an EnvVar so its credentials never show in the UI or run config.
     if os.environ.get(DATABASE_URL_ENV):
@@ -41,9 +63,9 @@ def library_resource() -> PhotoLibraryResource:
 
 def build_definitions() -> Definitions:
     return Definitions(
-        assets=FACE_ASSETS,
-        asset_checks=FACE_CHECKS,
-        jobs=[ingest_job],
+        assets=[*FACE_ASSETS, *IDENTITY_ASSETS],
+        asset_checks=[*FACE_CHECKS, *IDENTITY_CHECKS],
+        jobs=[ingest_job, identity_job, assignment_job],
         resources={
             "face_models": FaceModelsResource(),
             "store": store_resource(),

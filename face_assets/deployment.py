@@ -6,9 +6,19 @@ CPU nodes. The pool caps how many model steps share one machine's GPU at once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from dagster import ExecutorDefinition
+
 MODEL_POOL = "face_models"  # dagster.yaml gives this pool its limit (steps at once per deployment)
 GPU_RUN_TAG = "face_assets/gpu"  # set to "true" on runs that use a GPU (run coordinator limits)
 TRAINING_RUN_TAG = "face_assets/training"
+
+EXECUTOR_ENV = "FACE_ASSETS_EXECUTOR"  # "k8s" on Kubernetes; unset/"multiprocess" elsewhere
+K8S_MAX_CONCURRENT_ENV = "FACE_ASSETS_K8S_MAX_CONCURRENT"
+# Step pods one run may have at once: the four face assets of a month are at most two wide
+# (embeddings beside quality), so 4 also covers the identity assets without flooding a cluster.
+K8S_MAX_CONCURRENT = 4
 
 # dagster-k8s reads this op tag when the k8s_job_executor launches a step as its own pod.
 K8S_GPU_POD = {
@@ -26,3 +36,26 @@ K8S_GPU_POD = {
 }
 
 MODEL_OP_TAGS = dict(K8S_GPU_POD)
+
+
+def executor_for(env: Mapping[str, str]) -> ExecutorDefinition | None:
+    """The executor named by FACE_ASSETS_EXECUTOR; None means Dagster's default (multiprocess).
+
+    With "k8s" every step runs in its own pod, so MODEL_OP_TAGS put only the model steps on
+    GPU nodes. It needs the K8sRunLauncher (deploy/k8s/values.yaml).
+    """
+    name = env.get(EXECUTOR_ENV, "").strip().lower()
+    if name in ("", "multiprocess", "default"):
+        return None
+    if name == "k8s":
+        # Imported here: the kubernetes client is heavy and only a cluster deployment needs it.
+        from dagster_k8s import k8s_job_executor
+
+        limit = env.get(K8S_MAX_CONCURRENT_ENV, "").strip() or str(K8S_MAX_CONCURRENT)
+        if not limit.isdigit() or int(limit) < 1:
+            raise ValueError(f"{K8S_MAX_CONCURRENT_ENV} must be a positive integer, got {limit!r}")
+        return k8s_job_executor.configured({"max_concurrent": int(limit)}, name="face_assets_k8s")
+    raise ValueError(
+        f"{EXECUTOR_ENV}={env[EXECUTOR_ENV]!r} is not an executor: use 'k8s', or 'multiprocess'"
+        " (or leave it unset) for Dagster's default"
+    )

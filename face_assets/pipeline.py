@@ -46,6 +46,7 @@ class DetectionStats:
     images_with_faces: int = 0
     faces: int = 0
     removed_faces: int = 0
+    suppressed_faces: int = 0
     failed: Counter = field(default_factory=Counter)
     notes: Counter = field(default_factory=Counter)
     decode_seconds: float = 0.0
@@ -88,6 +89,31 @@ def _read_image(library_root: Path, paths: tuple[str, ...], sha256: str) -> byte
     raise last or ImageRejected(REASON_CHANGED, "no library path holds this image any more")
 
 
+def _stored_faces(
+    image: image_store.PendingImage,
+    bgr: np.ndarray,
+    faces: list,
+    pack: str,
+    media_root: Path,
+) -> list[face_store.FaceRow]:
+    """Write each face's aligned crop and thumbnail; skip boxes a user had forgotten."""
+    rows = []
+    for face in faces:
+        probe = face_store.FaceRow(len(rows), face.bbox, face.landmarks, face.det_score, "", "")
+        if probe.box_key in image.suppressed:
+            continue
+        crop_path = media.face_file_name(image.sha256, pack, probe.box_key, "crop")
+        thumb_path = media.face_file_name(image.sha256, pack, probe.box_key, "thumb")
+        media.write_media(media_root, crop_path, encode_crop(aligned_crop(bgr, face.landmarks)))
+        media.write_media(media_root, thumb_path, encode_jpeg(face_thumbnail(bgr, face.bbox)))
+        rows.append(
+            face_store.FaceRow(
+                len(rows), face.bbox, face.landmarks, face.det_score, crop_path, thumb_path
+            )
+        )
+    return rows
+
+
 def detect_faces(
     models: FaceModels,
     store: FaceStoreResource,
@@ -125,30 +151,8 @@ def detect_faces(
                 faces = kept_faces(boxes, kps, min_confidence, min_face_size)
                 stats.decode_seconds += t1 - t0
                 stats.detect_seconds += time.perf_counter() - t1
-                rows = []
-                for index, face in enumerate(faces):
-                    row = face_store.FaceRow(
-                        index, face.bbox, face.landmarks, face.det_score, "", ""
-                    )
-                    crop_path = media.face_file_name(image.sha256, models.pack, row.box_key, "crop")
-                    thumb_path = media.face_file_name(
-                        image.sha256, models.pack, row.box_key, "thumb"
-                    )
-                    media.write_media(
-                        store.media_root,
-                        crop_path,
-                        encode_crop(aligned_crop(decoded.bgr, face.landmarks)),
-                    )
-                    media.write_media(
-                        store.media_root,
-                        thumb_path,
-                        encode_jpeg(face_thumbnail(decoded.bgr, face.bbox)),
-                    )
-                    rows.append(
-                        face_store.FaceRow(
-                            index, face.bbox, face.landmarks, face.det_score, crop_path, thumb_path
-                        )
-                    )
+                rows = _stored_faces(image, decoded.bgr, faces, models.pack, store.media_root)
+                stats.suppressed_faces += len(faces) - len(rows)
                 for note in decoded.notes:
                     stats.notes[note.split(":")[0]] += 1
                 results.append((image, None, rows, decoded.notes))

@@ -46,3 +46,75 @@ def quality_violations(conn: psycopg.Connection, pack: str) -> tuple[int, int]:
         (pack,),
     ).fetchone()
     return row[0], row[1]
+
+
+def face_media(conn: psycopg.Connection) -> list[tuple[int, str, str]]:
+    """(face id, crop path, thumbnail path) of every face."""
+    return conn.execute("SELECT id, crop_path, thumb_path FROM faces ORDER BY id").fetchall()
+
+
+def prototype_violations(conn: psycopg.Connection, pack: str, tolerance: float) -> dict[str, int]:
+    """Prototypes off the unit sphere; active persons with faces but not exactly one centroid."""
+    row = conn.execute(
+        "SELECT"
+        " (SELECT count(*) FROM person_prototypes WHERE pack = %s"
+        "   AND abs(vector_norm(embedding) - 1) > %s),"
+        " (SELECT count(*) FROM persons p WHERE p.status = 'active'"
+        "   AND EXISTS (SELECT 1 FROM faces f JOIN face_embeddings e ON e.face_id = f.id"
+        "     WHERE f.person_id = p.id AND f.pack = %s)"
+        "   AND (SELECT count(*) FROM person_prototypes pp WHERE pp.person_id = p.id"
+        "     AND pp.pack = %s AND pp.role = 'centroid') <> 1),"
+        " (SELECT count(*) FROM person_prototypes pp JOIN persons p ON p.id = pp.person_id"
+        "   WHERE p.status <> 'active'),"
+        " (SELECT count(*) FROM person_prototypes WHERE pack = %s)",
+        (pack, tolerance, pack, pack, pack),
+    ).fetchone()
+    return {
+        "not_unit_norm": row[0],
+        "persons_without_one_centroid": row[1],
+        "prototypes_of_inactive_persons": row[2],
+        "prototypes": row[3],
+    }
+
+
+def faces_on_inactive_persons(conn: psycopg.Connection) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM faces f JOIN persons p ON p.id = f.person_id"
+        " WHERE p.status <> 'active'"
+    ).fetchone()[0]
+
+
+def photos_with_repeated_person(conn: psycopg.Connection, method: str | None = None) -> int:
+    """Photos where one person holds two faces (counting only auto assignments if asked)."""
+    return conn.execute(
+        "SELECT count(*) FROM (SELECT image_id, person_id FROM faces"
+        " WHERE person_id IS NOT NULL AND (%s::text IS NULL OR assignment_method = %s)"
+        " GROUP BY image_id, person_id HAVING count(*) > 1) d",
+        (method, method),
+    ).fetchone()[0]
+
+
+def cluster_violations(conn: psycopg.Connection, pack: str) -> dict[str, int]:
+    row = conn.execute(
+        "SELECT"
+        " (SELECT count(*) FROM faces f WHERE f.cluster_id IS NOT NULL AND f.pack = %s"
+        "   AND NOT EXISTS (SELECT 1 FROM face_embeddings e WHERE e.face_id = f.id)),"
+        " (SELECT count(*) FROM (SELECT cluster_id FROM faces WHERE cluster_id IS NOT NULL"
+        "   AND pack = %s GROUP BY cluster_id, image_id HAVING count(*) > 1) d),"
+        " (SELECT count(DISTINCT cluster_id) FROM faces WHERE cluster_id IS NOT NULL"
+        "   AND pack = %s)",
+        (pack, pack, pack),
+    ).fetchone()
+    return {
+        "clustered_faces_without_embedding": row[0],
+        "clusters_with_two_faces_of_one_photo": row[1],
+        "clusters": row[2],
+    }
+
+
+def cluster_sizes(conn: psycopg.Connection, pack: str) -> list[int]:
+    rows = conn.execute(
+        "SELECT count(*) FROM faces WHERE cluster_id IS NOT NULL AND pack = %s GROUP BY cluster_id",
+        (pack,),
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -191,3 +191,14 @@ def month_qualities(conn: psycopg.Connection, month: str, pack: str) -> np.ndarr
         (month, pack),
     ).fetchall()
     return np.asarray([r[0] for r in rows], dtype=np.float64)
+
+
+def forget_detections_of(conn: psycopg.Connection, face_ids: list[int]) -> int:
+    """Queue these faces' images for detection again (their rows, ids and labels survive:
+    detection upserts by box)."""
+    cur = conn.execute(
+        "DELETE FROM detections d USING faces f WHERE f.image_id = d.image_id"
+        " AND f.pack = d.pack AND f.id = ANY(%s)",
+        (face_ids,),
+    )
+    return cur.rowcount

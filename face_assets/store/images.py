@@ -24,6 +24,7 @@ class PendingImage:
     image_id: int
     sha256: str
     paths: tuple[str, ...]
+    suppressed: frozenset[tuple[int, int, int, int]] = frozenset()  # boxes of forgotten faces
 
 
 def cached_files(conn: psycopg.Connection) -> dict[str, CachedFile]:
@@ -116,18 +117,21 @@ def images_to_detect(
     rows = conn.execute(
         "SELECT i.id, i.sha256, i.rel_path,"
         " coalesce(array_agg(f.rel_path ORDER BY f.rel_path)"
-        "   FILTER (WHERE f.rel_path IS NOT NULL), '{}')"
+        "   FILTER (WHERE f.rel_path IS NOT NULL), '{}'),"
+        " (SELECT coalesce(array_agg(ARRAY[s.bbox_x, s.bbox_y, s.bbox_w, s.bbox_h]), '{}')"
+        "   FROM suppressed_faces s WHERE s.image_id = i.id AND s.pack = %s)"
         " FROM images i LEFT JOIN library_files f ON f.image_id = i.id"
         " WHERE i.month = %s AND i.status = 'ok'"
         " AND (%s OR NOT EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id"
         "   AND d.pack = %s))"
         " GROUP BY i.id ORDER BY i.id",
-        (month, redetect, pack),
+        (pack, month, redetect, pack),
     ).fetchall()
     result = []
-    for image_id, sha256, first_path, paths in rows:
+    for image_id, sha256, first_path, paths, suppressed in rows:
         ordered = tuple(dict.fromkeys([*paths, first_path]))
-        result.append(PendingImage(image_id, sha256, ordered))
+        boxes = frozenset(tuple(box) for box in suppressed or [])
+        result.append(PendingImage(image_id, sha256, ordered, boxes))
     return result
 
 

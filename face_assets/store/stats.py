@@ -45,3 +45,24 @@ def failure_reasons(conn: psycopg.Connection) -> dict[str, int]:
         " GROUP BY status ORDER BY status"
     ).fetchall()
     return dict(rows)
+
+
+def identity_summary(conn: psycopg.Connection, pack: str) -> dict:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM persons WHERE status = 'active'),"
+        " count(*) FILTER (WHERE assignment_method = 'human'),"
+        " count(*) FILTER (WHERE assignment_method = 'auto'),"
+        " count(DISTINCT cluster_id), count(*) FILTER (WHERE cluster_id IS NOT NULL),"
+        " count(*) FILTER (WHERE person_id IS NULL)"
+        " FROM faces WHERE pack = %s",
+        (pack,),
+    ).fetchone()
+    keys = (
+        "persons",
+        "human_labelled",
+        "auto_assigned",
+        "clusters",
+        "clustered_faces",
+        "unassigned_faces",
+    )
+    return dict(zip(keys, row, strict=True))

@@ -1,0 +1,411 @@
+"""SQL for people: persons, clusters, human labels, prototypes and automatic assignments."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg
+
+from face_assets.store.faces import vector_array
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    status: str
+    merged_into: int | None
+
+
+@dataclass(frozen=True)
+class FaceSet:
+    """Faces with their photo, quality and embedding, in matching order."""
+
+    face_ids: list[int]
+    image_ids: list[int]
+    qualities: list[float]
+    embeddings: np.ndarray
+    cluster_ids: list[str | None]
+
+
+def _face_set(rows: list[tuple]) -> FaceSet:
+    if not rows:
+        return FaceSet([], [], [], np.zeros((0, 512), dtype=np.float32), [])
+    return FaceSet(
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [float(r[2]) if r[2] is not None else 0.0 for r in rows],
+        np.vstack([vector_array(r[3]) for r in rows]),
+        [r[4] for r in rows],
+    )
+
+
+# --- persons ---------------------------------------------------------------------------
+
+
+def find_person(conn: psycopg.Connection, ref: str | int) -> Person:
+    """A person by numeric id or by name (case-insensitive); LookupError if there is none."""
+    text = str(ref).strip()
+    if text.isdigit():
+        row = conn.execute(
+            "SELECT id, name, status, merged_into FROM persons WHERE id = %s", (int(text),)
+        ).fetchone()
+    else:
+        row = conn.execute(
+            "SELECT id, name, status, merged_into FROM persons WHERE lower(name) = lower(%s)",
+            (text,),
+        ).fetchone()
+    if row is None:
+        raise LookupError(f"no person {text!r} (give an id from `face-assets persons` or a name)")
+    return Person(*row)
+
+
+def person_by_name(conn: psycopg.Connection, name: str) -> tuple[Person, bool]:
+    """The person with this name (case-insensitive), created if new; (person, created)."""
+    clean = " ".join(name.split())
+    if not clean:
+        raise ValueError("a person's name cannot be empty")
+    row = conn.execute(
+        "INSERT INTO persons (name) VALUES (%s) ON CONFLICT ((lower(name))) DO NOTHING"
+        " RETURNING id, name, status, merged_into",
+        (clean,),
+    ).fetchone()
+    if row is not None:
+        return Person(*row), True
+    return find_person(conn, clean), False
+
+
+def list_persons(conn: psycopg.Connection) -> list[dict]:
+    rows = conn.execute(
+        "SELECT p.id, p.name, p.status, p.merged_into, count(f.id),"
+        " count(f.id) FILTER (WHERE f.assignment_method = 'human'),"
+        " count(f.id) FILTER (WHERE f.assignment_method = 'auto'),"
+        " (SELECT count(*) FROM person_prototypes pp WHERE pp.person_id = p.id)"
+        " FROM persons p LEFT JOIN faces f ON f.person_id = p.id"
+        " GROUP BY p.id ORDER BY p.status, lower(p.name)"
+    ).fetchall()
+    keys = ("id", "name", "status", "merged_into", "faces", "human", "auto", "prototypes")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def set_merged(conn: psycopg.Connection, source: int, target: int) -> None:
+    conn.execute(
+        "UPDATE persons SET status = 'merged', merged_into = %s, updated_at = now() WHERE id = %s",
+        (target, source),
+    )
+    # Earlier merges into the source now point at the surviving person.
+    conn.execute(
+        "UPDATE persons SET merged_into = %s, updated_at = now() WHERE merged_into = %s",
+        (target, source),
+    )
+
+
+def log_event(
+    conn: psycopg.Connection,
+    operation: str,
+    person_id: int | None = None,
+    cluster_id: str | None = None,
+    face_count: int = 0,
+    detail: dict | None = None,
+) -> int:
+    return conn.execute(
+        "INSERT INTO label_events (operation, person_id, cluster_id, face_count, detail)"
+        " VALUES (%s, %s, %s, %s, %s) RETURNING id",
+        (operation, person_id, cluster_id, face_count, json.dumps(detail or {})),
+    ).fetchone()[0]
+
+
+def labels_version(conn: psycopg.Connection) -> str:
+    """Changes whenever a human labelling operation happens (the person_labels data version)."""
+    row = conn.execute("SELECT coalesce(max(id), 0), count(*) FROM label_events").fetchone()
+    return f"{row[0]}-{row[1]}"
+
+
+# --- clusters and human labels ----------------------------------------------------------
+
+
+def cluster_faces(conn: psycopg.Connection, cluster_id: str) -> FaceSet:
+    rows = conn.execute(
+        "SELECT f.id, f.image_id, f.quality, e.embedding, f.cluster_id FROM faces f"
+        " JOIN face_embeddings e ON e.face_id = f.id"
+        " WHERE f.cluster_id = %s AND f.person_id IS NULL ORDER BY f.id",
+        (cluster_id,),
+    ).fetchall()
+    if not rows:
+        raise LookupError(
+            f"no cluster {cluster_id!r} with unlabelled faces (see `face-assets clusters`)"
+        )
+    return _face_set(rows)
+
+
+def list_clusters(conn: psycopg.Connection, pack: str) -> list[dict]:
+    rows = conn.execute(
+        "SELECT f.cluster_id, count(*), avg(f.quality),"
+        " (array_agg(f.id ORDER BY f.quality DESC NULLS LAST))[1:3],"
+        " (array_agg(f.thumb_path ORDER BY f.quality DESC NULLS LAST))[1]"
+        " FROM faces f WHERE f.pack = %s AND f.cluster_id IS NOT NULL AND f.person_id IS NULL"
+        " GROUP BY f.cluster_id ORDER BY count(*) DESC, f.cluster_id",
+        (pack,),
+    ).fetchall()
+    keys = ("cluster_id", "size", "avg_quality", "sample_faces", "sample_thumb")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def faces_to_cluster(conn: psycopg.Connection, pack: str, min_quality: float) -> FaceSet:
+    rows = conn.execute(
+        "SELECT f.id, f.image_id, f.quality, e.embedding, f.cluster_id FROM faces f"
+        " JOIN face_embeddings e ON e.face_id = f.id"
+        " WHERE f.pack = %s AND f.person_id IS NULL AND f.quality >= %s ORDER BY f.id",
+        (pack, min_quality),
+    ).fetchall()
+    return _face_set(rows)
+
+
+def write_clusters(conn: psycopg.Connection, pack: str, cluster_of: dict[int, str | None]) -> int:
+    """Set cluster ids of the given faces; unlabelled faces outside the run lose theirs."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE faces SET cluster_id = NULL, clustered_at = now() WHERE pack = %s"
+            " AND person_id IS NULL AND cluster_id IS NOT NULL AND NOT (id = ANY(%s))",
+            (pack, list(cluster_of)),
+        )
+        cleared = cur.rowcount
+        cur.executemany(
+            "UPDATE faces SET cluster_id = %s, clustered_at = now()"
+            " WHERE id = %s AND cluster_id IS DISTINCT FROM %s",
+            [(cid, fid, cid) for fid, cid in cluster_of.items()],
+        )
+    return cleared
+
+
+def set_cluster(conn: psycopg.Connection, face_ids: list[int], cluster_id: str | None) -> None:
+    conn.execute(
+        "UPDATE faces SET cluster_id = %s, clustered_at = now() WHERE id = ANY(%s)",
+        (cluster_id, face_ids),
+    )
+
+
+def label_faces(conn: psycopg.Connection, face_ids: list[int], person_id: int) -> int:
+    """Human label: the faces are this person (overrides automatic assignments)."""
+    cur = conn.execute(
+        "UPDATE faces SET person_id = %s, assignment_method = 'human',"
+        " assignment_similarity = NULL, assignment_prototype_id = NULL, assignment_head = NULL,"
+        " assigned_at = now(), cluster_id = NULL, updated_at = now() WHERE id = ANY(%s)",
+        (person_id, face_ids),
+    )
+    conn.execute(
+        "DELETE FROM face_rejections WHERE person_id = %s AND face_id = ANY(%s)",
+        (person_id, face_ids),
+    )
+    return cur.rowcount
+
+
+def move_person_faces(conn: psycopg.Connection, source: int, target: int) -> int:
+    cur = conn.execute(
+        "UPDATE faces SET person_id = %s, updated_at = now() WHERE person_id = %s",
+        (target, source),
+    )
+    conn.execute(
+        "INSERT INTO face_rejections (face_id, person_id)"
+        " SELECT face_id, %s FROM face_rejections WHERE person_id = %s ON CONFLICT DO NOTHING",
+        (target, source),
+    )
+    return cur.rowcount
+
+
+def face_person(conn: psycopg.Connection, face_id: int) -> tuple[int | None, str | None]:
+    row = conn.execute(
+        "SELECT person_id, assignment_method FROM faces WHERE id = %s", (face_id,)
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no face {face_id}")
+    return row[0], row[1]
+
+
+def unassign_face(conn: psycopg.Connection, face_id: int, person_id: int) -> None:
+    conn.execute(
+        "UPDATE faces SET person_id = NULL, assignment_method = NULL,"
+        " assignment_similarity = NULL, assignment_prototype_id = NULL, assignment_head = NULL,"
+        " assigned_at = NULL, updated_at = now() WHERE id = %s",
+        (face_id,),
+    )
+    conn.execute(
+        "INSERT INTO face_rejections (face_id, person_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        (face_id, person_id),
+    )
+
+
+# --- prototypes ---------------------------------------------------------------------------
+
+
+def person_faces(
+    conn: psycopg.Connection, pack: str, person_ids: list[int] | None = None
+) -> dict[int, FaceSet]:
+    """Embedded faces of active persons (all, or the given ones), grouped by person."""
+    rows = conn.execute(
+        "SELECT f.person_id, f.id, f.image_id, f.quality, e.embedding, f.cluster_id FROM faces f"
+        " JOIN face_embeddings e ON e.face_id = f.id JOIN persons p ON p.id = f.person_id"
+        " WHERE f.pack = %s AND p.status = 'active' AND (%s::bigint[] IS NULL OR"
+        " f.person_id = ANY(%s)) ORDER BY f.person_id, f.id",
+        (pack, person_ids, person_ids),
+    ).fetchall()
+    grouped: dict[int, list[tuple]] = defaultdict(list)
+    for row in rows:
+        grouped[row[0]].append(row[1:])
+    return {person: _face_set(group) for person, group in grouped.items()}
+
+
+def active_person_ids(conn: psycopg.Connection) -> list[int]:
+    return [r[0] for r in conn.execute("SELECT id FROM persons WHERE status = 'active'")]
+
+
+def replace_prototypes(
+    conn: psycopg.Connection,
+    person_id: int,
+    pack: str,
+    centroid: np.ndarray | None,
+    exemplars: list[tuple[int, np.ndarray]],
+) -> int:
+    conn.execute(
+        "DELETE FROM person_prototypes WHERE person_id = %s AND pack = %s", (person_id, pack)
+    )
+    rows = [(person_id, pack, "exemplar", fid, emb) for fid, emb in exemplars]
+    if centroid is not None:
+        rows.append((person_id, pack, "centroid", None, centroid))
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO person_prototypes (person_id, pack, role, face_id, embedding)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            rows,
+        )
+    return len(rows)
+
+
+def drop_prototypes_of_inactive(conn: psycopg.Connection) -> int:
+    cur = conn.execute(
+        "DELETE FROM person_prototypes pp USING persons p WHERE p.id = pp.person_id"
+        " AND p.status <> 'active'"
+    )
+    return cur.rowcount
+
+
+def prototypes(conn: psycopg.Connection, pack: str) -> tuple[list[int], list[int], np.ndarray]:
+    """(prototype ids, person ids, embeddings) of active persons in this pack."""
+    rows = conn.execute(
+        "SELECT pp.id, pp.person_id, pp.embedding FROM person_prototypes pp"
+        " JOIN persons p ON p.id = pp.person_id WHERE pp.pack = %s AND p.status = 'active'"
+        " ORDER BY pp.id",
+        (pack,),
+    ).fetchall()
+    if not rows:
+        return [], [], np.zeros((0, 512), dtype=np.float32)
+    return [r[0] for r in rows], [r[1] for r in rows], np.vstack([vector_array(r[2]) for r in rows])
+
+
+# --- automatic assignment -------------------------------------------------------------------
+
+
+def faces_to_assign(conn: psycopg.Connection, month: str, pack: str) -> FaceSet:
+    """The month's embedded faces without a human label (auto ones are reconsidered)."""
+    rows = conn.execute(
+        "SELECT f.id, f.image_id, f.quality, e.embedding, f.cluster_id FROM faces f"
+        " JOIN face_embeddings e ON e.face_id = f.id"
+        " WHERE f.month = %s AND f.pack = %s AND f.assignment_method IS DISTINCT FROM 'human'"
+        " ORDER BY f.id",
+        (month, pack),
+    ).fetchall()
+    return _face_set(rows)
+
+
+def nearest_prototypes(
+    conn: psycopg.Connection, month: str, pack: str, per_face: int
+) -> list[tuple[int, int, float, int]]:
+    """(face, person, cosine similarity, prototype) for each face's nearest prototypes.
+
+    pgvector's HNSW index on person_prototypes orders the candidates.
+    """
+    return conn.execute(
+        "SELECT f.id, c.person_id, c.similarity, c.id FROM faces f"
+        " JOIN face_embeddings e ON e.face_id = f.id"
+        " CROSS JOIN LATERAL (SELECT pp.id, pp.person_id,"
+        "   1 - (pp.embedding <=> e.embedding) AS similarity FROM person_prototypes pp"
+        "   JOIN persons p ON p.id = pp.person_id AND p.status = 'active'"
+        "   WHERE pp.pack = %s ORDER BY pp.embedding <=> e.embedding LIMIT %s) c"
+        " WHERE f.month = %s AND f.pack = %s AND f.assignment_method IS DISTINCT FROM 'human'",
+        (pack, per_face, month, pack),
+    ).fetchall()
+
+
+def human_persons_per_photo(
+    conn: psycopg.Connection, image_ids: list[int], pack: str
+) -> dict[int, set[int]]:
+    rows = conn.execute(
+        "SELECT image_id, person_id FROM faces WHERE image_id = ANY(%s) AND pack = %s"
+        " AND assignment_method = 'human'",
+        (image_ids, pack),
+    ).fetchall()
+    taken: dict[int, set[int]] = defaultdict(set)
+    for image_id, person_id in rows:
+        taken[image_id].add(person_id)
+    return dict(taken)
+
+
+def rejections(conn: psycopg.Connection, face_ids: list[int]) -> dict[int, set[int]]:
+    rows = conn.execute(
+        "SELECT face_id, person_id FROM face_rejections WHERE face_id = ANY(%s)", (face_ids,)
+    ).fetchall()
+    rejected: dict[int, set[int]] = defaultdict(set)
+    for face_id, person_id in rows:
+        rejected[face_id].add(person_id)
+    return dict(rejected)
+
+
+def write_assignments(
+    conn: psycopg.Connection,
+    face_ids: list[int],
+    assignments: list[tuple[int, int, float, int | None, str | None]],
+) -> int:
+    """Replace the automatic assignments of these faces; human labels are never touched."""
+    conn.execute(
+        "UPDATE faces SET person_id = NULL, assignment_method = NULL,"
+        " assignment_similarity = NULL, assignment_prototype_id = NULL, assignment_head = NULL,"
+        " assigned_at = NULL WHERE id = ANY(%s) AND assignment_method = 'auto'",
+        (face_ids,),
+    )
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE faces SET person_id = %s, assignment_method = 'auto',"
+            " assignment_similarity = %s, assignment_prototype_id = %s, assignment_head = %s,"
+            " assigned_at = now() WHERE id = %s AND assignment_method IS NULL",
+            [(person, sim, proto, head, face) for face, person, sim, proto, head in assignments],
+        )
+    return len(assignments)
+
+
+# --- forgetting -------------------------------------------------------------------------------
+
+
+def forget_person(conn: psycopg.Connection, person_id: int) -> list[str]:
+    """Delete a person's faces (embeddings, prototypes cascade) and the person; keep tombstones
+    of the boxes so re-detection skips them. Returns the media files to delete."""
+    paths = [
+        p
+        for row in conn.execute(
+            "SELECT crop_path, thumb_path FROM faces WHERE person_id = %s", (person_id,)
+        )
+        for p in row
+    ]
+    conn.execute(
+        "INSERT INTO suppressed_faces (image_id, pack, bbox_x, bbox_y, bbox_w, bbox_h)"
+        " SELECT image_id, pack, bbox_x, bbox_y, bbox_w, bbox_h FROM faces WHERE person_id = %s"
+        " ON CONFLICT DO NOTHING",
+        (person_id,),
+    )
+    conn.execute("DELETE FROM faces WHERE person_id = %s", (person_id,))
+    # Names merged into this person are aliases of the same human: forgotten with it.
+    conn.execute("DELETE FROM persons WHERE merged_into = %s", (person_id,))
+    conn.execute("DELETE FROM persons WHERE id = %s", (person_id,))
+    return paths
