@@ -24,9 +24,12 @@ def _quiet() -> None:
 
 
 def _store():
-    from face_assets.definitions import store_resource
+    """The store as the CLI process sees it (env vars resolved here, not by Dagster)."""
+    from face_assets.resources import FaceStoreResource
 
-    return store_resource()
+    return FaceStoreResource(
+        database_url=os.environ.get(DATABASE_URL_ENV) or None, home=default_home()
+    )
 
 
 def _instance():

@@ -72,7 +72,7 @@ def person_prototypes(
         metadata={
             "persons": stats.persons,
             "prototypes": stats.prototypes,
-            "faces_per_person": MetadataValue.md(counts_table(rows, "person")),
+            "labelled_faces_per_person": MetadataValue.md(counts_table(rows, "person")),
             "model_pack": face_models.pack,
             "seconds": round(time.perf_counter() - started, 3),
         }

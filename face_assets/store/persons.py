@@ -244,11 +244,16 @@ def unassign_face(conn: psycopg.Connection, face_id: int, person_id: int) -> Non
 def person_faces(
     conn: psycopg.Connection, pack: str, person_ids: list[int] | None = None
 ) -> dict[int, FaceSet]:
-    """Embedded faces of active persons (all, or the given ones), grouped by person."""
+    """Human-labelled embedded faces of active persons (all, or the given ones), by person.
+
+    Only human labels make prototypes: an automatic mistake must never teach the matcher,
+    and assignments must not drift when re-run.
+    """
     rows = conn.execute(
         "SELECT f.person_id, f.id, f.image_id, f.quality, e.embedding, f.cluster_id FROM faces f"
         " JOIN face_embeddings e ON e.face_id = f.id JOIN persons p ON p.id = f.person_id"
-        " WHERE f.pack = %s AND p.status = 'active' AND (%s::bigint[] IS NULL OR"
+        " WHERE f.pack = %s AND p.status = 'active' AND f.assignment_method = 'human'"
+        " AND (%s::bigint[] IS NULL OR"
         " f.person_id = ANY(%s)) ORDER BY f.person_id, f.id",
         (pack, person_ids, person_ids),
     ).fetchall()

@@ -1,0 +1,333 @@
+"""Identities on real labelled faces in a real PostgreSQL: label -> prototypes -> assignment,
+clusters, merge, split, unassign, forget, orphans, and the wrong-id errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from dagster import RunConfig, materialize
+
+from face_assets import labelling
+from face_assets.assets.identity import AssignmentConfig, ClusteringConfig
+from face_assets.definitions import build_definitions
+from face_assets.resources import FaceModelsResource, PhotoLibraryResource
+from face_assets.store import persons as person_store
+from face_assets_tests.assets.conftest import GROUP_PHOTO
+
+PACK = "buffalo_s"
+
+
+def _defs_assets():
+    return list(build_definitions().assets)
+
+
+def _materialize(store, library_root, names, partition_key=None, run_config=None):
+    from face_assets.assets.checks import FACE_CHECKS
+    from face_assets.assets.identity import IDENTITY_CHECKS
+
+    resources = {
+        "face_models": FaceModelsResource(),
+        "store": store,
+        "library": PhotoLibraryResource(root=str(library_root)),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = materialize(
+            [*_defs_assets(), *FACE_CHECKS, *IDENTITY_CHECKS],
+            selection=names,
+            partition_key=partition_key,
+            resources=resources,
+            run_config=run_config,
+        )
+    assert result.success
+    return result
+
+
+def _months(store):
+    with store.transaction() as conn:
+        return [r[0] for r in conn.execute("SELECT DISTINCT month FROM faces ORDER BY month")]
+
+
+def _labelled_faces(store):
+    """{photo path: largest face id} for the identity photos (the ground truth faces)."""
+    with store.transaction() as conn:
+        rows = conn.execute(
+            "SELECT i.rel_path, f.id FROM faces f JOIN images i ON i.id = f.image_id"
+            " WHERE f.face_index = 0 AND i.rel_path NOT LIKE 'group/%%'"
+        ).fetchall()
+    return dict(rows)
+
+
+def _person_of(store) -> dict[int, str | None]:
+    with store.transaction() as conn:
+        rows = conn.execute(
+            "SELECT f.id, p.name FROM faces f LEFT JOIN persons p ON p.id = f.person_id"
+        ).fetchall()
+    return dict(rows)
+
+
+def _assign_all(store, library_root, threshold=None):
+    config = RunConfig({"face_assignments": AssignmentConfig(person_threshold=threshold)})
+    _materialize(store, library_root, ["person_prototypes"])
+    for month in _months(store):
+        _materialize(store, library_root, ["face_assignments"], month, config)
+
+
+def _label_seeds(store, faces):
+    """A human labels the first photo of every person."""
+    seeds = {path: fid for path, fid in faces.items() if path.split("/")[1].startswith("1.")}
+    for path, face_id in seeds.items():
+        labelling.label_faces(store, [face_id], path.split("/")[0], PACK)
+    return seeds
+
+
+def test_label_then_prototypes_then_assignment_of_held_back_photos(real_store, real_library):
+    faces = _labelled_faces(real_store)
+    assert len(faces) == 59
+    seeds = _label_seeds(real_store, faces)
+    assert len(seeds) == 19
+    _assign_all(real_store, real_library.root)
+
+    got = _person_of(real_store)
+    held_back = {path: fid for path, fid in faces.items() if path not in seeds}
+    assigned = {path: got[fid] for path, fid in held_back.items() if got[fid] is not None}
+    wrong = {path: who for path, who in assigned.items() if who != path.split("/")[0]}
+    assert wrong == {}  # precision 1.0 at the default threshold and margin
+    assert len(assigned) / len(held_back) >= 0.6, f"recall {len(assigned)}/{len(held_back)}"
+
+    with real_store.transaction() as conn:
+        group = conn.execute(
+            "SELECT p.name FROM faces f JOIN images i ON i.id = f.image_id"
+            " LEFT JOIN persons p ON p.id = f.person_id WHERE i.rel_path = %s",
+            (GROUP_PHOTO,),
+        ).fetchall()
+        methods = conn.execute(
+            "SELECT assignment_method, count(*) FROM faces WHERE person_id IS NOT NULL GROUP BY 1"
+        ).fetchall()
+    assert sorted(r[0] for r in group) == ["kit_harington", "rose_leslie"]
+    assert dict(methods)["human"] == 19
+
+    # Re-running is idempotent: the same assignments, no duplicates.
+    before = _person_of(real_store)
+    _assign_all(real_store, real_library.root)
+    assert _person_of(real_store) == before
+
+
+def test_two_faces_of_one_photo_never_get_the_same_person(real_store):
+    faces = _labelled_faces(real_store)
+    labelling.label_faces(real_store, [faces["kit_harington/1.jpeg"]], "Kit", PACK)
+    for month in _months(real_store):
+        labelling.assign_month(real_store, PACK, month, threshold=0.0, margin=0.0)
+    with real_store.transaction() as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT p.name FROM faces f JOIN images i ON i.id = f.image_id"
+                " LEFT JOIN persons p ON p.id = f.person_id WHERE i.rel_path = %s",
+                (GROUP_PHOTO,),
+            )
+        ]
+    assert names.count("Kit") == 1  # even at threshold 0, only the more similar face
+
+
+def test_human_labels_are_never_overwritten(real_store):
+    faces = _labelled_faces(real_store)
+    labelling.label_faces(real_store, [faces["angelina_jolie/1.jpg"]], "Angelina", PACK)
+    labelling.label_faces(real_store, [faces["angelina_jolie/2.jpg"]], "Somebody Else", PACK)
+    for month in _months(real_store):
+        labelling.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+    got = _person_of(real_store)
+    assert got[faces["angelina_jolie/2.jpg"]] == "Somebody Else"
+    assert got[faces["angelina_jolie/1.jpg"]] == "Angelina"
+
+
+def test_clusters_on_real_faces_are_pure_and_stable(real_store, real_library):
+    config = RunConfig({"face_clusters": ClusteringConfig(min_cluster_size=2, min_samples=1)})
+    result = _materialize(real_store, real_library.root, ["face_clusters"], run_config=config)
+    assert all(c.passed for c in result.get_asset_check_evaluations())
+    faces = _labelled_faces(real_store)
+    with real_store.transaction() as conn:
+        cluster_of = dict(conn.execute("SELECT id, cluster_id FROM faces").fetchall())
+    members: dict[str, set[str]] = {}
+    for path, fid in faces.items():
+        if cluster_of[fid]:
+            members.setdefault(cluster_of[fid], set()).add(path.split("/")[0])
+    assert len(members) >= 15
+    assert all(len(people) == 1 for people in members.values()), members  # pure clusters
+
+    _materialize(real_store, real_library.root, ["face_clusters"], run_config=config)
+    with real_store.transaction() as conn:
+        again = dict(conn.execute("SELECT id, cluster_id FROM faces").fetchall())
+    assert again == cluster_of  # a re-run renames nothing
+
+    # Label one cluster: the others keep their ids on the next run.
+    labelled_cluster = sorted(members)[0]
+    labelling.label_cluster(real_store, labelled_cluster, "first person", PACK)
+    _materialize(real_store, real_library.root, ["face_clusters"], run_config=config)
+    with real_store.transaction() as conn:
+        after = dict(conn.execute("SELECT id, cluster_id FROM faces").fetchall())
+    kept = {fid: cid for fid, cid in cluster_of.items() if cid and cid != labelled_cluster}
+    assert all(after[fid] == cid for fid, cid in kept.items())
+    assert labelled_cluster not in set(after.values())
+
+
+def test_merge_moves_faces_and_keeps_the_source_for_audit(real_store):
+    faces = _labelled_faces(real_store)
+    a = labelling.label_faces(real_store, [faces["person_09/1.jpg"]], "Jo", PACK)
+    b = labelling.label_faces(
+        real_store, [faces["person_09/2.jpg"], faces["person_09/3.jpg"]], "Joanna", PACK
+    )
+    result = labelling.merge_persons(real_store, "joanna", "JO", PACK)
+    assert result["faces_moved"] == 2
+    with real_store.transaction() as conn:
+        source = person_store.find_person(conn, b["person_id"])
+        protos = person_store.prototypes(conn, PACK)
+    assert (source.status, source.merged_into) == ("merged", a["person_id"])
+    assert set(protos[1]) == {a["person_id"]}  # only the surviving person has prototypes
+    assert list(_person_of(real_store).values()).count("Jo") == 3
+    for month in _months(real_store):
+        labelling.assign_month(real_store, PACK, month, threshold=0.3)
+    assert "Joanna" not in _person_of(real_store).values()
+
+
+def test_split_separates_a_mixed_cluster(real_store):
+    faces = _labelled_faces(real_store)
+    mixed = [faces[f"person_10/{k}.jpg"] for k in range(1, 5)] + [
+        faces[f"person_02/{k}.jpg"] for k in range(1, 5)
+    ]
+    with real_store.transaction() as conn:
+        person_store.set_cluster(conn, mixed, "clu_mixed")
+    result = labelling.split_cluster(real_store, "clu_mixed")
+    assert len(result["sub_clusters"]) == 2
+    with real_store.transaction() as conn:
+        cluster_of = dict(
+            conn.execute("SELECT id, cluster_id FROM faces WHERE id = ANY(%s)", (mixed,))
+        )
+    assert len({cluster_of[f] for f in mixed[:4]}) == 1
+    assert len({cluster_of[f] for f in mixed[4:]}) == 1
+    assert cluster_of[mixed[0]] != cluster_of[mixed[4]]
+    assert all(c.startswith("clu_mixed_sub_") for c in cluster_of.values())
+
+
+def test_unassign_is_remembered_by_assignment(real_store):
+    faces = _labelled_faces(real_store)
+    labelling.label_faces(real_store, [faces["person_10/1.jpg"]], "Ten", PACK)
+    months = _months(real_store)
+    for month in months:
+        labelling.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+    target = faces["person_10/2.jpg"]
+    assert _person_of(real_store)[target] == "Ten"
+    labelling.unassign_face(real_store, target)
+    for month in months:
+        labelling.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+    assert _person_of(real_store)[target] is None
+
+
+def test_forget_deletes_biometric_data_for_good(real_store, real_library):
+    faces = _labelled_faces(real_store)
+    mine = [faces["rose_leslie/1.jpg"], faces["rose_leslie/2.jpg"]]
+    labelling.label_faces(real_store, mine, "Rose", PACK)
+    with real_store.transaction() as conn:
+        files = [
+            p
+            for row in conn.execute(
+                "SELECT crop_path, thumb_path FROM faces WHERE id = ANY(%s)", (mine,)
+            )
+            for p in row
+        ]
+    assert all((real_store.media_root / p).exists() for p in files)
+    result = labelling.forget_person(real_store, "rose")
+    assert result["faces_deleted"] == 2
+    assert not any((real_store.media_root / p).exists() for p in files)
+    with real_store.transaction() as conn:
+        left = conn.execute(
+            "SELECT (SELECT count(*) FROM faces WHERE id = ANY(%s)),"
+            " (SELECT count(*) FROM face_embeddings WHERE face_id = ANY(%s)),"
+            " (SELECT count(*) FROM persons WHERE lower(name) = 'rose'),"
+            " (SELECT count(*) FROM person_prototypes)",
+            (mine, mine),
+        ).fetchone()
+    assert left == (0, 0, 0, 0)
+    # Re-detecting every month must not bring the forgotten faces back.
+    config = RunConfig({"detected_faces": {"config": {"redetect": True}}})
+    for month in _months(real_store):
+        _materialize(real_store, real_library.root, ["detected_faces"], month, config)
+    with real_store.transaction() as conn:
+        rose = conn.execute(
+            "SELECT count(*) FROM faces f JOIN images i ON i.id = f.image_id"
+            " WHERE i.rel_path LIKE 'rose_leslie/%%'"
+        ).fetchone()[0]
+    assert rose == 0
+
+
+def test_wrong_ids_give_clear_errors_and_change_nothing(real_store):
+    faces = _labelled_faces(real_store)
+    labelling.label_faces(real_store, [faces["person_01/1.jpg"]], "One", PACK)
+
+    def snapshot():
+        with real_store.transaction() as conn:
+            return (
+                conn.execute("SELECT count(*) FROM label_events").fetchone()[0],
+                conn.execute("SELECT id, name, status FROM persons ORDER BY id").fetchall(),
+                conn.execute("SELECT count(*) FROM faces WHERE person_id IS NOT NULL").fetchone(),
+            )
+
+    before = snapshot()
+    with pytest.raises(LookupError, match="no cluster"):
+        labelling.label_cluster(real_store, "clu_nope", "Nobody", PACK)
+    with pytest.raises(LookupError, match="no person"):
+        labelling.merge_persons(real_store, "Nobody", "One", PACK)
+    with pytest.raises(ValueError, match="itself"):
+        labelling.merge_persons(real_store, "one", "ONE", PACK)
+    with pytest.raises(LookupError, match="no face"):
+        labelling.unassign_face(real_store, 10**9)
+    with pytest.raises(ValueError, match="not assigned"):
+        labelling.unassign_face(real_store, faces["person_01/2.jpg"])
+    with pytest.raises(LookupError, match="no person"):
+        labelling.forget_person(real_store, "Nobody")
+    with pytest.raises(ValueError, match="empty"):
+        labelling.label_faces(real_store, [faces["person_01/2.jpg"]], "   ", PACK)
+    with pytest.raises(LookupError, match="no face"):
+        labelling.label_faces(real_store, [faces["person_01/2.jpg"], 10**9], "Two", PACK)
+    assert snapshot() == before
+
+
+def test_find_orphans_reports_and_fixes(real_store, real_library):
+    faces = _labelled_faces(real_store)
+    face_id = faces["person_05/1.jpg"]
+    with real_store.transaction() as conn:
+        crop = conn.execute("SELECT crop_path FROM faces WHERE id = %s", (face_id,)).fetchone()[0]
+        month = conn.execute("SELECT month FROM faces WHERE id = %s", (face_id,)).fetchone()[0]
+    (real_store.media_root / crop).unlink()
+    (real_store.media_root / "crops" / "stray.npy").write_bytes(b"x")
+    found = labelling.find_orphans(real_store, PACK)
+    assert found["face_rows_without_files"] == 1
+    assert found["files_without_face_rows"] == 1
+    fixed = labelling.find_orphans(real_store, PACK, fix=True)
+    assert fixed["files_deleted"] == 1 and fixed["faces_queued_for_redetection"] == 1
+    _materialize(real_store, real_library.root, ["detected_faces"], month)
+    assert (real_store.media_root / crop).exists()  # re-detected in place, same face row
+    assert _labelled_faces(real_store)["person_05/1.jpg"] == face_id
+    clean = labelling.find_orphans(real_store, PACK)
+    assert clean["face_rows_without_files"] == 0 and clean["files_without_face_rows"] == 0
+
+
+def test_cli_label_persons_and_wrong_id(real_store, monkeypatch, capsys):
+    from face_assets import cli
+
+    monkeypatch.setenv("FACE_ASSETS_DATABASE_URL", real_store.database_url)
+    monkeypatch.setenv("FACE_ASSETS_HOME", real_store.home)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    faces = _labelled_faces(real_store)
+    with real_store.transaction() as conn:
+        person_store.set_cluster(conn, [faces["person_12/1.jpg"], faces["person_12/2.jpg"]], "c1")
+    assert cli.main(["clusters"]) == 0
+    assert "c1" in capsys.readouterr().out
+    assert cli.main(["label", "c1", "Twelve"]) == 0
+    assert '"faces": 2' in capsys.readouterr().out
+    assert cli.main(["persons"]) == 0
+    assert "Twelve" in capsys.readouterr().out
+    assert cli.main(["label", "c1", "Again"]) == 2
+    assert "no cluster 'c1'" in capsys.readouterr().err
+    assert cli.main(["forget", "Twelve"]) == 2  # needs --yes
