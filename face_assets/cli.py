@@ -289,6 +289,40 @@ def cmd_find_orphans(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """The same Dagster job the UI launches: train, then the blocking gate decides."""
+    from face_assets.definitions import build_definitions
+
+    op_config = {"epochs": args.epochs, "min_faces_per_person": args.min_faces}
+    if args.min_faces < 4:
+        op_config["faces_per_person_in_batch"] = args.min_faces
+    run_config = {
+        "ops": {"projection_head": {"config": op_config}},
+        "resources": {"face_models": {"config": {"training_device": args.device}}},
+    }
+    job = build_definitions().resolve_job_def("train_projection_head")
+    result = job.execute_in_process(
+        run_config=run_config, instance=_instance(), raise_on_error=False
+    )
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            print(f"error: {(error.cause or error).message.strip()}", file=sys.stderr)
+            return 1
+    for event in result.get_asset_materialization_events():
+        meta = event.materialization.metadata
+        print(
+            f"head {meta['head_id'].value}: {meta['persons_trained'].value} persons trained,"
+            f" {meta['persons_held_out'].value} held out,"
+            f" {meta['seconds_per_epoch'].value:.3f} s/epoch on {meta['device'].value}"
+        )
+        print(meta["held_out_metrics"].value)
+    for check in result.get_asset_check_evaluations():
+        print(check.metadata["reason"].value)
+        return 0 if check.passed else 3
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="face-assets",
@@ -333,6 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
     orphans = sub.add_parser("find-orphans", help="faces without embeddings or files, and back")
     orphans.add_argument("--fix", action="store_true", help="delete stray files, re-detect")
     orphans.set_defaults(func=cmd_find_orphans)
+    train = sub.add_parser("train", help="train a projection head; promoted only if it is better")
+    train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--min-faces", type=int, default=5, help="labelled faces per person")
+    train.set_defaults(func=cmd_train)
     dbp = sub.add_parser("db", help="database housekeeping")
     dbp.add_argument("action", choices=["url", "migrate", "stop"])
     dbp.set_defaults(func=cmd_db)

@@ -14,6 +14,8 @@ from face_assets.assets.identity import (
     person_prototypes,
 )
 from face_assets.assets.photos import raw_images
+from face_assets.assets.projection import projection_head, projection_head_gate
+from face_assets.deployment import TRAINING_RUN_TAG
 from face_assets.resources import (
     LIBRARY_ENV,
     FaceModelsResource,
@@ -48,6 +50,15 @@ assignment_job = define_asset_job(
 )
 
 
+# Train a projection head; its blocking gate decides whether assignments use it.
+training_job = define_asset_job(
+    "train_projection_head",
+    selection=[projection_head],
+    tags={TRAINING_RUN_TAG: "true"},
+    description="Train a projection head on labelled people and gate its promotion.",
+)
+
+
 def store_resource() -> FaceStoreResource:
     # The URL is passed as an EnvVar so its credentials never show in the UI or run config.
     if os.environ.get(DATABASE_URL_ENV):
@@ -63,9 +74,9 @@ def library_resource() -> PhotoLibraryResource:
 
 def build_definitions() -> Definitions:
     return Definitions(
-        assets=[*FACE_ASSETS, *IDENTITY_ASSETS],
-        asset_checks=[*FACE_CHECKS, *IDENTITY_CHECKS],
-        jobs=[ingest_job, identity_job, assignment_job],
+        assets=[*FACE_ASSETS, *IDENTITY_ASSETS, projection_head],
+        asset_checks=[*FACE_CHECKS, *IDENTITY_CHECKS, projection_head_gate],
+        jobs=[ingest_job, identity_job, assignment_job, training_job],
         resources={
             "face_models": FaceModelsResource(),
             "store": store_resource(),

@@ -54,7 +54,7 @@ def executor_for(env: Mapping[str, str]) -> ExecutorDefinition | None:
         limit = env.get(K8S_MAX_CONCURRENT_ENV, "").strip() or str(K8S_MAX_CONCURRENT)
         if not limit.isdigit() or int(limit) < 1:
             raise ValueError(f"{K8S_MAX_CONCURRENT_ENV} must be a positive integer, got {limit!r}")
-        return k8s_job_executor.configured({"max_concurrent": int(limit)}, name="face_assets_k8s")
+        return k8s_job_executor.configured({"max_concurrent": int(limit)})
     raise ValueError(
         f"{EXECUTOR_ENV}={env[EXECUTOR_ENV]!r} is not an executor: use 'k8s', or 'multiprocess'"
         " (or leave it unset) for Dagster's default"

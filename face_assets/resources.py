@@ -44,6 +44,11 @@ class FaceModelsResource(ConfigurableResource):
         default=models.DEFAULT_MODEL_ROOT, description="where buffalo_l is downloaded to"
     )
     allow_download: bool = Field(default=True, description="fetch buffalo_l on first use")
+    training_device: str = Field(
+        default="cpu",
+        description="PyTorch device for projection heads: 'cpu', 'cuda' or 'cuda:N'."
+        " A missing GPU fails the run; it never falls back to the CPU.",
+    )
 
     def load(self) -> models.FaceModels:
         return models.load_face_models(

@@ -7,6 +7,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
+    AssetKey,
     AutomationCondition,
     Config,
     DataVersion,
@@ -19,7 +20,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from face_assets import labelling
+from face_assets import labelling, training
 from face_assets.assets.faces import face_embeddings, face_quality
 from face_assets.assets.metadata import counts_table, histogram_table
 from face_assets.identity import clustering
@@ -92,14 +93,17 @@ class AssignmentConfig(Config):
 
 
 @asset(
-    deps=[person_prototypes, face_embeddings, face_quality],
+    # projection_head by key: its module imports person_labels from this one.
+    deps=[person_prototypes, face_embeddings, face_quality, AssetKey("projection_head")],
     partitions_def=monthly_partitions,
     group_name="identities",
     kinds={"python", "pgvector"},
     automation_condition=AutomationCondition.eager(),
     description="Supervised phase: each face of the month without a human label goes to the"
     " most similar known person when similarity >= threshold and it leads the next person by"
-    " the margin; two faces of one photo never get the same person.",
+    " the margin; two faces of one photo never get the same person. With a promoted"
+    " projection head, faces and prototypes are compared in its space at its calibrated"
+    " threshold.",
 )
 def face_assignments(
     context: AssetExecutionContext,
@@ -108,13 +112,22 @@ def face_assignments(
     store: FaceStoreResource,
 ) -> MaterializeResult:
     pack = face_models.pack
+    projector = training.promoted_projector(store, pack, face_models.training_device)
     threshold = config.person_threshold
     if threshold is None:
-        threshold = labelling.person_threshold(pack)
+        threshold = projector.threshold if projector else labelling.person_threshold(pack)
     started = time.perf_counter()
     totals = labelling.AssignmentStats(threshold=threshold, margin=config.margin)
     for month in context.partition_keys:
-        stats = labelling.assign_month(store, pack, month, threshold, config.margin)
+        stats = labelling.assign_month(
+            store,
+            pack,
+            month,
+            threshold,
+            config.margin,
+            projector=projector.project if projector else None,
+            head_name=projector.name if projector else None,
+        )
         totals.faces += stats.faces
         totals.assigned += stats.assigned
         totals.per_person.update(stats.per_person)
@@ -133,6 +146,7 @@ def face_assignments(
             "similarity_histogram": MetadataValue.md(histogram_table(sims)),
             "person_threshold": threshold,
             "margin": config.margin,
+            "projection_head": projector.name if projector else "none (raw ArcFace)",
             "model_pack": pack,
             "seconds": round(time.perf_counter() - started, 3),
         }

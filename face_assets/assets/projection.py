@@ -1,0 +1,138 @@
+"""projection_head: a triplet-loss head over frozen ArcFace embeddings, and its gate."""
+
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
+)
+from pydantic import Field
+
+from face_assets import labelling, training
+from face_assets.assets.faces import face_embeddings, face_quality
+from face_assets.assets.identity import person_labels
+from face_assets.deployment import MODEL_OP_TAGS, TRAINING_RUN_TAG
+from face_assets.identity import projection
+from face_assets.resources import FaceModelsResource, FaceStoreResource
+
+
+class TrainingRunConfig(Config):
+    epochs: int = Field(default=projection.DEFAULT_EPOCHS, ge=0)
+    margin: float = Field(default=projection.DEFAULT_MARGIN, gt=0.0)
+    batch_size: int = Field(default=projection.DEFAULT_BATCH_SIZE, ge=4)
+    faces_per_person_in_batch: int = Field(default=projection.DEFAULT_FACES_PER_PERSON_IN_BATCH)
+    learning_rate: float = Field(default=projection.DEFAULT_LEARNING_RATE, gt=0.0)
+    min_faces_per_person: int = Field(default=projection.DEFAULT_MIN_FACES_PER_PERSON, ge=2)
+    validation_share: float = Field(default=projection.DEFAULT_VALIDATION_SHARE, gt=0.0, lt=1.0)
+    mining: str = Field(default=projection.DEFAULT_MINING, description="semi-hard or batch-all")
+    seed: int = projection.DEFAULT_SEED
+
+    def training_config(self) -> projection.TrainingConfig:
+        return projection.TrainingConfig(
+            margin=self.margin,
+            batch_size=self.batch_size,
+            faces_per_person_in_batch=self.faces_per_person_in_batch,
+            epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            min_faces_per_person=self.min_faces_per_person,
+            seed=self.seed,
+            validation_share=self.validation_share,
+            mining=self.mining,
+        )
+
+
+def _metrics_table(found: dict) -> str:
+    spaces = [s for s in ("raw", "incumbent", "projected") if s in found]
+    keys = ("roc_auc", "tar_at_far_1e-3", "tar_at_far_1e-2", "bcubed_f1")
+    lines = ["| metric | " + " | ".join(spaces) + " |", "| --- |" + " ---: |" * len(spaces)]
+    for key in keys:
+        cells = []
+        for space in spaces:
+            value = found[space].get(key)
+            cells.append("n/a" if value is None else f"{value:.4f}")
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _curve_table(history: list[dict]) -> str:
+    lines = ["| epoch | loss | val_loss | seconds |", "| ---: | ---: | ---: | ---: |"]
+    for h in history:
+        val = "-" if h["val_loss"] is None else f"{h['val_loss']:.4f}"
+        lines.append(f"| {h['epoch']} | {h['loss']:.4f} | {val} | {h['seconds']:.3f} |")
+    return "\n".join(lines)
+
+
+@asset(
+    deps=[person_labels, face_embeddings, face_quality],
+    group_name="models",
+    kinds={"pytorch"},
+    op_tags={**MODEL_OP_TAGS, TRAINING_RUN_TAG: "true"},
+    description="A 512->256->128 MLP trained with triplet loss on labelled people (ArcFace"
+    " frozen), split by person; saved as a versioned checkpoint. The blocking gate check"
+    " promotes it only if it beats the current head (or raw embeddings) on held-out people.",
+)
+def projection_head(
+    context: AssetExecutionContext,
+    config: TrainingRunConfig,
+    face_models: FaceModelsResource,
+    store: FaceStoreResource,
+) -> MaterializeResult:
+    outcome = training.train_candidate(
+        store,
+        face_models.pack,
+        config.training_config(),
+        face_models.training_device,
+        raw_threshold=labelling.person_threshold(face_models.pack),
+        log=context.log.info,
+    )
+    found = outcome.metrics
+    return MaterializeResult(
+        metadata={
+            "head_id": outcome.head_id,
+            "checkpoint": MetadataValue.path(str(outcome.checkpoint)),
+            "device": outcome.device,
+            "persons_trained": outcome.persons_train,
+            "persons_held_out": outcome.persons_heldout,
+            "faces": outcome.faces,
+            "held_out_metrics": MetadataValue.md(_metrics_table(found)),
+            "known_person_accuracy_raw": found["known_person_accuracy_raw"],
+            "known_person_accuracy_projected": found["known_person_accuracy_projected"],
+            "training_curve": MetadataValue.md(_curve_table(outcome.history)),
+            "final_loss": outcome.history[-1]["loss"],
+            "seconds_per_epoch": round(outcome.seconds_per_epoch, 4),
+            "calibrated_threshold": round(outcome.threshold, 4),
+            "model_pack": face_models.pack,
+        }
+    )
+
+
+@asset_check(
+    asset=projection_head,
+    blocking=True,
+    description="Promote the new head only if it beats the promoted head (or the raw"
+    " embeddings) on held-out persons by the minimum gain; otherwise keep the previous one.",
+)
+def projection_head_gate(
+    face_models: FaceModelsResource, store: FaceStoreResource
+) -> AssetCheckResult:
+    decided = training.gate_latest(store, face_models.pack)
+    if decided is None:
+        return AssetCheckResult(passed=False, metadata={"reason": "no candidate head to judge"})
+    decision, head_id = decided
+    return AssetCheckResult(
+        passed=decision.promote,
+        description=decision.reason,
+        metadata={
+            "head_id": head_id,
+            "promoted": decision.promote,
+            "reason": decision.reason,
+            "metric": decision.metric,
+            "candidate": decision.candidate_value,
+            "incumbent": decision.incumbent_value,
+            "gain": decision.gain,
+            "min_gain": decision.min_gain,
+        },
+    )

@@ -1,0 +1,97 @@
+"""SQL for trained projection heads: candidates, the promoted head, decisions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import psycopg
+
+
+@dataclass(frozen=True)
+class HeadRecord:
+    id: int
+    pack: str
+    status: str
+    checkpoint_path: str
+    threshold: float
+    metrics: dict
+    persons: int
+
+    @property
+    def name(self) -> str:
+        return f"head-{self.id}"
+
+
+def add_candidate(
+    conn: psycopg.Connection,
+    pack: str,
+    checkpoint_path: str,
+    device: str,
+    persons: int,
+    faces: int,
+    threshold: float,
+    metrics: dict,
+    history: list[dict],
+    config: dict,
+) -> int:
+    return conn.execute(
+        "INSERT INTO projection_heads (pack, checkpoint_path, device, persons, faces, threshold,"
+        " metrics, history, config) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (
+            pack,
+            checkpoint_path,
+            device,
+            persons,
+            faces,
+            threshold,
+            json.dumps(metrics),
+            json.dumps(history),
+            json.dumps(config),
+        ),
+    ).fetchone()[0]
+
+
+def head(conn: psycopg.Connection, head_id: int) -> HeadRecord:
+    row = conn.execute(
+        "SELECT id, pack, status, checkpoint_path, threshold, metrics, persons"
+        " FROM projection_heads WHERE id = %s",
+        (head_id,),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no projection head {head_id}")
+    return HeadRecord(*row)
+
+
+def latest_candidate(conn: psycopg.Connection, pack: str) -> HeadRecord | None:
+    row = conn.execute(
+        "SELECT id, pack, status, checkpoint_path, threshold, metrics, persons"
+        " FROM projection_heads WHERE pack = %s"
+        " AND status = 'candidate' ORDER BY id DESC LIMIT 1",
+        (pack,),
+    ).fetchone()
+    return HeadRecord(*row) if row else None
+
+
+def promoted(conn: psycopg.Connection, pack: str) -> HeadRecord | None:
+    row = conn.execute(
+        "SELECT id, pack, status, checkpoint_path, threshold, metrics, persons"
+        " FROM projection_heads WHERE pack = %s"
+        " AND status = 'promoted'",
+        (pack,),
+    ).fetchone()
+    return HeadRecord(*row) if row else None
+
+
+def decide(conn: psycopg.Connection, head_id: int, promote: bool, reason: str) -> None:
+    """Promote (retiring the previous head of the pack) or reject a candidate."""
+    if promote:
+        conn.execute(
+            "UPDATE projection_heads SET status = 'retired' WHERE status = 'promoted'"
+            " AND pack = (SELECT pack FROM projection_heads WHERE id = %s)",
+            (head_id,),
+        )
+    conn.execute(
+        "UPDATE projection_heads SET status = %s, decision = %s, decided_at = now() WHERE id = %s",
+        ("promoted" if promote else "rejected", reason, head_id),
+    )

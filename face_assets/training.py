@@ -1,0 +1,271 @@
+"""Training, evaluating and gating projection heads on the labelled people in the store.
+
+Training data: human-labelled faces (quality >= 0.5) of active persons with enough faces.
+Persons are split into training and held-out persons, so the gate measures how the head
+separates people it has never seen; a share of each training person's faces is also held
+out to report known-person accuracy. A head is promoted only if, on the held-out persons,
+it beats the promoted head (or the raw ArcFace embeddings) by a margin.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from face_assets.identity import clustering, metrics, projection, verification
+from face_assets.identity.devices import resolve_torch_device
+from face_assets.resources import FaceStoreResource
+from face_assets.store import heads as head_store
+from face_assets.store import persons as person_store
+
+TRAINING_QUALITY = 0.5  # seed: faces of quality >= 0.5 train the head
+GATE_METRIC = verification.DEFAULT_GATE_METRIC  # ROC AUC: defined even on small held-out sets
+GATE_MIN_GAIN = verification.DEFAULT_MIN_GAIN
+KNOWN_PERSON_SHARE = 0.2  # faces of each training person kept back for the known-person report
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class TrainingData:
+    labels: np.ndarray  # person id per face
+    embeddings: np.ndarray
+
+
+def labelled_faces(store: FaceStoreResource, pack: str, min_quality: float) -> TrainingData:
+    with store.transaction() as conn:
+        grouped = person_store.person_faces(conn, pack)
+    labels, rows = [], []
+    for person_id, faces in sorted(grouped.items()):
+        keep = [i for i, q in enumerate(faces.qualities) if q >= min_quality]
+        labels.extend([person_id] * len(keep))
+        rows.extend(faces.embeddings[i] for i in keep)
+    embeddings = np.vstack(rows) if rows else np.zeros((0, 512), dtype=np.float32)
+    return TrainingData(np.asarray(labels), embeddings)
+
+
+def _enough(labels: np.ndarray, min_faces: int) -> np.ndarray:
+    persons, counts = np.unique(labels, return_counts=True)
+    return persons[counts >= min_faces]
+
+
+def space_metrics(embeddings: np.ndarray, labels: np.ndarray) -> dict:
+    """Verification (AUC, TAR@FAR) and clustering BCubed F1 of one embedding space."""
+    found = verification.verification_metrics(embeddings, labels)
+    # HDBSCAN is scale-free, so raw and projected spaces are clustered on equal terms.
+    predicted = clustering.cluster_labels(embeddings, min_cluster_size=2, min_samples=1)
+    precision, recall, f1 = metrics.bcubed_scores(labels, predicted)
+    found.update({"bcubed_precision": precision, "bcubed_recall": recall, "bcubed_f1": f1})
+    return found
+
+
+def known_person_accuracy(
+    train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray
+) -> float | None:
+    """Nearest-centroid accuracy on held-back faces of persons seen in training."""
+    if len(test_y) == 0:
+        return None
+    persons = np.unique(train_y)
+    centres = np.vstack([train_x[train_y == p].mean(axis=0) for p in persons])
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    predicted = persons[np.argmax(test_x @ centres.T, axis=1)]
+    return float(np.mean(predicted == test_y))
+
+
+def matching_threshold(
+    raw: np.ndarray, projected: np.ndarray, labels: np.ndarray, raw_threshold: float
+) -> float:
+    """The projected-space threshold that accepts the same share of impostor pairs as
+    raw_threshold does on raw embeddings (the raw threshold's meaning, carried over)."""
+    same = labels[:, None] == labels[None, :]
+    upper = np.triu(np.ones_like(same, dtype=bool), k=1)
+    impostor = upper & ~same
+    raw_sims = (raw @ raw.T)[impostor]
+    proj_sims = (projected @ projected.T)[impostor]
+    if raw_sims.size == 0:
+        return raw_threshold
+    far = float(np.mean(raw_sims >= raw_threshold))
+    if far <= 0.0:
+        return float(max(raw_threshold, proj_sims.max() + 1e-4))
+    return float(np.quantile(proj_sims, 1.0 - far))
+
+
+def _known_person_split(
+    labels: np.ndarray, config: projection.TrainingConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hold back faces only of persons who keep min_faces_per_person for training."""
+    persons, counts = np.unique(labels, return_counts=True)
+    roomy = np.isin(labels, persons[counts > config.min_faces_per_person])
+    fit = np.flatnonzero(~roomy)
+    if not roomy.any():
+        return fit, np.zeros(0, dtype=np.int64)
+    sub = np.flatnonzero(roomy)
+    kept, held = projection.split_by_face(labels[sub], KNOWN_PERSON_SHARE, config.seed)
+    still = np.unique(labels[sub][kept], return_counts=True)
+    too_few = still[0][still[1] < config.min_faces_per_person]
+    back = np.isin(labels[sub][held], too_few)  # never push a person below the minimum
+    return (
+        np.sort(np.concatenate([fit, sub[kept], sub[held][back]])),
+        np.sort(sub[held][~back]),
+    )
+
+
+@dataclass
+class TrainingOutcome:
+    head_id: int
+    checkpoint: Path
+    persons_train: int
+    persons_heldout: int
+    faces: int
+    metrics: dict
+    history: list[dict]
+    seconds_per_epoch: float
+    threshold: float
+    device: str
+
+
+def train_candidate(
+    store: FaceStoreResource,
+    pack: str,
+    config: projection.TrainingConfig,
+    device: str,
+    raw_threshold: float,
+    log: Log | None = None,
+) -> TrainingOutcome:
+    """Train a head on the store's labels and record it as a candidate with its metrics."""
+    resolve_torch_device(device)  # fail before any work when the device is not there
+    data = labelled_faces(store, pack, TRAINING_QUALITY)
+    eligible = _enough(data.labels, config.min_faces_per_person)
+    if len(eligible) < 4:
+        raise ValueError(
+            f"training needs at least 4 persons with >= {config.min_faces_per_person} labelled"
+            f" faces of quality >= {TRAINING_QUALITY} (2 to train, 2 to hold out); the store has"
+            f" {len(eligible)}. Label more clusters, or lower min_faces_per_person."
+        )
+    mask = np.isin(data.labels, eligible)
+    x, y = data.embeddings[mask], data.labels[mask]
+    train_idx, heldout_idx = projection.split_by_person(y, config.validation_share, config.seed)
+    fit_idx, known_idx = _known_person_split(y[train_idx], config)
+    fit_x, fit_y = x[train_idx][fit_idx], y[train_idx][fit_idx]
+    known_x, known_y = x[train_idx][known_idx], y[train_idx][known_idx]
+    held_x, held_y = x[heldout_idx], y[heldout_idx]
+
+    def on_epoch(stats: projection.EpochStats) -> None:
+        if log:
+            val = "-" if stats.val_loss is None else f"{stats.val_loss:.4f}"
+            log(
+                f"epoch {stats.epoch}/{config.epochs}: loss={stats.loss:.4f} val_loss={val}"
+                f" ({stats.seconds:.2f}s)"
+            )
+
+    started = time.perf_counter()
+    head = projection.train_projection_head(
+        fit_x,
+        fit_y,
+        config,
+        device=device,
+        val_embeddings=held_x,
+        val_labels=held_y,
+        on_epoch=on_epoch,
+    )
+    train_seconds = time.perf_counter() - started
+    projected_held = head.project(held_x)
+    found = {
+        "raw": space_metrics(held_x, held_y),
+        "projected": space_metrics(projected_held, held_y),
+        "known_person_accuracy_raw": known_person_accuracy(fit_x, fit_y, known_x, known_y),
+        "known_person_accuracy_projected": known_person_accuracy(
+            head.project(fit_x), fit_y, head.project(known_x), known_y
+        ),
+    }
+    with store.transaction() as conn:
+        incumbent = head_store.promoted(conn, pack)
+    if incumbent is not None:
+        previous, _ = projection.load_checkpoint(store.home_path / incumbent.checkpoint_path)
+        found["incumbent"] = space_metrics(previous.project(held_x), held_y)
+        found["incumbent_id"] = incumbent.id
+    threshold = matching_threshold(held_x, projected_held, held_y, raw_threshold)
+    history = [asdict(s) for s in head.history]
+    rel_path = f"models/projection_{pack}_{int(time.time() * 1000)}.pt"
+    checkpoint = store.home_path / rel_path
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    projection.save_checkpoint(
+        head, checkpoint, {"pack": pack, "device": device, "threshold": threshold}
+    )
+    with store.transaction() as conn:
+        head_id = head_store.add_candidate(
+            conn,
+            pack,
+            rel_path,
+            device,
+            len(np.unique(fit_y)),
+            len(fit_y),
+            threshold,
+            _plain(found),
+            history,
+            _plain(asdict(config)),
+        )
+    epochs = max(config.epochs, 1)
+    return TrainingOutcome(
+        head_id,
+        checkpoint,
+        len(np.unique(fit_y)),
+        len(np.unique(held_y)),
+        len(y),
+        found,
+        history,
+        train_seconds / epochs,
+        threshold,
+        device,
+    )
+
+
+def _plain(value):
+    """JSON-safe copy (numpy scalars, float keys) for jsonb columns."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def gate_latest(
+    store: FaceStoreResource, pack: str, metric: str = GATE_METRIC, min_gain: float = GATE_MIN_GAIN
+) -> tuple[verification.GateDecision, int] | None:
+    """Decide the newest candidate: promote it if it beats the incumbent (or raw) on held-out
+    persons by min_gain; otherwise reject it and keep the previous head."""
+    with store.transaction() as conn:
+        candidate = head_store.latest_candidate(conn, pack)
+        if candidate is None:
+            return None
+        found = candidate.metrics
+        incumbent = found.get("incumbent", found["raw"])
+        decision = verification.gate_decision(found["projected"], incumbent, metric, min_gain)
+        head_store.decide(conn, candidate.id, decision.promote, decision.reason)
+    return decision, candidate.id
+
+
+@dataclass
+class Projector:
+    """The promoted head, ready for face_assignments."""
+
+    name: str
+    threshold: float
+    project: Callable[[np.ndarray], np.ndarray]
+
+
+def promoted_projector(
+    store: FaceStoreResource, pack: str, device: str = "cpu"
+) -> Projector | None:
+    with store.transaction() as conn:
+        record = head_store.promoted(conn, pack)
+    if record is None:
+        return None
+    head, _ = projection.load_checkpoint(store.home_path / record.checkpoint_path)
+    return Projector(record.name, record.threshold, lambda x: head.project(x, device=device))
