@@ -8,7 +8,7 @@ export FACE_ASSETS_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(FACE_ASSETS_HOME)/dagster_home
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test dev lint format bench-ingest bench-identity bench-projection clean
+.PHONY: install system-deps demo test dev lint format bench-ingest bench-identity bench-projection clean
 
 $(STAMP): pyproject.toml requirements/no-deps.txt Makefile
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "face_assets needs Python 3.11"'
@@ -30,8 +30,15 @@ install: $(STAMP)
 demo: install
 	$(BIN)/face-assets demo
 
-test: install
+test: install system-deps
 	$(BIN)/python -m pytest
+
+# nginx runs the token proxy in front of the Dagster UI in tests (as docker-compose does).
+# Best effort: installed when apt-get and root are available, else its tests say why they skip.
+system-deps:
+	-@command -v nginx >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light) \
+	  >/dev/null 2>&1; } || true
 
 dev: install
 	mkdir -p $(DAGSTER_HOME) && test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml

@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -72,10 +73,20 @@ def run_plain(app, paths: list[Path]) -> tuple[float, int]:
     return time.perf_counter() - started, faces
 
 
+_SERVERS: list[Path] = []  # embedded servers outlive the process unless stopped
+
+
 def fresh_store(base: Path) -> FaceStoreResource:
     home = Path(tempfile.mkdtemp(prefix="store_", dir=base))
     url = db.embedded_database_url(home / "pgdata")
+    _SERVERS.append(home / "pgdata")
     return FaceStoreResource(database_url=url, home=str(home))
+
+
+def stop_servers(work: Path) -> None:
+    for pgdata in _SERVERS:
+        db.stop_embedded_server(pgdata)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def run_project(
@@ -119,13 +130,20 @@ def run_dagster(store: FaceStoreResource, library: Path) -> float:
 
 
 def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="bench_ingest_"))
+    try:
+        return measure(work)
+    finally:
+        stop_servers(work)
+
+
+def measure(work: Path) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="?", help="image folder (default: the sample library)")
     parser.add_argument("--repeat", type=int, default=2, help="timed repetitions of each path")
     parser.add_argument("--dagster", action="store_true", help="also time materialize()")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench_ingest_"))
     library = Path(args.images) if args.images else work / "library"
     if not args.images:
         build_sample_library(library)

@@ -15,7 +15,7 @@ from face_assets.assets.identity import (
 )
 from face_assets.assets.photos import raw_images
 from face_assets.assets.projection import projection_head, projection_head_gate
-from face_assets.deployment import TRAINING_RUN_TAG
+from face_assets.deployment import TRAINING_RUN_TAG, executor_for
 from face_assets.resources import (
     LIBRARY_ENV,
     FaceModelsResource,
@@ -77,6 +77,7 @@ def build_definitions() -> Definitions:
         assets=[*FACE_ASSETS, *IDENTITY_ASSETS, projection_head],
         asset_checks=[*FACE_CHECKS, *IDENTITY_CHECKS, projection_head_gate],
         jobs=[ingest_job, identity_job, assignment_job, training_job],
+        executor=executor_for(os.environ),
         resources={
             "face_models": FaceModelsResource(),
             "store": store_resource(),

@@ -85,7 +85,7 @@ class AssignmentConfig(Config):
         default=None,
         ge=0.0,
         le=1.0,
-        description="cosine similarity needed; default per pack (buffalo_s 0.45, buffalo_l 0.7)",
+        description="cosine similarity needed; default per pack (buffalo_s 0.40, buffalo_l 0.7)",
     )
     margin: float = Field(
         default=ASSIGN_MARGIN, ge=0.0, le=1.0, description="lead over the second-best person"

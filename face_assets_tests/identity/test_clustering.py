@@ -178,8 +178,8 @@ def test_cluster_shrunk_below_min_size_by_photo_rule_becomes_noise():
     five, _, _ = _sphere_clusters(1, 5, seed=14)
     emb = np.vstack([big, five])
     photos = list(range(8)) + [100, 100, 101, 102, 103]
-    assert cluster_labels(emb, method="agglomerative")[8:].tolist() == [1] * 5
-    labels = cluster_labels(emb, method="agglomerative", photo_ids=photos)
+    assert cluster_labels(emb, method="agglomerative", min_cluster_size=5)[8:].tolist() == [1] * 5
+    labels = cluster_labels(emb, method="agglomerative", min_cluster_size=5, photo_ids=photos)
     assert labels[:8].tolist() == [0] * 8
     assert labels[8:].tolist() == [-1] * 5
 
@@ -218,7 +218,6 @@ def test_split_falls_back_to_agglomerative_when_hdbscan_finds_one(monkeypatch):
 
 def test_split_fallback_eps_is_tighter_than_unknown_eps():
     assert clustering.SPLIT_EPS < clustering.UNKNOWN_EPS
-    assert clustering.SPLIT_MIN_CLUSTER_SIZE == 3
     assert clustering.SPLIT_MIN_CLUSTER_SIZE < clustering.MIN_CLUSTER_SIZE
 
 
@@ -354,3 +353,15 @@ def test_end_to_end_rerun_keeps_ids():
     second = cluster_labels(x[perm])
     second_ids = stable_cluster_ids(previous, [faces[i] for i in perm], second)
     assert set(second_ids.values()) == set(first_ids.values())
+
+
+def test_diameter_guard_splits_a_cluster_that_mixes_people():
+    """HDBSCAN has no absolute distance limit; the guard separates unrelated people."""
+    two, truth, _ = _sphere_clusters(2, 4, seed=21)
+    mixed = np.zeros(len(two), dtype=np.int64)  # as if HDBSCAN had joined both people
+    split = clustering._within_diameter(two, mixed, clustering.MAX_MEAN_DISTANCE)
+    assert len(set(split.tolist())) == 2
+    assert all(len(set(split[np.asarray(truth) == t].tolist())) == 1 for t in set(truth))
+    one, _, _ = _sphere_clusters(1, 6, seed=22)
+    whole = clustering._within_diameter(one, np.zeros(6, dtype=np.int64), 0.7)
+    assert set(whole.tolist()) == {0}  # a pure cluster stays whole
