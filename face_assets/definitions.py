@@ -15,6 +15,7 @@ from face_assets.assets.identity import (
 )
 from face_assets.assets.photos import raw_images
 from face_assets.assets.projection import projection_head, projection_head_gate
+from face_assets.automation import SCHEDULES, SENSORS
 from face_assets.deployment import TRAINING_RUN_TAG, executor_for
 from face_assets.resources import (
     LIBRARY_ENV,
@@ -40,6 +41,15 @@ identity_job = define_asset_job(
     "refresh_identities",
     selection=[person_prototypes, face_clusters],
     description="Recompute person prototypes and re-cluster unlabelled faces.",
+)
+
+cluster_job = define_asset_job(
+    "cluster_faces", selection=[face_clusters], description="Re-cluster unlabelled faces."
+)
+prototypes_job = define_asset_job(
+    "refresh_prototypes",
+    selection=[person_prototypes],
+    description="Recompute every person's centroid and exemplars.",
 )
 
 # Assign a month's faces to known persons (prototypes must exist).
@@ -76,7 +86,9 @@ def build_definitions() -> Definitions:
     return Definitions(
         assets=[*FACE_ASSETS, *IDENTITY_ASSETS, projection_head],
         asset_checks=[*FACE_CHECKS, *IDENTITY_CHECKS, projection_head_gate],
-        jobs=[ingest_job, identity_job, assignment_job, training_job],
+        jobs=[ingest_job, identity_job, assignment_job, training_job, cluster_job, prototypes_job],
+        sensors=SENSORS,
+        schedules=SCHEDULES,
         executor=executor_for(os.environ),
         resources={
             "face_models": FaceModelsResource(),

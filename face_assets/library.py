@@ -179,14 +179,16 @@ def scan_library(
     cache: Mapping[str, object],
     month_of: Callable[[datetime], str],
     wanted_months: set[str] | None = None,
+    only: list[LibraryEntry] | None = None,
 ) -> Iterator[ScannedFile]:
     """Scan the library, reading only files that are new or changed since the cached scan.
 
     `cache` maps rel_path to an object with size, mtime_ns, sha256, month and status (the
     library_files table). A file whose size and mtime match its cached row is not read again
     unless its month is wanted (its image row must then be built, which needs the header).
+    `only` scans these entries instead of walking the whole library.
     """
-    for entry in list_library(root):
+    for entry in only if only is not None else list_library(root):
         if entry.problem is not None:
             record = FileRecord(
                 entry.rel_path,

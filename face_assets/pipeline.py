@@ -15,7 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from face_assets import media
-from face_assets.library import content_hash, read_library_file, scan_library
+from face_assets.library import (
+    content_hash,
+    list_library,
+    read_library_file,
+    scan_library,
+)
 from face_assets.resources import FaceStoreResource
 from face_assets.store import faces as face_store
 from face_assets.store import images as image_store
@@ -263,6 +268,51 @@ def scan_months(store: FaceStoreResource, library_root: Path, month_of: Callable
         image_store.upsert_files(conn, files)
         image_store.forget_missing_files(conn, {f.rel_path for f in files})
     return dict(sorted(Counter(f.month for f in files).items()))
+
+
+@dataclass
+class PendingFile:
+    rel_path: str
+    size: int
+    mtime_ns: int
+    month: str
+
+
+def pending_uploads(
+    store: FaceStoreResource,
+    library_root: Path,
+    month_of: Callable,
+    known: dict[str, PendingFile],
+    max_reads: int,
+) -> tuple[list[PendingFile], int]:
+    """Library files that no ingest run has registered yet (new or changed), with months.
+
+    Months of files already seen by an earlier call (`known`, same size and mtime) are reused;
+    at most `max_reads` other files are opened to read their date, so one tick's work is
+    bounded. Returns the pending files found and how many were left for a later call.
+    """
+    with store.transaction() as conn:
+        cache = image_store.cached_files(conn)
+    pending, deferred, reads = [], 0, 0
+    for entry in list_library(library_root):
+        cached = cache.get(entry.rel_path)
+        if cached and (cached.size, cached.mtime_ns) == (entry.size, entry.mtime_ns):
+            continue
+        seen = known.get(entry.rel_path)
+        if seen and (seen.size, seen.mtime_ns) == (entry.size, entry.mtime_ns):
+            pending.append(seen)
+            continue
+        if entry.problem is not None:
+            month = month_of(entry.mtime)
+        elif reads >= max_reads:
+            deferred += 1
+            continue
+        else:
+            reads += 1
+            scanned = next(scan_library(library_root, {}, month_of, only=[entry]))
+            month = scanned.file.month
+        pending.append(PendingFile(entry.rel_path, entry.size, entry.mtime_ns, month))
+    return pending, deferred
 
 
 def month_quality_values(store: FaceStoreResource, pack: str, months: Iterable[str]) -> np.ndarray:

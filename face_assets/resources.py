@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-from dagster import ConfigurableResource
-from pydantic import Field
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field, PrivateAttr
 
+from face_assets.deployment import GPU_RUN_TAG
 from face_assets.store import db
 from face_assets.vision import models
 
@@ -50,10 +51,24 @@ class FaceModelsResource(ConfigurableResource):
         " A missing GPU fails the run; it never falls back to the CPU.",
     )
 
+    _gpu_run: bool = PrivateAttr(default=False)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """A run tagged face_assets/gpu=true runs its models on the GPU, whatever the config."""
+        run = context.dagster_run
+        tags = run.tags if run is not None else {}
+        self._gpu_run = str(tags.get(GPU_RUN_TAG, "")).strip().lower() == "true"
+
+    def run_providers(self) -> list[str]:
+        return ["CUDAExecutionProvider"] if self._gpu_run else list(self.providers)
+
+    def torch_device(self) -> str:
+        return f"cuda:{self.device_id}" if self._gpu_run else self.training_device
+
     def load(self) -> models.FaceModels:
         return models.load_face_models(
             pack=self.pack,
-            providers=tuple(self.providers),
+            providers=tuple(self.run_providers()),
             device_id=self.device_id,
             det_size=self.det_size,
             model_root=self.model_root,

@@ -9,6 +9,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AutomationCondition,
+    BackfillPolicy,
     Config,
     DataVersion,
     MaterializeResult,
@@ -96,6 +97,7 @@ class AssignmentConfig(Config):
     # projection_head by key: its module imports person_labels from this one.
     deps=[person_prototypes, face_embeddings, face_quality, AssetKey("projection_head")],
     partitions_def=monthly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),  # prototypes and a head load once per run
     group_name="identities",
     kinds={"python", "pgvector"},
     automation_condition=AutomationCondition.eager(),
@@ -112,7 +114,7 @@ def face_assignments(
     store: FaceStoreResource,
 ) -> MaterializeResult:
     pack = face_models.pack
-    projector = training.promoted_projector(store, pack, face_models.training_device)
+    projector = training.promoted_projector(store, pack, face_models.torch_device())
     threshold = config.person_threshold
     if threshold is None:
         threshold = projector.threshold if projector else labelling.person_threshold(pack)

@@ -45,7 +45,9 @@ def raw_images(
     # Two paths with the same content in one scan register once.
     unique = list({img.sha256: img for img in wanted}.values())
     with store.transaction() as conn:
-        image_store.upsert_files(conn, files)
+        # Only this run's months enter the file cache: a new photo of another month stays
+        # "new" for the upload sensor until that month's own run registers it.
+        image_store.upsert_files(conn, [f for f in files if f.month in months])
         removed = image_store.forget_missing_files(conn, {f.rel_path for f in files})
         new, known = image_store.register_images(conn, unique)
         statuses: Counter[str] = Counter()

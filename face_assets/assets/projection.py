@@ -84,7 +84,7 @@ def projection_head(
         store,
         face_models.pack,
         config.training_config(),
-        face_models.training_device,
+        face_models.torch_device(),
         raw_threshold=labelling.person_threshold(face_models.pack),
         log=context.log.info,
     )

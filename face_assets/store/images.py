@@ -157,3 +157,12 @@ def library_months(conn: psycopg.Connection) -> dict[str, int]:
         "SELECT month, count(*) FROM library_files GROUP BY month ORDER BY month"
     ).fetchall()
     return dict(rows)
+
+
+def months_with_new_faces(conn: psycopg.Connection, pack: str, since: object) -> list[str]:
+    """Months holding faces detected since a moment (the nightly assignment's work list)."""
+    rows = conn.execute(
+        "SELECT DISTINCT month FROM faces WHERE pack = %s AND created_at >= %s ORDER BY month",
+        (pack, since),
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -1,0 +1,175 @@
+"""How the pipeline runs itself: a sensor on new uploads and the seed's ongoing schedules.
+
+- new_photos_sensor: each tick compares the library with the store's file cache (what ingest
+  runs have registered) and requests one ingest run per month holding new or changed photos.
+  Run keys are month + a digest of that month's pending files, so a restart or a second tick
+  before the run finishes never requests the same work twice, while a file added later
+  changes the digest and gets its own run. The cursor remembers the months of pending files
+  so their dates are read once; each tick reads at most MAX_READS_PER_TICK new files.
+- Downstream, person_prototypes and face_assignments carry eager automation conditions (they
+  follow new labels and new months); the schedules below are the seed's ongoing workflow.
+
+Everything is off by default (switch on in the UI, or FACE_ASSETS_AUTOMATION=on).
+"""
+
+import hashlib
+import json
+import os
+from datetime import timedelta
+
+from dagster import (
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    schedule,
+    sensor,
+)
+
+from face_assets import pipeline
+from face_assets.partitions import monthly_partitions, partition_month
+from face_assets.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
+from face_assets.store import images as image_store
+
+AUTOMATION_ENV = "FACE_ASSETS_AUTOMATION"  # "on": sensor and schedules start running
+SENSOR_INTERVAL_ENV = "FACE_ASSETS_SENSOR_INTERVAL"
+DEFAULT_SENSOR_INTERVAL = 60  # seconds: photo uploads are not latency-critical
+MAX_READS_PER_TICK = 500  # new files whose dates one tick may read: a bounded tick
+RANGE_START_TAG = "dagster/asset_partition_range_start"  # one run over a range of months
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def _automation_on() -> bool:
+    return os.environ.get(AUTOMATION_ENV, "").strip().lower() in ("1", "on", "true", "yes")
+
+
+def _sensor_status() -> DefaultSensorStatus:
+    return DefaultSensorStatus.RUNNING if _automation_on() else DefaultSensorStatus.STOPPED
+
+
+def _schedule_status() -> DefaultScheduleStatus:
+    return DefaultScheduleStatus.RUNNING if _automation_on() else DefaultScheduleStatus.STOPPED
+
+
+def _month_of(moment):
+    keys = monthly_partitions.get_partition_keys()
+    return partition_month(moment, keys[0], keys[-1])
+
+
+def _load_cursor(raw: str | None) -> tuple[dict[str, pipeline.PendingFile], dict[str, str]]:
+    if not raw:
+        return {}, {}
+    data = json.loads(raw)
+    pending = {
+        path: pipeline.PendingFile(path, *values) for path, values in data["pending"].items()
+    }
+    return pending, dict(data.get("requested", {}))
+
+
+def _dump_cursor(pending: list[pipeline.PendingFile], requested: dict[str, str]) -> str:
+    return json.dumps(
+        {
+            "pending": {p.rel_path: [p.size, p.mtime_ns, p.month] for p in pending},
+            "requested": requested,
+        },
+        sort_keys=True,
+    )
+
+
+def pending_by_month(pending: list[pipeline.PendingFile]) -> dict[str, str]:
+    """Month -> fingerprint of exactly the files that month's ingest run must register."""
+    by_month: dict[str, list[str]] = {}
+    for p in pending:
+        by_month.setdefault(p.month, []).append(f"{p.rel_path}:{p.size}:{p.mtime_ns}")
+    return {
+        month: hashlib.sha1("\n".join(sorted(items)).encode()).hexdigest()[:16]
+        for month, items in sorted(by_month.items())
+    }
+
+
+@sensor(
+    job_name="ingest_month",
+    minimum_interval_seconds=int(os.environ.get(SENSOR_INTERVAL_ENV, DEFAULT_SENSOR_INTERVAL)),
+    default_status=_sensor_status(),
+    description="Requests an ingest run for every month that received new or changed photos.",
+)
+def new_photos_sensor(
+    context: SensorEvaluationContext, library: PhotoLibraryResource, store: FaceStoreResource
+):
+    known, requested = _load_cursor(context.cursor)
+    pending, deferred = pipeline.pending_uploads(
+        store, library.root_path, _month_of, known, MAX_READS_PER_TICK
+    )
+    fingerprints = pending_by_month(pending)
+    # Already requested with exactly these files: the run is queued or running (or failed and
+    # waits for a human retry); asking again would duplicate work.
+    new = {m: fp for m, fp in fingerprints.items() if requested.get(m) != fp}
+    cursor = _dump_cursor(pending, fingerprints)
+    if deferred:
+        context.log.info(f"{deferred} more new files will be read on the next tick")
+    if not new:
+        return SensorResult(skip_reason=SkipReason("no new photos"), cursor=cursor)
+    counts = {m: sum(1 for p in pending if p.month == m) for m in new}
+    return SensorResult(
+        run_requests=[
+            RunRequest(
+                run_key=f"{month}:{fingerprint}",
+                job_name="ingest_month",
+                partition_key=month,
+                tags={
+                    "face_assets/trigger": "new_photos",
+                    "face_assets/new_files": str(counts[month]),
+                },
+            )
+            for month, fingerprint in new.items()
+        ],
+        cursor=cursor,
+    )
+
+
+@schedule(
+    cron_schedule="0 2 * * *",
+    job_name="assign_month",
+    default_status=_schedule_status(),
+    description="Nightly: assign the faces detected since the last night to known persons.",
+)
+def nightly_assignments(
+    context: ScheduleEvaluationContext, face_models: FaceModelsResource, store: FaceStoreResource
+):
+    since = context.scheduled_execution_time - timedelta(days=1)
+    with store.transaction() as conn:
+        months = image_store.months_with_new_faces(conn, face_models.pack, since)
+    if not months:
+        return SkipReason(f"no faces detected since {since:%Y-%m-%d %H:%M}")
+    # One run over the months' range: face_assignments loads prototypes (and a head) once.
+    return RunRequest(
+        run_key=f"assign:{context.scheduled_execution_time:%Y-%m-%d}",
+        tags={RANGE_START_TAG: months[0], RANGE_END_TAG: months[-1]},
+    )
+
+
+@schedule(
+    cron_schedule="0 3 * * 0",
+    job_name="cluster_faces",
+    default_status=_schedule_status(),
+    description="Weekly: re-cluster the faces no person has claimed.",
+)
+def weekly_clustering(context: ScheduleEvaluationContext):
+    return RunRequest(run_key=f"cluster:{context.scheduled_execution_time:%Y-%m-%d}")
+
+
+@schedule(
+    cron_schedule="0 4 1 * *",
+    job_name="refresh_prototypes",
+    default_status=_schedule_status(),
+    description="Monthly: recompute every person's centroid and exemplars.",
+)
+def monthly_prototypes(context: ScheduleEvaluationContext):
+    return RunRequest(run_key=f"prototypes:{context.scheduled_execution_time:%Y-%m-%d}")
+
+
+SENSORS = [new_photos_sensor]
+SCHEDULES = [nightly_assignments, weekly_clustering, monthly_prototypes]

@@ -1,0 +1,184 @@
+"""The upload sensor, the schedules, GPU run tags and partition-range backfills, for real."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from datetime import datetime
+
+import pytest
+from dagster import (
+    DagsterInstance,
+    RunRequest,
+    SkipReason,
+    build_schedule_context,
+    build_sensor_context,
+    materialize,
+)
+
+from face_assets.automation import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    monthly_prototypes,
+    new_photos_sensor,
+    nightly_assignments,
+    weekly_clustering,
+)
+from face_assets.resources import FaceModelsResource, PhotoLibraryResource
+from face_assets_tests.assets.helpers import dated_copy, run_months
+from face_assets_tests.conftest import REPO_ROOT
+
+
+@pytest.fixture
+def library(tmp_path, shared_data):
+    real = shared_data / "faces_real"
+    root = tmp_path / "library"
+    dated_copy(real / "person_06/1.jpg", root / "a.jpg", datetime(2020, 3, 5))
+    dated_copy(real / "person_06/2.jpg", root / "b.jpg", datetime(2020, 3, 9))
+    dated_copy(real / "person_08/1.jpg", root / "c.jpg", datetime(2020, 7, 1))
+    return root
+
+
+def _tick(store, root, cursor=None):
+    context = build_sensor_context(
+        cursor=cursor,
+        resources={"library": PhotoLibraryResource(root=str(root)), "store": store},
+    )
+    result = new_photos_sensor(context)
+    return result.run_requests or [], result.cursor
+
+
+def test_sensor_requests_each_new_month_once_and_picks_up_later_files(store, library, shared_data):
+    requests, cursor = _tick(store, library)
+    assert sorted(r.partition_key for r in requests) == ["2020-03", "2020-07"]
+    assert all(r.job_name == "ingest_month" for r in requests)
+    assert {r.tags["face_assets/new_files"] for r in requests} == {"2", "1"}
+
+    again, cursor = _tick(store, library, cursor)
+    assert again == []  # nothing changed: no second request, even before the runs finish
+
+    run_months(store, library, ["2020-03", "2020-07"])  # the requested runs happen
+    done, cursor = _tick(store, library, cursor)
+    assert done == []
+    lost_cursor, _ = _tick(store, library, None)  # restart-safe: the store knows what is done
+    assert lost_cursor == []
+
+    # A file written between ticks is picked up exactly once.
+    dated_copy(
+        shared_data / "faces_real/person_08/2.jpg", library / "later/d.jpg", datetime(2020, 7, 20)
+    )
+    later, cursor = _tick(store, library, cursor)
+    assert [r.partition_key for r in later] == ["2020-07"]
+    assert later[0].run_key not in {r.run_key for r in requests}
+    twice, cursor = _tick(store, library, cursor)
+    assert twice == []
+
+
+def test_a_photo_of_another_month_arriving_during_a_run_is_not_missed(store, library, shared_data):
+    requests, cursor = _tick(store, library)
+    # While March is being ingested, a photo of January arrives: March's run scans it but
+    # must not mark it as done.
+    dated_copy(
+        shared_data / "faces_real/person_05/1.jpg", library / "jan.jpg", datetime(2020, 1, 2)
+    )
+    run_months(store, library, ["2020-03"])
+    after, cursor = _tick(store, library, cursor)
+    assert sorted(r.partition_key for r in after) == ["2020-01"]  # July was already requested
+
+
+def test_nightly_assignments_cover_months_with_new_faces(store, library):
+    def evaluate(when):
+        context = build_schedule_context(
+            scheduled_execution_time=when,
+            resources={"face_models": FaceModelsResource(), "store": store},
+        )
+        return nightly_assignments(context)
+
+    assert isinstance(evaluate(datetime(2030, 1, 1, 2)), SkipReason)  # nothing detected yet
+    run_months(store, library, ["2020-03", "2020-07"])
+    request = evaluate(datetime.now())
+    assert isinstance(request, RunRequest)
+    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("2020-03", "2020-07")
+    assert isinstance(evaluate(datetime(2035, 1, 1, 2)), SkipReason)  # a night with no new faces
+
+
+def test_weekly_and_monthly_schedules_request_their_jobs():
+    when = datetime(2026, 11, 1, 4)
+    weekly = weekly_clustering(build_schedule_context(scheduled_execution_time=when))
+    monthly = monthly_prototypes(build_schedule_context(scheduled_execution_time=when))
+    assert weekly.run_key == "cluster:2026-11-01" and monthly.run_key == "prototypes:2026-11-01"
+    assert weekly_clustering.job_name == "cluster_faces"
+    assert monthly_prototypes.job_name == "refresh_prototypes"
+    assert nightly_assignments.cron_schedule == "0 2 * * *"
+
+
+def test_gpu_run_tag_fails_clearly_without_a_gpu(store, library):
+    from face_assets.definitions import FACE_ASSETS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = materialize(
+            FACE_ASSETS,
+            partition_key="2020-03",
+            resources={
+                "face_models": FaceModelsResource(),
+                "store": store,
+                "library": PhotoLibraryResource(root=str(library)),
+            },
+            tags={"face_assets/gpu": "true"},
+            raise_on_error=False,
+        )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    error = failure.event_specific_data.error
+    message = (error.cause or error).message
+    assert "CUDAExecutionProvider" in message and "silently" in message
+
+
+def test_cli_backfill_of_three_months_is_one_run_and_idempotent(store, tmp_path, shared_data):
+    real = shared_data / "faces_real"
+    root = tmp_path / "library"
+    for month, person in ((1, "person_01"), (2, "person_02"), (3, "person_03")):
+        dated_copy(real / person / "1.jpg", root / f"{month}.jpg", datetime(2019, month, 10))
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "FACE_ASSETS_HOME": store.home,
+        "FACE_ASSETS_DATABASE_URL": store.database_url,
+        "FACE_ASSETS_LIBRARY": str(root),
+    }
+    (tmp_path / "dagster_home").mkdir()
+    (tmp_path / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "face_assets.definitions",
+        "--select",
+        "raw_images,detected_faces,face_embeddings,face_quality",
+        "--partition-range",
+        "2019-01...2019-03",
+    ]
+    for _ in range(2):  # the second backfill of the same range must not duplicate anything
+        done = subprocess.run(
+            command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with store.transaction() as conn:
+        months = conn.execute(
+            "SELECT month, count(*) FROM faces GROUP BY month ORDER BY month"
+        ).fetchall()
+    assert months == [("2019-01", 1), ("2019-02", 1), ("2019-03", 1)]
+
+    instance = DagsterInstance.from_config(str(tmp_path / "dagster_home"))
+    runs = instance.get_runs()
+    assert len(runs) == 2  # one run per backfill: the models load once for all three months
+    from dagster import AssetKey
+
+    materialized = instance.get_materialized_partitions(AssetKey("face_embeddings"))
+    assert materialized == {"2019-01", "2019-02", "2019-03"}
+    shutil.rmtree(tmp_path / "dagster_home", ignore_errors=True)
