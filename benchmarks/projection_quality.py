@@ -292,10 +292,11 @@ def print_summary(summary: dict, k: int) -> None:
         print(f"{name:24} {cell(raw)} {cell(proj)} {d:>14}")
 
 
-def print_standard(result: dict) -> None:
+def print_standard(result: dict, where: str | None = None) -> None:
     hours = result["seconds_total"] / 60
+    where = where or f"{result['device']}, {torch.get_num_threads()} threads"
     print(
-        f"standard load on {result['device']}: {result['faces']} faces of {result['people']}"
+        f"standard load on {where}: {result['faces']} faces of {result['people']}"
         f" people (+{result['val_faces']} held-out faces), {result['epochs']} epochs:"
         f" {result['seconds_per_epoch']:.3f} s/epoch, {result['seconds_total']:.1f} s total"
         f" ({hours:.2f} min); loss {result['loss_first']:.3f} -> {result['loss_last']:.3f},"
@@ -420,7 +421,19 @@ def main() -> int:
             for device in devices:
                 standard[device] = standard_load(device, args.standard_epochs)
                 print_standard(standard[device])
-            print(f"the seed claims {SEED_CLAIM} for this load")
+            threads = torch.get_num_threads()
+            if threads > 1:  # a 512-256-128 MLP gains nothing from threads; contention hurts
+                torch.set_num_threads(1)
+                try:
+                    standard["cpu_1_thread"] = standard_load("cpu", args.standard_epochs)
+                finally:
+                    torch.set_num_threads(threads)
+                print_standard(standard["cpu_1_thread"], "cpu, 1 thread")
+            print(
+                f"the seed claims {SEED_CLAIM} for this load; torch uses {threads} CPU threads"
+                f" here, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other"
+                " processes on the CPUs make multi-threaded torch much slower)"
+            )
         main_load = standard.get(args.device)
 
         def mean_of(name: str, space: str):

@@ -230,6 +230,31 @@ def cmd_persons(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    """Serve the review page; the token comes from the environment, never from the command line."""
+    from face_assets import review
+
+    token = os.environ.get(review.TOKEN_ENV, "")
+    if not token:
+        print(
+            f"error: the review page needs an auth token; set one first:\n  export"
+            f" {review.TOKEN_ENV}=$(python -c 'import secrets; print(secrets.token_urlsafe(24))')",
+            file=sys.stderr,
+        )
+        return 2
+    app = review.ReviewApp(_store(), _pack(), token, on_labelled=_report_labels_changed)
+    server = review.review_server(app, args.host, args.port)
+    host, port = server.server_address[:2]
+    print(f"review page: open http://{host}:{port}/?token=${review.TOKEN_ENV} once (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def cmd_label(args: argparse.Namespace) -> int:
     from face_assets import labelling
 
@@ -346,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     clusters.set_defaults(func=cmd_clusters)
     persons = sub.add_parser("persons", help="known persons with face counts")
     persons.set_defaults(func=cmd_persons)
+    review = sub.add_parser("review", help="serve a page to name clusters (needs an auth token)")
+    review.add_argument("--host", default="127.0.0.1", help="interface to bind (default loopback)")
+    review.add_argument("--port", type=int, default=8765)
+    review.set_defaults(func=cmd_review)
     label = sub.add_parser("label", help="name a cluster (creates the person if new)")
     label.add_argument("cluster")
     label.add_argument("name")

@@ -57,7 +57,10 @@ def space_metrics(embeddings: np.ndarray, labels: np.ndarray) -> dict:
     """Verification (AUC, TAR@FAR) and clustering BCubed F1 of one embedding space."""
     found = verification.verification_metrics(embeddings, labels)
     # HDBSCAN is scale-free, so raw and projected spaces are clustered on equal terms.
-    predicted = clustering.cluster_labels(embeddings, min_cluster_size=2, min_samples=1)
+    # No distance guard: its 0.7 is a raw-ArcFace cosine and means nothing in a head's space.
+    predicted = clustering.cluster_labels(
+        embeddings, min_cluster_size=2, min_samples=1, max_distance=None
+    )
     precision, recall, f1 = metrics.bcubed_scores(labels, predicted)
     found.update({"bcubed_precision": precision, "bcubed_recall": recall, "bcubed_f1": f1})
     return found
@@ -79,19 +82,30 @@ def known_person_accuracy(
 def matching_threshold(
     raw: np.ndarray, projected: np.ndarray, labels: np.ndarray, raw_threshold: float
 ) -> float:
-    """The projected-space threshold that accepts the same share of impostor pairs as
-    raw_threshold does on raw embeddings (the raw threshold's meaning, carried over)."""
+    """The projected-space threshold that keeps the raw threshold's meaning.
+
+    When the raw threshold accepts some held-out impostor pairs, the projected threshold
+    accepts the same share. When it accepts none (the usual case on small sets), it sits at
+    the same relative place between the highest impostor and the lowest same-person score,
+    so the safety buffer the raw threshold had is carried over, not squeezed to zero.
+    """
     same = labels[:, None] == labels[None, :]
     upper = np.triu(np.ones_like(same, dtype=bool), k=1)
-    impostor = upper & ~same
-    raw_sims = (raw @ raw.T)[impostor]
-    proj_sims = (projected @ projected.T)[impostor]
-    if raw_sims.size == 0:
+    impostor, genuine = upper & ~same, upper & same
+    raw_sims, proj_sims = raw @ raw.T, projected @ projected.T
+    if not impostor.any():
         return raw_threshold
-    far = float(np.mean(raw_sims >= raw_threshold))
-    if far <= 0.0:
-        return float(max(raw_threshold, proj_sims.max() + 1e-4))
-    return float(np.quantile(proj_sims, 1.0 - far))
+    far = float(np.mean(raw_sims[impostor] >= raw_threshold))
+    if far > 0.0:
+        return float(np.quantile(proj_sims[impostor], 1.0 - far))
+    raw_top, proj_top = raw_sims[impostor].max(), proj_sims[impostor].max()
+    if genuine.any():
+        raw_gap = raw_sims[genuine].min() - raw_top
+        proj_gap = proj_sims[genuine].min() - proj_top
+        if raw_gap > 0 and proj_gap > 0:
+            position = float(np.clip((raw_threshold - raw_top) / raw_gap, 0.0, 1.0))
+            return float(proj_top + position * proj_gap)
+    return float(min(1.0, proj_top + 1e-4))
 
 
 def _known_person_split(
@@ -182,12 +196,7 @@ def train_candidate(
             head.project(fit_x), fit_y, head.project(known_x), known_y
         ),
     }
-    with store.transaction() as conn:
-        incumbent = head_store.promoted(conn, pack)
-    if incumbent is not None:
-        previous, _ = projection.load_checkpoint(store.home_path / incumbent.checkpoint_path)
-        found["incumbent"] = space_metrics(previous.project(held_x), held_y)
-        found["incumbent_id"] = incumbent.id
+    found["gate"] = _gate_inputs(store, pack, head, held_x, held_y, found)
     threshold = matching_threshold(held_x, projected_held, held_y, raw_threshold)
     history = [asdict(s) for s in head.history]
     rel_path = f"models/projection_{pack}_{int(time.time() * 1000)}.pt"
@@ -224,6 +233,32 @@ def train_candidate(
     )
 
 
+def _gate_inputs(
+    store: FaceStoreResource,
+    pack: str,
+    head: projection.TrainedHead,
+    held_x: np.ndarray,
+    held_y: np.ndarray,
+    found: dict,
+) -> dict:
+    """What the gate compares: the candidate against the promoted head on held-out persons
+    the promoted head never trained on (else it would be judged on its own training data),
+    or against raw ArcFace on all held-out persons when there is no usable incumbent."""
+    with store.transaction() as conn:
+        incumbent = head_store.promoted(conn, pack)
+    if incumbent is not None:
+        previous, _ = projection.load_checkpoint(store.home_path / incumbent.checkpoint_path)
+        unseen = ~np.isin(held_y, np.asarray(previous.persons_used))
+        if len(np.unique(held_y[unseen])) >= 2:
+            x, y = held_x[unseen], held_y[unseen]
+            return {
+                "basis": f"head-{incumbent.id}",
+                "candidate": space_metrics(head.project(x), y),
+                "incumbent": space_metrics(previous.project(x), y),
+            }
+    return {"basis": "raw", "candidate": found["projected"], "incumbent": found["raw"]}
+
+
 def _plain(value):
     """JSON-safe copy (numpy scalars, float keys) for jsonb columns."""
     if isinstance(value, dict):
@@ -244,9 +279,10 @@ def gate_latest(
         candidate = head_store.latest_candidate(conn, pack)
         if candidate is None:
             return None
-        found = candidate.metrics
-        incumbent = found.get("incumbent", found["raw"])
-        decision = verification.gate_decision(found["projected"], incumbent, metric, min_gain)
+        gate = candidate.metrics["gate"]
+        decision = verification.gate_decision(
+            gate["candidate"], gate["incumbent"], metric, min_gain
+        )
         head_store.decide(conn, candidate.id, decision.promote, decision.reason)
     return decision, candidate.id
 

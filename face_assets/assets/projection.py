@@ -45,7 +45,7 @@ class TrainingRunConfig(Config):
 
 
 def _metrics_table(found: dict) -> str:
-    spaces = [s for s in ("raw", "incumbent", "projected") if s in found]
+    spaces = [s for s in ("raw", "projected") if s in found]
     keys = ("roc_auc", "tar_at_far_1e-3", "tar_at_far_1e-2", "bcubed_f1")
     lines = ["| metric | " + " | ".join(spaces) + " |", "| --- |" + " ---: |" * len(spaces)]
     for key in keys:
@@ -98,6 +98,7 @@ def projection_head(
             "persons_held_out": outcome.persons_heldout,
             "faces": outcome.faces,
             "held_out_metrics": MetadataValue.md(_metrics_table(found)),
+            "gate_basis": found["gate"]["basis"],
             "known_person_accuracy_raw": found["known_person_accuracy_raw"],
             "known_person_accuracy_projected": found["known_person_accuracy_projected"],
             "training_curve": MetadataValue.md(_curve_table(outcome.history)),

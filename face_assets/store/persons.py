@@ -414,3 +414,23 @@ def forget_person(conn: psycopg.Connection, person_id: int) -> list[str]:
     conn.execute("DELETE FROM persons WHERE merged_into = %s", (person_id,))
     conn.execute("DELETE FROM persons WHERE id = %s", (person_id,))
     return paths
+
+
+# --- review page -------------------------------------------------------------------------------
+
+
+def cluster_sample_faces(conn: psycopg.Connection, pack: str, per_cluster: int) -> dict[str, list]:
+    """The best-quality unlabelled faces of each cluster, for thumbnails on the review page."""
+    rows = conn.execute(
+        "SELECT cluster_id, (array_agg(id ORDER BY quality DESC NULLS LAST, id))[1:%s]"
+        " FROM faces WHERE pack = %s AND cluster_id IS NOT NULL AND person_id IS NULL"
+        " GROUP BY cluster_id",
+        (per_cluster, pack),
+    ).fetchall()
+    return dict(rows)
+
+
+def face_thumb_path(conn: psycopg.Connection, face_id: int) -> str | None:
+    """A face's thumbnail path relative to the media root; None for an unknown face."""
+    row = conn.execute("SELECT thumb_path FROM faces WHERE id = %s", (face_id,)).fetchone()
+    return None if row is None else row[0]

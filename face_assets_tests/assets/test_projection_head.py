@@ -81,21 +81,21 @@ def test_gate_refuses_a_worse_head_and_keeps_the_previous_one(real_store, real_l
         head_store.decide(conn, first_id, True, "promoted for the test")
         # A candidate whose held-out AUC is worse than the promoted head's.
         worse = dict(first.metrics)
-        worse["incumbent"] = first.metrics["projected"]
-        worse["projected"] = {
+        worse["gate"] = {"basis": f"head-{first_id}", "incumbent": first.metrics["projected"]}
+        worse["gate"]["candidate"] = {
             **first.metrics["projected"],
             "roc_auc": first.metrics["projected"]["roc_auc"] - 0.05,
         }
         head_store.add_candidate(conn, PACK, first.checkpoint_path, "cpu", 1, 1, 0.5, worse, [], {})
     decision, candidate_id = training.gate_latest(real_store, PACK)
     assert not decision.promote and "refuse" in decision.reason
-    assert f"{worse['projected']['roc_auc']:.4f}" in decision.reason  # numbers in the reason
+    assert f"{worse['gate']['candidate']['roc_auc']:.4f}" in decision.reason  # the numbers
     with real_store.transaction() as conn:
         assert head_store.promoted(conn, PACK).id == first_id
         assert head_store.head(conn, candidate_id).status == "rejected"
         better = dict(first.metrics)
-        better["incumbent"] = first.metrics["projected"]
-        better["projected"] = {
+        better["gate"] = {"basis": f"head-{first_id}", "incumbent": first.metrics["projected"]}
+        better["gate"]["candidate"] = {
             **first.metrics["projected"],
             "roc_auc": first.metrics["projected"]["roc_auc"] + 0.01,
         }
@@ -154,3 +154,26 @@ def test_too_few_labelled_people_is_a_clear_error(real_store, real_library):
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     error = failure.event_specific_data.error
     assert "at least 4 persons" in (error.cause or error).message
+
+
+def test_projected_threshold_keeps_the_raw_thresholds_buffer():
+    import numpy as np
+
+    # Two persons: raw same-person similarity 0.6, cross-person 0.1 (raw gap 0.1 .. 0.6).
+    a, b = np.eye(4)[0], np.eye(4)[1]
+    other = np.eye(4)[2]
+    raw = np.vstack([a, 0.6 * a + 0.8 * other, b, 0.6 * b + 0.8 * np.eye(4)[3]])
+    raw /= np.linalg.norm(raw, axis=1, keepdims=True)
+    labels = np.array([0, 0, 1, 1])
+    squashed = 0.2 * raw + np.array([0.0, 0.0, 0.0, 3.0])  # a head that squashes everything
+    squashed /= np.linalg.norm(squashed, axis=1, keepdims=True)
+    threshold = training.matching_threshold(raw, squashed, labels, raw_threshold=0.35)
+    sims = squashed @ squashed.T
+    top_impostor = max(sims[0, 2], sims[0, 3], sims[1, 2], sims[1, 3])
+    lowest_same = min(sims[0, 1], sims[2, 3])
+    assert top_impostor < threshold < lowest_same
+    raw_top = max((raw @ raw.T)[i, j] for i in (0, 1) for j in (2, 3))
+    raw_position = (0.35 - raw_top) / (0.6 - raw_top)
+    assert (threshold - top_impostor) / (lowest_same - top_impostor) == pytest.approx(
+        raw_position, abs=1e-6
+    )
