@@ -304,16 +304,6 @@ def print_standard(result: dict, where: str | None = None) -> None:
     )
 
 
-def rounded(value):
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, dict):
-        return {k: rounded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rounded(v) for v in value]
-    return value
-
-
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -408,10 +398,9 @@ def main() -> int:
         print(
             f"promoted: {promoted}/{args.seeds} seeds; training {train_s:.1f} s for"
             f" {args.seeds} seeds; s/epoch on {args.device}: median"
-            f" {statistics.median(epoch_s):.4f}, mean {statistics.fmean(epoch_s):.4f} (seed 0"
-            " carries torch's one-time start-up; train_candidate's s/epoch includes the epoch-0"
-            " baseline and the set-up); epochs 1..N alone (history): median"
-            f" {statistics.median(epoch_only):.4f}"
+            f" {statistics.median(epoch_s):.4f}, mean {statistics.fmean(epoch_s):.4f} (the mean"
+            " of trained epochs per seed; seed 0 carries torch's one-time start-up); epochs"
+            f" 1..N alone (history): median {statistics.median(epoch_only):.4f}"
         )
 
         standard = {}
@@ -481,7 +470,7 @@ def main() -> int:
             "torch_threads": torch.get_num_threads(),
             "seconds": time.perf_counter() - started,
         }
-        print(json.dumps(rounded(figures)))
+        print(json.dumps(identity_quality.rounded(figures)))
     finally:
         db.stop_embedded_server(pgdata)
         shutil.rmtree(work, ignore_errors=True)

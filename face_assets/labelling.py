@@ -76,6 +76,29 @@ def rebuild_prototypes(
 # --- labelling operations ------------------------------------------------------------------
 
 
+def _label(
+    conn: psycopg.Connection,
+    person: person_store.Person,
+    created: bool,
+    face_ids: list[int],
+    pack: str,
+    cluster_id: str | None,
+    detail: dict,
+) -> dict:
+    """Human labels, the person's prototypes rebuilt and the event logged, in the caller's
+    transaction."""
+    labelled = person_store.label_faces(conn, face_ids, person.id)
+    proto = rebuild_prototypes(conn, pack, [person.id])
+    person_store.log_event(conn, "label", person.id, cluster_id, labelled, detail)
+    return {
+        "person_id": person.id,
+        "name": person.name,
+        "created": created,
+        "faces": labelled,
+        "prototypes": proto.prototypes,
+    }
+
+
 def label_cluster(store: FaceStoreResource, cluster_id: str, name: str, pack: str) -> dict:
     with store.transaction() as conn:
         faces = person_store.cluster_faces(conn, cluster_id)
@@ -86,16 +109,7 @@ def label_cluster(store: FaceStoreResource, cluster_id: str, name: str, pack: st
             )
         if person.status == "hidden":
             raise ValueError(f"{person.name!r} is hidden; unhide it before labelling")
-        labelled = person_store.label_faces(conn, faces.face_ids, person.id)
-        proto = rebuild_prototypes(conn, pack, [person.id])
-        person_store.log_event(conn, "label", person.id, cluster_id, labelled, {"name": name})
-    return {
-        "person_id": person.id,
-        "name": person.name,
-        "created": created,
-        "faces": labelled,
-        "prototypes": proto.prototypes,
-    }
+        return _label(conn, person, created, faces.face_ids, pack, cluster_id, {"name": name})
 
 
 def label_faces(store: FaceStoreResource, face_ids: list[int], name: str, pack: str) -> dict:
@@ -106,16 +120,7 @@ def label_faces(store: FaceStoreResource, face_ids: list[int], name: str, pack: 
         person, created = person_store.person_by_name(conn, name)
         if person.status != "active":
             raise ValueError(f"{person.name!r} is {person.status}; it cannot take new faces")
-        labelled = person_store.label_faces(conn, face_ids, person.id)
-        proto = rebuild_prototypes(conn, pack, [person.id])
-        person_store.log_event(conn, "label", person.id, None, labelled, {"faces": face_ids})
-    return {
-        "person_id": person.id,
-        "name": person.name,
-        "created": created,
-        "faces": labelled,
-        "prototypes": proto.prototypes,
-    }
+        return _label(conn, person, created, face_ids, pack, None, {"faces": face_ids})
 
 
 def merge_persons(store: FaceStoreResource, source_ref: str, target_ref: str, pack: str) -> dict:
