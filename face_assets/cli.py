@@ -17,6 +17,10 @@ from pathlib import Path
 from face_assets.resources import HOME_ENV, LIBRARY_ENV, default_home
 from face_assets.store.db import DATABASE_URL_ENV
 
+# The CLI prints its own summary; Dagster's per-event console log would bury it. The runs'
+# full event logs are still in the instance (dagster dev shows them).
+QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
 
 def _quiet() -> None:
     warnings.filterwarnings("ignore")
@@ -64,7 +68,9 @@ def run_ingest(library_root: Path, months: list[str] | None = None) -> dict:
     timings = {}
     for month in todo:
         started = time.perf_counter()
-        result = job.execute_in_process(partition_key=month, instance=instance)
+        result = job.execute_in_process(
+            partition_key=month, instance=instance, run_config=QUIET_RUN
+        )
         if not result.success:
             raise SystemExit(f"ingest of {month} failed; see the run {result.run_id} in Dagster")
         timings[month] = round(time.perf_counter() - started, 2)
@@ -78,13 +84,17 @@ def run_identities(months: list[str]) -> None:
 
     defs = build_definitions()
     instance = _instance()
-    result = defs.resolve_job_def("refresh_identities").execute_in_process(instance=instance)
+    result = defs.resolve_job_def("refresh_identities").execute_in_process(
+        instance=instance, run_config=QUIET_RUN
+    )
     if not result.success:
         raise SystemExit(f"refresh_identities failed; see run {result.run_id}")
     print(f"  identities: prototypes and clusters refreshed (run {result.run_id[:8]})")
     assign = defs.resolve_job_def("assign_month")
     for month in months:
-        result = assign.execute_in_process(partition_key=month, instance=instance)
+        result = assign.execute_in_process(
+            partition_key=month, instance=instance, run_config=QUIET_RUN
+        )
         if not result.success:
             raise SystemExit(f"assign_month {month} failed; see run {result.run_id}")
     print(f"  assignments: {len(months)} months")
@@ -322,6 +332,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.min_faces < 4:
         op_config["faces_per_person_in_batch"] = args.min_faces
     run_config = {
+        **QUIET_RUN,
         "ops": {"projection_head": {"config": op_config}},
         "resources": {"face_models": {"config": {"training_device": args.device}}},
     }
