@@ -159,7 +159,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    run_ingest(Path(args.library), args.month or None)
+    done = run_ingest(Path(args.library), args.month or None)
+    if not args.no_identities:
+        run_identities(done["months"])
     print_summary()
     return 0
 
@@ -371,9 +373,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--library", help="use this photo folder instead of the sample library")
     demo.set_defaults(func=cmd_demo)
-    ingest = sub.add_parser("ingest", help="run the ingest job for a photo library")
+    ingest = sub.add_parser(
+        "ingest", help="run a photo library through every asset (ingest, then identities)"
+    )
     ingest.add_argument("library", help="photo library root")
     ingest.add_argument("--month", action="append", help="YYYY-MM (repeatable); default all")
+    ingest.add_argument(
+        "--no-identities", action="store_true", help="skip prototypes, clusters, assignments"
+    )
     ingest.set_defaults(func=cmd_ingest)
     stats = sub.add_parser("stats", help="images, faces and quality per month")
     stats.set_defaults(func=cmd_stats)
