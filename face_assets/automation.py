@@ -18,6 +18,8 @@ import os
 from datetime import timedelta
 
 from dagster import (
+    AssetSelection,
+    AutomationConditionSensorDefinition,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -171,5 +173,15 @@ def monthly_prototypes(context: ScheduleEvaluationContext):
     return RunRequest(run_key=f"prototypes:{context.scheduled_execution_time:%Y-%m-%d}")
 
 
-SENSORS = [new_photos_sensor]
+# Evaluates the eager conditions of person_prototypes and face_assignments: new labels or a
+# newly ingested month bring prototypes and that month's assignments up to date.
+identity_automation = AutomationConditionSensorDefinition(
+    "identity_automation",
+    target=AssetSelection.keys("person_prototypes", "face_assignments"),
+    default_status=_sensor_status(),
+    minimum_interval_seconds=int(os.environ.get(SENSOR_INTERVAL_ENV, DEFAULT_SENSOR_INTERVAL)),
+    description="Keeps prototypes and assignments following new labels and new months.",
+)
+
+SENSORS = [new_photos_sensor, identity_automation]
 SCHEDULES = [nightly_assignments, weekly_clustering, monthly_prototypes]

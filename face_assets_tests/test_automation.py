@@ -182,3 +182,37 @@ def test_cli_backfill_of_three_months_is_one_run_and_idempotent(store, tmp_path,
     materialized = instance.get_materialized_partitions(AssetKey("face_embeddings"))
     assert materialized == {"2019-01", "2019-02", "2019-03"}
     shutil.rmtree(tmp_path / "dagster_home", ignore_errors=True)
+
+
+def test_prototypes_follow_new_months_and_new_labels(store, library):
+    """The eager conditions: an ingested month or a labelling operation requests prototypes."""
+    from dagster import AssetKey, AssetObservation, evaluate_automation_conditions
+
+    from face_assets.definitions import FACE_ASSETS, build_definitions
+
+    defs = build_definitions()
+    resources = {
+        "face_models": FaceModelsResource(),
+        "store": store,
+        "library": PhotoLibraryResource(root=str(library)),
+    }
+
+    def requested(result):
+        return {r.key.to_user_string() for r in result.results if r.true_subset.size}
+
+    with DagsterInstance.ephemeral() as instance, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = evaluate_automation_conditions(defs=defs, instance=instance)
+        assert requested(first) == set()  # no labels, no heads, nothing ingested: quiet
+        materialize(FACE_ASSETS, resources=resources, partition_key="2020-03", instance=instance)
+        after_ingest = evaluate_automation_conditions(defs, instance, cursor=first.cursor)
+        assert "person_prototypes" in requested(after_ingest)
+        quiet = evaluate_automation_conditions(defs, instance, cursor=after_ingest.cursor)
+        assert requested(quiet) == set()  # handled: not requested twice
+        instance.report_runless_asset_event(
+            AssetObservation(
+                asset_key=AssetKey("person_labels"), tags={"dagster/data_version": "7-7"}
+            )
+        )
+        after_labels = evaluate_automation_conditions(defs, instance, cursor=quiet.cursor)
+        assert "person_prototypes" in requested(after_labels)

@@ -33,6 +33,10 @@ from face_assets.store import persons as person_store
 
 NORM_TOLERANCE = 1e-3  # same tolerance as the embedding check
 
+# Eager, except that a dependency that has never been produced does not block: there may be
+# no labels yet (person_labels unobserved) and no trained projection head, ever.
+FOLLOW_UPSTREAM = AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
+
 
 @observable_source_asset(
     group_name="identities",
@@ -57,7 +61,7 @@ def person_labels(store: FaceStoreResource) -> ObserveResult:
     deps=[person_labels, face_embeddings, face_quality],
     group_name="identities",
     kinds={"python", "pgvector"},
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=FOLLOW_UPSTREAM,
     description="For every active person: the centroid (normalised mean of their embeddings)"
     " and up to 3 exemplars (their highest-quality faces), per model pack.",
 )
@@ -100,7 +104,7 @@ class AssignmentConfig(Config):
     backfill_policy=BackfillPolicy.single_run(),  # prototypes and a head load once per run
     group_name="identities",
     kinds={"python", "pgvector"},
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=FOLLOW_UPSTREAM,
     description="Supervised phase: each face of the month without a human label goes to the"
     " most similar known person when similarity >= threshold and it leads the next person by"
     " the margin; two faces of one photo never get the same person. With a promoted"
