@@ -183,9 +183,10 @@ def scan_library(
 ) -> Iterator[ScannedFile]:
     """Scan the library, reading only files that are new or changed since the cached scan.
 
-    `cache` maps rel_path to an object with size, mtime_ns, sha256, month and status (the
-    library_files table). A file whose size and mtime match its cached row is not read again
-    unless its month is wanted (its image row must then be built, which needs the header).
+    `cache` maps rel_path to an object with size, mtime_ns, sha256, month, status and
+    registered (the library_files table). A file whose size and mtime match its cached row is
+    not read again, unless its month is wanted and its image is not registered yet (the image
+    row must then be built, which needs the header): re-running a month reads nothing.
     `only` scans these entries instead of walking the whole library.
     """
     for entry in only if only is not None else list_library(root):
@@ -208,7 +209,8 @@ def scan_library(
             and cached.mtime_ns == entry.mtime_ns
             and cached.sha256 is not None
         )
-        if unchanged and (wanted_months is None or cached.month not in wanted_months):
+        settled = wanted_months is None or cached is None or cached.month not in wanted_months
+        if unchanged and (settled or getattr(cached, "registered", False)):
             record = FileRecord(
                 entry.rel_path,
                 entry.size,

@@ -17,6 +17,7 @@ class CachedFile:
     sha256: str | None
     month: str
     status: str
+    registered: bool = False  # its image row exists: a re-run need not read the file again
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,10 @@ class PendingImage:
 
 def cached_files(conn: psycopg.Connection) -> dict[str, CachedFile]:
     rows = conn.execute(
-        "SELECT rel_path, size, mtime_ns, sha256, month, status FROM library_files"
+        "SELECT rel_path, size, mtime_ns, sha256, month, status, image_id IS NOT NULL"
+        " FROM library_files"
     ).fetchall()
-    return {r[0]: CachedFile(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+    return {r[0]: CachedFile(*r[1:]) for r in rows}
 
 
 def upsert_files(conn: psycopg.Connection, files: list[FileRecord]) -> None:

@@ -39,7 +39,9 @@ def _table_counts(store):
         }
 
 
-def test_two_months_materialize_and_rematerialize_without_duplicates(store, two_month_library):
+def test_two_months_materialize_and_rematerialize_without_duplicates(
+    store, two_month_library, monkeypatch
+):
     first = run_months(store, two_month_library, [MAY, JUNE])
     may, june = first
     assert metadata_of(may, "raw_images")["images_ok"] == 3
@@ -68,7 +70,16 @@ def test_two_months_materialize_and_rematerialize_without_duplicates(store, two_
     norms = np.linalg.norm(np.vstack([vector_array(r[2]) for r in rows]), axis=1)
     np.testing.assert_allclose(norms, 1.0, atol=1e-5)
 
+    from face_assets import library, pipeline
+
+    reads = []
+    for module in (library, pipeline):
+        original = module.read_library_file
+        monkeypatch.setattr(
+            module, "read_library_file", lambda *a, _f=original, **k: reads.append(a) or _f(*a, **k)
+        )
     again = run_months(store, two_month_library, [MAY, JUNE])
+    assert reads == []  # a re-run reads no photo again
     assert _table_counts(store) == counts
     assert metadata_of(again[0], "raw_images")["new_images"] == 0
     assert metadata_of(again[0], "detected_faces")["images_processed"] == 0
