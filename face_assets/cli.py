@@ -303,6 +303,24 @@ def cmd_unassign(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hide(args: argparse.Namespace) -> int:
+    from face_assets import labelling
+
+    result = labelling.hide_person(_store(), args.person, args.command == "hide", _pack())
+    _report_labels_changed()
+    _print_json(result)
+    return 0
+
+
+def cmd_rename(args: argparse.Namespace) -> int:
+    from face_assets import labelling
+
+    result = labelling.rename_person(_store(), args.person, args.name)
+    _report_labels_changed()
+    _print_json(result)
+    return 0
+
+
 def cmd_forget(args: argparse.Namespace) -> int:
     from face_assets import labelling
 
@@ -407,6 +425,17 @@ def build_parser() -> argparse.ArgumentParser:
     unassign = sub.add_parser("unassign", help="take a face away from its person")
     unassign.add_argument("face", type=int)
     unassign.set_defaults(func=cmd_unassign)
+    for verb, text in (
+        ("hide", "hide a person (no prototypes, no assignments)"),
+        ("unhide", "make a hidden person active again"),
+    ):
+        hide = sub.add_parser(verb, help=text)
+        hide.add_argument("person", help="id or name")
+        hide.set_defaults(func=cmd_hide)
+    rename = sub.add_parser("rename", help="rename a person")
+    rename.add_argument("person", help="id or name")
+    rename.add_argument("name")
+    rename.set_defaults(func=cmd_rename)
     forget = sub.add_parser("forget", help="delete a person's biometric data")
     forget.add_argument("person", help="id or name")
     forget.add_argument("--yes", action="store_true", help="confirm the deletion")

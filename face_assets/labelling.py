@@ -146,6 +146,41 @@ def merge_persons(store: FaceStoreResource, source_ref: str, target_ref: str, pa
     }
 
 
+def hide_person(store: FaceStoreResource, ref: str, hidden: bool, pack: str) -> dict:
+    """Hide a person (a stranger in the background, say): no prototypes, no new assignments;
+    their automatic assignments are released. Their human labels stay, for an unhide."""
+    with store.transaction() as conn:
+        person = person_store.find_person(conn, ref)
+        if person.status == "merged":
+            raise ValueError(f"{person.name!r} was merged into person {person.merged_into}")
+        if (person.status == "hidden") == hidden:
+            raise ValueError(f"{person.name!r} is already {person.status}")
+        person_store.set_status(conn, person.id, "hidden" if hidden else "active")
+        released = person_store.release_faces(conn, person.id, "auto") if hidden else 0
+        proto = rebuild_prototypes(conn, pack, None if hidden else [person.id])
+        person_store.log_event(conn, "hide" if hidden else "unhide", person.id, None, released)
+    return {
+        "person": person.name,
+        "status": "hidden" if hidden else "active",
+        "auto_assignments_released": released,
+        "prototypes": proto.prototypes,
+    }
+
+
+def rename_person(store: FaceStoreResource, ref: str, name: str) -> dict:
+    clean = " ".join(name.split())
+    if not clean:
+        raise ValueError("a person's name cannot be empty")
+    with store.transaction() as conn:
+        person = person_store.find_person(conn, ref)
+        try:
+            person_store.rename(conn, person.id, clean)
+        except psycopg.errors.UniqueViolation as exc:
+            raise ValueError(f"another person is already called {clean!r}; merge instead") from exc
+        person_store.log_event(conn, "rename", person.id, None, 0, {"from": person.name})
+    return {"person_id": person.id, "from": person.name, "to": clean}
+
+
 def split_cluster(store: FaceStoreResource, cluster_id: str) -> dict:
     """Re-cluster one cluster with tighter parameters; its faces get sub-cluster ids."""
     with store.transaction() as conn:

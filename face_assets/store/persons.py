@@ -91,6 +91,30 @@ def list_persons(conn: psycopg.Connection) -> list[dict]:
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
+def set_status(conn: psycopg.Connection, person_id: int, status: str) -> None:
+    conn.execute(
+        "UPDATE persons SET status = %s, updated_at = now() WHERE id = %s", (status, person_id)
+    )
+
+
+def rename(conn: psycopg.Connection, person_id: int, name: str) -> None:
+    conn.execute(
+        "UPDATE persons SET name = %s, updated_at = now() WHERE id = %s", (name, person_id)
+    )
+
+
+def release_faces(conn: psycopg.Connection, person_id: int, method: str) -> int:
+    """Take a person's faces of one assignment method back to 'unassigned'."""
+    cur = conn.execute(
+        "UPDATE faces SET person_id = NULL, assignment_method = NULL,"
+        " assignment_similarity = NULL, assignment_prototype_id = NULL, assignment_head = NULL,"
+        " assigned_at = NULL, updated_at = now()"
+        " WHERE person_id = %s AND assignment_method = %s",
+        (person_id, method),
+    )
+    return cur.rowcount
+
+
 def set_merged(conn: psycopg.Connection, source: int, target: int) -> None:
     conn.execute(
         "UPDATE persons SET status = 'merged', merged_into = %s, updated_at = now() WHERE id = %s",

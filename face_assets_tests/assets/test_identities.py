@@ -331,3 +331,26 @@ def test_cli_label_persons_and_wrong_id(real_store, monkeypatch, capsys):
     assert cli.main(["label", "c1", "Again"]) == 2
     assert "no cluster 'c1'" in capsys.readouterr().err
     assert cli.main(["forget", "Twelve"]) == 2  # needs --yes
+
+
+def test_hide_releases_auto_assignments_and_stops_new_ones(real_store):
+    faces = _labelled_faces(real_store)
+    labelling.label_faces(real_store, [faces["person_02/1.jpg"]], "Two", PACK)
+    months = _months(real_store)
+    for month in months:
+        labelling.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+    assert list(_person_of(real_store).values()).count("Two") > 1
+    result = labelling.hide_person(real_store, "two", True, PACK)
+    assert result["auto_assignments_released"] >= 1
+    for month in months:
+        labelling.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+    assert list(_person_of(real_store).values()).count("Two") == 1  # the human label stays
+    with real_store.transaction() as conn:
+        assert person_store.prototypes(conn, PACK)[0] == []
+    with pytest.raises(ValueError, match="already hidden"):
+        labelling.hide_person(real_store, "two", True, PACK)
+    labelling.hide_person(real_store, "two", False, PACK)
+    labelling.rename_person(real_store, "two", "Person Two")
+    with pytest.raises(ValueError, match="already called"):
+        labelling.label_faces(real_store, [faces["person_03/1.jpg"]], "Three", PACK)
+        labelling.rename_person(real_store, "three", "person two")
