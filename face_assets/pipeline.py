@@ -218,7 +218,7 @@ def score_faces(
     store: FaceStoreResource,
     pack: str,
     months: Iterable[str],
-    only_unscored: bool = False,
+    only_unscored: bool = True,
 ) -> QualityStats:
     """Quality of every face of the months (all four parts), from its box, crop and landmarks."""
     started = time.perf_counter()

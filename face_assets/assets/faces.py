@@ -32,8 +32,10 @@ class DetectionConfig(Config):
 
 
 class QualityConfig(Config):
-    only_unscored: bool = Field(
-        default=False, description="score only faces without a quality (default: rescore month)"
+    rescore: bool = Field(
+        default=False,
+        description="score every face of the month again (default: only faces without a score;"
+        " the score is deterministic, so re-runs and backfills skip finished work)",
     )
 
 
@@ -154,7 +156,7 @@ def face_quality(
     store: FaceStoreResource,
 ) -> MaterializeResult:
     stats = pipeline.score_faces(
-        store, face_models.pack, context.partition_keys, only_unscored=config.only_unscored
+        store, face_models.pack, context.partition_keys, only_unscored=not config.rescore
     )
     values = pipeline.month_quality_values(store, face_models.pack, context.partition_keys)
     return MaterializeResult(

@@ -84,6 +84,7 @@ def test_two_months_materialize_and_rematerialize_without_duplicates(
     assert metadata_of(again[0], "raw_images")["new_images"] == 0
     assert metadata_of(again[0], "detected_faces")["images_processed"] == 0
     assert metadata_of(again[0], "face_embeddings")["faces_embedded_now"] == 0
+    assert metadata_of(again[0], "face_quality")["faces_scored"] == 0  # nothing left to score
     with store.transaction() as conn:
         after = conn.execute(FACES_WITH_EMBEDDINGS).fetchall()
     assert after == before
