@@ -216,3 +216,61 @@ def test_prototypes_follow_new_months_and_new_labels(store, library):
         )
         after_labels = evaluate_automation_conditions(defs, instance, cursor=quiet.cursor)
         assert "person_prototypes" in requested(after_labels)
+
+
+def test_sensor_reads_a_bounded_number_of_new_files_per_tick(store, library, monkeypatch):
+    from face_assets import automation
+
+    monkeypatch.setattr(automation, "MAX_READS_PER_TICK", 1)
+    seen: set[str] = set()
+    cursor = None
+    for _ in range(3):  # three new files, one read per tick
+        requests, cursor = _tick(store, library, cursor)
+        seen |= {r.partition_key for r in requests}
+    assert seen == {"2020-03", "2020-07"}
+    final, cursor = _tick(store, library, cursor)
+    assert final == []
+
+
+def test_a_failed_month_is_retried_alone_without_duplicates(store, library, monkeypatch):
+    """A range run fails on one month; re-running just that month completes the data."""
+    from face_assets import pipeline
+    from face_assets.definitions import FACE_ASSETS
+
+    resources = {
+        "face_models": FaceModelsResource(),
+        "store": store,
+        "library": PhotoLibraryResource(root=str(library)),
+    }
+    original = pipeline.embed_faces
+
+    def flaky(models, store, months, **kwargs):
+        if "2020-07" in months:
+            raise RuntimeError("simulated crash while embedding July")
+        return original(models, store, months, **kwargs)
+
+    monkeypatch.setattr(pipeline, "embed_faces", flaky)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outcomes = {
+            month: materialize(
+                FACE_ASSETS, resources=resources, partition_key=month, raise_on_error=False
+            ).success
+            for month in ("2020-03", "2020-07")
+        }
+        assert outcomes == {"2020-03": True, "2020-07": False}
+        with store.transaction() as conn:
+            half_done = conn.execute(
+                "SELECT count(*), count(e.face_id) FROM faces f LEFT JOIN face_embeddings e"
+                " ON e.face_id = f.id WHERE f.month = '2020-07'"
+            ).fetchone()
+        assert half_done == (1, 0)  # detected, then the run died before embedding
+        monkeypatch.setattr(pipeline, "embed_faces", original)
+        retry = materialize(FACE_ASSETS, resources=resources, partition_key="2020-07")
+    assert retry.success
+    with store.transaction() as conn:
+        rows = conn.execute(
+            "SELECT f.month, count(*), count(e.face_id) FROM faces f"
+            " LEFT JOIN face_embeddings e ON e.face_id = f.id GROUP BY f.month ORDER BY 1"
+        ).fetchall()
+    assert rows == [("2020-03", 2, 2), ("2020-07", 1, 1)]
