@@ -233,30 +233,17 @@ def find_orphans(store: FaceStoreResource, pack: str, fix: bool = False) -> dict
     """Faces without embeddings, face rows without files, files without face rows."""
     with store.transaction() as conn:
         missing_embeddings = check_queries.faces_missing_embedding(conn, pack)
-        face_files = check_queries.face_media(conn)
-        rows_without_files = [
-            face_id
-            for face_id, crop, thumb in face_files
-            if not (store.media_root / crop).exists() or not (store.media_root / thumb).exists()
-        ]
-        if fix and rows_without_files:
-            face_store.forget_detections_of(conn, rows_without_files)
-    known = {p for _, crop, thumb in face_files for p in (crop, thumb)}
-    files_without_rows = [
-        p.relative_to(store.media_root).as_posix()
-        for kind in ("crops", "thumbs")
-        if (store.media_root / kind).exists()
-        for p in (store.media_root / kind).rglob("*")
-        if p.is_file() and p.relative_to(store.media_root).as_posix() not in known
-    ]
-    deleted = media.delete_media(store.media_root, files_without_rows) if fix else 0
+        audit = media.media_audit(store.media_root, check_queries.face_media(conn))
+        if fix and audit.faces_without_files:
+            face_store.forget_detections_of(conn, audit.faces_without_files)
+    deleted = media.delete_media(store.media_root, audit.files_without_faces) if fix else 0
     return {
         "faces_without_embedding": sum(missing_embeddings.values()),
-        "face_rows_without_files": len(rows_without_files),
-        "files_without_face_rows": len(files_without_rows),
+        "face_rows_without_files": len(audit.faces_without_files),
+        "files_without_face_rows": len(audit.files_without_faces),
         "fixed": fix,
         "files_deleted": deleted,
-        "faces_queued_for_redetection": len(rows_without_files) if fix else 0,
+        "faces_queued_for_redetection": len(audit.faces_without_files) if fix else 0,
     }
 
 

@@ -179,7 +179,6 @@ def scan_library(
     cache: Mapping[str, object],
     month_of: Callable[[datetime], str],
     wanted_months: set[str] | None = None,
-    only: list[LibraryEntry] | None = None,
 ) -> Iterator[ScannedFile]:
     """Scan the library, reading only files that are new or changed since the cached scan.
 
@@ -187,9 +186,8 @@ def scan_library(
     registered (the library_files table). A file whose size and mtime match its cached row is
     not read again, unless its month is wanted and its image is not registered yet (the image
     row must then be built, which needs the header): re-running a month reads nothing.
-    `only` scans these entries instead of walking the whole library.
     """
-    for entry in only if only is not None else list_library(root):
+    for entry in list_library(root):
         if entry.problem is not None:
             record = FileRecord(
                 entry.rel_path,
@@ -221,12 +219,13 @@ def scan_library(
             )
             yield ScannedFile(record, None)
             continue
-        yield _scanned(root, entry, month_of)
+        yield scanned_file(root, entry, month_of)
 
 
-def _scanned(
+def scanned_file(
     root: Path | str, entry: LibraryEntry, month_of: Callable[[datetime], str]
 ) -> ScannedFile:
+    """Read one file once: its hash, header and month, or the reason it cannot be used."""
     try:
         data = read_library_file(root, entry.rel_path)
     except ImageRejected as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -40,3 +41,36 @@ def delete_media(media_root: Path, rel_paths: list[str]) -> int:
             path.unlink()
             removed += 1
     return removed
+
+
+def stored_files(media_root: Path) -> set[str]:
+    """Crops and thumbnails on disk; half-written temp files of a running detection excluded."""
+    return {
+        path.relative_to(media_root).as_posix()
+        for kind in ("crops", "thumbs")
+        if (media_root / kind).exists()
+        for path in (media_root / kind).rglob("*")
+        if path.is_file() and not path.name.startswith(".tmp-")
+    }
+
+
+@dataclass(frozen=True)
+class MediaAudit:
+    files: int
+    faces_without_files: list[int]
+    files_without_faces: list[str]
+
+
+def media_audit(media_root: Path, face_files: list[tuple[int, str, str]]) -> MediaAudit:
+    """Compare face rows (id, crop, thumbnail) with the files on disk, both ways."""
+    on_disk = stored_files(media_root)
+    known = {p for _, crop, thumb in face_files for p in (crop, thumb)}
+    return MediaAudit(
+        files=len(known),
+        faces_without_files=[
+            face_id
+            for face_id, crop, thumb in face_files
+            if crop not in on_disk or thumb not in on_disk
+        ],
+        files_without_faces=sorted(on_disk - known),
+    )

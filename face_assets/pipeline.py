@@ -20,6 +20,7 @@ from face_assets.library import (
     list_library,
     read_library_file,
     scan_library,
+    scanned_file,
 )
 from face_assets.resources import FaceStoreResource
 from face_assets.store import faces as face_store
@@ -181,6 +182,15 @@ def detect_faces(
     return stats
 
 
+def _stored_crop(media_root: Path, crop_path: str) -> np.ndarray | None:
+    """An aligned crop written by detection; None when it is gone or damaged (counted by the
+    callers, repaired by `face-assets find-orphans --fix`)."""
+    try:
+        return decode_crop(media.read_media(media_root, crop_path))
+    except (OSError, ValueError):
+        return None
+
+
 def embed_faces(
     models: FaceModels,
     store: FaceStoreResource,
@@ -197,11 +207,12 @@ def embed_faces(
         for chunk in _chunks(pending, WRITE_CHUNK_FACES):
             ids, crops = [], []
             for face_id, crop_path in chunk:
-                try:
-                    crops.append(decode_crop(media.read_media(store.media_root, crop_path)))
-                    ids.append(face_id)
-                except (OSError, ValueError):
+                crop = _stored_crop(store.media_root, crop_path)
+                if crop is None:
                     stats.missing_crops += 1
+                    continue
+                crops.append(crop)
+                ids.append(face_id)
             t0 = time.perf_counter()
             embeddings = models.embed(crops, batch_size=batch_size)
             stats.model_seconds += time.perf_counter() - t0
@@ -229,9 +240,8 @@ def score_faces(
         for chunk in _chunks(faces, WRITE_CHUNK_FACES):
             rows = []
             for face in chunk:
-                try:
-                    crop = decode_crop(media.read_media(store.media_root, face.crop_path))
-                except (OSError, ValueError):
+                crop = _stored_crop(store.media_root, face.crop_path)
+                if crop is None:
                     stats.missing_crops += 1
                     continue
                 x1, y1, x2, y2 = face.bbox
@@ -309,8 +319,7 @@ def pending_uploads(
             continue
         else:
             reads += 1
-            scanned = next(scan_library(library_root, {}, month_of, only=[entry]))
-            month = scanned.file.month
+            month = scanned_file(library_root, entry, month_of).file.month
         pending.append(PendingFile(entry.rel_path, entry.size, entry.mtime_ns, month))
     return pending, deferred
 

@@ -21,7 +21,9 @@ HOME_ENV = "FACE_ASSETS_HOME"
 DEFAULT_HOME = "~/.face_assets"  # embedded database, media and sample library live here
 LIBRARY_ENV = "FACE_ASSETS_LIBRARY"
 
-_migrated: set[str] = set()
+# Resolved, migrated database URLs per process, keyed by the configured URL or the embedded
+# data directory: every transaction asks, and the embedded lookup opens a connection.
+_ready_urls: dict[str, str] = {}
 _url_lock = threading.Lock()
 
 
@@ -94,12 +96,13 @@ class FaceStoreResource(ConfigurableResource):
 
     def url(self) -> str:
         """The database URL, starting the embedded server and migrating once per process."""
+        key = self.database_url or str(self.home_path / "pgdata")
         with _url_lock:
-            url = self.database_url or db.embedded_database_url(self.home_path / "pgdata")
-            if url not in _migrated:
+            if key not in _ready_urls:
+                url = self.database_url or db.embedded_database_url(self.home_path / "pgdata")
                 db.migrate(url)
-                _migrated.add(url)
-            return url
+                _ready_urls[key] = url
+            return _ready_urls[key]
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg.Connection]:

@@ -3,6 +3,7 @@
 from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
 
 from face_assets.assets.faces import detected_faces, face_embeddings, face_quality
+from face_assets.media import media_audit
 from face_assets.resources import FaceModelsResource, FaceStoreResource
 from face_assets.store import checks as check_queries
 from face_assets.vision.models import EMBEDDING_DIM
@@ -46,21 +47,16 @@ def every_face_embedded(
 )
 def face_files_present(store: FaceStoreResource) -> AssetCheckResult:
     with store.transaction() as conn:
-        paths = check_queries.face_media_paths(conn)
-    media_root = store.media_root
-    missing = sum(1 for p in paths if not (media_root / p).exists())
-    on_disk = {
-        p.relative_to(media_root).as_posix()
-        for kind in ("crops", "thumbs")
-        if (media_root / kind).exists()
-        for p in (media_root / kind).rglob("*")
-        if p.is_file() and not p.name.startswith(".tmp-")
-    }
-    orphans = len(on_disk - set(paths))
+        audit = media_audit(store.media_root, check_queries.face_media(conn))
+    missing = len(audit.faces_without_files)
     return AssetCheckResult(
         passed=missing == 0,
         severity=AssetCheckSeverity.ERROR if missing else AssetCheckSeverity.WARN,
-        metadata={"face_files": len(paths), "missing_on_disk": missing, "orphan_files": orphans},
+        metadata={
+            "face_files": audit.files,
+            "faces_missing_files": missing,
+            "orphan_files": len(audit.files_without_faces),
+        },
     )
 
 

@@ -31,11 +31,6 @@ def faces_missing_embedding(conn: psycopg.Connection, pack: str) -> dict[str, in
     return dict(rows)
 
 
-def face_media_paths(conn: psycopg.Connection) -> list[str]:
-    rows = conn.execute("SELECT crop_path, thumb_path FROM faces").fetchall()
-    return [p for row in rows for p in row]
-
-
 def quality_violations(conn: psycopg.Connection, pack: str) -> tuple[int, int]:
     """(out of [0, 1], unscored faces in months the quality stage has run on)."""
     row = conn.execute(

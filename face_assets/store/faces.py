@@ -174,17 +174,6 @@ def month_face_summary(conn: psycopg.Connection, month: str, pack: str) -> dict:
     return {"faces": row[0], "embedded": row[1], "scored": row[2], "images_with_faces": row[3]}
 
 
-def month_embedding_norms(conn: psycopg.Connection, month: str, pack: str) -> np.ndarray:
-    rows = conn.execute(
-        "SELECT e.embedding FROM faces f JOIN face_embeddings e ON e.face_id = f.id"
-        " WHERE f.month = %s AND f.pack = %s",
-        (month, pack),
-    ).fetchall()
-    if not rows:
-        return np.zeros(0)
-    return np.linalg.norm(np.vstack([vector_array(r[0]) for r in rows]), axis=1)
-
-
 def month_qualities(conn: psycopg.Connection, month: str, pack: str) -> np.ndarray:
     rows = conn.execute(
         "SELECT quality FROM faces WHERE month = %s AND pack = %s AND quality IS NOT NULL",

@@ -52,35 +52,30 @@ def add_candidate(
     ).fetchone()[0]
 
 
+_SELECT = (
+    "SELECT id, pack, status, checkpoint_path, threshold, metrics, persons FROM projection_heads"
+)
+
+
+def _one(conn: psycopg.Connection, where: str, params: tuple) -> HeadRecord | None:
+    """`where` is one of this module's constant clauses; values travel as parameters."""
+    row = conn.execute(f"{_SELECT} WHERE {where}", params).fetchone()
+    return HeadRecord(*row) if row else None
+
+
 def head(conn: psycopg.Connection, head_id: int) -> HeadRecord:
-    row = conn.execute(
-        "SELECT id, pack, status, checkpoint_path, threshold, metrics, persons"
-        " FROM projection_heads WHERE id = %s",
-        (head_id,),
-    ).fetchone()
-    if row is None:
+    record = _one(conn, "id = %s", (head_id,))
+    if record is None:
         raise LookupError(f"no projection head {head_id}")
-    return HeadRecord(*row)
+    return record
 
 
 def latest_candidate(conn: psycopg.Connection, pack: str) -> HeadRecord | None:
-    row = conn.execute(
-        "SELECT id, pack, status, checkpoint_path, threshold, metrics, persons"
-        " FROM projection_heads WHERE pack = %s"
-        " AND status = 'candidate' ORDER BY id DESC LIMIT 1",
-        (pack,),
-    ).fetchone()
-    return HeadRecord(*row) if row else None
+    return _one(conn, "pack = %s AND status = 'candidate' ORDER BY id DESC LIMIT 1", (pack,))
 
 
 def promoted(conn: psycopg.Connection, pack: str) -> HeadRecord | None:
-    row = conn.execute(
-        "SELECT id, pack, status, checkpoint_path, threshold, metrics, persons"
-        " FROM projection_heads WHERE pack = %s"
-        " AND status = 'promoted'",
-        (pack,),
-    ).fetchone()
-    return HeadRecord(*row) if row else None
+    return _one(conn, "pack = %s AND status = 'promoted'", (pack,))
 
 
 def decide(conn: psycopg.Connection, head_id: int, promote: bool, reason: str) -> None:

@@ -153,14 +153,6 @@ def add_image_notes(conn: psycopg.Connection, image_id: int, notes: tuple[str, .
         )
 
 
-def library_months(conn: psycopg.Connection) -> dict[str, int]:
-    """Months with at least one library file, and how many files each holds."""
-    rows = conn.execute(
-        "SELECT month, count(*) FROM library_files GROUP BY month ORDER BY month"
-    ).fetchall()
-    return dict(rows)
-
-
 def months_with_new_faces(conn: psycopg.Connection, pack: str, since: object) -> list[str]:
     """Months holding faces detected since a moment (the nightly assignment's work list)."""
     rows = conn.execute(

@@ -301,11 +301,14 @@ def test_find_orphans_reports_and_fixes(real_store, real_library):
         month = conn.execute("SELECT month FROM faces WHERE id = %s", (face_id,)).fetchone()[0]
     (real_store.media_root / crop).unlink()
     (real_store.media_root / "crops" / "stray.npy").write_bytes(b"x")
+    in_flight = real_store.media_root / "crops" / ".tmp-being-written"  # a running detection's
+    in_flight.write_bytes(b"x")
     found = labelling.find_orphans(real_store, PACK)
     assert found["face_rows_without_files"] == 1
     assert found["files_without_face_rows"] == 1
     fixed = labelling.find_orphans(real_store, PACK, fix=True)
     assert fixed["files_deleted"] == 1 and fixed["faces_queued_for_redetection"] == 1
+    assert in_flight.exists()  # never deleted under a running detection
     _materialize(real_store, real_library.root, ["detected_faces"], month)
     assert (real_store.media_root / crop).exists()  # re-detected in place, same face row
     assert _labelled_faces(real_store)["person_05/1.jpg"] == face_id
