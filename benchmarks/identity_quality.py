@@ -1,4 +1,4 @@
-"""Identity quality on real labelled photos: clustering and assignment through the real pipeline.
+"""Identity quality on real labelled photos: clustering and assignment through the real ingest.
 
     python benchmarks/identity_quality.py [DATA_DIR] [--pack buffalo_s] [--seed N]
 
@@ -11,12 +11,12 @@ The labelled face of a photo is its largest detected face; other faces stay in t
 they would in a real library) but are not scored.
 
 Measured:
-1. Clustering (labelling.recluster, before any human label): BCubed and pairwise precision /
+1. Clustering (identities.recluster, before any human label): BCubed and pairwise precision /
    recall / F1 of the labelled faces' cluster ids against the true identities (unclustered faces
    count as singletons), clusters found against true people, and the share of labelled faces
    left unclustered: for our default HDBSCAN, small-library HDBSCAN settings and Immich's DBSCAN.
 2. Assignment: the first photo of each person (sorted by name, or a --seed'ed choice) is labelled
-   by a "human" (labelling.label_faces), the others are held back; labelling.assign_month runs
+   by a "human" (labels.label_faces), the others are held back; identities.assign_month runs
    for every month and the held-back faces' persons are read back. Precision = correct /
    assigned, recall = correct / held back, at the pack's default threshold, the seed's 0.7 and a
    sweep of thresholds, beside Immich's rule (nearest labelled face within cosine distance 0.5)
@@ -44,18 +44,24 @@ from pathlib import Path
 warnings.filterwarnings("ignore")
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from face_assets import labelling, pipeline  # noqa: E402
-from face_assets.identity import clustering, metrics  # noqa: E402
-from face_assets.identity.assignment import ASSIGN_MARGIN  # noqa: E402
-from face_assets.library import IMAGE_EXTENSIONS, scan_library  # noqa: E402
-from face_assets.partitions import monthly_partitions, partition_month  # noqa: E402
-from face_assets.resources import RECOGNITION_BATCH, FaceStoreResource  # noqa: E402
-from face_assets.store import db  # noqa: E402
-from face_assets.store import images as image_store  # noqa: E402
-from face_assets.store.faces import vector_array  # noqa: E402
-from face_assets.vision.models import load_face_models  # noqa: E402
+from face_assets.defs.partitions import monthly_partitions, partition_of
+from face_assets.identity import clustering, metrics
+from face_assets.identity.assignment import ASSIGN_MARGIN
+from face_assets.library import IMAGE_EXTENSIONS, scan_library
+from face_assets.services import identities, ingest, labels
+from face_assets.store import (
+    Store,
+    db,
+)
+from face_assets.store import images as image_store
+from face_assets.store.faces import vector_array
+from face_assets.vision.models import (
+    RECOGNITION_BATCH,
+    load_face_models,
+)
+from face_assets.vision.packs import person_threshold
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared/data"
 DEFAULT_DATA_DIR = SHARED_DATA / "faces_real"
@@ -122,14 +128,14 @@ def library_of(photos: dict[str, list[Path]], extras: list[Path], library: Path)
     return truth
 
 
-def ingested_months(models, store: FaceStoreResource, library: Path) -> dict[str, int]:
+def ingested_months(models, store: Store, library: Path) -> dict[str, int]:
     """Scan, register, detect, embed and score the whole library; the months and their files."""
     keys = monthly_partitions.get_partition_keys()
 
     def month_of(moment):
-        return partition_month(moment, keys[0], keys[-1])
+        return partition_of(moment, keys[0], keys[-1])
 
-    months = pipeline.scan_months(store, library, month_of)
+    months = ingest.scan_months(store, library, month_of)
     # raw_images for all months at once, as the asset does for a backfill.
     with store.transaction() as conn:
         cache = image_store.cached_files(conn)
@@ -138,13 +144,13 @@ def ingested_months(models, store: FaceStoreResource, library: Path) -> dict[str
     with store.transaction() as conn:
         image_store.upsert_files(conn, [s.file for s in scanned])
         image_store.register_images(conn, list(unique.values()))
-    pipeline.detect_faces(models, store, library, months)
-    pipeline.embed_faces(models, store, months, batch_size=RECOGNITION_BATCH)
-    pipeline.score_faces(store, models.pack, months)
+    ingest.detect_faces(models, store, library, months)
+    ingest.embed_faces(models, store, months, batch_size=RECOGNITION_BATCH)
+    ingest.score_faces(store, models.pack, months)
     return months
 
 
-def faces_of_paths(store: FaceStoreResource, pack: str) -> dict[str, list[tuple]]:
+def faces_of_paths(store: Store, pack: str) -> dict[str, list[tuple]]:
     """rel_path -> [(face id, face index, quality, embedding)], largest face first.
 
     Read-only SQL: the benchmark needs the link from a library path to its faces, which no
@@ -176,7 +182,7 @@ def labelled_faces(truth: dict[str, str], by_path: dict[str, list[tuple]]) -> li
     return faces
 
 
-def face_states(store: FaceStoreResource, face_ids: list[int]) -> dict[int, tuple]:
+def face_states(store: Store, face_ids: list[int]) -> dict[int, tuple]:
     """face id -> (cluster id, person name or None, assignment method, similarity)."""
     with store.transaction() as conn:
         rows = conn.execute(
@@ -191,7 +197,7 @@ def face_states(store: FaceStoreResource, face_ids: list[int]) -> dict[int, tupl
 
 
 def clustering_scores(
-    store: FaceStoreResource,
+    store: Store,
     pack: str,
     faces: list[LabelledFace],
     method: str,
@@ -200,7 +206,7 @@ def clustering_scores(
     eps: float,
 ) -> dict:
     """Run recluster on the store and score the labelled faces' cluster ids."""
-    stats = labelling.recluster(store, pack, method, min_cluster_size, min_samples, eps)
+    stats = identities.recluster(store, pack, method, min_cluster_size, min_samples, eps)
     states = face_states(store, [f.face_id for f in faces])
     codes: dict[str, int] = {}
     predicted = [
@@ -250,14 +256,14 @@ def one_photo_each(
     ]
 
 
-def labelled_seeds(store: FaceStoreResource, pack: str, seeds: list[LabelledFace]) -> None:
+def labelled_seeds(store: Store, pack: str, seeds: list[LabelledFace]) -> None:
     """Label each seed face as its true identity (creates the person and its prototypes)."""
     for face in seeds:
-        labelling.label_faces(store, [face.face_id], face.identity, pack)
+        labels.label_faces(store, [face.face_id], face.identity, pack)
 
 
 def assignment_scores(
-    store: FaceStoreResource,
+    store: Store,
     pack: str,
     months: list[str],
     held: list[LabelledFace],
@@ -267,7 +273,7 @@ def assignment_scores(
 ) -> dict:
     """assign_month for every month at this threshold, then the held-back faces' scores."""
     for month in months:
-        labelling.assign_month(store, pack, month, threshold, margin)
+        identities.assign_month(store, pack, month, threshold, margin)
     states = face_states(store, [f.face_id for f in [*held, *strangers]])
     result = scored([(f.identity, states[f.face_id][1]) for f in held], threshold)
     return with_strangers(result, [states[f.face_id][1] for f in strangers])
@@ -376,7 +382,7 @@ def similarity_spread(faces: list[LabelledFace]) -> dict:
     }
 
 
-def group_photo_names(store: FaceStoreResource, faces: list[tuple]) -> list[dict]:
+def group_photo_names(store: Store, faces: list[tuple]) -> list[dict]:
     """What each face of the extra group photo got: person, method, similarity."""
     states = face_states(store, [f[0] for f in faces])
     return [
@@ -501,7 +507,7 @@ def main() -> int:
     try:
         library = work / "library"
         truth = library_of(photos, extras, library)
-        store = FaceStoreResource(database_url=db.embedded_database_url(pgdata), home=str(work))
+        store = Store(db.embedded_database_url(pgdata), work)
         models = load_face_models(args.pack, ("CPUExecutionProvider",))
         months = ingested_months(models, store, library)
         ingest_s = time.perf_counter() - started
@@ -511,7 +517,7 @@ def main() -> int:
         extra_faces = {
             p: fs for p, fs in by_path.items() if p.startswith(f"{EXTRA_DIR}/") and p not in truth
         }
-        low_quality = sum(1 for f in faces if f.quality < labelling.QUALITY_THRESHOLD)
+        low_quality = sum(1 for f in faces if f.quality < identities.QUALITY_THRESHOLD)
         print(
             f"{len(truth)} photos of {len(photos)} people from {data_dir}"
             f" (+{len(extras)} extra), {sum(len(v) for v in by_path.values())} faces in"
@@ -519,7 +525,7 @@ def main() -> int:
         )
         print(
             f"labelled faces: {len(faces)} (photos without a face: {faceless or 'none'});"
-            f" below quality {labelling.QUALITY_THRESHOLD} (not clustered): {low_quality}"
+            f" below quality {identities.QUALITY_THRESHOLD} (not clustered): {low_quality}"
         )
         spread = similarity_spread(faces)
         print(
@@ -541,7 +547,7 @@ def main() -> int:
         seeds = one_photo_each(faces, rng)
         seed_ids = {f.face_id for f in seeds}
         held = [f for f in faces if f.face_id not in seed_ids]
-        default_threshold = labelling.person_threshold(models.pack)
+        default_threshold = person_threshold(models.pack)
         pack = models.pack
 
         # 2a. Open set first: only people with >= 3 photos are labelled; the faces of the

@@ -29,17 +29,25 @@ from pathlib import Path
 warnings.filterwarnings("ignore")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
-import cv2  # noqa: E402
+import cv2
 
-from face_assets import pipeline  # noqa: E402
-from face_assets.library import list_library, scan_library  # noqa: E402
-from face_assets.partitions import partition_month  # noqa: E402
-from face_assets.resources import RECOGNITION_BATCH, FaceStoreResource  # noqa: E402
-from face_assets.sample_library import build_sample_library  # noqa: E402
-from face_assets.store import db  # noqa: E402
-from face_assets.store import images as image_store  # noqa: E402
-from face_assets.vision.faces import MIN_FACE_SIZE  # noqa: E402
-from face_assets.vision.models import PACK_FILES, load_face_models, vectron_model_dir  # noqa: E402
+from face_assets.defs.partitions import partition_of
+from face_assets.defs.resources import FaceStoreResource
+from face_assets.library import list_library, scan_library
+from face_assets.sample_library import build_sample_library
+from face_assets.services import ingest
+from face_assets.store import (
+    Store,
+    db,
+)
+from face_assets.store import images as image_store
+from face_assets.vision.faces import MIN_FACE_SIZE
+from face_assets.vision.models import (
+    RECOGNITION_BATCH,
+    load_face_models,
+    vectron_model_dir,
+)
+from face_assets.vision.packs import PACKS
 
 
 def peak_rss_mb() -> float:
@@ -51,7 +59,7 @@ def plain_analysis():
     from insightface.app import FaceAnalysis
 
     folder = Path(tempfile.mkdtemp(prefix="buffalo_s_"))
-    for name in PACK_FILES["buffalo_s"]:
+    for name in (PACKS["buffalo_s"].detector_file, PACKS["buffalo_s"].recognizer_file):
         (folder / name).symlink_to(vectron_model_dir() / name)
     app = FaceAnalysis(
         name=str(folder),
@@ -76,11 +84,11 @@ def run_plain(app, paths: list[Path]) -> tuple[float, int]:
 _SERVERS: list[Path] = []  # embedded servers outlive the process unless stopped
 
 
-def fresh_store(base: Path) -> FaceStoreResource:
+def fresh_store(base: Path) -> Store:
     home = Path(tempfile.mkdtemp(prefix="store_", dir=base))
     url = db.embedded_database_url(home / "pgdata")
     _SERVERS.append(home / "pgdata")
-    return FaceStoreResource(database_url=url, home=str(home))
+    return Store(url, home)
 
 
 def stop_servers(work: Path) -> None:
@@ -90,37 +98,37 @@ def stop_servers(work: Path) -> None:
 
 
 def run_project(
-    models, store: FaceStoreResource, library: Path, min_face_size: float = MIN_FACE_SIZE
+    models, store: Store, library: Path, min_face_size: float = MIN_FACE_SIZE
 ) -> tuple[float, int, int]:
     started = time.perf_counter()
     store.url()  # migrations, once (as a run's first step does)
 
     def month_of(moment):
-        return partition_month(moment)
+        return partition_of(moment)
 
     scanned = list(scan_library(library, {}, month_of))
     months = sorted({s.file.month for s in scanned})
     with store.transaction() as conn:
         image_store.upsert_files(conn, [s.file for s in scanned])
         image_store.register_images(conn, [s.image for s in scanned if s.image is not None])
-    detection = pipeline.detect_faces(models, store, library, months, min_face_size=min_face_size)
-    pipeline.embed_faces(models, store, months, batch_size=RECOGNITION_BATCH)
-    pipeline.score_faces(store, models.pack, months)
+    detection = ingest.detect_faces(models, store, library, months, min_face_size=min_face_size)
+    ingest.embed_faces(models, store, months, batch_size=RECOGNITION_BATCH)
+    ingest.score_faces(store, models.pack, months)
     return time.perf_counter() - started, detection.images, detection.faces
 
 
-def run_dagster(store: FaceStoreResource, library: Path) -> float:
+def run_dagster(store: Store, library: Path) -> float:
     from dagster import materialize
 
-    from face_assets.definitions import FACE_ASSETS
-    from face_assets.resources import FaceModelsResource, PhotoLibraryResource
+    from face_assets.defs.jobs import INGEST_ASSETS as FACE_ASSETS
+    from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
 
     resources = {
         "face_models": FaceModelsResource(),
-        "store": store,
+        "store": FaceStoreResource(database_url=store.database_url, home=str(store.home_path)),
         "library": PhotoLibraryResource(root=str(library)),
     }
-    scanned = list(scan_library(library, {}, partition_month))
+    scanned = list(scan_library(library, {}, partition_of))
     months = sorted({s.file.month for s in scanned})
     started = time.perf_counter()
     for month in months:

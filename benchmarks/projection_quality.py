@@ -7,7 +7,7 @@ DATA_DIR holds one folder of photos per person (default: ../shared/data/faces_re
 repository). The photos are copied into a temporary library and ingested through the real
 pipeline (benchmarks/identity_quality.py's functions: scan, raw_images, detect_faces,
 embed_faces, score_faces) into a fresh embedded PostgreSQL + pgvector. Every photo's largest
-face is then labelled with its true identity, one labelling.label_faces call per person, as a
+face is then labelled with its true identity, one labels.label_faces call per person, as a
 human would.
 
 Training goes through training.train_candidate, the function behind the projection_head
@@ -42,17 +42,20 @@ warnings.filterwarnings("ignore")
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import identity_quality  # noqa: E402
-import numpy as np  # noqa: E402
-import projection_timing  # noqa: E402
-import torch  # noqa: E402
+import identity_quality
+import numpy as np
+import projection_timing
+import torch
 
-from face_assets import labelling, training  # noqa: E402
-from face_assets.identity import clustering, metrics, projection, verification  # noqa: E402
-from face_assets.identity.devices import resolve_torch_device  # noqa: E402
-from face_assets.resources import FaceStoreResource  # noqa: E402
-from face_assets.store import db  # noqa: E402
-from face_assets.vision.models import load_face_models  # noqa: E402
+from face_assets.identity import clustering, metrics, projection, verification
+from face_assets.identity.devices import resolve_torch_device
+from face_assets.services import labels, training
+from face_assets.store import (
+    Store,
+    db,
+)
+from face_assets.vision.models import load_face_models
+from face_assets.vision.packs import person_threshold
 
 DEFAULT_EPOCHS = projection.DEFAULT_EPOCHS  # the seed's 20
 DEFAULT_SEEDS = 5
@@ -69,17 +72,17 @@ METRICS = (
 SEED_CLAIM = "30-40 minutes on an RTX 3080"
 
 
-def label_everyone(store: FaceStoreResource, pack: str, faces: list) -> dict[str, int]:
+def label_everyone(store: Store, pack: str, faces: list) -> dict[str, int]:
     """Label every photo's largest face with its true identity, one call per person."""
     by_person: dict[str, list[int]] = defaultdict(list)
     for face in faces:
         by_person[face.identity].append(face.face_id)
     for identity, face_ids in sorted(by_person.items()):
-        labelling.label_faces(store, face_ids, identity, pack)
+        labels.label_faces(store, face_ids, identity, pack)
     return {identity: len(ids) for identity, ids in by_person.items()}
 
 
-def retire_promoted(store: FaceStoreResource, pack: str) -> None:
+def retire_promoted(store: Store, pack: str) -> None:
     """Retire the promoted head so the next seed's candidate is gated against raw ArcFace.
 
     Without this, seed k+1 would be compared with seed k's head, which was trained on persons
@@ -100,7 +103,7 @@ def metric_value(found: dict, space: str, key: str | None, name: str) -> float |
 
 
 def heldout_spread(
-    store: FaceStoreResource, pack: str, config: projection.TrainingConfig, checkpoint: Path
+    store: Store, pack: str, config: projection.TrainingConfig, checkpoint: Path
 ) -> dict:
     """Cosine spread of the held-out persons in both spaces, and BCubed without the guard.
 
@@ -133,7 +136,7 @@ def heldout_spread(
 
 def one_seed(store, pack: str, config: projection.TrainingConfig, device: str) -> dict:
     outcome = training.train_candidate(
-        store, pack, config, device, raw_threshold=labelling.person_threshold(pack)
+        store, pack, config, device, raw_threshold=person_threshold(pack)
     )
     check = heldout_spread(store, pack, config, outcome.checkpoint)
     decision, head_id = training.gate_latest(store, pack)
@@ -331,7 +334,7 @@ def main() -> int:
     pgdata = work / "pgdata"
     try:
         truth = identity_quality.library_of(photos, [], work / "library")
-        store = FaceStoreResource(database_url=db.embedded_database_url(pgdata), home=str(work))
+        store = Store(db.embedded_database_url(pgdata), work)
         models = load_face_models(args.pack, ("CPUExecutionProvider",))
         pack = models.pack
         months = identity_quality.ingested_months(models, store, work / "library")

@@ -14,8 +14,8 @@ import time
 import warnings
 from pathlib import Path
 
-from face_assets.resources import HOME_ENV, LIBRARY_ENV, default_home
-from face_assets.store.db import DATABASE_URL_ENV
+from face_assets.errors import StoreUnavailableError
+from face_assets.settings import HOME_ENV, Settings
 
 # The CLI prints its own summary; Dagster's per-event console log would bury it. The runs'
 # full event logs are still in the instance (dagster dev shows them).
@@ -27,13 +27,16 @@ def _quiet() -> None:
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 
-def _store():
-    """The store as the CLI process sees it (env vars resolved here, not by Dagster)."""
-    from face_assets.resources import FaceStoreResource
+def _settings() -> Settings:
+    return Settings.from_env()
 
-    return FaceStoreResource(
-        database_url=os.environ.get(DATABASE_URL_ENV) or None, home=default_home()
-    )
+
+def _store():
+    """The store these settings name: the same one the Dagster resources hand out."""
+    from face_assets.store import Store
+
+    settings = _settings()
+    return Store(settings.database_url, settings.home)
 
 
 def _instance():
@@ -51,17 +54,13 @@ def _instance():
 
 def run_ingest(library_root: Path, months: list[str] | None = None) -> dict:
     """Materialize the ingest job for every month of the library (or the given months)."""
-    from face_assets import pipeline
     from face_assets.definitions import build_definitions
-    from face_assets.partitions import monthly_partitions, partition_month
+    from face_assets.defs.partitions import partition_of
+    from face_assets.services import ingest
 
-    os.environ[LIBRARY_ENV] = str(library_root.resolve())
-    defs = build_definitions()
-    store = _store()
-    keys = monthly_partitions.get_partition_keys()
-    found = pipeline.scan_months(
-        store, library_root.resolve(), lambda moment: partition_month(moment, keys[0], keys[-1])
-    )
+    root = library_root.resolve()
+    defs = build_definitions(_settings(), library_root=root)
+    found = ingest.scan_months(_store(), root, partition_of)
     todo = months or list(found)
     job = defs.resolve_job_def("ingest_month")
     instance = _instance()
@@ -69,44 +68,55 @@ def run_ingest(library_root: Path, months: list[str] | None = None) -> dict:
     for month in todo:
         started = time.perf_counter()
         result = job.execute_in_process(
-            partition_key=month, instance=instance, run_config=QUIET_RUN
+            partition_key=month, instance=instance, run_config=QUIET_RUN, raise_on_error=False
         )
         if not result.success:
-            raise SystemExit(f"ingest of {month} failed; see the run {result.run_id} in Dagster")
+            raise SystemExit(_run_failure(result, f"ingest of {month}"))
         timings[month] = round(time.perf_counter() - started, 2)
         print(f"  {month}: done in {timings[month]} s (run {result.run_id[:8]})")
     return {"months": todo, "seconds": timings}
 
 
 def run_identities(months: list[str]) -> None:
-    """Prototypes and clusters, then each month's assignments, through Dagster."""
+    """Dual mode in one run: prototypes, then the months' assignments, then clustering of
+    what no known person claimed."""
     from face_assets.definitions import build_definitions
+    from face_assets.defs.automation import RANGE_END_TAG, RANGE_START_TAG
 
-    defs = build_definitions()
-    instance = _instance()
-    result = defs.resolve_job_def("refresh_identities").execute_in_process(
-        instance=instance, run_config=QUIET_RUN
+    if not months:
+        return
+    job = build_definitions(_settings()).resolve_job_def("refresh_identities")
+    result = job.execute_in_process(
+        instance=_instance(),
+        run_config=QUIET_RUN,
+        tags={RANGE_START_TAG: min(months), RANGE_END_TAG: max(months)},
+        raise_on_error=False,
     )
     if not result.success:
-        raise SystemExit(f"refresh_identities failed; see run {result.run_id}")
-    print(f"  identities: prototypes and clusters refreshed (run {result.run_id[:8]})")
-    assign = defs.resolve_job_def("assign_month")
-    for month in months:
-        result = assign.execute_in_process(
-            partition_key=month, instance=instance, run_config=QUIET_RUN
-        )
-        if not result.success:
-            raise SystemExit(f"assign_month {month} failed; see run {result.run_id}")
-    print(f"  assignments: {len(months)} months")
+        raise SystemExit(_run_failure(result, "refresh_identities"))
+    print(
+        f"  identities: prototypes, assignments ({min(months)}..{max(months)}), then clusters"
+        f" (run {result.run_id[:8]})"
+    )
+
+
+def _run_failure(result, what: str) -> str:
+    """One line for a failed run: the first step error's message, not its traceback."""
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            while error.cause is not None:
+                error = error.cause
+            first = (error.message.strip().splitlines() or ["failed"])[0]
+            return f"error: {what} failed: {first} (run {result.run_id[:8]} in Dagster)"
+    return f"error: {what} failed; see run {result.run_id[:8]} in Dagster"
 
 
 def print_summary() -> dict:
-    from face_assets.store import stats
+    from face_assets.services import views
 
-    store = _store()
-    with store.transaction() as conn:
-        months = stats.month_summary(conn)
-        reasons = stats.failure_reasons(conn)
+    summary = views.library_summary(_store(), _pack())
+    months, reasons = summary["months"], summary["failure_reasons"]
     print(
         f"{'month':8} {'files':>6} {'images':>7} {'failed':>7} {'faces':>6} {'embedded':>9}"
         f" {'median q':>9}"
@@ -129,8 +139,7 @@ def print_summary() -> dict:
         f"total: {totals['images']} images in {totals['months']} months, {totals['faces']} faces"
         f" ({totals['embedded']} embedded), {totals['failed']} files unusable {reasons or ''}"
     )
-    with store.transaction() as conn:
-        people = stats.identity_summary(conn, _pack())
+    people = summary["identities"]
     print(
         f"identities: {people['persons']} persons, {people['human_labelled']} faces labelled,"
         f" {people['auto_assigned']} auto-assigned, {people['clusters']} clusters"
@@ -143,13 +152,13 @@ def print_summary() -> dict:
 def cmd_demo(args: argparse.Namespace) -> int:
     from face_assets.sample_library import build_sample_library
 
-    home = Path(default_home()).expanduser()
-    library_root = Path(args.library) if args.library else home / "sample_library"
+    settings = _settings()
+    library_root = Path(args.library) if args.library else settings.home / "sample_library"
     if not args.library:
         photos = build_sample_library(library_root)
         print(f"sample library: {len(photos)} real photos in {library_root}")
-    external = os.environ.get(DATABASE_URL_ENV)
-    print(f"store: {'external database' if external else home / 'pgdata'}")
+    external = settings.database_url
+    print(f"store: {'external database' if external else settings.home / 'pgdata'}")
     done = run_ingest(library_root)
     run_identities(done["months"])
     totals = print_summary()
@@ -174,7 +183,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_db(args: argparse.Namespace) -> int:
     from face_assets.store import db
 
-    home = Path(default_home()).expanduser()
+    home = _settings().home
     if args.action == "url":
         print(_store().url())
     elif args.action == "migrate":
@@ -185,9 +194,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def _pack() -> str:
-    from face_assets.resources import FaceModelsResource
-
-    return os.environ.get("FACE_ASSETS_PACK", FaceModelsResource().pack)
+    return _settings().pack
 
 
 def _report_labels_changed() -> None:
@@ -196,10 +203,9 @@ def _report_labels_changed() -> None:
         return
     from dagster import AssetKey, AssetObservation
 
-    from face_assets.store import persons as person_store
+    from face_assets.services import inspection
 
-    with _store().transaction() as conn:
-        version = person_store.labels_version(conn)
+    version = inspection.labels_state(_store())["version"]
     _instance().report_runless_asset_event(
         # The tag is how Dagster records a source asset's data version on an observation.
         AssetObservation(
@@ -213,10 +219,9 @@ def _print_json(result: dict) -> None:
 
 
 def cmd_clusters(args: argparse.Namespace) -> int:
-    from face_assets.store import persons as person_store
+    from face_assets.services import views
 
-    with _store().transaction() as conn:
-        clusters = person_store.list_clusters(conn, _pack())
+    clusters = views.clusters(_store(), _pack())
     print(f"{'cluster':22} {'size':>5} {'avg q':>6}  sample faces")
     for c in clusters[: args.limit]:
         print(
@@ -228,10 +233,9 @@ def cmd_clusters(args: argparse.Namespace) -> int:
 
 
 def cmd_persons(args: argparse.Namespace) -> int:
-    from face_assets.store import persons as person_store
+    from face_assets.services import views
 
-    with _store().transaction() as conn:
-        persons = person_store.list_persons(conn)
+    persons = views.persons(_store())
     print(f"{'id':>5} {'name':24} {'status':8} {'faces':>6} {'human':>6} {'auto':>5}")
     for p in persons:
         extra = f" -> {p['merged_into']}" if p["merged_into"] else ""
@@ -268,61 +272,61 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
-    from face_assets import labelling
+    from face_assets.services import labels
 
-    result = labelling.label_cluster(_store(), args.cluster, args.name, _pack())
+    result = labels.label_cluster(_store(), args.cluster, args.name, _pack())
     _report_labels_changed()
     _print_json(result)
     return 0
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from face_assets import labelling
+    from face_assets.services import labels
 
-    result = labelling.merge_persons(_store(), args.source, args.into, _pack())
+    result = labels.merge_persons(_store(), args.source, args.into, _pack())
     _report_labels_changed()
     _print_json(result)
     return 0
 
 
 def cmd_split(args: argparse.Namespace) -> int:
-    from face_assets import labelling
+    from face_assets.services import labels
 
-    result = labelling.split_cluster(_store(), args.cluster)
+    result = labels.split_cluster(_store(), args.cluster)
     _report_labels_changed()
     _print_json(result)
     return 0
 
 
 def cmd_unassign(args: argparse.Namespace) -> int:
-    from face_assets import labelling
+    from face_assets.services import labels
 
-    result = labelling.unassign_face(_store(), args.face)
+    result = labels.unassign_face(_store(), args.face)
     _report_labels_changed()
     _print_json(result)
     return 0
 
 
 def cmd_hide(args: argparse.Namespace) -> int:
-    from face_assets import labelling
+    from face_assets.services import labels
 
-    result = labelling.hide_person(_store(), args.person, args.command == "hide", _pack())
+    result = labels.hide_person(_store(), args.person, args.command == "hide", _pack())
     _report_labels_changed()
     _print_json(result)
     return 0
 
 
 def cmd_rename(args: argparse.Namespace) -> int:
-    from face_assets import labelling
+    from face_assets.services import labels
 
-    result = labelling.rename_person(_store(), args.person, args.name)
+    result = labels.rename_person(_store(), args.person, args.name)
     _report_labels_changed()
     _print_json(result)
     return 0
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from face_assets import labelling
+    from face_assets.services import labels
 
     if not args.yes:
         print(
@@ -331,16 +335,16 @@ def cmd_forget(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    result = labelling.forget_person(_store(), args.person)
+    result = labels.forget_person(_store(), args.person)
     _report_labels_changed()
     _print_json(result)
     return 0
 
 
 def cmd_find_orphans(args: argparse.Namespace) -> int:
-    from face_assets import labelling
+    from face_assets.services import maintenance
 
-    _print_json(labelling.find_orphans(_store(), _pack(), fix=args.fix))
+    _print_json(maintenance.find_orphans(_store(), _pack(), fix=args.fix))
     return 0
 
 
@@ -382,8 +386,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="face-assets",
-        description=f"Face-identity graph of a photo library (home: ${HOME_ENV}, default"
-        f" {default_home()}).",
+        description=f"Face-identity graph of a photo library (home: ${HOME_ENV}).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
@@ -462,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, LookupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except StoreUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

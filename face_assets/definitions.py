@@ -1,99 +1,45 @@
-"""The one Definitions of the face_assets code location."""
+"""The one Definitions of the face_assets code location (named by workspace.yaml, the
+Dockerfile and the Helm values)."""
+
+from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from dagster import Definitions, EnvVar, define_asset_job
+from dagster import Definitions, EnvVar
 
-from face_assets.assets.checks import FACE_CHECKS
-from face_assets.assets.faces import detected_faces, face_embeddings, face_quality
-from face_assets.assets.identity import (
-    IDENTITY_ASSETS,
-    IDENTITY_CHECKS,
-    face_assignments,
-    face_clusters,
-    person_prototypes,
-)
-from face_assets.assets.photos import raw_images
-from face_assets.assets.projection import projection_head, projection_head_gate
-from face_assets.automation import SCHEDULES, SENSORS
-from face_assets.deployment import TRAINING_RUN_TAG, executor_for
-from face_assets.resources import (
-    LIBRARY_ENV,
-    FaceModelsResource,
-    FaceStoreResource,
-    PhotoLibraryResource,
-    default_home,
-)
-from face_assets.store.db import DATABASE_URL_ENV
-
-FACE_ASSETS = [raw_images, detected_faces, face_embeddings, face_quality]
-
-# The main job: a month of photos to faces, embeddings and quality.
-ingest_job = define_asset_job(
-    "ingest_month",
-    selection=FACE_ASSETS,
-    description="Photos of a month -> faces -> embeddings -> quality, in the store.",
-)
+from face_assets.defs.assets import ASSETS, CHECKS
+from face_assets.defs.automation import SCHEDULES, SENSORS
+from face_assets.defs.deployment import executor_for
+from face_assets.defs.jobs import JOBS
+from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
+from face_assets.settings import DATABASE_URL_ENV, Settings
 
 
-# Labels changed or new months landed: refresh prototypes, then cluster what is left.
-identity_job = define_asset_job(
-    "refresh_identities",
-    selection=[person_prototypes, face_clusters],
-    description="Recompute person prototypes and re-cluster unlabelled faces.",
-)
-
-cluster_job = define_asset_job(
-    "cluster_faces", selection=[face_clusters], description="Re-cluster unlabelled faces."
-)
-prototypes_job = define_asset_job(
-    "refresh_prototypes",
-    selection=[person_prototypes],
-    description="Recompute every person's centroid and exemplars.",
-)
-
-# Assign a month's faces to known persons (prototypes must exist).
-assignment_job = define_asset_job(
-    "assign_month",
-    selection=[face_assignments],
-    description="Assign a month's unlabelled faces to known persons.",
-)
-
-
-# Train a projection head; its blocking gate decides whether assignments use it.
-training_job = define_asset_job(
-    "train_projection_head",
-    selection=[projection_head],
-    tags={TRAINING_RUN_TAG: "true"},
-    description="Train a projection head on labelled people and gate its promotion.",
-)
-
-
-def store_resource() -> FaceStoreResource:
+def store_resource(settings: Settings) -> FaceStoreResource:
     # The URL is passed as an EnvVar so its credentials never show in the UI or run config.
-    if os.environ.get(DATABASE_URL_ENV):
-        return FaceStoreResource(database_url=EnvVar(DATABASE_URL_ENV), home=default_home())
-    return FaceStoreResource(home=default_home())
+    url = EnvVar(DATABASE_URL_ENV) if settings.database_url else None
+    return FaceStoreResource(database_url=url, home=str(settings.home))
 
 
-def library_resource() -> PhotoLibraryResource:
-    if os.environ.get(LIBRARY_ENV):
-        return PhotoLibraryResource(root=EnvVar(LIBRARY_ENV))
-    return PhotoLibraryResource(root=os.path.join(default_home(), "sample_library"))
-
-
-def build_definitions() -> Definitions:
+def build_definitions(
+    settings: Settings | None = None, library_root: Path | None = None
+) -> Definitions:
+    """Definitions for these settings; `library_root` overrides the settings' library (the
+    CLI passes the folder it was given, so nothing is written to the environment)."""
+    settings = settings or Settings.from_env()
+    root = library_root or settings.library
     return Definitions(
-        assets=[*FACE_ASSETS, *IDENTITY_ASSETS, projection_head],
-        asset_checks=[*FACE_CHECKS, *IDENTITY_CHECKS, projection_head_gate],
-        jobs=[ingest_job, identity_job, assignment_job, training_job, cluster_job, prototypes_job],
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        jobs=JOBS,
         sensors=SENSORS,
         schedules=SCHEDULES,
         executor=executor_for(os.environ),
         resources={
-            "face_models": FaceModelsResource(),
-            "store": store_resource(),
-            "library": library_resource(),
+            "face_models": FaceModelsResource(pack=settings.pack),
+            "store": store_resource(settings),
+            "library": PhotoLibraryResource(root=str(root)),
         },
     )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from face_assets.records import FileRecord, ImageRecord
 from face_assets.vision.decode import (
     MAX_FILE_BYTES,
     REASON_EMPTY,
@@ -44,35 +45,6 @@ class LibraryEntry:
     @property
     def mtime(self) -> datetime:
         return datetime.fromtimestamp(self.mtime_ns / 1e9, tz=UTC).replace(tzinfo=None)
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    """What the scan learned about one library path."""
-
-    rel_path: str
-    size: int
-    mtime_ns: int
-    sha256: str | None
-    month: str
-    status: str
-    status_detail: str = ""
-
-
-@dataclass(frozen=True)
-class ImageRecord:
-    sha256: str
-    rel_path: str
-    byte_size: int
-    width: int | None
-    height: int | None
-    format: str | None
-    taken_at: datetime | None
-    time_source: str
-    month: str
-    status: str
-    status_detail: str = ""
-    notes: tuple[str, ...] = ()
 
 
 def _inside(root: Path, candidate: Path) -> bool:
@@ -161,9 +133,16 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def month_key(moment: datetime) -> str:
-    """The partition key of a moment: its calendar month as YYYY-MM."""
-    return f"{moment.year:04d}-{moment.month:02d}"
+def month_of(moment: datetime, first: str, last: str | None = None) -> str:
+    """The month (partition key, YYYY-MM) a photo taken at `moment` belongs to.
+
+    Photos dated before the first month (or after the last, from a wrong camera clock) go to
+    the nearest end, so every photo is processed; its true time stays in images.taken_at.
+    `last` defaults to the current month, the newest partition.
+    """
+    month = f"{moment.year:04d}-{moment.month:02d}"
+    last = last or datetime.now().strftime("%Y-%m")
+    return min(max(month, first), last)
 
 
 @dataclass(frozen=True)
@@ -176,16 +155,16 @@ class ScannedFile:
 
 def scan_library(
     root: Path | str,
-    cache: Mapping[str, object],
+    cache: Mapping[str, FileRecord],
     month_of: Callable[[datetime], str],
     wanted_months: set[str] | None = None,
 ) -> Iterator[ScannedFile]:
     """Scan the library, reading only files that are new or changed since the cached scan.
 
-    `cache` maps rel_path to an object with size, mtime_ns, sha256, month, status and
-    registered (the library_files table). A file whose size and mtime match its cached row is
-    not read again, unless its month is wanted and its image is not registered yet (the image
-    row must then be built, which needs the header): re-running a month reads nothing.
+    `cache` maps rel_path to the store's record of it (the library_files table). A file whose
+    size and mtime match its cached row is not read again, unless its month is wanted and
+    its image is not registered yet (the image row must then be built, which needs the
+    header): re-running a month reads nothing.
     """
     for entry in list_library(root):
         if entry.problem is not None:
@@ -208,7 +187,7 @@ def scan_library(
             and cached.sha256 is not None
         )
         settled = wanted_months is None or cached is None or cached.month not in wanted_months
-        if unchanged and (settled or getattr(cached, "registered", False)):
+        if unchanged and (settled or cached.registered):
             record = FileRecord(
                 entry.rel_path,
                 entry.size,

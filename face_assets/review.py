@@ -23,9 +23,8 @@ from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from face_assets import labelling
-from face_assets.resources import FaceStoreResource
-from face_assets.store import persons as person_store
+from face_assets.services import labels, views
+from face_assets.store import Store
 
 TOKEN_ENV = "FACE_ASSETS_REVIEW_TOKEN"
 MIN_TOKEN_LENGTH = 16
@@ -112,7 +111,7 @@ class ReviewApp:
 
     def __init__(
         self,
-        store: FaceStoreResource,
+        store: Store,
         pack: str,
         token: str,
         on_labelled: Callable[[], None] | None = None,
@@ -176,9 +175,8 @@ class ReviewApp:
     # --- pages -------------------------------------------------------------------------------
 
     def clusters_page(self) -> Response:
-        with self.store.transaction() as conn:
-            clusters = person_store.list_clusters(conn, self.pack)
-            samples = person_store.cluster_sample_faces(conn, self.pack, THUMBS_PER_CLUSTER)
+        clusters = views.clusters(self.store, self.pack)
+        samples = views.cluster_samples(self.store, self.pack, THUMBS_PER_CLUSTER)
         sections = [self._cluster_section(c, samples.get(c["cluster_id"], [])) for c in clusters]
         body = (
             "<h1>Clusters of unlabelled faces</h1>"
@@ -206,8 +204,7 @@ class ReviewApp:
         )
 
     def persons_page(self) -> Response:
-        with self.store.transaction() as conn:
-            persons = person_store.list_persons(conn)
+        persons = views.persons(self.store)
         rows = "".join(
             f"<tr><td>{int(p['id'])}</td><td>{html.escape(p['name'])}</td>"
             f"<td>{html.escape(p['status'])}</td><td>{int(p['faces'])}</td>"
@@ -224,15 +221,10 @@ class ReviewApp:
 
     def thumbnail(self, face_id: int) -> Response:
         """The face's JPEG, found by id in the store; never a file outside the media root."""
-        with self.store.transaction() as conn:
-            rel_path = person_store.face_thumb_path(conn, face_id)
-        if not rel_path:
-            return _text(HTTPStatus.NOT_FOUND, "no such face")
-        root = self.store.media_root.resolve()
-        path = (root / rel_path).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
+        data = views.face_thumbnail(self.store, face_id)
+        if data is None:
             return _text(HTTPStatus.NOT_FOUND, "no thumbnail for this face")
-        return Response(HTTPStatus.OK, path.read_bytes(), "image/jpeg")
+        return Response(HTTPStatus.OK, data, "image/jpeg")
 
     def label(self, request: Request) -> Response:
         form = parse_qs(request.body.decode("utf-8", errors="replace"), keep_blank_values=True)
@@ -242,7 +234,7 @@ class ReviewApp:
         try:
             if not cluster_id:
                 raise ValueError("no cluster given")
-            labelling.label_cluster(self.store, cluster_id, name, self.pack)
+            labels.label_cluster(self.store, cluster_id, name, self.pack)
         except (LookupError, ValueError) as exc:
             body = (
                 f"<h1>Not labelled</h1><p class=error>{html.escape(str(exc))}</p>"

@@ -43,9 +43,9 @@ def database_url(pg_server) -> str:
 
 @pytest.fixture
 def store(database_url, tmp_path):
-    from face_assets.resources import FaceStoreResource
+    from face_assets.store import Store
 
-    return FaceStoreResource(database_url=database_url, home=str(tmp_path / "home"))
+    return Store(database_url, tmp_path / "home")
 
 
 @pytest.fixture(scope="session")

@@ -80,16 +80,25 @@ def test_scan_reuses_cache_for_unchanged_files(tmp_path, monkeypatch):
 
     from face_assets.sample_library import exif_bytes
 
+    def _month(moment):
+        return library.month_of(moment, "2000-01")
+
     Image.new("RGB", (8, 8)).save(tmp_path / "p.jpg", exif=exif_bytes(datetime(2021, 3, 2)))
-    first = list(library.scan_library(tmp_path, {}, library.month_key))
+    first = list(library.scan_library(tmp_path, {}, _month))
     assert first[0].file.month == "2021-03" and first[0].image.time_source == "exif"
     reads = []
     monkeypatch.setattr(library, "read_library_file", lambda *a, **k: reads.append(a) or b"")
     cache = {f.file.rel_path: f.file for f in first}
-    again = list(
-        library.scan_library(tmp_path, cache, library.month_key, wanted_months={"2020-01"})
-    )
+    again = list(library.scan_library(tmp_path, cache, _month, wanted_months={"2020-01"}))
     assert reads == [] and again[0].image is None and again[0].file.sha256 == first[0].file.sha256
     os.utime(tmp_path / "p.jpg", (0, 1_000_000_000))  # touched: must be read again
-    list(library.scan_library(tmp_path, cache, library.month_key, wanted_months={"2020-01"}))
+    list(library.scan_library(tmp_path, cache, _month, wanted_months={"2020-01"}))
     assert len(reads) == 1
+
+
+def test_month_of_clamps_to_the_partitions_that_exist():
+    """One rule for a photo's month: before the first month -> the first, after the last
+    (a wrong camera clock) -> the last."""
+    assert library.month_of(datetime(2021, 3, 2), "2000-01", "2030-12") == "2021-03"
+    assert library.month_of(datetime(1995, 7, 1), "2000-01", "2030-12") == "2000-01"
+    assert library.month_of(datetime(2099, 1, 1), "2000-01", "2030-12") == "2030-12"

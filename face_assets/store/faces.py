@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 
+from face_assets.vision.faces import box_key
+
 
 def vector_array(value: object) -> np.ndarray:
     """pgvector's psycopg loader returns Vector objects; the domain code wants float32 arrays."""
@@ -29,8 +31,7 @@ class FaceRow:
 
     @property
     def box_key(self) -> tuple[int, int, int, int]:
-        x1, y1, x2, y2 = self.bbox
-        return round(x1), round(y1), round(x2 - x1), round(y2 - y1)
+        return box_key(self.bbox)
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from face_assets.library import FileRecord, ImageRecord
-
-
-@dataclass(frozen=True)
-class CachedFile:
-    size: int
-    mtime_ns: int
-    sha256: str | None
-    month: str
-    status: str
-    registered: bool = False  # its image row exists: a re-run need not read the file again
+from face_assets.records import FileRecord, ImageRecord
 
 
 @dataclass(frozen=True)
@@ -28,12 +18,12 @@ class PendingImage:
     suppressed: frozenset[tuple[int, int, int, int]] = frozenset()  # boxes of forgotten faces
 
 
-def cached_files(conn: psycopg.Connection) -> dict[str, CachedFile]:
+def cached_files(conn: psycopg.Connection) -> dict[str, FileRecord]:
     rows = conn.execute(
-        "SELECT rel_path, size, mtime_ns, sha256, month, status, image_id IS NOT NULL"
-        " FROM library_files"
+        "SELECT rel_path, size, mtime_ns, sha256, month, status, status_detail,"
+        " image_id IS NOT NULL FROM library_files"
     ).fetchall()
-    return {r[0]: CachedFile(*r[1:]) for r in rows}
+    return {r[0]: FileRecord(*r) for r in rows}
 
 
 def upsert_files(conn: psycopg.Connection, files: list[FileRecord]) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 
+from face_assets.errors import NameTakenError
 from face_assets.store.faces import vector_array
 
 
@@ -98,9 +99,13 @@ def set_status(conn: psycopg.Connection, person_id: int, status: str) -> None:
 
 
 def rename(conn: psycopg.Connection, person_id: int, name: str) -> None:
-    conn.execute(
-        "UPDATE persons SET name = %s, updated_at = now() WHERE id = %s", (name, person_id)
-    )
+    """NameTakenError when another person has the name (case-insensitive)."""
+    try:
+        conn.execute(
+            "UPDATE persons SET name = %s, updated_at = now() WHERE id = %s", (name, person_id)
+        )
+    except psycopg.errors.UniqueViolation as exc:
+        raise NameTakenError(f"another person is already called {name!r}; merge instead") from exc
 
 
 def release_faces(conn: psycopg.Connection, person_id: int, method: str) -> int:
@@ -406,9 +411,10 @@ def write_assignments(
     )
     with conn.cursor() as cur:
         cur.executemany(
+            # A face a known person claims leaves its cluster: clusters hold unclaimed faces.
             "UPDATE faces SET person_id = %s, assignment_method = 'auto',"
             " assignment_similarity = %s, assignment_prototype_id = %s, assignment_head = %s,"
-            " assigned_at = now() WHERE id = %s AND assignment_method IS NULL",
+            " assigned_at = now(), cluster_id = NULL WHERE id = %s AND assignment_method IS NULL",
             [(person, sim, proto, head, face) for face, person, sim, proto, head in assignments],
         )
     return len(assignments)

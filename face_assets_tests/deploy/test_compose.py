@@ -102,12 +102,13 @@ def test_files_and_modules_named_by_the_services_exist():
 
 
 def test_dagster_processes_share_the_instance_and_its_storage_settings():
-    instance_env = set(re.findall(r"env: (\w+)", (REPO_ROOT / "dagster.yaml").read_text()))
+    instance = (REPO_ROOT / "deploy" / "dagster.yaml").read_text()
+    instance_env = set(re.findall(r"env: (\w+)", instance))
     assert instance_env == {f"DAGSTER_PG_{k}" for k in ("HOST", "PORT", "USER", "PASSWORD", "DB")}
     for name in DAGSTER_SERVICES:
         service = SERVICES[name]
         home = service["environment"]["DAGSTER_HOME"]
-        assert mounts(service)[f"{home}/dagster.yaml"] == "./dagster.yaml", name
+        assert mounts(service)[f"{home}/dagster.yaml"] == "./deploy/dagster.yaml", name
         assert instance_env <= set(service["environment"]), name
     for name in ("user_code", "user_code_gpu"):
         env = SERVICES[name]["environment"]

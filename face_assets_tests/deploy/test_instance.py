@@ -19,8 +19,8 @@ from dagster._core.instance.config import dagster_instance_config
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from face_assets import deployment
-from face_assets.deployment import GPU_RUN_TAG, MODEL_OP_TAGS, MODEL_POOL, TRAINING_RUN_TAG
+from face_assets.defs import deployment
+from face_assets.defs.deployment import GPU_RUN_TAG, MODEL_OP_TAGS, MODEL_POOL, TRAINING_RUN_TAG
 from face_assets_tests.conftest import REPO_ROOT
 
 VALUES = yaml.safe_load((REPO_ROOT / "deploy" / "k8s" / "values.yaml").read_text())
@@ -43,7 +43,7 @@ def pg_env(monkeypatch):
 
 
 def test_dagster_yaml_passes_dagsters_own_validation(pg_env):
-    config, custom_class = dagster_instance_config(str(REPO_ROOT))
+    config, custom_class = dagster_instance_config(str(REPO_ROOT / "deploy"))
     assert custom_class is None
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert config["concurrency"]["runs"]["tag_concurrency_limits"] == EXPECTED_RUN_LIMITS
@@ -72,7 +72,7 @@ def test_dagster_yaml_makes_a_working_instance_on_postgres(pg_server, tmp_path, 
         "DB": name,
     }.items():
         monkeypatch.setenv(f"DAGSTER_PG_{key}", value)
-    shutil.copy(REPO_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    shutil.copy(REPO_ROOT / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
 
     instance = DagsterInstance.from_config(str(tmp_path))
     try:
@@ -107,13 +107,29 @@ def test_k8s_values_use_our_image_the_k8s_launcher_and_secrets_only():
 
 
 def test_k8s_limits_match_dagster_yaml(pg_env):
-    config, _ = dagster_instance_config(str(REPO_ROOT))
+    config, _ = dagster_instance_config(str(REPO_ROOT / "deploy"))
     helm = VALUES["concurrency"]
     assert helm["enabled"] is True
     assert helm["runs"]["maxConcurrentRuns"] == config["concurrency"]["runs"]["max_concurrent_runs"]
     assert helm["runs"]["tagConcurrencyLimits"] == EXPECTED_RUN_LIMITS
     assert helm["pools"]["defaultLimit"] == config["concurrency"]["pools"]["default_limit"]
     assert helm["pools"]["granularity"] == config["concurrency"]["pools"]["granularity"]
+    monitoring = VALUES["dagsterDaemon"]["runMonitoring"]
+    assert monitoring["enabled"] is config["run_monitoring"]["enabled"] is True
+    assert monitoring["maxRuntimeSeconds"] == config["run_monitoring"]["max_runtime_seconds"]
+
+
+def test_local_dagster_yaml_needs_no_server_and_keeps_the_limits(monkeypatch):
+    """The root dagster.yaml is what `dagster dev` reads in a fresh clone: SQLite storage,
+    no DAGSTER_PG_* variables, the deployment's queue limits and run monitoring."""
+    for name in ("HOST", "PORT", "USER", "PASSWORD", "DB"):
+        monkeypatch.delenv(f"DAGSTER_PG_{name}", raising=False)
+    local, _ = dagster_instance_config(str(REPO_ROOT))
+    deployed = yaml.safe_load((REPO_ROOT / "deploy" / "dagster.yaml").read_text())
+    assert "storage" not in local
+    assert local["concurrency"] == deployed["concurrency"]
+    assert local["run_coordinator"] == deployed["run_coordinator"]
+    assert local["run_monitoring"] == deployed["run_monitoring"]
 
 
 def test_executor_for_reads_face_assets_executor(monkeypatch):

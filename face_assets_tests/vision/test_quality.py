@@ -21,10 +21,10 @@ def real_faces(face_models, t1_path):
 def test_blurred_crop_scores_lower(real_faces):
     for face, crop in real_faces:
         blurred = cv2.GaussianBlur(crop, (0, 0), 2.0)
-        sharp_q = quality.face_quality(
+        sharp_q = quality.quality_parts(
             face.det_score, face.width, face.height, crop, face.landmarks
         )
-        blur_q = quality.face_quality(
+        blur_q = quality.quality_parts(
             face.det_score, face.width, face.height, blurred, face.landmarks
         )
         assert blur_q.blur_variance < sharp_q.blur_variance / 3
@@ -88,11 +88,11 @@ def test_size_score_follows_seed_formula():
 
 def test_quality_is_weighted_sum_in_unit_range(real_faces):
     face, crop = real_faces[0]
-    parts = quality.face_quality(face.det_score, face.width, face.height, crop, face.landmarks)
+    parts = quality.quality_parts(face.det_score, face.width, face.height, crop, face.landmarks)
     expected = 0.4 * parts.confidence + 0.3 * parts.size + 0.2 * parts.blur + 0.1 * parts.pose
     assert parts.quality == pytest.approx(expected)
     assert 0.0 <= parts.quality <= 1.0
-    perfect = quality.face_quality(
+    perfect = quality.quality_parts(
         1.0,
         300,
         300,

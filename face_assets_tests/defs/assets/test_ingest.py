@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from face_assets.store.faces import vector_array
-from face_assets_tests.assets.helpers import checks_of, dated_copy, metadata_of, run_months
+from face_assets_tests.defs.assets.helpers import (
+    checks_of,
+    dated_copy,
+    metadata_of,
+    run_months,
+    store_resource,
+)
 
 MAY, JUNE = "2023-05", "2023-06"
 FACES_WITH_EMBEDDINGS = (
@@ -70,10 +76,11 @@ def test_two_months_materialize_and_rematerialize_without_duplicates(
     norms = np.linalg.norm(np.vstack([vector_array(r[2]) for r in rows]), axis=1)
     np.testing.assert_allclose(norms, 1.0, atol=1e-5)
 
-    from face_assets import library, pipeline
+    from face_assets import library
+    from face_assets.services import ingest
 
     reads = []
-    for module in (library, pipeline):
+    for module in (library, ingest):
         original = module.read_library_file
         monkeypatch.setattr(
             module, "read_library_file", lambda *a, _f=original, **k: reads.append(a) or _f(*a, **k)
@@ -110,22 +117,22 @@ def test_same_person_across_months_is_nearest_in_pgvector(store, two_month_libra
 def test_redetect_updates_in_place_and_keeps_ids(store, two_month_library):
     from dagster import RunConfig
 
-    from face_assets.assets.faces import DetectionConfig
+    from face_assets.defs.assets.faces import DetectionConfig
 
     run_months(store, two_month_library, [MAY])
     with store.transaction() as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM faces ORDER BY id").fetchall()]
     from dagster import materialize
 
-    from face_assets.definitions import FACE_ASSETS
-    from face_assets.resources import FaceModelsResource, PhotoLibraryResource
+    from face_assets.defs.jobs import INGEST_ASSETS as FACE_ASSETS
+    from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
 
     result = materialize(
         FACE_ASSETS,
         partition_key=MAY,
         resources={
             "face_models": FaceModelsResource(),
-            "store": store,
+            "store": store_resource(store),
             "library": PhotoLibraryResource(root=str(two_month_library)),
         },
         run_config=RunConfig({"detected_faces": DetectionConfig(redetect=True)}),

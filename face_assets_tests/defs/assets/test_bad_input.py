@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from face_assets.vision import decode
-from face_assets_tests.assets.helpers import (
+from face_assets_tests.defs.assets.helpers import (
     dated_copy,
     jpeg_bytes,
     metadata_of,

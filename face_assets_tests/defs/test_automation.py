@@ -19,7 +19,7 @@ from dagster import (
     materialize,
 )
 
-from face_assets.automation import (
+from face_assets.defs.automation import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     monthly_prototypes,
@@ -27,9 +27,9 @@ from face_assets.automation import (
     nightly_assignments,
     weekly_clustering,
 )
-from face_assets.resources import FaceModelsResource, PhotoLibraryResource
-from face_assets_tests.assets.helpers import dated_copy, run_months
+from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
 from face_assets_tests.conftest import REPO_ROOT
+from face_assets_tests.defs.assets.helpers import dated_copy, run_months, store_resource
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def library(tmp_path, shared_data):
 def _tick(store, root, cursor=None):
     context = build_sensor_context(
         cursor=cursor,
-        resources={"library": PhotoLibraryResource(root=str(root)), "store": store},
+        resources={"library": PhotoLibraryResource(root=str(root)), "store": store_resource(store)},
     )
     result = new_photos_sensor(context)
     return result.run_requests or [], result.cursor
@@ -93,7 +93,7 @@ def test_nightly_assignments_cover_months_with_new_faces(store, library):
     def evaluate(when):
         context = build_schedule_context(
             scheduled_execution_time=when,
-            resources={"face_models": FaceModelsResource(), "store": store},
+            resources={"face_models": FaceModelsResource(), "store": store_resource(store)},
         )
         return nightly_assignments(context)
 
@@ -116,7 +116,7 @@ def test_weekly_and_monthly_schedules_request_their_jobs():
 
 
 def test_gpu_run_tag_fails_clearly_without_a_gpu(store, library):
-    from face_assets.definitions import FACE_ASSETS
+    from face_assets.defs.jobs import INGEST_ASSETS as FACE_ASSETS
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -125,7 +125,7 @@ def test_gpu_run_tag_fails_clearly_without_a_gpu(store, library):
             partition_key="2020-03",
             resources={
                 "face_models": FaceModelsResource(),
-                "store": store,
+                "store": store_resource(store),
                 "library": PhotoLibraryResource(root=str(library)),
             },
             tags={"face_assets/gpu": "true"},
@@ -146,7 +146,7 @@ def test_cli_backfill_of_three_months_is_one_run_and_idempotent(store, tmp_path,
     env = {
         **os.environ,
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-        "FACE_ASSETS_HOME": store.home,
+        "FACE_ASSETS_HOME": str(store.home_path),
         "FACE_ASSETS_DATABASE_URL": store.database_url,
         "FACE_ASSETS_LIBRARY": str(root),
     }
@@ -188,12 +188,13 @@ def test_prototypes_follow_new_months_and_new_labels(store, library):
     """The eager conditions: an ingested month or a labelling operation requests prototypes."""
     from dagster import AssetKey, AssetObservation, evaluate_automation_conditions
 
-    from face_assets.definitions import FACE_ASSETS, build_definitions
+    from face_assets.definitions import build_definitions
+    from face_assets.defs.jobs import INGEST_ASSETS as FACE_ASSETS
 
     defs = build_definitions()
     resources = {
         "face_models": FaceModelsResource(),
-        "store": store,
+        "store": store_resource(store),
         "library": PhotoLibraryResource(root=str(library)),
     }
 
@@ -219,7 +220,7 @@ def test_prototypes_follow_new_months_and_new_labels(store, library):
 
 
 def test_sensor_reads_a_bounded_number_of_new_files_per_tick(store, library, monkeypatch):
-    from face_assets import automation
+    from face_assets.defs import automation
 
     monkeypatch.setattr(automation, "MAX_READS_PER_TICK", 1)
     seen: set[str] = set()
@@ -234,22 +235,22 @@ def test_sensor_reads_a_bounded_number_of_new_files_per_tick(store, library, mon
 
 def test_a_failed_month_is_retried_alone_without_duplicates(store, library, monkeypatch):
     """A range run fails on one month; re-running just that month completes the data."""
-    from face_assets import pipeline
-    from face_assets.definitions import FACE_ASSETS
+    from face_assets.defs.jobs import INGEST_ASSETS as FACE_ASSETS
+    from face_assets.services import ingest
 
     resources = {
         "face_models": FaceModelsResource(),
-        "store": store,
+        "store": store_resource(store),
         "library": PhotoLibraryResource(root=str(library)),
     }
-    original = pipeline.embed_faces
+    original = ingest.embed_faces
 
     def flaky(models, store, months, **kwargs):
         if "2020-07" in months:
             raise RuntimeError("simulated crash while embedding July")
         return original(models, store, months, **kwargs)
 
-    monkeypatch.setattr(pipeline, "embed_faces", flaky)
+    monkeypatch.setattr(ingest, "embed_faces", flaky)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         outcomes = {
@@ -265,7 +266,7 @@ def test_a_failed_month_is_retried_alone_without_duplicates(store, library, monk
                 " ON e.face_id = f.id WHERE f.month = '2020-07'"
             ).fetchone()
         assert half_done == (1, 0)  # detected, then the run died before embedding
-        monkeypatch.setattr(pipeline, "embed_faces", original)
+        monkeypatch.setattr(ingest, "embed_faces", original)
         retry = materialize(FACE_ASSETS, resources=resources, partition_key="2020-07")
     assert retry.success
     with store.transaction() as conn:

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 
 from face_assets import cli, review
-from face_assets.resources import FaceStoreResource
+from face_assets.store import Store
 from face_assets.store import persons as person_store
 
 PACK = "buffalo_s"
@@ -74,7 +74,7 @@ def _state(store):
 
 
 def test_app_refuses_an_empty_or_short_token(tmp_path):
-    store = FaceStoreResource(database_url="postgresql://unused", home=str(tmp_path))
+    store = Store("postgresql://unused", tmp_path)
     for token in ("", None, "short-token-15ch"[:15]):
         with pytest.raises(ValueError, match="at least 16 characters"):
             review.ReviewApp(store, PACK, token)

@@ -8,12 +8,13 @@ import warnings
 import pytest
 from dagster import RunConfig, materialize
 
-from face_assets import labelling
-from face_assets.assets.identity import AssignmentConfig, ClusteringConfig
 from face_assets.definitions import build_definitions
-from face_assets.resources import FaceModelsResource, PhotoLibraryResource
+from face_assets.defs.assets.identities import AssignmentConfig, ClusteringConfig
+from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
+from face_assets.services import identities, labels, maintenance
 from face_assets.store import persons as person_store
-from face_assets_tests.assets.conftest import GROUP_PHOTO
+from face_assets_tests.defs.assets.conftest import GROUP_PHOTO
+from face_assets_tests.defs.assets.helpers import store_resource
 
 PACK = "buffalo_s"
 
@@ -23,12 +24,12 @@ def _defs_assets():
 
 
 def _materialize(store, library_root, names, partition_key=None, run_config=None):
-    from face_assets.assets.checks import FACE_CHECKS
-    from face_assets.assets.identity import IDENTITY_CHECKS
+    from face_assets.defs.assets.faces import CHECKS as FACE_CHECKS
+    from face_assets.defs.assets.identities import CHECKS as IDENTITY_CHECKS
 
     resources = {
         "face_models": FaceModelsResource(),
-        "store": store,
+        "store": store_resource(store),
         "library": PhotoLibraryResource(root=str(library_root)),
     }
     with warnings.catch_warnings():
@@ -78,7 +79,7 @@ def _label_seeds(store, faces):
     """A human labels the first photo of every person."""
     seeds = {path: fid for path, fid in faces.items() if path.split("/")[1].startswith("1.")}
     for path, face_id in seeds.items():
-        labelling.label_faces(store, [face_id], path.split("/")[0], PACK)
+        labels.label_faces(store, [face_id], path.split("/")[0], PACK)
     return seeds
 
 
@@ -116,9 +117,9 @@ def test_label_then_prototypes_then_assignment_of_held_back_photos(real_store, r
 
 def test_two_faces_of_one_photo_never_get_the_same_person(real_store):
     faces = _labelled_faces(real_store)
-    labelling.label_faces(real_store, [faces["kit_harington/1.jpeg"]], "Kit", PACK)
+    labels.label_faces(real_store, [faces["kit_harington/1.jpeg"]], "Kit", PACK)
     for month in _months(real_store):
-        labelling.assign_month(real_store, PACK, month, threshold=0.0, margin=0.0)
+        identities.assign_month(real_store, PACK, month, threshold=0.0, margin=0.0)
     with real_store.transaction() as conn:
         names = [
             r[0]
@@ -133,10 +134,10 @@ def test_two_faces_of_one_photo_never_get_the_same_person(real_store):
 
 def test_human_labels_are_never_overwritten(real_store):
     faces = _labelled_faces(real_store)
-    labelling.label_faces(real_store, [faces["angelina_jolie/1.jpg"]], "Angelina", PACK)
-    labelling.label_faces(real_store, [faces["angelina_jolie/2.jpg"]], "Somebody Else", PACK)
+    labels.label_faces(real_store, [faces["angelina_jolie/1.jpg"]], "Angelina", PACK)
+    labels.label_faces(real_store, [faces["angelina_jolie/2.jpg"]], "Somebody Else", PACK)
     for month in _months(real_store):
-        labelling.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+        identities.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
     got = _person_of(real_store)
     assert got[faces["angelina_jolie/2.jpg"]] == "Somebody Else"
     assert got[faces["angelina_jolie/1.jpg"]] == "Angelina"
@@ -163,7 +164,7 @@ def test_clusters_on_real_faces_are_pure_and_stable(real_store, real_library):
 
     # Label one cluster: the others keep their ids on the next run.
     labelled_cluster = sorted(members)[0]
-    labelling.label_cluster(real_store, labelled_cluster, "first person", PACK)
+    labels.label_cluster(real_store, labelled_cluster, "first person", PACK)
     _materialize(real_store, real_library.root, ["face_clusters"], run_config=config)
     with real_store.transaction() as conn:
         after = dict(conn.execute("SELECT id, cluster_id FROM faces").fetchall())
@@ -174,11 +175,11 @@ def test_clusters_on_real_faces_are_pure_and_stable(real_store, real_library):
 
 def test_merge_moves_faces_and_keeps_the_source_for_audit(real_store):
     faces = _labelled_faces(real_store)
-    a = labelling.label_faces(real_store, [faces["person_09/1.jpg"]], "Jo", PACK)
-    b = labelling.label_faces(
+    a = labels.label_faces(real_store, [faces["person_09/1.jpg"]], "Jo", PACK)
+    b = labels.label_faces(
         real_store, [faces["person_09/2.jpg"], faces["person_09/3.jpg"]], "Joanna", PACK
     )
-    result = labelling.merge_persons(real_store, "joanna", "JO", PACK)
+    result = labels.merge_persons(real_store, "joanna", "JO", PACK)
     assert result["faces_moved"] == 2
     with real_store.transaction() as conn:
         source = person_store.find_person(conn, b["person_id"])
@@ -187,7 +188,7 @@ def test_merge_moves_faces_and_keeps_the_source_for_audit(real_store):
     assert set(protos[1]) == {a["person_id"]}  # only the surviving person has prototypes
     assert list(_person_of(real_store).values()).count("Jo") == 3
     for month in _months(real_store):
-        labelling.assign_month(real_store, PACK, month, threshold=0.3)
+        identities.assign_month(real_store, PACK, month, threshold=0.3)
     assert "Joanna" not in _person_of(real_store).values()
 
 
@@ -198,7 +199,7 @@ def test_split_separates_a_mixed_cluster(real_store):
     ]
     with real_store.transaction() as conn:
         person_store.set_cluster(conn, mixed, "clu_mixed")
-    result = labelling.split_cluster(real_store, "clu_mixed")
+    result = labels.split_cluster(real_store, "clu_mixed")
     assert len(result["sub_clusters"]) == 2
     with real_store.transaction() as conn:
         cluster_of = dict(
@@ -212,22 +213,22 @@ def test_split_separates_a_mixed_cluster(real_store):
 
 def test_unassign_is_remembered_by_assignment(real_store):
     faces = _labelled_faces(real_store)
-    labelling.label_faces(real_store, [faces["person_10/1.jpg"]], "Ten", PACK)
+    labels.label_faces(real_store, [faces["person_10/1.jpg"]], "Ten", PACK)
     months = _months(real_store)
     for month in months:
-        labelling.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+        identities.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
     target = faces["person_10/2.jpg"]
     assert _person_of(real_store)[target] == "Ten"
-    labelling.unassign_face(real_store, target)
+    labels.unassign_face(real_store, target)
     for month in months:
-        labelling.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+        identities.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
     assert _person_of(real_store)[target] is None
 
 
 def test_forget_deletes_biometric_data_for_good(real_store, real_library):
     faces = _labelled_faces(real_store)
     mine = [faces["rose_leslie/1.jpg"], faces["rose_leslie/2.jpg"]]
-    labelling.label_faces(real_store, mine, "Rose", PACK)
+    labels.label_faces(real_store, mine, "Rose", PACK)
     with real_store.transaction() as conn:
         files = [
             p
@@ -237,7 +238,7 @@ def test_forget_deletes_biometric_data_for_good(real_store, real_library):
             for p in row
         ]
     assert all((real_store.media_root / p).exists() for p in files)
-    result = labelling.forget_person(real_store, "rose")
+    result = labels.forget_person(real_store, "rose")
     assert result["faces_deleted"] == 2
     assert not any((real_store.media_root / p).exists() for p in files)
     with real_store.transaction() as conn:
@@ -263,7 +264,7 @@ def test_forget_deletes_biometric_data_for_good(real_store, real_library):
 
 def test_wrong_ids_give_clear_errors_and_change_nothing(real_store):
     faces = _labelled_faces(real_store)
-    labelling.label_faces(real_store, [faces["person_01/1.jpg"]], "One", PACK)
+    labels.label_faces(real_store, [faces["person_01/1.jpg"]], "One", PACK)
 
     def snapshot():
         with real_store.transaction() as conn:
@@ -275,21 +276,21 @@ def test_wrong_ids_give_clear_errors_and_change_nothing(real_store):
 
     before = snapshot()
     with pytest.raises(LookupError, match="no cluster"):
-        labelling.label_cluster(real_store, "clu_nope", "Nobody", PACK)
+        labels.label_cluster(real_store, "clu_nope", "Nobody", PACK)
     with pytest.raises(LookupError, match="no person"):
-        labelling.merge_persons(real_store, "Nobody", "One", PACK)
+        labels.merge_persons(real_store, "Nobody", "One", PACK)
     with pytest.raises(ValueError, match="itself"):
-        labelling.merge_persons(real_store, "one", "ONE", PACK)
+        labels.merge_persons(real_store, "one", "ONE", PACK)
     with pytest.raises(LookupError, match="no face"):
-        labelling.unassign_face(real_store, 10**9)
+        labels.unassign_face(real_store, 10**9)
     with pytest.raises(ValueError, match="not assigned"):
-        labelling.unassign_face(real_store, faces["person_01/2.jpg"])
+        labels.unassign_face(real_store, faces["person_01/2.jpg"])
     with pytest.raises(LookupError, match="no person"):
-        labelling.forget_person(real_store, "Nobody")
+        labels.forget_person(real_store, "Nobody")
     with pytest.raises(ValueError, match="empty"):
-        labelling.label_faces(real_store, [faces["person_01/2.jpg"]], "   ", PACK)
+        labels.label_faces(real_store, [faces["person_01/2.jpg"]], "   ", PACK)
     with pytest.raises(LookupError, match="no face"):
-        labelling.label_faces(real_store, [faces["person_01/2.jpg"], 10**9], "Two", PACK)
+        labels.label_faces(real_store, [faces["person_01/2.jpg"], 10**9], "Two", PACK)
     assert snapshot() == before
 
 
@@ -303,16 +304,16 @@ def test_find_orphans_reports_and_fixes(real_store, real_library):
     (real_store.media_root / "crops" / "stray.npy").write_bytes(b"x")
     in_flight = real_store.media_root / "crops" / ".tmp-being-written"  # a running detection's
     in_flight.write_bytes(b"x")
-    found = labelling.find_orphans(real_store, PACK)
+    found = maintenance.find_orphans(real_store, PACK)
     assert found["face_rows_without_files"] == 1
     assert found["files_without_face_rows"] == 1
-    fixed = labelling.find_orphans(real_store, PACK, fix=True)
+    fixed = maintenance.find_orphans(real_store, PACK, fix=True)
     assert fixed["files_deleted"] == 1 and fixed["faces_queued_for_redetection"] == 1
     assert in_flight.exists()  # never deleted under a running detection
     _materialize(real_store, real_library.root, ["detected_faces"], month)
     assert (real_store.media_root / crop).exists()  # re-detected in place, same face row
     assert _labelled_faces(real_store)["person_05/1.jpg"] == face_id
-    clean = labelling.find_orphans(real_store, PACK)
+    clean = maintenance.find_orphans(real_store, PACK)
     assert clean["face_rows_without_files"] == 0 and clean["files_without_face_rows"] == 0
 
 
@@ -320,7 +321,7 @@ def test_cli_label_persons_and_wrong_id(real_store, monkeypatch, capsys):
     from face_assets import cli
 
     monkeypatch.setenv("FACE_ASSETS_DATABASE_URL", real_store.database_url)
-    monkeypatch.setenv("FACE_ASSETS_HOME", real_store.home)
+    monkeypatch.setenv("FACE_ASSETS_HOME", str(real_store.home_path))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     faces = _labelled_faces(real_store)
     with real_store.transaction() as conn:
@@ -338,22 +339,46 @@ def test_cli_label_persons_and_wrong_id(real_store, monkeypatch, capsys):
 
 def test_hide_releases_auto_assignments_and_stops_new_ones(real_store):
     faces = _labelled_faces(real_store)
-    labelling.label_faces(real_store, [faces["person_02/1.jpg"]], "Two", PACK)
+    labels.label_faces(real_store, [faces["person_02/1.jpg"]], "Two", PACK)
     months = _months(real_store)
     for month in months:
-        labelling.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+        identities.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
     assert list(_person_of(real_store).values()).count("Two") > 1
-    result = labelling.hide_person(real_store, "two", True, PACK)
+    result = labels.hide_person(real_store, "two", True, PACK)
     assert result["auto_assignments_released"] >= 1
     for month in months:
-        labelling.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+        identities.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
     assert list(_person_of(real_store).values()).count("Two") == 1  # the human label stays
     with real_store.transaction() as conn:
         assert person_store.prototypes(conn, PACK)[0] == []
     with pytest.raises(ValueError, match="already hidden"):
-        labelling.hide_person(real_store, "two", True, PACK)
-    labelling.hide_person(real_store, "two", False, PACK)
-    labelling.rename_person(real_store, "two", "Person Two")
+        labels.hide_person(real_store, "two", True, PACK)
+    labels.hide_person(real_store, "two", False, PACK)
+    labels.rename_person(real_store, "two", "Person Two")
     with pytest.raises(ValueError, match="already called"):
-        labelling.label_faces(real_store, [faces["person_03/1.jpg"]], "Three", PACK)
-        labelling.rename_person(real_store, "three", "person two")
+        labels.label_faces(real_store, [faces["person_03/1.jpg"]], "Three", PACK)
+        labels.rename_person(real_store, "three", "person two")
+
+
+def test_ingest_assigns_known_people_before_it_clusters(real_store, monkeypatch):
+    """Dual mode in the CLI's identity run: a face a known person claims is never clustered."""
+    from face_assets import cli
+
+    monkeypatch.setenv("FACE_ASSETS_DATABASE_URL", real_store.database_url)
+    monkeypatch.setenv("FACE_ASSETS_HOME", str(real_store.home_path))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    faces = _labelled_faces(real_store)
+    labels.label_faces(real_store, [faces["angelina_jolie/1.jpg"]], "Angelina", PACK)
+    labels.label_faces(real_store, [faces["person_01/1.jpg"]], "One", PACK)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cli.run_identities(_months(real_store))
+    with real_store.transaction() as conn:
+        auto, clustered_claimed, clusters = conn.execute(
+            "SELECT count(*) FILTER (WHERE assignment_method = 'auto'),"
+            " count(*) FILTER (WHERE person_id IS NOT NULL AND cluster_id IS NOT NULL),"
+            " count(DISTINCT cluster_id) FROM faces"
+        ).fetchone()
+    assert auto >= 4  # the other photos of both people were claimed by them
+    assert clusters >= 1  # the unknown people were still clustered
+    assert clustered_claimed == 0

@@ -35,3 +35,8 @@ def percentiles(values: np.ndarray, prefix: str) -> dict[str, float]:
         f"{prefix}_median": round(float(p50), 4),
         f"{prefix}_p90": round(float(p90), 4),
     }
+
+
+def rate(count: int, seconds: float) -> float:
+    """Items per second for the UI; 0 when nothing was timed."""
+    return round(count / seconds, 2) if seconds > 0 else 0.0

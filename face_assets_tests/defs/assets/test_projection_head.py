@@ -7,12 +7,13 @@ import warnings
 import pytest
 from dagster import RunConfig, materialize
 
-from face_assets import labelling, training
-from face_assets.assets.projection import TrainingRunConfig, projection_head_gate
-from face_assets.identity import projection, verification
-from face_assets.resources import FaceModelsResource, PhotoLibraryResource
+from face_assets.defs.assets.projection import TrainingRunConfig, projection_head_gate
+from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
+from face_assets.identity import evaluation, projection, verification
+from face_assets.services import labels, training
 from face_assets.store import heads as head_store
-from face_assets_tests.assets.test_identities import _labelled_faces, _materialize, _months
+from face_assets_tests.defs.assets.helpers import store_resource
+from face_assets_tests.defs.assets.test_identities import _labelled_faces, _materialize, _months
 
 PACK = "buffalo_s"
 SMALL = TrainingRunConfig(epochs=4, min_faces_per_person=3, faces_per_person_in_batch=3)
@@ -26,7 +27,7 @@ def _label_three_per_person(store):
         by_person.setdefault(path.split("/")[0], []).append((path, fid))
     held_back = {}
     for person, items in by_person.items():
-        labelling.label_faces(store, [fid for _, fid in items[:3]], person, PACK)
+        labels.label_faces(store, [fid for _, fid in items[:3]], person, PACK)
         held_back.update({fid: person for _, fid in items[3:]})
     return held_back
 
@@ -34,7 +35,7 @@ def _label_three_per_person(store):
 def _train(store, library_root, config=SMALL, device="cpu"):
     resources = {
         "face_models": FaceModelsResource(training_device=device),
-        "store": store,
+        "store": store_resource(store),
         "library": PhotoLibraryResource(root=str(library_root)),
     }
     from face_assets.definitions import build_definitions
@@ -148,7 +149,7 @@ def test_cuda_request_fails_clearly_without_cuda(real_store, real_library):
 
 def test_too_few_labelled_people_is_a_clear_error(real_store, real_library):
     faces = _labelled_faces(real_store)
-    labelling.label_faces(real_store, [faces["person_09/1.jpg"]], "Nine", PACK)
+    labels.label_faces(real_store, [faces["person_09/1.jpg"]], "Nine", PACK)
     result = _train(real_store, real_library.root)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
@@ -167,7 +168,7 @@ def test_projected_threshold_keeps_the_raw_thresholds_buffer():
     labels = np.array([0, 0, 1, 1])
     squashed = 0.2 * raw + np.array([0.0, 0.0, 0.0, 3.0])  # a head that squashes everything
     squashed /= np.linalg.norm(squashed, axis=1, keepdims=True)
-    threshold = training.matching_threshold(raw, squashed, labels, raw_threshold=0.35)
+    threshold = evaluation.matching_threshold(raw, squashed, labels, raw_threshold=0.35)
     sims = squashed @ squashed.T
     top_impostor = max(sims[0, 2], sims[0, 3], sims[1, 2], sims[1, 3])
     lowest_same = min(sims[0, 1], sims[2, 3])

@@ -11,12 +11,13 @@ from dagster import (
 )
 from pydantic import Field
 
-from face_assets import labelling, training
-from face_assets.assets.faces import face_embeddings, face_quality
-from face_assets.assets.identity import person_labels
-from face_assets.deployment import MODEL_OP_TAGS, TRAINING_RUN_TAG
+from face_assets.defs.assets.faces import face_embeddings, face_quality
+from face_assets.defs.assets.identities import person_labels
+from face_assets.defs.deployment import MODEL_OP_TAGS, TRAINING_RUN_TAG
+from face_assets.defs.resources import FaceModelsResource, FaceStoreResource
 from face_assets.identity import projection
-from face_assets.resources import FaceModelsResource, FaceStoreResource
+from face_assets.services import training
+from face_assets.vision.packs import person_threshold
 
 
 class TrainingRunConfig(Config):
@@ -81,11 +82,11 @@ def projection_head(
     store: FaceStoreResource,
 ) -> MaterializeResult:
     outcome = training.train_candidate(
-        store,
+        store.get(),
         face_models.pack,
         config.training_config(),
         face_models.torch_device(),
-        raw_threshold=labelling.person_threshold(face_models.pack),
+        raw_threshold=person_threshold(face_models.pack),
         log=context.log.info,
     )
     found = outcome.metrics
@@ -119,7 +120,7 @@ def projection_head(
 def projection_head_gate(
     face_models: FaceModelsResource, store: FaceStoreResource
 ) -> AssetCheckResult:
-    decided = training.gate_latest(store, face_models.pack)
+    decided = training.gate_latest(store.get(), face_models.pack)
     if decided is None:
         return AssetCheckResult(passed=False, metadata={"reason": "no candidate head to judge"})
     decision, head_id = decided
@@ -137,3 +138,7 @@ def projection_head_gate(
             "min_gain": decision.min_gain,
         },
     )
+
+
+ASSETS = [projection_head]
+CHECKS = [projection_head_gate]

@@ -25,10 +25,10 @@ class RealLibrary:
 @pytest.fixture(scope="session")
 def real_library(pg_server, tmp_path_factory, shared_data) -> RealLibrary:
     """faces_real (19 people, 59 photos) + one group photo, through the real ingest assets."""
-    from face_assets import pipeline
-    from face_assets.partitions import partition_month
-    from face_assets.resources import FaceStoreResource
-    from face_assets_tests.assets.helpers import run_months
+    from face_assets.defs.partitions import partition_of
+    from face_assets.services import ingest
+    from face_assets.store import Store
+    from face_assets_tests.defs.assets.helpers import run_months
 
     base = tmp_path_factory.mktemp("real")
     root = base / "library"
@@ -43,8 +43,8 @@ def real_library(pg_server, tmp_path_factory, shared_data) -> RealLibrary:
     name = f"real_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    store = FaceStoreResource(database_url=pg_server.get_uri(name), home=str(base / "home"))
-    months = pipeline.scan_months(store, root, partition_month)
+    store = Store(pg_server.get_uri(name), base / "home")
+    months = ingest.scan_months(store, root, partition_of)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run_months(store, root, list(months))
@@ -54,7 +54,7 @@ def real_library(pg_server, tmp_path_factory, shared_data) -> RealLibrary:
 @pytest.fixture
 def real_store(real_library, pg_server, tmp_path):
     """A private copy of the ingested store (database cloned from a template, media copied)."""
-    from face_assets.resources import FaceStoreResource
+    from face_assets.store import Store
 
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
@@ -65,4 +65,4 @@ def real_store(real_library, pg_server, tmp_path):
         )
     home = tmp_path / "home"
     shutil.copytree(real_library.base_home / "media", home / "media")
-    return FaceStoreResource(database_url=pg_server.get_uri(name), home=str(home))
+    return Store(pg_server.get_uri(name), home)

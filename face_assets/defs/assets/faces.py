@@ -1,22 +1,24 @@
 """detected_faces, face_embeddings, face_quality: the monthly face assets."""
 
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
     AssetExecutionContext,
     BackfillPolicy,
     Config,
     MaterializeResult,
     MetadataValue,
     asset,
+    asset_check,
 )
 from pydantic import Field
 
-from face_assets import pipeline
-from face_assets.assets.metadata import counts_table, histogram_table, percentiles
-from face_assets.assets.photos import raw_images
-from face_assets.deployment import MODEL_OP_TAGS, MODEL_POOL
-from face_assets.partitions import monthly_partitions
-from face_assets.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
-from face_assets.store import faces as face_store
+from face_assets.defs.assets.metadata import counts_table, histogram_table, percentiles, rate
+from face_assets.defs.assets.photos import raw_images
+from face_assets.defs.deployment import MODEL_OP_TAGS, MODEL_POOL
+from face_assets.defs.partitions import monthly_partitions
+from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
+from face_assets.services import ingest, inspection
 from face_assets.vision.faces import MIN_CONFIDENCE, MIN_FACE_SIZE
 
 # One run per backfill: the models load once for all its months instead of once per month.
@@ -37,10 +39,6 @@ class QualityConfig(Config):
         description="score every face of the month again (default: only faces without a score;"
         " the score is deterministic, so re-runs and backfills skip finished work)",
     )
-
-
-def _rate(count: int, seconds: float) -> float:
-    return round(count / seconds, 2) if seconds > 0 else 0.0
 
 
 @asset(
@@ -64,9 +62,9 @@ def detected_faces(
 ) -> MaterializeResult:
     models = face_models.load()
     context.log.info(f"pack {models.pack} on {models.providers}")
-    stats = pipeline.detect_faces(
+    stats = ingest.detect_faces(
         models,
-        store,
+        store.get(),
         library.root_path,
         context.partition_keys,
         min_confidence=config.min_confidence,
@@ -85,8 +83,8 @@ def detected_faces(
             "faces": stats.faces,
             "faces_per_image": round(stats.faces / stats.images, 2) if stats.images else 0.0,
             "stale_faces_removed": stats.removed_faces,
-            "images_per_second": _rate(stats.images, stats.seconds),
-            "faces_per_second": _rate(stats.faces, stats.seconds),
+            "images_per_second": rate(stats.images, stats.seconds),
+            "faces_per_second": rate(stats.faces, stats.seconds),
             "decode_seconds": round(stats.decode_seconds, 3),
             "detect_seconds": round(stats.detect_seconds, 3),
             "seconds": round(stats.seconds, 3),
@@ -112,17 +110,14 @@ def face_embeddings(
     context: AssetExecutionContext, face_models: FaceModelsResource, store: FaceStoreResource
 ) -> MaterializeResult:
     models = face_models.load()
-    stats = pipeline.embed_faces(
+    stats = ingest.embed_faces(
         models,
-        store,
+        store.get(),
         context.partition_keys,
         batch_size=face_models.batch_size,
         log=context.log.info,
     )
-    with store.transaction() as conn:
-        summaries = [
-            face_store.month_face_summary(conn, m, models.pack) for m in context.partition_keys
-        ]
+    summaries = ingest.month_summaries(store.get(), models.pack, context.partition_keys)
     return MaterializeResult(
         metadata={
             "months": ", ".join(context.partition_keys),
@@ -130,7 +125,7 @@ def face_embeddings(
             "faces_embedded_total": sum(s["embedded"] for s in summaries),
             "faces_total": sum(s["faces"] for s in summaries),
             "missing_crops": stats.missing_crops,
-            "faces_per_second": _rate(stats.faces, stats.seconds),
+            "faces_per_second": rate(stats.faces, stats.seconds),
             "model_seconds": round(stats.model_seconds, 3),
             "seconds": round(stats.seconds, 3),
             "batch_size": face_models.batch_size,
@@ -155,10 +150,10 @@ def face_quality(
     face_models: FaceModelsResource,
     store: FaceStoreResource,
 ) -> MaterializeResult:
-    stats = pipeline.score_faces(
-        store, face_models.pack, context.partition_keys, only_unscored=not config.rescore
+    stats = ingest.score_faces(
+        store.get(), face_models.pack, context.partition_keys, only_unscored=not config.rescore
     )
-    values = pipeline.month_quality_values(store, face_models.pack, context.partition_keys)
+    values = ingest.month_quality_values(store.get(), face_models.pack, context.partition_keys)
     return MaterializeResult(
         metadata={
             "months": ", ".join(context.partition_keys),
@@ -167,7 +162,61 @@ def face_quality(
             "quality_histogram": MetadataValue.md(histogram_table(values)),
             "faces_at_or_above_0.5": int((values >= 0.5).sum()),
             **percentiles(values, "quality"),
-            "faces_per_second": _rate(stats.faces, stats.seconds),
+            "faces_per_second": rate(stats.faces, stats.seconds),
             "seconds": round(stats.seconds, 3),
         }
     )
+
+
+@asset_check(asset=face_embeddings, description="Embeddings are unit-norm and 512-d.")
+def embeddings_unit_norm(
+    face_models: FaceModelsResource, store: FaceStoreResource
+) -> AssetCheckResult:
+    found = inspection.embedding_violations(store.get(), face_models.pack)
+    return AssetCheckResult(
+        passed=found["not_unit_norm"] == 0 and found["wrong_dimension"] == 0, metadata=found
+    )
+
+
+@asset_check(
+    asset=face_embeddings,
+    description="No face of an embedded month is left without an embedding.",
+)
+def every_face_embedded(
+    face_models: FaceModelsResource, store: FaceStoreResource
+) -> AssetCheckResult:
+    missing = inspection.missing_embeddings(store.get(), face_models.pack)
+    return AssetCheckResult(
+        passed=not missing,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"faces_without_embedding": sum(missing.values()), "months": ", ".join(missing)},
+    )
+
+
+@asset_check(
+    asset=detected_faces,
+    description="Every face row has its crop and thumbnail on disk, and no crop is orphaned.",
+)
+def face_files_present(store: FaceStoreResource) -> AssetCheckResult:
+    audit = inspection.media_state(store.get())
+    missing = len(audit.faces_without_files)
+    return AssetCheckResult(
+        passed=missing == 0,
+        severity=AssetCheckSeverity.ERROR if missing else AssetCheckSeverity.WARN,
+        metadata={
+            "face_files": audit.files,
+            "faces_missing_files": missing,
+            "orphan_files": len(audit.files_without_faces),
+        },
+    )
+
+
+@asset_check(asset=face_quality, description="Qualities lie in [0, 1] and every face is scored.")
+def quality_in_range(face_models: FaceModelsResource, store: FaceStoreResource) -> AssetCheckResult:
+    found = inspection.quality_violations(store.get(), face_models.pack)
+    return AssetCheckResult(passed=not any(found.values()), metadata=found)
+
+
+CHECKS = [embeddings_unit_norm, every_face_embedded, face_files_present, quality_in_range]
+
+ASSETS = [detected_faces, face_embeddings, face_quality]

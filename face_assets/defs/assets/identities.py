@@ -21,17 +21,14 @@ from dagster import (
 )
 from pydantic import Field
 
-from face_assets import labelling, training
-from face_assets.assets.faces import face_embeddings, face_quality
-from face_assets.assets.metadata import counts_table, histogram_table
+from face_assets.defs.assets.faces import face_embeddings, face_quality
+from face_assets.defs.assets.metadata import histogram_table
+from face_assets.defs.partitions import monthly_partitions
+from face_assets.defs.resources import FaceModelsResource, FaceStoreResource
 from face_assets.identity import clustering
 from face_assets.identity.assignment import ASSIGN_MARGIN
-from face_assets.partitions import monthly_partitions
-from face_assets.resources import FaceModelsResource, FaceStoreResource
-from face_assets.store import checks as check_queries
-from face_assets.store import persons as person_store
-
-NORM_TOLERANCE = 1e-3  # same tolerance as the embedding check
+from face_assets.services import identities, inspection, training
+from face_assets.vision.packs import person_threshold, thresholds_help
 
 # Eager, except that a dependency that has never been produced does not block: there may be
 # no labels yet (person_labels unobserved) and no trained projection head, ever.
@@ -44,16 +41,10 @@ FOLLOW_UPSTREAM = AutomationCondition.eager().without(~AutomationCondition.any_d
     " face-assets CLI or the review page. Its data version changes with every operation.",
 )
 def person_labels(store: FaceStoreResource) -> ObserveResult:
-    with store.transaction() as conn:
-        version = person_store.labels_version(conn)
-        persons = person_store.list_persons(conn)
-    active = [p for p in persons if p["status"] == "active"]
+    state = inspection.labels_state(store.get())
     return ObserveResult(
-        data_version=DataVersion(version),
-        metadata={
-            "active_persons": len(active),
-            "human_labelled_faces": sum(p["human"] for p in active),
-        },
+        data_version=DataVersion(state.pop("version")),
+        metadata=state,
     )
 
 
@@ -69,16 +60,16 @@ def person_prototypes(
     context: AssetExecutionContext, face_models: FaceModelsResource, store: FaceStoreResource
 ) -> MaterializeResult:
     started = time.perf_counter()
-    with store.transaction() as conn:
-        stats = labelling.rebuild_prototypes(conn, face_models.pack)
-        names = {p["id"]: p["name"] for p in person_store.list_persons(conn)}
-    rows = {names.get(pid, str(pid)): n for pid, n in stats.faces_per_person.items()}
+    stats = identities.refresh_prototypes(store.get(), face_models.pack)
+    faces = np.asarray(list(stats.faces_per_person.values()))
     context.log.info(f"{stats.persons} persons, {stats.prototypes} prototypes")
     return MaterializeResult(
         metadata={
             "persons": stats.persons,
             "prototypes": stats.prototypes,
-            "labelled_faces_per_person": MetadataValue.md(counts_table(rows, "person")),
+            # Counts only, no names: a forgotten person's name must not stay in the event log.
+            "labelled_faces_per_person_median": float(np.median(faces)) if faces.size else 0.0,
+            "labelled_faces_per_person_max": int(faces.max()) if faces.size else 0,
             "model_pack": face_models.pack,
             "seconds": round(time.perf_counter() - started, 3),
         }
@@ -90,7 +81,7 @@ class AssignmentConfig(Config):
         default=None,
         ge=0.0,
         le=1.0,
-        description="cosine similarity needed; default per pack (buffalo_s 0.40, buffalo_l 0.7)",
+        description=f"cosine similarity needed; default per pack ({thresholds_help()})",
     )
     margin: float = Field(
         default=ASSIGN_MARGIN, ge=0.0, le=1.0, description="lead over the second-best person"
@@ -118,15 +109,16 @@ def face_assignments(
     store: FaceStoreResource,
 ) -> MaterializeResult:
     pack = face_models.pack
-    projector = training.promoted_projector(store, pack, face_models.torch_device())
+    plain = store.get()
+    projector = training.promoted_projector(plain, pack, face_models.torch_device())
     threshold = config.person_threshold
     if threshold is None:
-        threshold = projector.threshold if projector else labelling.person_threshold(pack)
+        threshold = projector.threshold if projector else person_threshold(pack)
     started = time.perf_counter()
-    totals = labelling.AssignmentStats(threshold=threshold, margin=config.margin)
+    totals = identities.AssignmentStats(threshold=threshold, margin=config.margin)
     for month in context.partition_keys:
-        stats = labelling.assign_month(
-            store,
+        stats = identities.assign_month(
+            plain,
             pack,
             month,
             threshold,
@@ -138,9 +130,6 @@ def face_assignments(
         totals.assigned += stats.assigned
         totals.per_person.update(stats.per_person)
         totals.similarities.extend(stats.similarities)
-    with store.transaction() as conn:
-        names = {p["id"]: p["name"] for p in person_store.list_persons(conn)}
-    per_person = {names.get(pid, str(pid)): n for pid, n in totals.per_person.items()}
     sims = np.asarray(totals.similarities)
     return MaterializeResult(
         metadata={
@@ -148,7 +137,7 @@ def face_assignments(
             "faces_considered": totals.faces,
             "faces_assigned": totals.assigned,
             "assigned_share": round(totals.assigned / totals.faces, 3) if totals.faces else 0.0,
-            "per_person": MetadataValue.md(counts_table(per_person, "person")),
+            "persons_assigned_to": len(totals.per_person),
             "similarity_histogram": MetadataValue.md(histogram_table(sims)),
             "person_threshold": threshold,
             "margin": config.margin,
@@ -166,7 +155,7 @@ class ClusteringConfig(Config):
     min_cluster_size: int = Field(default=clustering.MIN_CLUSTER_SIZE, ge=2)
     min_samples: int = Field(default=clustering.MIN_SAMPLES, ge=1)
     eps: float = Field(default=clustering.UNKNOWN_EPS, gt=0.0, description="cosine distance")
-    quality_threshold: float = Field(default=labelling.QUALITY_THRESHOLD, ge=0.0, le=1.0)
+    quality_threshold: float = Field(default=identities.QUALITY_THRESHOLD, ge=0.0, le=1.0)
 
 
 @asset(
@@ -186,8 +175,8 @@ def face_clusters(
     if config.method not in clustering.METHODS:
         raise ValueError(f"unknown method {config.method!r}; choose one of {clustering.METHODS}")
     started = time.perf_counter()
-    stats = labelling.recluster(
-        store,
+    stats = identities.recluster(
+        store.get(),
         face_models.pack,
         method=config.method,
         min_cluster_size=config.min_cluster_size,
@@ -218,8 +207,7 @@ def face_clusters(
     description="Prototypes are unit-norm; each active person with faces has one centroid.",
 )
 def prototypes_valid(face_models: FaceModelsResource, store: FaceStoreResource) -> AssetCheckResult:
-    with store.transaction() as conn:
-        found = check_queries.prototype_violations(conn, face_models.pack, NORM_TOLERANCE)
+    found = inspection.prototype_violations(store.get(), face_models.pack)
     problems = {k: v for k, v in found.items() if k != "prototypes" and v}
     return AssetCheckResult(passed=not problems, metadata=found)
 
@@ -230,13 +218,8 @@ def prototypes_valid(face_models: FaceModelsResource, store: FaceStoreResource) 
     " by automatic assignment.",
 )
 def assignments_valid(store: FaceStoreResource) -> AssetCheckResult:
-    with store.transaction() as conn:
-        inactive = check_queries.faces_on_inactive_persons(conn)
-        repeated = check_queries.photos_with_repeated_person(conn, "auto")
-    return AssetCheckResult(
-        passed=inactive == 0 and repeated == 0,
-        metadata={"faces_on_inactive_persons": inactive, "photos_with_person_twice": repeated},
-    )
+    found = inspection.assignment_violations(store.get())
+    return AssetCheckResult(passed=not any(found.values()), metadata=found)
 
 
 @asset_check(
@@ -245,9 +228,7 @@ def assignments_valid(store: FaceStoreResource) -> AssetCheckResult:
     " and sizes are within bounds.",
 )
 def clusters_valid(face_models: FaceModelsResource, store: FaceStoreResource) -> AssetCheckResult:
-    with store.transaction() as conn:
-        found = check_queries.cluster_violations(conn, face_models.pack)
-        sizes = check_queries.cluster_sizes(conn, face_models.pack)
+    found, sizes = inspection.cluster_state(store.get(), face_models.pack)
     # Labelling or splitting shrinks clusters below the minimum until the next run: a warning.
     too_small = sum(1 for s in sizes if s < 2)
     hard = (
@@ -260,5 +241,5 @@ def clusters_valid(face_models: FaceModelsResource, store: FaceStoreResource) ->
     )
 
 
-IDENTITY_ASSETS = [person_labels, person_prototypes, face_assignments, face_clusters]
-IDENTITY_CHECKS = [prototypes_valid, assignments_valid, clusters_valid]
+ASSETS = [person_labels, person_prototypes, face_assignments, face_clusters]
+CHECKS = [prototypes_valid, assignments_valid, clusters_valid]

@@ -1,7 +1,7 @@
-"""The work behind each face asset, without Dagster: read from the store, run vision, write back.
+"""Ingest: register a month's photos, detect, embed and score their faces.
 
-The Dagster assets call these functions and turn their stats into run metadata; the ingest
-benchmark calls the same functions, so what is measured is what runs.
+The Dagster assets, the CLI, the upload sensor and the ingest benchmark all call these
+functions, so what is measured is what runs.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from face_assets.library import (
     scan_library,
     scanned_file,
 )
-from face_assets.resources import FaceStoreResource
+from face_assets.store import Store
 from face_assets.store import faces as face_store
 from face_assets.store import images as image_store
 from face_assets.vision.decode import ImageRejected, decode_image
@@ -36,8 +37,8 @@ from face_assets.vision.faces import (
     face_thumbnail,
     kept_faces,
 )
-from face_assets.vision.models import FaceModels
-from face_assets.vision.quality import face_quality
+from face_assets.vision.models import RECOGNITION_BATCH, FaceModels
+from face_assets.vision.quality import quality_parts
 
 WRITE_CHUNK_IMAGES = 16  # images per transaction: amortises commits, bounds lost work on a crash
 WRITE_CHUNK_FACES = 256  # faces per embedding/quality transaction
@@ -122,7 +123,7 @@ def _stored_faces(
 
 def detect_faces(
     models: FaceModels,
-    store: FaceStoreResource,
+    store: Store,
     library_root: Path,
     months: Iterable[str],
     min_confidence: float = MIN_CONFIDENCE,
@@ -193,9 +194,9 @@ def _stored_crop(media_root: Path, crop_path: str) -> np.ndarray | None:
 
 def embed_faces(
     models: FaceModels,
-    store: FaceStoreResource,
+    store: Store,
     months: Iterable[str],
-    batch_size: int = 16,
+    batch_size: int = RECOGNITION_BATCH,
     log: Log | None = None,
 ) -> EmbeddingStats:
     """ArcFace embeddings for every face of the months that has none, in model batches."""
@@ -226,7 +227,7 @@ def embed_faces(
 
 
 def score_faces(
-    store: FaceStoreResource,
+    store: Store,
     pack: str,
     months: Iterable[str],
     only_unscored: bool = True,
@@ -245,7 +246,7 @@ def score_faces(
                     stats.missing_crops += 1
                     continue
                 x1, y1, x2, y2 = face.bbox
-                parts = face_quality(face.det_score, x2 - x1, y2 - y1, crop, face.landmarks)
+                parts = quality_parts(face.det_score, x2 - x1, y2 - y1, crop, face.landmarks)
                 rows.append(
                     (
                         face.face_id,
@@ -265,7 +266,50 @@ def score_faces(
     return stats
 
 
-def scan_months(store: FaceStoreResource, library_root: Path, month_of: Callable) -> dict[str, int]:
+@dataclass
+class RegistrationStats:
+    files_scanned: int = 0
+    files_in_months: int = 0
+    new_images: int = 0
+    already_registered: int = 0
+    duplicate_paths: int = 0
+    files_gone: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    refused: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+def register_months(
+    store: Store, library_root: Path, months: Iterable[str], month_of: Callable
+) -> RegistrationStats:
+    """Register the months' photos: one image row per distinct content, each file's status.
+
+    Only files that are new or changed (or of these months and not registered yet) are read.
+    Only these months enter the file cache: a new photo of another month stays "new" for the
+    upload sensor until that month's own run registers it.
+    """
+    started = time.perf_counter()
+    months = set(months)
+    with store.transaction() as conn:
+        cache = image_store.cached_files(conn)
+    scanned = list(scan_library(library_root, cache, month_of, wanted_months=months))
+    files = [s.file for s in scanned]
+    wanted = [s.image for s in scanned if s.image is not None and s.image.month in months]
+    unique = list({img.sha256: img for img in wanted}.values())  # same content, one image
+    stats = RegistrationStats(files_scanned=len(files), duplicate_paths=len(wanted) - len(unique))
+    stats.files_in_months = sum(1 for f in files if f.month in months)
+    with store.transaction() as conn:
+        image_store.upsert_files(conn, [f for f in files if f.month in months])
+        stats.files_gone = image_store.forget_missing_files(conn, {f.rel_path for f in files})
+        stats.new_images, stats.already_registered = image_store.register_images(conn, unique)
+        for month in months:
+            stats.statuses += image_store.month_image_counts(conn, month)
+            stats.refused += image_store.month_file_problems(conn, month)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def scan_months(store: Store, library_root: Path, month_of: Callable) -> dict[str, int]:
     """Refresh the library-file cache and return the months holding files (with counts).
 
     Only new or changed files are read; the demo, the CLI and the upload sensor use it to
@@ -289,7 +333,7 @@ class PendingFile:
 
 
 def pending_uploads(
-    store: FaceStoreResource,
+    store: Store,
     library_root: Path,
     month_of: Callable,
     known: dict[str, PendingFile],
@@ -324,7 +368,19 @@ def pending_uploads(
     return pending, deferred
 
 
-def month_quality_values(store: FaceStoreResource, pack: str, months: Iterable[str]) -> np.ndarray:
+def month_quality_values(store: Store, pack: str, months: Iterable[str]) -> np.ndarray:
     with store.transaction() as conn:
         values = [face_store.month_qualities(conn, m, pack) for m in sorted(set(months))]
     return np.concatenate(values) if values else np.zeros(0)
+
+
+def month_summaries(store: Store, pack: str, months: Iterable[str]) -> list[dict]:
+    """Faces and embedded faces per month, for run metadata."""
+    with store.transaction() as conn:
+        return [face_store.month_face_summary(conn, m, pack) for m in months]
+
+
+def months_with_new_faces(store: Store, pack: str, since: datetime) -> list[str]:
+    """Months that received faces since a moment (what a nightly assignment run covers)."""
+    with store.transaction() as conn:
+        return image_store.months_with_new_faces(conn, pack, since)

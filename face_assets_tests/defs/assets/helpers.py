@@ -35,17 +35,24 @@ def set_mtime(path: Path, moment: datetime) -> None:
     os.utime(path, (stamp, stamp), follow_symlinks=False)
 
 
+def store_resource(store):
+    """The Dagster resource that hands out this plain Store."""
+    from face_assets.defs.resources import FaceStoreResource
+
+    return FaceStoreResource(database_url=store.database_url, home=str(store.home_path))
+
+
 def run_months(store, library_root: Path, months: list[str], **extra_resources):
     """Materialize the face assets and their checks for each month, in process."""
     from dagster import materialize
 
-    from face_assets.assets.checks import FACE_CHECKS
-    from face_assets.definitions import FACE_ASSETS
-    from face_assets.resources import FaceModelsResource, PhotoLibraryResource
+    from face_assets.defs.assets.faces import CHECKS as FACE_CHECKS
+    from face_assets.defs.jobs import INGEST_ASSETS as FACE_ASSETS
+    from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
 
     resources = {
         "face_models": FaceModelsResource(),
-        "store": store,
+        "store": store_resource(store),
         "library": PhotoLibraryResource(root=str(library_root)),
         **extra_resources,
     }

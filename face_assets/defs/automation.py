@@ -14,7 +14,6 @@ Everything is off by default (switch on in the UI, or FACE_ASSETS_AUTOMATION=on)
 
 import hashlib
 import json
-import os
 from datetime import timedelta
 
 from dagster import (
@@ -31,47 +30,34 @@ from dagster import (
     sensor,
 )
 
-from face_assets import pipeline
-from face_assets.partitions import monthly_partitions, partition_month
-from face_assets.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
-from face_assets.store import images as image_store
+from face_assets.defs.partitions import partition_of
+from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
+from face_assets.services import ingest
+from face_assets.settings import Settings
 
-AUTOMATION_ENV = "FACE_ASSETS_AUTOMATION"  # "on": sensor and schedules start running
-SENSOR_INTERVAL_ENV = "FACE_ASSETS_SENSOR_INTERVAL"
-DEFAULT_SENSOR_INTERVAL = 60  # seconds: photo uploads are not latency-critical
 MAX_READS_PER_TICK = 500  # new files whose dates one tick may read: a bounded tick
 RANGE_START_TAG = "dagster/asset_partition_range_start"  # one run over a range of months
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-def _automation_on() -> bool:
-    return os.environ.get(AUTOMATION_ENV, "").strip().lower() in ("1", "on", "true", "yes")
+_SETTINGS = Settings.from_env()  # read once when the code location loads
+_SENSOR_STATUS = (
+    DefaultSensorStatus.RUNNING if _SETTINGS.automation else DefaultSensorStatus.STOPPED
+)
+_SCHEDULE_STATUS = (
+    DefaultScheduleStatus.RUNNING if _SETTINGS.automation else DefaultScheduleStatus.STOPPED
+)
 
 
-def _sensor_status() -> DefaultSensorStatus:
-    return DefaultSensorStatus.RUNNING if _automation_on() else DefaultSensorStatus.STOPPED
-
-
-def _schedule_status() -> DefaultScheduleStatus:
-    return DefaultScheduleStatus.RUNNING if _automation_on() else DefaultScheduleStatus.STOPPED
-
-
-def _month_of(moment):
-    keys = monthly_partitions.get_partition_keys()
-    return partition_month(moment, keys[0], keys[-1])
-
-
-def _load_cursor(raw: str | None) -> tuple[dict[str, pipeline.PendingFile], dict[str, str]]:
+def _load_cursor(raw: str | None) -> tuple[dict[str, ingest.PendingFile], dict[str, str]]:
     if not raw:
         return {}, {}
     data = json.loads(raw)
-    pending = {
-        path: pipeline.PendingFile(path, *values) for path, values in data["pending"].items()
-    }
+    pending = {path: ingest.PendingFile(path, *values) for path, values in data["pending"].items()}
     return pending, dict(data.get("requested", {}))
 
 
-def _dump_cursor(pending: list[pipeline.PendingFile], requested: dict[str, str]) -> str:
+def _dump_cursor(pending: list[ingest.PendingFile], requested: dict[str, str]) -> str:
     return json.dumps(
         {
             "pending": {p.rel_path: [p.size, p.mtime_ns, p.month] for p in pending},
@@ -81,7 +67,7 @@ def _dump_cursor(pending: list[pipeline.PendingFile], requested: dict[str, str])
     )
 
 
-def pending_by_month(pending: list[pipeline.PendingFile]) -> dict[str, str]:
+def pending_by_month(pending: list[ingest.PendingFile]) -> dict[str, str]:
     """Month -> fingerprint of exactly the files that month's ingest run must register."""
     by_month: dict[str, list[str]] = {}
     for p in pending:
@@ -94,16 +80,16 @@ def pending_by_month(pending: list[pipeline.PendingFile]) -> dict[str, str]:
 
 @sensor(
     job_name="ingest_month",
-    minimum_interval_seconds=int(os.environ.get(SENSOR_INTERVAL_ENV, DEFAULT_SENSOR_INTERVAL)),
-    default_status=_sensor_status(),
+    minimum_interval_seconds=_SETTINGS.sensor_interval,
+    default_status=_SENSOR_STATUS,
     description="Requests an ingest run for every month that received new or changed photos.",
 )
 def new_photos_sensor(
     context: SensorEvaluationContext, library: PhotoLibraryResource, store: FaceStoreResource
 ):
     known, requested = _load_cursor(context.cursor)
-    pending, deferred = pipeline.pending_uploads(
-        store, library.root_path, _month_of, known, MAX_READS_PER_TICK
+    pending, deferred = ingest.pending_uploads(
+        store.get(), library.root_path, partition_of, known, MAX_READS_PER_TICK
     )
     fingerprints = pending_by_month(pending)
     # Already requested with exactly these files: the run is queued or running (or failed and
@@ -135,15 +121,14 @@ def new_photos_sensor(
 @schedule(
     cron_schedule="0 2 * * *",
     job_name="assign_month",
-    default_status=_schedule_status(),
+    default_status=_SCHEDULE_STATUS,
     description="Nightly: assign the faces detected since the last night to known persons.",
 )
 def nightly_assignments(
     context: ScheduleEvaluationContext, face_models: FaceModelsResource, store: FaceStoreResource
 ):
     since = context.scheduled_execution_time - timedelta(days=1)
-    with store.transaction() as conn:
-        months = image_store.months_with_new_faces(conn, face_models.pack, since)
+    months = ingest.months_with_new_faces(store.get(), face_models.pack, since)
     if not months:
         return SkipReason(f"no faces detected since {since:%Y-%m-%d %H:%M}")
     # One run over the months' range: face_assignments loads prototypes (and a head) once.
@@ -156,7 +141,7 @@ def nightly_assignments(
 @schedule(
     cron_schedule="0 3 * * 0",
     job_name="cluster_faces",
-    default_status=_schedule_status(),
+    default_status=_SCHEDULE_STATUS,
     description="Weekly: re-cluster the faces no person has claimed.",
 )
 def weekly_clustering(context: ScheduleEvaluationContext):
@@ -166,7 +151,7 @@ def weekly_clustering(context: ScheduleEvaluationContext):
 @schedule(
     cron_schedule="0 4 1 * *",
     job_name="refresh_prototypes",
-    default_status=_schedule_status(),
+    default_status=_SCHEDULE_STATUS,
     description="Monthly: recompute every person's centroid and exemplars.",
 )
 def monthly_prototypes(context: ScheduleEvaluationContext):
@@ -178,8 +163,8 @@ def monthly_prototypes(context: ScheduleEvaluationContext):
 identity_automation = AutomationConditionSensorDefinition(
     "identity_automation",
     target=AssetSelection.keys("person_prototypes", "face_assignments"),
-    default_status=_sensor_status(),
-    minimum_interval_seconds=int(os.environ.get(SENSOR_INTERVAL_ENV, DEFAULT_SENSOR_INTERVAL)),
+    default_status=_SENSOR_STATUS,
+    minimum_interval_seconds=_SETTINGS.sensor_interval,
     description="Keeps prototypes and assignments following new labels and new months.",
 )
 

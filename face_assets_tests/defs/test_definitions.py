@@ -22,8 +22,14 @@ def test_definitions_validate_in_process():
     assert defs.resolve_job_def("ingest_month").partitions_def is not None
 
 
-def test_dagster_cli_validates_the_workspace(tmp_path):
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "FACE_ASSETS_HOME": str(tmp_path)}
+def test_dagster_cli_validates_the_workspace_with_no_environment(tmp_path):
+    """A fresh clone: no DAGSTER_HOME and no DAGSTER_PG_* (the root dagster.yaml is read)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DAGSTER_", "FACE_ASSETS_")) or k == "DAGSTER_DISABLE_TELEMETRY"
+    }
+    env["HOME"] = str(tmp_path)  # FACE_ASSETS_HOME defaults under it
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
     result = subprocess.run(
         [dagster, "definitions", "validate", "-w", "workspace.yaml"],
@@ -39,7 +45,8 @@ def test_dagster_cli_validates_the_workspace(tmp_path):
 
 def test_external_database_url_is_an_env_var_not_a_literal(monkeypatch):
     from face_assets.definitions import store_resource
+    from face_assets.settings import Settings
 
     monkeypatch.setenv("FACE_ASSETS_DATABASE_URL", "postgresql://u:secret@db/x")
-    resource = store_resource()
+    resource = store_resource(Settings.from_env())
     assert "secret" not in repr(resource.database_url)  # an EnvVar, resolved at run time

@@ -1,0 +1,1 @@
+"""The Dagster wing: assets, checks, jobs, sensors, schedules and thin resources."""

@@ -1,0 +1,50 @@
+"""The jobs users launch (the UI, the CLI, the sensors and the schedules name them)."""
+
+from dagster import define_asset_job
+
+from face_assets.defs.assets import faces, photos
+from face_assets.defs.assets.identities import face_assignments, face_clusters, person_prototypes
+from face_assets.defs.assets.projection import projection_head
+from face_assets.defs.deployment import TRAINING_RUN_TAG
+
+INGEST_ASSETS = [*photos.ASSETS, *faces.ASSETS]
+
+# The main job: a month of photos to faces, embeddings and quality.
+ingest_job = define_asset_job(
+    "ingest_month",
+    selection=INGEST_ASSETS,
+    description="Photos of a month -> faces -> embeddings -> quality, in the store.",
+)
+prototypes_job = define_asset_job(
+    "refresh_prototypes",
+    selection=[person_prototypes],
+    description="Recompute every person's centroid and exemplars.",
+)
+# Dual mode, step 1: known persons claim the months' faces (prototypes must exist).
+assignment_job = define_asset_job(
+    "assign_month",
+    selection=[face_assignments],
+    description="Assign the months' unlabelled faces to known persons.",
+)
+# Dual mode, step 2: only what nobody claimed is clustered. Launch after assign_month.
+cluster_job = define_asset_job(
+    "cluster_faces",
+    selection=[face_clusters],
+    description="Cluster the faces no known person claimed.",
+)
+# Dual mode in one run, in order: prototypes, the months' assignments (known persons claim
+# their faces first), then clustering of what nobody claimed. Launch it over a month range.
+identity_job = define_asset_job(
+    "refresh_identities",
+    selection=[person_prototypes, face_assignments, face_clusters],
+    description="Prototypes, then assignments of the months' faces, then clusters of the rest.",
+)
+# Train a projection head; its blocking gate decides whether assignments use it.
+training_job = define_asset_job(
+    "train_projection_head",
+    selection=[projection_head],
+    tags={TRAINING_RUN_TAG: "true"},
+    description="Train a projection head on labelled people and gate its promotion.",
+)
+
+JOBS = [ingest_job, prototypes_job, assignment_job, cluster_job, identity_job, training_job]

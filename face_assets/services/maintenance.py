@@ -1,0 +1,26 @@
+"""Housekeeping: faces without embeddings or files, and files without faces."""
+
+from __future__ import annotations
+
+from face_assets import media
+from face_assets.store import Store
+from face_assets.store import checks as check_queries
+from face_assets.store import faces as face_store
+
+
+def find_orphans(store: Store, pack: str, fix: bool = False) -> dict:
+    """Faces without embeddings, face rows without files, files without face rows."""
+    with store.transaction() as conn:
+        missing_embeddings = check_queries.faces_missing_embedding(conn, pack)
+        audit = media.media_audit(store.media_root, check_queries.face_media(conn))
+        if fix and audit.faces_without_files:
+            face_store.forget_detections_of(conn, audit.faces_without_files)
+    deleted = media.delete_media(store.media_root, audit.files_without_faces) if fix else 0
+    return {
+        "faces_without_embedding": sum(missing_embeddings.values()),
+        "face_rows_without_files": len(audit.faces_without_files),
+        "files_without_face_rows": len(audit.files_without_faces),
+        "fixed": fix,
+        "files_deleted": deleted,
+        "faces_queued_for_redetection": len(audit.faces_without_files) if fix else 0,
+    }
