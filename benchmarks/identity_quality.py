@@ -11,10 +11,11 @@ The labelled face of a photo is its largest detected face; other faces stay in t
 they would in a real library) but are not scored.
 
 Measured:
-1. Clustering (identities.recluster, before any human label): BCubed and pairwise precision /
+1. Clustering (clusters.recluster, before any human label): BCubed and pairwise precision /
    recall / F1 of the labelled faces' cluster ids against the true identities (unclustered faces
    count as singletons), clusters found against true people, and the share of labelled faces
-   left unclustered: for our default HDBSCAN, small-library HDBSCAN settings and Immich's DBSCAN.
+   left unclustered: for our default (average linkage on the kNN graph), small-library HDBSCAN
+   settings and Immich's DBSCAN.
 2. Assignment: the first photo of each person (sorted by name, or a --seed'ed choice) is labelled
    by a "human" (labels.label_faces), the others are held back; identities.assign_month runs
    for every month and the held-back faces' persons are read back. Precision = correct /
@@ -46,16 +47,15 @@ os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 
 import numpy as np
 
-from face_assets.defs.partitions import monthly_partitions, partition_of
-from face_assets.identity import clustering, metrics
+from face_assets.defs.partitions import partition_of
+from face_assets.identity import clustering, graph, metrics
 from face_assets.identity.assignment import ASSIGN_MARGIN
-from face_assets.library import IMAGE_EXTENSIONS, scan_library
-from face_assets.services import identities, ingest, labels
+from face_assets.library import IMAGE_EXTENSIONS
+from face_assets.services import clusters, identities, ingest, labels
 from face_assets.store import (
     Store,
     db,
 )
-from face_assets.store import images as image_store
 from face_assets.store.faces import vector_array
 from face_assets.vision.models import (
     RECOGNITION_BATCH,
@@ -73,8 +73,8 @@ EXTRA_DIR = "_extra"  # library folder of photos that are ingested but not score
 CLUSTER_SETTINGS = (
     (
         "default",
-        clustering.DEFAULT_METHOD,
-        clustering.MIN_CLUSTER_SIZE,
+        clusters.DEFAULT_METHOD,
+        graph.DEFAULT_MIN_CLUSTER_SIZE,
         clustering.MIN_SAMPLES,
         clustering.UNKNOWN_EPS,
     ),
@@ -130,20 +130,9 @@ def library_of(photos: dict[str, list[Path]], extras: list[Path], library: Path)
 
 def ingested_months(models, store: Store, library: Path) -> dict[str, int]:
     """Scan, register, detect, embed and score the whole library; the months and their files."""
-    keys = monthly_partitions.get_partition_keys()
 
-    def month_of(moment):
-        return partition_of(moment, keys[0], keys[-1])
-
-    months = ingest.scan_months(store, library, month_of)
-    # raw_images for all months at once, as the asset does for a backfill.
-    with store.transaction() as conn:
-        cache = image_store.cached_files(conn)
-    scanned = list(scan_library(library, cache, month_of, wanted_months=set(months)))
-    unique = {s.image.sha256: s.image for s in scanned if s.image is not None}
-    with store.transaction() as conn:
-        image_store.upsert_files(conn, [s.file for s in scanned])
-        image_store.register_images(conn, list(unique.values()))
+    months = ingest.scan_months(store, library, partition_of)
+    ingest.register_months(store, library, months, partition_of)  # as the asset does
     ingest.detect_faces(models, store, library, months)
     ingest.embed_faces(models, store, months, batch_size=RECOGNITION_BATCH)
     ingest.score_faces(store, models.pack, months)
@@ -206,7 +195,10 @@ def clustering_scores(
     eps: float,
 ) -> dict:
     """Run recluster on the store and score the labelled faces' cluster ids."""
-    stats = identities.recluster(store, pack, method, min_cluster_size, min_samples, eps)
+    params = clusters.ClusterParams(
+        method=method, min_cluster_size=min_cluster_size, min_samples=min_samples, eps=eps
+    )
+    stats = clusters.recluster(store, pack, params, full=True)
     states = face_states(store, [f.face_id for f in faces])
     codes: dict[str, int] = {}
     predicted = [
@@ -517,7 +509,7 @@ def main() -> int:
         extra_faces = {
             p: fs for p, fs in by_path.items() if p.startswith(f"{EXTRA_DIR}/") and p not in truth
         }
-        low_quality = sum(1 for f in faces if f.quality < identities.QUALITY_THRESHOLD)
+        low_quality = sum(1 for f in faces if f.quality < clusters.QUALITY_THRESHOLD)
         print(
             f"{len(truth)} photos of {len(photos)} people from {data_dir}"
             f" (+{len(extras)} extra), {sum(len(v) for v in by_path.values())} faces in"
@@ -525,7 +517,7 @@ def main() -> int:
         )
         print(
             f"labelled faces: {len(faces)} (photos without a face: {faceless or 'none'});"
-            f" below quality {identities.QUALITY_THRESHOLD} (not clustered): {low_quality}"
+            f" below quality {clusters.QUALITY_THRESHOLD} (not clustered): {low_quality}"
         )
         spread = similarity_spread(faces)
         print(

@@ -142,10 +142,15 @@ def nightly_assignments(
     cron_schedule="0 3 * * 0",
     job_name="cluster_faces",
     default_status=_SCHEDULE_STATUS,
-    description="Weekly: re-cluster the faces no person has claimed.",
+    description="Weekly: re-cluster every face no person has claimed (a full run).",
 )
 def weekly_clustering(context: ScheduleEvaluationContext):
-    return RunRequest(run_key=f"cluster:{context.scheduled_execution_time:%Y-%m-%d}")
+    # The weekly run re-clusters everything (the incremental runs only touch what changed);
+    # on unchanged data it gives the same clusters and ids.
+    return RunRequest(
+        run_key=f"cluster:{context.scheduled_execution_time:%Y-%m-%d}",
+        run_config={"ops": {"face_clusters": {"config": {"full": True}}}},
+    )
 
 
 @schedule(
@@ -162,7 +167,7 @@ def monthly_prototypes(context: ScheduleEvaluationContext):
 # newly ingested month bring prototypes and that month's assignments up to date.
 identity_automation = AutomationConditionSensorDefinition(
     "identity_automation",
-    target=AssetSelection.keys("person_prototypes", "face_assignments"),
+    target=AssetSelection.keys("person_prototypes", "face_assignments", "face_clusters"),
     default_status=_SENSOR_STATUS,
     minimum_interval_seconds=_SETTINGS.sensor_interval,
     description="Keeps prototypes and assignments following new labels and new months.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dagster import ExecutorDefinition
+from dagster import ExecutorDefinition, in_process_executor
 
 MODEL_POOL = "face_models"  # dagster.yaml gives this pool its limit (steps at once per deployment)
 GPU_RUN_TAG = "face_assets/gpu"  # set to "true" on runs that use a GPU (run coordinator limits)
@@ -39,13 +39,19 @@ MODEL_OP_TAGS = dict(K8S_GPU_POD)
 
 
 def executor_for(env: Mapping[str, str]) -> ExecutorDefinition | None:
-    """The executor named by FACE_ASSETS_EXECUTOR; None means Dagster's default (multiprocess).
+    """The executor named by FACE_ASSETS_EXECUTOR: in-process by default, None for Dagster's
+    multiprocess executor, or the Kubernetes one.
 
-    With "k8s" every step runs in its own pod, so MODEL_OP_TAGS put only the model steps on
-    GPU nodes. It needs the K8sRunLauncher (deploy/k8s/values.yaml).
+    In-process by default: a run's steps share one process, so the models load once per run
+    and no step pays a Python start-up (measured by benchmarks/upload_latency.py: each step
+    subprocess took 10-15 s to start on a busy 2-core machine, two minutes for one photo's
+    ingest run). With "k8s" every step runs in its own pod, so MODEL_OP_TAGS put only the
+    model steps on GPU nodes; it needs the K8sRunLauncher (deploy/k8s/values.yaml).
     """
     name = env.get(EXECUTOR_ENV, "").strip().lower()
-    if name in ("", "multiprocess", "default"):
+    if name in ("", "in_process"):
+        return in_process_executor
+    if name in ("multiprocess", "default"):
         return None
     if name == "k8s":
         # Imported here: the kubernetes client is heavy and only a cluster deployment needs it.
@@ -56,6 +62,6 @@ def executor_for(env: Mapping[str, str]) -> ExecutorDefinition | None:
             raise ValueError(f"{K8S_MAX_CONCURRENT_ENV} must be a positive integer, got {limit!r}")
         return k8s_job_executor.configured({"max_concurrent": int(limit)})
     raise ValueError(
-        f"{EXECUTOR_ENV}={env[EXECUTOR_ENV]!r} is not an executor: use 'k8s', or 'multiprocess'"
-        " (or leave it unset) for Dagster's default"
+        f"{EXECUTOR_ENV}={env[EXECUTOR_ENV]!r} is not an executor: use 'k8s', 'multiprocess'"
+        " (Dagster's default), or 'in_process' (or leave it unset)"
     )

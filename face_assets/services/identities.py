@@ -6,23 +6,27 @@ nobody claimed are clustered. Each function takes a plain Store.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from face_assets.identity import clustering, prototypes
+from face_assets.identity import prototypes
 from face_assets.identity.assignment import (
     ASSIGN_MARGIN,
-    Candidate,
     FaceCandidates,
+    PrototypeIndex,
     resolve_assignments,
 )
 from face_assets.store import Connection, Store
+from face_assets.store import graph as graph_store
 from face_assets.store import persons as person_store
 
-QUALITY_THRESHOLD = 0.5  # seed: only faces of quality >= 0.5 are clustered
-CANDIDATES_PER_FACE = 8  # prototypes fetched per face: enough for 2 persons x 4 prototypes
+WRITE_BATCH = 20_000  # faces per write-back transaction: short locks, few round trips
+# Faces matched per chunk: 100k x 512 float32 = 200 MB of embeddings in memory at a time.
+ASSIGN_CHUNK = 100_000
 
 
 @dataclass
@@ -39,19 +43,18 @@ def rebuild_prototypes(
     stats = PrototypeStats()
     grouped = person_store.person_faces(conn, pack, person_ids)
     targets = person_ids if person_ids is not None else person_store.active_person_ids(conn)
+    rows: list[tuple[int, str, int | None, np.ndarray]] = []
     for person_id in targets:
         faces = grouped.get(person_id)
         if faces is None or not faces.face_ids:
-            person_store.replace_prototypes(conn, person_id, pack, None, [])
-            continue
-        best = prototypes.exemplar_indices(faces.qualities)
-        exemplars = [(faces.face_ids[i], faces.embeddings[i]) for i in best]
-        centre = prototypes.centroid(faces.embeddings)
-        stats.prototypes += person_store.replace_prototypes(
-            conn, person_id, pack, centre, exemplars
-        )
+            continue  # no labelled face left: the person has no prototypes
+        rows.append((person_id, "centroid", None, prototypes.centroid(faces.embeddings)))
+        for i in prototypes.exemplar_indices(faces.qualities):
+            rows.append((person_id, "exemplar", faces.face_ids[i], faces.embeddings[i]))
         stats.persons += 1
         stats.faces_per_person[person_id] = len(faces.face_ids)
+    # One statement for all persons: a library-wide refresh is not one round trip per person.
+    stats.prototypes = person_store.replace_prototypes_of(conn, pack, list(targets), rows)
     person_store.drop_prototypes_of_inactive(conn)
     return stats
 
@@ -63,61 +66,6 @@ def refresh_prototypes(store: Store, pack: str) -> PrototypeStats:
 
 
 @dataclass
-class ClusterStats:
-    faces: int = 0
-    clusters: int = 0
-    noise: int = 0
-    sizes: list[int] = field(default_factory=list)
-    kept_ids: int = 0
-    new_ids: int = 0
-
-
-def recluster(
-    store: Store,
-    pack: str,
-    method: str = clustering.DEFAULT_METHOD,
-    min_cluster_size: int = clustering.MIN_CLUSTER_SIZE,
-    min_samples: int = clustering.MIN_SAMPLES,
-    eps: float = clustering.UNKNOWN_EPS,
-    min_quality: float = QUALITY_THRESHOLD,
-) -> ClusterStats:
-    """Cluster the unlabelled good faces; keep cluster ids whose membership barely changed."""
-    with store.transaction() as conn:
-        faces = person_store.faces_to_cluster(conn, pack, min_quality)
-        labels = (
-            clustering.cluster_labels(
-                faces.embeddings,
-                method=method,
-                min_cluster_size=min_cluster_size,
-                min_samples=min_samples,
-                eps=eps,
-                photo_ids=faces.image_ids,
-            )
-            if faces.face_ids
-            else np.zeros(0, dtype=int)
-        )
-        previous: dict[str, set[int]] = {}
-        for face_id, cluster_id in zip(faces.face_ids, faces.cluster_ids, strict=True):
-            if cluster_id:
-                previous.setdefault(cluster_id, set()).add(face_id)
-        names = clustering.stable_cluster_ids(previous, faces.face_ids, labels)
-        cluster_of = {
-            face_id: names.get(int(label))
-            for face_id, label in zip(faces.face_ids, labels, strict=True)
-        }
-        person_store.write_clusters(conn, pack, cluster_of)
-    sizes = Counter(c for c in cluster_of.values() if c)
-    return ClusterStats(
-        faces=len(faces.face_ids),
-        clusters=len(sizes),
-        noise=sum(1 for c in cluster_of.values() if c is None),
-        sizes=sorted(sizes.values(), reverse=True),
-        kept_ids=len(set(sizes) & set(previous)),
-        new_ids=len(set(sizes) - set(previous)),
-    )
-
-
-@dataclass
 class AssignmentStats:
     faces: int = 0
     assigned: int = 0
@@ -126,6 +74,18 @@ class AssignmentStats:
     threshold: float = 0.0
     margin: float = 0.0
     head: str | None = None
+    phases: Counter = field(default_factory=Counter)  # seconds: read, match, resolve, write
+
+
+def prototype_index(
+    store: Store, pack: str, projector: Callable[[np.ndarray], np.ndarray] | None = None
+) -> PrototypeIndex:
+    """Every active person's prototypes, loaded once per run (in a head's space if given)."""
+    with store.transaction() as conn:
+        ids, persons, embeddings, roles = person_store.prototypes(conn, pack)
+    if projector is not None and ids:
+        embeddings = projector(embeddings)
+    return PrototypeIndex.build(ids, persons, roles, embeddings)
 
 
 def assign_month(
@@ -134,54 +94,99 @@ def assign_month(
     month: str,
     threshold: float,
     margin: float = ASSIGN_MARGIN,
-    projector=None,
+    projector: Callable[[np.ndarray], np.ndarray] | None = None,
     head_name: str | None = None,
 ) -> AssignmentStats:
-    """Assign the month's unlabelled faces to known persons (auto), never over human labels.
+    """assign_months for one month."""
+    return assign_months(store, pack, [month], threshold, margin, projector, head_name)
 
-    Raw embeddings: pgvector's HNSW index finds each face's nearest prototypes. With a promoted
-    projection head (`projector` maps 512-d rows to its space), faces and prototypes are
-    compared in the projected space instead.
+
+def assign_months(
+    store: Store,
+    pack: str,
+    months: Iterable[str],
+    threshold: float,
+    margin: float = ASSIGN_MARGIN,
+    projector: Callable[[np.ndarray], np.ndarray] | None = None,
+    head_name: str | None = None,
+) -> AssignmentStats:
+    """Assign the months' unlabelled faces to known persons (auto), never over human labels.
+
+    Faces are matched against every person's prototypes (loaded once) in batches: matrix
+    products (PrototypeIndex), outside any transaction, photo by photo in chunks of
+    ASSIGN_CHUNK faces. Results are written back in short transactions that re-check, row by
+    row, what a human decided meanwhile (a label, an unassign, a hidden person). With a
+    promoted projection head (`projector` maps 512-d rows to its space) faces and prototypes
+    are compared in its space.
     """
     stats = AssignmentStats(threshold=threshold, margin=margin, head=head_name)
+    started = time.perf_counter()
+    index = prototype_index(store, pack, projector)
     with store.transaction() as conn:
-        faces = person_store.faces_to_assign(conn, month, pack)
-        stats.faces = len(faces.face_ids)
-        if not faces.face_ids:
-            return stats
-        candidates: dict[int, list[Candidate]] = {fid: [] for fid in faces.face_ids}
-        if projector is None:
-            for face_id, person_id, sim, proto_id in person_store.nearest_prototypes(
-                conn, month, pack, CANDIDATES_PER_FACE
-            ):
-                candidates[face_id].append(Candidate(person_id, float(sim), proto_id))
-        else:
-            proto_ids, proto_persons, proto_emb = person_store.prototypes(conn, pack)
-            if proto_ids:
-                sims = projector(faces.embeddings) @ projector(proto_emb).T
-                for row, face_id in enumerate(faces.face_ids):
-                    for col in np.argsort(-sims[row])[:CANDIDATES_PER_FACE]:
-                        candidates[face_id].append(
-                            Candidate(proto_persons[col], float(sims[row, col]), proto_ids[col])
-                        )
-        rejected = person_store.rejections(conn, faces.face_ids)
-        photo_of = dict(zip(faces.face_ids, faces.image_ids, strict=True))
-        requests = [
-            FaceCandidates(
-                face_id,
-                photo_of[face_id],
-                [c for c in cands if c.person_id not in rejected.get(face_id, set())],
-            )
-            for face_id, cands in candidates.items()
-        ]
-        taken = person_store.human_persons_per_photo(conn, sorted(set(faces.image_ids)), pack)
-        decided = resolve_assignments(requests, threshold=threshold, margin=margin, taken=taken)
-        person_store.write_assignments(
-            conn,
-            faces.face_ids,
-            [(a.face_id, a.person_id, a.similarity, a.prototype_id, head_name) for a in decided],
-        )
+        face_ids, image_ids = person_store.faces_to_assign(conn, sorted(set(months)), pack)
+    stats.faces = len(face_ids)
+    stats.phases["read_seconds"] += time.perf_counter() - started
+    decided: list = []
+    for part in _photo_chunks(image_ids, ASSIGN_CHUNK):
+        decided += _assign_chunk(
+            store, pack, face_ids[part], image_ids[part], index, projector, threshold, margin,
+            stats.phases,
+        )  # fmt: skip
+    started = time.perf_counter()
+    by_face = {a.face_id: (a.face_id, a.person_id, a.similarity, a.prototype_id, head_name)
+               for a in decided}  # fmt: skip
+    for start in range(0, len(face_ids), WRITE_BATCH):
+        chunk = face_ids[start : start + WRITE_BATCH]
+        with store.transaction() as conn:
+            person_store.write_assignments(conn, chunk, [by_face[f] for f in chunk if f in by_face])
+    stats.phases["write_seconds"] += time.perf_counter() - started
     stats.assigned = len(decided)
     stats.per_person = Counter(a.person_id for a in decided)
     stats.similarities = [a.similarity for a in decided]
     return stats
+
+
+def _photo_chunks(image_ids: list[int], size: int) -> Iterable[slice]:
+    """Slices of about `size` rows of image-ordered faces that never split a photo (the
+    one-person-once-per-photo rule needs a photo's faces together)."""
+    start, n = 0, len(image_ids)
+    while start < n:
+        end = min(start + size, n)
+        while end < n and image_ids[end] == image_ids[end - 1]:
+            end += 1
+        yield slice(start, end)
+        start = end
+
+
+def _assign_chunk(
+    store: Store,
+    pack: str,
+    face_ids: list[int],
+    image_ids: list[int],
+    index: PrototypeIndex,
+    projector: Callable[[np.ndarray], np.ndarray] | None,
+    threshold: float,
+    margin: float,
+    phases: Counter,
+) -> list:
+    started = time.perf_counter()
+    with store.transaction() as conn:
+        rejected = person_store.rejections(conn, face_ids)
+        taken = person_store.human_persons_per_photo(conn, sorted(set(image_ids)), pack)
+        embeddings = graph_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))
+    phases["read_seconds"] += time.perf_counter() - started
+    started = time.perf_counter()
+    vectors = embeddings if projector is None else projector(embeddings)
+    candidates = index.candidates(vectors, min_similarity=threshold)
+    phases["match_seconds"] += time.perf_counter() - started
+    started = time.perf_counter()
+    requests = [
+        FaceCandidates(
+            face_id, photo, [c for c in cands if c.person_id not in rejected.get(face_id, ())]
+        )
+        for face_id, photo, cands in zip(face_ids, image_ids, candidates, strict=True)
+        if cands
+    ]
+    decided = resolve_assignments(requests, threshold=threshold, margin=margin, taken=taken)
+    phases["resolve_seconds"] += time.perf_counter() - started
+    return decided

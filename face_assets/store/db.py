@@ -61,13 +61,14 @@ def stop_embedded_server(pgdata: Path | str) -> bool:
     return True
 
 
-def connect(url: str) -> psycopg.Connection:
-    conn = psycopg.connect(url)
+def connect(url: str, autocommit: bool = False) -> psycopg.Connection:
+    conn = psycopg.connect(url, autocommit=autocommit)
     try:
         register_vector(conn)
     except psycopg.ProgrammingError:
         # The vector type does not exist before the first migration creates the extension.
-        conn.rollback()
+        if not autocommit:
+            conn.rollback()
     return conn
 
 

@@ -11,6 +11,7 @@ import psycopg
 
 from face_assets.errors import NameTakenError
 from face_assets.store.faces import vector_array
+from face_assets.vision import matching
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,13 @@ def face_person(conn: psycopg.Connection, face_id: int) -> tuple[int | None, str
     return row[0], row[1]
 
 
+def face_pack(conn: psycopg.Connection, face_id: int) -> str:
+    row = conn.execute("SELECT pack FROM faces WHERE id = %s", (face_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"no face {face_id}")
+    return row[0]
+
+
 def unassign_face(conn: psycopg.Connection, face_id: int, person_id: int) -> None:
     conn.execute(
         "UPDATE faces SET person_id = NULL, assignment_method = NULL,"
@@ -296,24 +304,22 @@ def active_person_ids(conn: psycopg.Connection) -> list[int]:
     return [r[0] for r in conn.execute("SELECT id FROM persons WHERE status = 'active'")]
 
 
-def replace_prototypes(
+def replace_prototypes_of(
     conn: psycopg.Connection,
-    person_id: int,
     pack: str,
-    centroid: np.ndarray | None,
-    exemplars: list[tuple[int, np.ndarray]],
+    person_ids: list[int],
+    rows: list[tuple[int, str, int | None, np.ndarray]],
 ) -> int:
+    """Replace the prototypes of many persons at once: rows are (person, role, face, vector)."""
     conn.execute(
-        "DELETE FROM person_prototypes WHERE person_id = %s AND pack = %s", (person_id, pack)
+        "DELETE FROM person_prototypes WHERE person_id = ANY(%s) AND pack = %s",
+        (person_ids, pack),
     )
-    rows = [(person_id, pack, "exemplar", fid, emb) for fid, emb in exemplars]
-    if centroid is not None:
-        rows.append((person_id, pack, "centroid", None, centroid))
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO person_prototypes (person_id, pack, role, face_id, embedding)"
             " VALUES (%s, %s, %s, %s, %s)",
-            rows,
+            [(person, pack, role, face, emb) for person, role, face, emb in rows],
         )
     return len(rows)
 
@@ -326,51 +332,41 @@ def drop_prototypes_of_inactive(conn: psycopg.Connection) -> int:
     return cur.rowcount
 
 
-def prototypes(conn: psycopg.Connection, pack: str) -> tuple[list[int], list[int], np.ndarray]:
-    """(prototype ids, person ids, embeddings) of active persons in this pack."""
+def prototypes(
+    conn: psycopg.Connection, pack: str
+) -> tuple[list[int], list[int], np.ndarray, list[str]]:
+    """(prototype ids, person ids, embeddings, roles) of active persons in this pack."""
     rows = conn.execute(
-        "SELECT pp.id, pp.person_id, pp.embedding FROM person_prototypes pp"
+        "SELECT pp.id, pp.person_id, pp.embedding, pp.role FROM person_prototypes pp"
         " JOIN persons p ON p.id = pp.person_id WHERE pp.pack = %s AND p.status = 'active'"
         " ORDER BY pp.id",
         (pack,),
     ).fetchall()
     if not rows:
-        return [], [], np.zeros((0, 512), dtype=np.float32)
-    return [r[0] for r in rows], [r[1] for r in rows], np.vstack([vector_array(r[2]) for r in rows])
+        return [], [], np.zeros((0, 512), dtype=np.float32), []
+    return (
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        np.vstack([vector_array(r[2]) for r in rows]),
+        [r[3] for r in rows],
+    )
 
 
 # --- automatic assignment -------------------------------------------------------------------
 
 
-def faces_to_assign(conn: psycopg.Connection, month: str, pack: str) -> FaceSet:
-    """The month's embedded faces without a human label (auto ones are reconsidered)."""
+def faces_to_assign(
+    conn: psycopg.Connection, months: list[str], pack: str
+) -> tuple[list[int], list[int]]:
+    """(face ids, image ids), by image, of the months' embedded faces without a human label
+    (automatic ones are reconsidered); embeddings are read in bulk by store.graph.embeddings."""
     rows = conn.execute(
-        "SELECT f.id, f.image_id, f.quality, e.embedding, f.cluster_id FROM faces f"
-        " JOIN face_embeddings e ON e.face_id = f.id"
-        " WHERE f.month = %s AND f.pack = %s AND f.assignment_method IS DISTINCT FROM 'human'"
-        " ORDER BY f.id",
-        (month, pack),
+        "SELECT f.id, f.image_id FROM faces f JOIN face_embeddings e ON e.face_id = f.id"
+        " WHERE f.month = ANY(%s) AND f.pack = %s"
+        " AND f.assignment_method IS DISTINCT FROM 'human' ORDER BY f.image_id, f.id",
+        (months, pack),
     ).fetchall()
-    return _face_set(rows)
-
-
-def nearest_prototypes(
-    conn: psycopg.Connection, month: str, pack: str, per_face: int
-) -> list[tuple[int, int, float, int]]:
-    """(face, person, cosine similarity, prototype) for each face's nearest prototypes.
-
-    pgvector's HNSW index on person_prototypes orders the candidates.
-    """
-    return conn.execute(
-        "SELECT f.id, c.person_id, c.similarity, c.id FROM faces f"
-        " JOIN face_embeddings e ON e.face_id = f.id"
-        " CROSS JOIN LATERAL (SELECT pp.id, pp.person_id,"
-        "   1 - (pp.embedding <=> e.embedding) AS similarity FROM person_prototypes pp"
-        "   JOIN persons p ON p.id = pp.person_id AND p.status = 'active'"
-        "   WHERE pp.pack = %s ORDER BY pp.embedding <=> e.embedding LIMIT %s) c"
-        " WHERE f.month = %s AND f.pack = %s AND f.assignment_method IS DISTINCT FROM 'human'",
-        (pack, per_face, month, pack),
-    ).fetchall()
+    return [r[0] for r in rows], [r[1] for r in rows]
 
 
 def human_persons_per_photo(
@@ -402,48 +398,133 @@ def write_assignments(
     face_ids: list[int],
     assignments: list[tuple[int, int, float, int | None, str | None]],
 ) -> int:
-    """Replace the automatic assignments of these faces; human labels are never touched."""
+    """Replace the automatic assignments of these faces; human labels are never touched.
+
+    Only rows whose assignment changes are written (a re-run over unchanged data writes
+    nothing), through a temporary table: one statement, not one per face. A face a known
+    person claims leaves its cluster: clusters hold only unclaimed faces.
+    """
+    # Machine output, recomputed by the next run if a crash loses it: no WAL flush per batch.
+    conn.execute("SET LOCAL synchronous_commit = off")
     conn.execute(
-        "UPDATE faces SET person_id = NULL, assignment_method = NULL,"
-        " assignment_similarity = NULL, assignment_prototype_id = NULL, assignment_head = NULL,"
-        " assigned_at = NULL WHERE id = ANY(%s) AND assignment_method = 'auto'",
-        (face_ids,),
+        "CREATE TEMP TABLE IF NOT EXISTS _assign (face_id bigint PRIMARY KEY, person_id bigint,"
+        " similarity real, prototype_id bigint, head text) ON COMMIT DROP"
     )
-    with conn.cursor() as cur:
-        cur.executemany(
-            # A face a known person claims leaves its cluster: clusters hold unclaimed faces.
-            "UPDATE faces SET person_id = %s, assignment_method = 'auto',"
-            " assignment_similarity = %s, assignment_prototype_id = %s, assignment_head = %s,"
-            " assigned_at = now(), cluster_id = NULL WHERE id = %s AND assignment_method IS NULL",
-            [(person, sim, proto, head, face) for face, person, sim, proto, head in assignments],
-        )
+    conn.execute("TRUNCATE _assign")
+    decided = {row[0]: row for row in assignments}
+    with conn.cursor().copy(
+        "COPY _assign (face_id, person_id, similarity, prototype_id, head) FROM STDIN"
+    ) as copy:
+        for face in face_ids:
+            copy.write_row(decided.get(face, (face, None, None, None, None)))
+    conn.execute(
+        "UPDATE faces f SET person_id = a.person_id,"
+        " assignment_method = CASE WHEN a.person_id IS NULL THEN NULL ELSE 'auto' END,"
+        " assignment_similarity = a.similarity, assignment_prototype_id = a.prototype_id,"
+        " assignment_head = a.head,"
+        " assigned_at = CASE WHEN a.person_id IS NULL THEN NULL ELSE now() END,"
+        " cluster_id = CASE WHEN a.person_id IS NULL THEN f.cluster_id ELSE NULL END"
+        " FROM _assign a WHERE f.id = a.face_id"
+        " AND (f.assignment_method = 'auto' OR f.assignment_method IS NULL)"
+        # What a human decided since the snapshot was read wins: a rejection, a person
+        # hidden or merged, the person labelled on another face of the photo.
+        " AND (a.person_id IS NULL OR (NOT EXISTS (SELECT 1 FROM face_rejections r"
+        "   WHERE r.face_id = f.id AND r.person_id = a.person_id)"
+        "   AND EXISTS (SELECT 1 FROM persons p WHERE p.id = a.person_id AND p.status = 'active')"
+        "   AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.image_id = f.image_id AND g.id <> f.id"
+        "     AND g.person_id = a.person_id AND g.assignment_method = 'human')))"
+        " AND (f.person_id IS DISTINCT FROM a.person_id"
+        "   OR f.assignment_prototype_id IS DISTINCT FROM a.prototype_id"
+        "   OR f.assignment_head IS DISTINCT FROM a.head)"
+    )
     return len(assignments)
 
 
 # --- forgetting -------------------------------------------------------------------------------
 
 
-def forget_person(conn: psycopg.Connection, person_id: int) -> list[str]:
-    """Delete a person's faces (embeddings, prototypes cascade) and the person; keep tombstones
-    of the boxes so re-detection skips them. Returns the media files to delete."""
+@dataclass(frozen=True)
+class Forgotten:
+    """What forgetting a person removed from the store (media paths: delete after commit)."""
+
+    person_ids: list[int]  # the person and the names merged into it
+    faces: int  # the person's faces (human and automatic)
+    overlapping_faces: int  # faces of other packs at the same place in the same photos
+    tombstones: int
+    events_scrubbed: int
+    prototypes: int
+    rejections: int
+    media_paths: list[str]
+
+
+# Name-bearing keys that older label events kept in detail (0004 scrubs them too).
+NAME_KEYS = ("name", "source_name", "from")
+
+
+def forget_person(conn: psycopg.Connection, person_id: int) -> Forgotten:
+    """Delete a person, its merged aliases and their faces (embeddings cascade), and every
+    face of any pack that overlaps one of them; keep only box tombstones per image (no pack)
+    so no detector size or pack brings the faces back. Names leave the audit log."""
+    ids = [person_id] + [
+        r[0] for r in conn.execute("SELECT id FROM persons WHERE merged_into = %s", (person_id,))
+    ]
+    own = conn.execute(
+        "SELECT id, image_id, bbox FROM faces WHERE person_id = ANY(%s)", (ids,)
+    ).fetchall()
+    boxes_of: dict[int, list] = defaultdict(list)
+    for _, image_id, bbox in own:
+        boxes_of[image_id].append([float(v) for v in bbox])
+    # The same face found by another pack (or an unlabelled twin) is the same biometric data;
+    # a face a human labelled as somebody else stays theirs.
+    others = conn.execute(
+        "SELECT id, image_id, bbox FROM faces WHERE image_id = ANY(%s)"
+        " AND (person_id IS NULL OR NOT (person_id = ANY(%s)))"
+        " AND assignment_method IS DISTINCT FROM 'human'",
+        (list(boxes_of), ids),
+    ).fetchall()
+    overlapping = [
+        face_id
+        for face_id, image_id, bbox in others
+        if matching.overlapping([bbox], boxes_of[image_id], matching.SAME_FACE_IOU)[0]
+    ]
+    doomed = [r[0] for r in own] + overlapping
+    prototypes_count = conn.execute(
+        "SELECT count(*) FROM person_prototypes WHERE person_id = ANY(%s)", (ids,)
+    ).fetchone()[0]
+    rejections_count = conn.execute(
+        "SELECT count(*) FROM face_rejections WHERE person_id = ANY(%s)", (ids,)
+    ).fetchone()[0]
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO forgotten_faces (image_id, bbox) VALUES (%s, %s)",
+            [(image_id, bbox) for image_id, boxes in boxes_of.items() for bbox in boxes],
+        )
     paths = [
         p
         for row in conn.execute(
-            "SELECT crop_path, thumb_path FROM faces WHERE person_id = %s", (person_id,)
+            "DELETE FROM faces WHERE id = ANY(%s) RETURNING crop_path, thumb_path", (doomed,)
         )
         for p in row
     ]
-    conn.execute(
-        "INSERT INTO suppressed_faces (image_id, pack, bbox_x, bbox_y, bbox_w, bbox_h)"
-        " SELECT image_id, pack, bbox_x, bbox_y, bbox_w, bbox_h FROM faces WHERE person_id = %s"
-        " ON CONFLICT DO NOTHING",
-        (person_id,),
-    )
-    conn.execute("DELETE FROM faces WHERE person_id = %s", (person_id,))
-    # Names merged into this person are aliases of the same human: forgotten with it.
+    scrubbed = conn.execute(
+        "UPDATE label_events SET detail = detail - %s::text[]"
+        " WHERE person_id = ANY(%s) AND detail ?| %s::text[]",
+        (list(NAME_KEYS), ids, list(NAME_KEYS)),
+    ).rowcount
+    # Aliases first (they point at the person), then the person; prototypes and rejections
+    # cascade.
     conn.execute("DELETE FROM persons WHERE merged_into = %s", (person_id,))
     conn.execute("DELETE FROM persons WHERE id = %s", (person_id,))
-    return paths
+    return Forgotten(
+        person_ids=ids,
+        faces=len(own),
+        overlapping_faces=len(overlapping),
+        tombstones=sum(len(b) for b in boxes_of.values()),
+        events_scrubbed=scrubbed,
+        prototypes=prototypes_count,
+        rejections=rejections_count,
+        media_paths=paths,
+    )
 
 
 # --- review page -------------------------------------------------------------------------------

@@ -111,6 +111,7 @@ def test_weekly_and_monthly_schedules_request_their_jobs():
     monthly = monthly_prototypes(build_schedule_context(scheduled_execution_time=when))
     assert weekly.run_key == "cluster:2026-11-01" and monthly.run_key == "prototypes:2026-11-01"
     assert weekly_clustering.job_name == "cluster_faces"
+    assert weekly.run_config == {"ops": {"face_clusters": {"config": {"full": True}}}}
     assert monthly_prototypes.job_name == "refresh_prototypes"
     assert nightly_assignments.cron_schedule == "0 2 * * *"
 
@@ -201,6 +202,12 @@ def test_prototypes_follow_new_months_and_new_labels(store, library):
     def requested(result):
         return {r.key.to_user_string() for r in result.results if r.true_subset.size}
 
+    def partitions(result, name):
+        for r in result.results:
+            if r.key.to_user_string() == name and r.true_subset.size:
+                return set(r.true_subset.expensively_compute_partition_keys())
+        return set()
+
     with DagsterInstance.ephemeral() as instance, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         first = evaluate_automation_conditions(defs=defs, instance=instance)
@@ -208,7 +215,20 @@ def test_prototypes_follow_new_months_and_new_labels(store, library):
         materialize(FACE_ASSETS, resources=resources, partition_key="2020-03", instance=instance)
         after_ingest = evaluate_automation_conditions(defs, instance, cursor=first.cursor)
         assert "person_prototypes" in requested(after_ingest)
-        quiet = evaluate_automation_conditions(defs, instance, cursor=after_ingest.cursor)
+        # A back-dated month (not the latest partition) still gets its assignments, and
+        # once they land, the clusters follow.
+        assert partitions(after_ingest, "face_assignments") == {"2020-03"}
+        assigned = [a for a in defs.assets if "face_assignments" in str(a.key)]
+        materialize(
+            [*FACE_ASSETS, *assigned],
+            selection=["face_assignments"],
+            resources=resources,
+            partition_key="2020-03",
+            instance=instance,
+        )
+        after_assign = evaluate_automation_conditions(defs, instance, cursor=after_ingest.cursor)
+        assert "face_clusters" in requested(after_assign)
+        quiet = evaluate_automation_conditions(defs, instance, cursor=after_assign.cursor)
         assert requested(quiet) == set()  # handled: not requested twice
         instance.report_runless_asset_event(
             AssetObservation(

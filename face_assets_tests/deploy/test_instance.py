@@ -133,9 +133,10 @@ def test_local_dagster_yaml_needs_no_server_and_keeps_the_limits(monkeypatch):
 
 
 def test_executor_for_reads_face_assets_executor(monkeypatch):
+    from dagster import in_process_executor
     from dagster_k8s import k8s_job_executor
 
-    assert deployment.executor_for({}) is None
+    assert deployment.executor_for({}) is in_process_executor  # models load once per run
     assert deployment.executor_for({"FACE_ASSETS_EXECUTOR": "multiprocess"}) is None
     k8s = deployment.executor_for({"FACE_ASSETS_EXECUTOR": "k8s"})
     assert isinstance(k8s, ExecutorDefinition) and k8s.name == k8s_job_executor.name

@@ -8,6 +8,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    AssetSelection,
     AutomationCondition,
     BackfillPolicy,
     Config,
@@ -25,14 +26,24 @@ from face_assets.defs.assets.faces import face_embeddings, face_quality
 from face_assets.defs.assets.metadata import histogram_table
 from face_assets.defs.partitions import monthly_partitions
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource
-from face_assets.identity import clustering
+from face_assets.identity import clustering, graph
 from face_assets.identity.assignment import ASSIGN_MARGIN
-from face_assets.services import identities, inspection, training
+from face_assets.services import clusters, identities, inspection, training
 from face_assets.vision.packs import person_threshold, thresholds_help
 
 # Eager, except that a dependency that has never been produced does not block: there may be
 # no labels yet (person_labels unobserved) and no trained projection head, ever.
 FOLLOW_UPSTREAM = AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
+# eager() only considers the latest month, but libraries constantly receive back-dated photos
+# (old phones, scans, imports): any month whose embeddings were updated gets its assignments.
+MONTH_EMBEDDED = (
+    AutomationCondition.any_deps_updated()
+    .allow(AssetSelection.keys("face_embeddings"))
+    .since_last_handled()
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+).with_label("month's embeddings updated")
+FOLLOW_NEW_FACES = FOLLOW_UPSTREAM | MONTH_EMBEDDED
 
 
 @observable_source_asset(
@@ -95,7 +106,7 @@ class AssignmentConfig(Config):
     backfill_policy=BackfillPolicy.single_run(),  # prototypes and a head load once per run
     group_name="identities",
     kinds={"python", "pgvector"},
-    automation_condition=FOLLOW_UPSTREAM,
+    automation_condition=FOLLOW_NEW_FACES,
     description="Supervised phase: each face of the month without a human label goes to the"
     " most similar known person when similarity >= threshold and it leads the next person by"
     " the margin; two faces of one photo never get the same person. With a promoted"
@@ -115,21 +126,15 @@ def face_assignments(
     if threshold is None:
         threshold = projector.threshold if projector else person_threshold(pack)
     started = time.perf_counter()
-    totals = identities.AssignmentStats(threshold=threshold, margin=config.margin)
-    for month in context.partition_keys:
-        stats = identities.assign_month(
-            plain,
-            pack,
-            month,
-            threshold,
-            config.margin,
-            projector=projector.project if projector else None,
-            head_name=projector.name if projector else None,
-        )
-        totals.faces += stats.faces
-        totals.assigned += stats.assigned
-        totals.per_person.update(stats.per_person)
-        totals.similarities.extend(stats.similarities)
+    totals = identities.assign_months(
+        plain,
+        pack,
+        context.partition_keys,
+        threshold,
+        config.margin,
+        projector=projector.project if projector else None,
+        head_name=projector.name if projector else None,
+    )
     sims = np.asarray(totals.similarities)
     return MaterializeResult(
         metadata={
@@ -142,6 +147,7 @@ def face_assignments(
             "person_threshold": threshold,
             "margin": config.margin,
             "projection_head": projector.name if projector else "none (raw ArcFace)",
+            **{name: round(value, 3) for name, value in totals.phases.items()},
             "model_pack": pack,
             "seconds": round(time.perf_counter() - started, 3),
         }
@@ -150,21 +156,47 @@ def face_assignments(
 
 class ClusteringConfig(Config):
     method: str = Field(
-        default=clustering.DEFAULT_METHOD, description="hdbscan, dbscan, agglomerative"
+        default=clusters.DEFAULT_METHOD,
+        description=f"one of {', '.join(clusters.METHODS)}; the seed's hdbscan, dbscan and"
+        f" agglomerative compare all pairs and are refused above"
+        f" {clusters.ALL_PAIRS_MAX_FACES} faces",
     )
-    min_cluster_size: int = Field(default=clustering.MIN_CLUSTER_SIZE, ge=2)
-    min_samples: int = Field(default=clustering.MIN_SAMPLES, ge=1)
-    eps: float = Field(default=clustering.UNKNOWN_EPS, gt=0.0, description="cosine distance")
-    quality_threshold: float = Field(default=identities.QUALITY_THRESHOLD, ge=0.0, le=1.0)
+    full: bool = Field(
+        default=False,
+        description="re-cluster every face (the weekly schedule); default: only the parts of"
+        " the graph that new faces touch, nothing when no input changed",
+    )
+    k: int = Field(default=graph.DEFAULT_K, ge=2, le=200, description="neighbours per face")
+    min_similarity: float = Field(
+        default=graph.DEFAULT_MIN_SIMILARITY, gt=0.0, lt=1.0, description="mean cosine to merge"
+    )
+    min_cluster_size: int = Field(default=graph.DEFAULT_MIN_CLUSTER_SIZE, ge=2)
+    min_samples: int = Field(default=clustering.MIN_SAMPLES, ge=1, description="hdbscan only")
+    eps: float = Field(default=clustering.UNKNOWN_EPS, gt=0.0, description="dbscan only")
+    quality_threshold: float = Field(default=clusters.QUALITY_THRESHOLD, ge=0.0, le=1.0)
+
+    def params(self) -> clusters.ClusterParams:
+        return clusters.ClusterParams(
+            method=self.method,
+            k=self.k,
+            min_similarity=self.min_similarity,
+            min_cluster_size=self.min_cluster_size,
+            min_quality=self.quality_threshold,
+            min_samples=self.min_samples,
+            eps=self.eps,
+        )
 
 
 @asset(
     deps=[face_assignments, person_labels],
     group_name="identities",
     kinds={"python", "postgres"},
-    description="Unsupervised phase over every month at once (a person spans months, so"
-    " clustering per month would split them): unlabelled faces of quality >= 0.5, HDBSCAN by"
-    " default; noise stays unclustered; ids survive re-runs when membership barely changes.",
+    automation_condition=FOLLOW_UPSTREAM,
+    description="Unsupervised phase over every month at once (a person spans months), after"
+    " the assignments: unlabelled faces of quality >= 0.5 on a sparse kNN graph (average"
+    " linkage by default); two faces of one photo never share a cluster; noise stays"
+    " unclustered. Incremental: new faces join through their neighbours and only the graph"
+    " components they touch are re-clustered; untouched clusters keep their ids.",
 )
 def face_clusters(
     context: AssetExecutionContext,
@@ -172,32 +204,27 @@ def face_clusters(
     face_models: FaceModelsResource,
     store: FaceStoreResource,
 ) -> MaterializeResult:
-    if config.method not in clustering.METHODS:
-        raise ValueError(f"unknown method {config.method!r}; choose one of {clustering.METHODS}")
-    started = time.perf_counter()
-    stats = identities.recluster(
-        store.get(),
-        face_models.pack,
-        method=config.method,
-        min_cluster_size=config.min_cluster_size,
-        min_samples=config.min_samples,
-        eps=config.eps,
-        min_quality=config.quality_threshold,
+    stats = clusters.recluster(
+        store.get(), face_models.pack, config.params(), full=config.full, log=context.log.info
     )
-    elapsed = time.perf_counter() - started
-    context.log.info(f"{stats.clusters} clusters over {stats.faces} faces in {elapsed:.2f}s")
     return MaterializeResult(
         metadata={
-            "faces_clustered": stats.faces,
+            "mode": stats.mode,
+            "faces_considered": stats.faces,
+            "faces_new": stats.new_faces,
+            "faces_reclustered": stats.reclustered_faces,
             "clusters": stats.clusters,
+            "clusters_created": stats.created,
+            "clusters_grown": stats.grown,
+            "clusters_unchanged": stats.unchanged,
             "noise_faces": stats.noise,
             "noise_share": round(stats.noise / stats.faces, 3) if stats.faces else 0.0,
             "largest_clusters": ", ".join(str(s) for s in stats.sizes[:15]) or "none",
-            "cluster_ids_kept": stats.kept_ids,
-            "cluster_ids_new": stats.new_ids,
+            "largest_graph_component": stats.largest_component,
+            **stats.phases,
+            "seconds": round(sum(stats.phases.values()), 3),
+            "peak_rss_mb": round(stats.peak_rss_mb, 1),
             "method": config.method,
-            "min_cluster_size": config.min_cluster_size,
-            "seconds": round(elapsed, 3),
         }
     )
 

@@ -1,0 +1,161 @@
+"""Clustering at library scale through the store: full runs, refreshes that touch only what
+changed, the unchanged-input shortcut, and human decisions made while a run computes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from face_assets.identity import graph
+from face_assets.identity.metrics import bcubed_scores
+from face_assets.identity.synthetic import synthetic_library
+from face_assets.services import clusters
+from face_assets.store import bulk
+
+PACK = "buffalo_s"
+N = 1500
+
+
+@pytest.fixture
+def library(store):
+    """A synthetic library shaped like the real one (long-tailed people, several faces per
+    photo), its last month held back to arrive later."""
+    lib = synthetic_library(N, seed=3, n_months=40)
+    last = lib.months == lib.months.max()
+    return lib, last
+
+
+def _load(store, lib, rows):
+    months = [f"2020-{int(m) + 1:02d}" for m in lib.months[rows]]
+    with store.transaction() as conn:
+        return bulk.add_faces(
+            conn,
+            PACK,
+            lib.embeddings[rows],
+            np.asarray([f"p{int(p)}" for p in lib.photo_ids[rows]]),
+            months,
+            np.ones(rows.sum() if rows.dtype == bool else len(rows)),
+        )
+
+
+def _labels(store):
+    with store.transaction() as conn:
+        rows = conn.execute("SELECT id, cluster_id FROM faces ORDER BY id").fetchall()
+    return {f: c for f, c in rows}
+
+
+def _partition(labels: dict) -> set[frozenset]:
+    groups: dict = {}
+    for face, cid in labels.items():
+        if cid:
+            groups.setdefault(cid, set()).add(face)
+    return {frozenset(g) for g in groups.values()}
+
+
+def test_full_run_clusters_like_the_graph_method_and_ignores_claimed_faces(store, library):
+    lib, _ = library
+    ids = _load(store, lib, np.ones(N, dtype=bool))
+    stats = clusters.recluster(store, PACK)
+    assert stats.mode == "full" and stats.faces == N
+    expected = graph.cluster_graph(lib.embeddings, lib.photo_ids)
+    got = _labels(store)
+    predicted = np.asarray([hash(got[int(f)]) if got[int(f)] else -1 for f in ids])
+    precision, recall, f1 = bcubed_scores(lib.person_ids, predicted)
+    assert f1 > 0.9 and precision > 0.95
+    want = {frozenset(ids[expected == c].tolist()) for c in set(expected.tolist()) - {-1}}
+    assert _partition(got) == want  # exactly the pure method's clusters
+    # No cluster holds two faces of one photo.
+    photo_of = dict(zip(ids.tolist(), lib.photo_ids.tolist(), strict=True))
+    for group in _partition(got):
+        assert len({photo_of[f] for f in group}) == len(group)
+
+
+def test_unchanged_input_is_not_clustered_again(store, library):
+    lib, _ = library
+    _load(store, lib, np.ones(N, dtype=bool))
+    first = clusters.recluster(store, PACK)
+    before = _labels(store)
+    again = clusters.recluster(store, PACK)
+    assert again.mode == "unchanged" and _labels(store) == before
+    assert again.clusters == first.clusters
+    full = clusters.recluster(store, PACK, full=True)  # the weekly full run: same answer
+    assert full.mode == "full" and _labels(store) == before
+
+
+def test_a_new_month_is_a_refresh_that_agrees_with_a_full_run(store, library):
+    lib, last = library
+    _load(store, lib, ~last)
+    clusters.recluster(store, PACK)
+    before = _labels(store)
+    _load(store, lib, last)
+    refresh = clusters.recluster(store, PACK)
+    assert refresh.mode == "refresh"
+    assert refresh.new_faces == int(last.sum())
+    assert refresh.reclustered_faces < N // 2  # only the touched components
+    after = _labels(store)
+    untouched = {c for c in before.values() if c} - {after.get(f) for f in after if f not in before}
+    for face, cid in before.items():  # untouched clusters keep their ids and members
+        if cid in untouched and cid in set(after.values()):
+            assert after[face] == cid
+    clusters.recluster(store, PACK, full=True)
+    assert _partition(_labels(store)) == _partition(after)
+
+
+def test_a_face_labelled_while_the_run_computes_keeps_the_human_decision(
+    store, library, monkeypatch
+):
+    lib, _ = library
+    ids = _load(store, lib, np.ones(N, dtype=bool))
+    with store.transaction() as conn:
+        person = conn.execute("INSERT INTO persons (name) VALUES ('P') RETURNING id").fetchone()[0]
+    target = int(ids[0])
+    original = graph.cluster_graph
+
+    def label_meanwhile(*args, **kwargs):
+        with store.transaction() as conn:  # a human labels a face mid-run
+            conn.execute(
+                "UPDATE faces SET person_id = %s, assignment_method = 'human' WHERE id = %s",
+                (person, target),
+            )
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(graph, "cluster_graph", label_meanwhile)
+    clusters.recluster(store, PACK)
+    with store.transaction() as conn:
+        row = conn.execute(
+            "SELECT person_id, assignment_method, cluster_id FROM faces WHERE id = %s", (target,)
+        ).fetchone()
+    assert row == (person, "human", None)
+
+
+def test_seed_methods_stay_selectable_and_refuse_large_libraries(store, library, monkeypatch):
+    lib, _ = library
+    _load(store, lib, np.ones(N, dtype=bool))
+    stats = clusters.recluster(store, PACK, clusters.ClusterParams(method="dbscan"))
+    assert stats.mode == "full" and stats.clusters > 0
+    monkeypatch.setattr(clusters, "ALL_PAIRS_MAX_FACES", 1000)
+    with pytest.raises(ValueError, match="would take hours"):
+        clusters.recluster(store, PACK, clusters.ClusterParams(method="hdbscan"), full=True)
+    with pytest.raises(ValueError, match="unknown method"):
+        clusters.recluster(store, PACK, clusters.ClusterParams(method="kmeans"))
+
+
+def test_naming_a_cluster_leaves_out_a_face_rejected_for_that_person(store, library):
+    """A human's "not this person" holds when the face is clustered with that person."""
+    from face_assets.services import labels
+
+    lib, _ = library
+    ids = _load(store, lib, np.ones(N, dtype=bool))[:3].tolist()
+    with store.transaction() as conn:
+        person = conn.execute("INSERT INTO persons (name) VALUES ('Ada') RETURNING id").fetchone()
+        conn.execute("UPDATE faces SET cluster_id = 'clu_x' WHERE id = ANY(%s)", (ids,))
+        conn.execute(
+            "INSERT INTO face_rejections (face_id, person_id) VALUES (%s, %s)", (ids[0], person[0])
+        )
+    result = labels.label_cluster(store, "clu_x", "Ada", PACK)
+    with store.transaction() as conn:
+        owners = dict(
+            conn.execute("SELECT id, person_id FROM faces WHERE id = ANY(%s)", (ids,)).fetchall()
+        )
+    assert result["faces"] == 2
+    assert owners == {ids[0]: None, ids[1]: person[0], ids[2]: person[0]}
