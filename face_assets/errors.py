@@ -11,3 +11,7 @@ class StoreUnavailableError(RuntimeError):
 
 class NameTakenError(ValueError):
     """Another person already has this name."""
+
+
+class InvalidNameError(ValueError):
+    """A person's name that is empty, invisible or too long once normalised."""

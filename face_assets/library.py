@@ -195,6 +195,7 @@ def scan_library(
                 cached.sha256,
                 cached.month,
                 cached.status,
+                cached.status_detail,
             )
             yield ScannedFile(record, None)
             continue

@@ -26,11 +26,13 @@ from face_assets.library import (
 from face_assets.store import Store
 from face_assets.store import faces as face_store
 from face_assets.store import images as image_store
+from face_assets.vision import matching
 from face_assets.vision.decode import ImageRejected, decode_image
 from face_assets.vision.faces import (
     MIN_CONFIDENCE,
     MIN_FACE_SIZE,
     aligned_crop,
+    box_key,
     decode_crop,
     encode_crop,
     encode_jpeg,
@@ -53,7 +55,9 @@ class DetectionStats:
     images_with_faces: int = 0
     faces: int = 0
     removed_faces: int = 0
-    suppressed_faces: int = 0
+    suppressed_faces: int = 0  # detections on a forgotten face's tombstone, dropped
+    refreshed_faces: int = 0  # stored faces found again (same id, labels, cluster)
+    new_faces: int = 0
     failed: Counter = field(default_factory=Counter)
     notes: Counter = field(default_factory=Counter)
     decode_seconds: float = 0.0
@@ -96,29 +100,65 @@ def _read_image(library_root: Path, paths: tuple[str, ...], sha256: str) -> byte
     raise last or ImageRejected(REASON_CHANGED, "no library path holds this image any more")
 
 
+@dataclass
+class _PlannedFaces:
+    rows: list[face_store.FaceRow]
+    refreshed: int = 0
+    forgotten: int = 0
+
+
 def _stored_faces(
     image: image_store.PendingImage,
     bgr: np.ndarray,
     faces: list,
     pack: str,
     media_root: Path,
-) -> list[face_store.FaceRow]:
-    """Write each face's aligned crop and thumbnail; skip boxes a user had forgotten."""
-    rows = []
-    for face in faces:
-        probe = face_store.FaceRow(len(rows), face.bbox, face.landmarks, face.det_score, "", "")
-        if probe.box_key in image.suppressed:
+    known: list[face_store.KnownFace],
+) -> _PlannedFaces:
+    """Match the detections to the image's stored faces by overlap, drop those on a forgotten
+    face, and write each kept face's aligned crop and thumbnail.
+
+    A face found again (IoU >= SAME_FACE_IOU with a stored face of this image and pack) keeps
+    its row and its file names, so nothing is duplicated or orphaned. Its crop counts as
+    changed when its landmarks moved (compared with the stored landmarks, not with the file:
+    a run killed after writing the file but before committing must still redo the embedding).
+    """
+    boxes = np.asarray([f.bbox for f in faces], dtype=np.float64).reshape(-1, 4)
+    pairs = matching.match_boxes(boxes, [k.bbox for k in known], matching.SAME_FACE_IOU)
+    match_of = {i: known[j] for i, j, _ in pairs}
+    on_tombstone = matching.overlapping(boxes, image.forgotten, matching.SAME_FACE_IOU)
+    plan = _PlannedFaces([])
+    for index, face in enumerate(faces):
+        stored = match_of.get(index)
+        if stored is None and on_tombstone[index]:
+            plan.forgotten += 1  # a forgotten person's face: no row, no pixels
             continue
-        crop_path = media.face_file_name(image.sha256, pack, probe.box_key, "crop")
-        thumb_path = media.face_file_name(image.sha256, pack, probe.box_key, "thumb")
+        if stored is not None:
+            crop_path, thumb_path = stored.crop_path, stored.thumb_path
+            changed = not np.array_equal(
+                np.asarray(face.landmarks, dtype=np.float32).reshape(5, 2), stored.landmarks
+            )
+            plan.refreshed += 1
+        else:
+            key = box_key(face.bbox)
+            crop_path = media.face_file_name(image.sha256, pack, key, "crop")
+            thumb_path = media.face_file_name(image.sha256, pack, key, "thumb")
+            changed = True
         media.write_media(media_root, crop_path, encode_crop(aligned_crop(bgr, face.landmarks)))
         media.write_media(media_root, thumb_path, encode_jpeg(face_thumbnail(bgr, face.bbox)))
-        rows.append(
+        plan.rows.append(
             face_store.FaceRow(
-                len(rows), face.bbox, face.landmarks, face.det_score, crop_path, thumb_path
+                len(plan.rows),
+                face.bbox,
+                face.landmarks,
+                face.det_score,
+                crop_path,
+                thumb_path,
+                face_id=None if stored is None else stored.face_id,
+                crop_changed=changed,
             )
         )
-    return rows
+    return plan
 
 
 def detect_faces(
@@ -143,6 +183,8 @@ def detect_faces(
         with store.transaction() as conn:
             pending = image_store.images_to_detect(conn, month, models.pack, redetect)
         for chunk in _chunks(pending, WRITE_CHUNK_IMAGES):
+            with store.transaction() as conn:
+                known = face_store.known_faces(conn, [i.image_id for i in chunk], models.pack)
             results = []
             for image in chunk:
                 t0 = time.perf_counter()
@@ -158,11 +200,19 @@ def detect_faces(
                 faces = kept_faces(boxes, kps, min_confidence, min_face_size)
                 stats.decode_seconds += t1 - t0
                 stats.detect_seconds += time.perf_counter() - t1
-                rows = _stored_faces(image, decoded.bgr, faces, models.pack, store.media_root)
-                stats.suppressed_faces += len(faces) - len(rows)
+                plan = _stored_faces(
+                    image,
+                    decoded.bgr,
+                    faces,
+                    models.pack,
+                    store.media_root,
+                    known.get(image.image_id, []),
+                )
+                stats.suppressed_faces += plan.forgotten
                 for note in decoded.notes:
                     stats.notes[note.split(":")[0]] += 1
-                results.append((image, None, rows, decoded.notes))
+                results.append((image, None, plan.rows, decoded.notes))
+            removed_paths: list[str] = []
             with store.transaction() as conn:
                 for image, error, rows, notes in results:
                     if error is not None:
@@ -170,13 +220,20 @@ def detect_faces(
                             conn, image.image_id, error.reason, error.detail
                         )
                         continue
-                    stats.removed_faces += face_store.replace_image_faces(
+                    written = face_store.replace_image_faces(
                         conn, image.image_id, models.pack, month, rows, params
                     )
+                    stats.removed_faces += written.removed
+                    stats.refreshed_faces += written.refreshed
+                    stats.new_faces += written.inserted
+                    removed_paths.extend(written.removed_paths)
                     image_store.add_image_notes(conn, image.image_id, notes)
                     stats.images += 1
                     stats.faces += len(rows)
                     stats.images_with_faces += bool(rows)
+            # After the commit: a crash before it leaves files a re-run overwrites or
+            # `find-orphans --fix` removes, never a face row without its files.
+            media.delete_media(store.media_root, removed_paths)
             if log:
                 log(f"{month}: {stats.images} images, {stats.faces} faces so far")
     stats.seconds = time.perf_counter() - started

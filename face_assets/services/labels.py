@@ -7,11 +7,21 @@ any error, changes nothing. Every operation is logged in label_events, whose ver
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from face_assets import media
 from face_assets.identity import clustering
+from face_assets.identity.names import is_person_id, normalise_name
 from face_assets.services.identities import rebuild_prototypes
 from face_assets.store import Connection, Store
+from face_assets.store import heads as head_store
 from face_assets.store import persons as person_store
+
+
+def _ref(ref: str | int) -> str:
+    """A person reference as the store looks it up: an id as digits, a name normalised."""
+    text = str(ref)
+    return text.strip() if is_person_id(text) else normalise_name(text)
 
 
 def _label(
@@ -27,6 +37,7 @@ def _label(
     transaction."""
     labelled = person_store.label_faces(conn, face_ids, person.id)
     proto = rebuild_prototypes(conn, pack, [person.id])
+    # Ids and counts only: the audit log must not keep a name a forget could leave behind.
     person_store.log_event(conn, "label", person.id, cluster_id, labelled, detail)
     return {
         "person_id": person.id,
@@ -38,6 +49,7 @@ def _label(
 
 
 def label_cluster(store: Store, cluster_id: str, name: str, pack: str) -> dict:
+    name = normalise_name(name)
     with store.transaction() as conn:
         faces = person_store.cluster_faces(conn, cluster_id)
         person, created = person_store.person_by_name(conn, name)
@@ -47,11 +59,15 @@ def label_cluster(store: Store, cluster_id: str, name: str, pack: str) -> dict:
             )
         if person.status == "hidden":
             raise ValueError(f"{person.name!r} is hidden; unhide it before labelling")
-        return _label(conn, person, created, faces.face_ids, pack, cluster_id, {"name": name})
+        # A face a human said is not this person stays out, even when clustered with them.
+        rejected = person_store.rejections(conn, faces.face_ids)
+        keep = [f for f in faces.face_ids if person.id not in rejected.get(f, ())]
+        return _label(conn, person, created, keep, pack, cluster_id, {})
 
 
 def label_faces(store: Store, face_ids: list[int], name: str, pack: str) -> dict:
     """Label individual faces (e.g. from the review page) as a person."""
+    name = normalise_name(name)
     with store.transaction() as conn:
         for face_id in face_ids:
             person_store.face_person(conn, face_id)  # LookupError on a wrong id
@@ -63,8 +79,8 @@ def label_faces(store: Store, face_ids: list[int], name: str, pack: str) -> dict
 
 def merge_persons(store: Store, source_ref: str, target_ref: str, pack: str) -> dict:
     with store.transaction() as conn:
-        source = person_store.find_person(conn, source_ref)
-        target = person_store.find_person(conn, target_ref)
+        source = person_store.find_person(conn, _ref(source_ref))
+        target = person_store.find_person(conn, _ref(target_ref))
         if source.id == target.id:
             raise ValueError("cannot merge a person into itself")
         for person in (source, target):
@@ -73,9 +89,7 @@ def merge_persons(store: Store, source_ref: str, target_ref: str, pack: str) -> 
         moved = person_store.move_person_faces(conn, source.id, target.id)
         person_store.set_merged(conn, source.id, target.id)
         proto = rebuild_prototypes(conn, pack, [target.id])
-        person_store.log_event(
-            conn, "merge", target.id, None, moved, {"source": source.id, "source_name": source.name}
-        )
+        person_store.log_event(conn, "merge", target.id, None, moved, {"source": source.id})
     return {
         "source": source.name,
         "into": target.name,
@@ -88,7 +102,7 @@ def hide_person(store: Store, ref: str, hidden: bool, pack: str) -> dict:
     """Hide a person (a stranger in the background, say): no prototypes, no new assignments;
     their automatic assignments are released. Their human labels stay, for an unhide."""
     with store.transaction() as conn:
-        person = person_store.find_person(conn, ref)
+        person = person_store.find_person(conn, _ref(ref))
         if person.status == "merged":
             raise ValueError(f"{person.name!r} was merged into person {person.merged_into}")
         if (person.status == "hidden") == hidden:
@@ -106,13 +120,11 @@ def hide_person(store: Store, ref: str, hidden: bool, pack: str) -> dict:
 
 
 def rename_person(store: Store, ref: str, name: str) -> dict:
-    clean = " ".join(name.split())
-    if not clean:
-        raise ValueError("a person's name cannot be empty")
+    clean = normalise_name(name)
     with store.transaction() as conn:
-        person = person_store.find_person(conn, ref)
+        person = person_store.find_person(conn, _ref(ref))
         person_store.rename(conn, person.id, clean)
-        person_store.log_event(conn, "rename", person.id, None, 0, {"from": person.name})
+        person_store.log_event(conn, "rename", person.id, None, 0)
     return {"person_id": person.id, "from": person.name, "to": clean}
 
 
@@ -142,23 +154,107 @@ def split_cluster(store: Store, cluster_id: str) -> dict:
     }
 
 
-def unassign_face(store: Store, face_id: int) -> dict:
+def unassign_face(store: Store, face_id: int, pack: str | None = None) -> dict:
+    """Remember "this face is not that person", and the person's prototypes of the face's
+    pack are rebuilt in the same transaction, so the face stops being one of their exemplars
+    (and stops pulling the centroid) at once, not at the next refresh. With `pack` given, a
+    face of another pack is refused."""
     with store.transaction() as conn:
         person_id, method = person_store.face_person(conn, face_id)
         if person_id is None:
             raise ValueError(f"face {face_id} is not assigned to anyone")
+        face_pack = person_store.face_pack(conn, face_id)
+        if pack is not None and face_pack != pack:
+            raise ValueError(f"face {face_id} belongs to model pack {face_pack}, not {pack}")
         person_store.unassign_face(conn, face_id, person_id)
+        proto = rebuild_prototypes(conn, face_pack, [person_id])
         person_store.log_event(
             conn, "unassign", person_id, None, 1, {"face": face_id, "was": method}
         )
-    return {"face": face_id, "person_id": person_id, "was": method}
+    return {
+        "face": face_id,
+        "person_id": person_id,
+        "was": method,
+        "pack": face_pack,
+        "prototypes": proto.prototypes,
+    }
+
+
+def _heads_trained_on(store: Store, person_ids: list[int]) -> list[head_store.HeadUse]:
+    """Heads that learnt from these persons: recorded ones, and for heads trained before
+    persons were recorded, those whose checkpoint lists them (or cannot be read)."""
+    with store.transaction() as conn:
+        candidates = head_store.heads_possibly_trained_on(conn, person_ids)
+    used = []
+    for use in candidates:
+        if use.person_ids is not None:
+            used.append(use)
+            continue
+        checkpoint = store.home_path / use.checkpoint_path
+        if not checkpoint.exists():
+            continue
+        from face_assets.identity.projection import load_checkpoint  # torch: only when needed
+
+        try:
+            head, _ = load_checkpoint(checkpoint)
+        except (OSError, ValueError, RuntimeError):
+            used.append(use)  # unreadable: it may hold their faces, retire it
+            continue
+        if set(head.persons_used) & set(person_ids):
+            used.append(use)
+    return used
 
 
 def forget_person(store: Store, ref: str) -> dict:
-    """Delete a person's biometric data: faces' embeddings, crops, thumbnails, prototypes."""
+    """Delete a person's biometric data and name everywhere this product writes them.
+
+    Faces (their embeddings, crops, thumbnails), the same faces found by other packs,
+    prototypes, rejections, the person and the names merged into it; names in the audit
+    log; projection heads that learnt from their faces (checkpoints deleted, heads retired,
+    their automatic assignments released; with the promoted head retired, assignments use
+    raw ArcFace until a new head passes the gate). Box tombstones (no pixels, no name) stop
+    any detector size or pack from finding the faces again. Dagster's event log holds ids
+    and counts only.
+    """
     with store.transaction() as conn:
-        person = person_store.find_person(conn, ref)
-        paths = person_store.forget_person(conn, person.id)
-        person_store.log_event(conn, "forget", person.id, None, len(paths) // 2)
-    removed = media.delete_media(store.media_root, paths)  # after the commit: nothing dangles
-    return {"person_id": person.id, "faces_deleted": len(paths) // 2, "files_deleted": removed}
+        person = person_store.find_person(conn, _ref(ref))
+    heads = _heads_trained_on(store, [person.id])
+    with store.transaction() as conn:
+        person = person_store.find_person(conn, str(person.id))  # still there, same person
+        gone = person_store.forget_person(conn, person.id)
+        head_ids = [h.id for h in heads]
+        released = head_store.retire_for_forget(conn, head_ids) if head_ids else 0
+        person_store.log_event(conn, "forget", person.id, None, gone.faces)
+    # After the commit: a crash before it deletes nothing that is still referenced.
+    removed = media.delete_media(store.media_root, gone.media_paths)
+    checkpoints = 0
+    for use in heads:
+        path = Path(store.home_path / use.checkpoint_path)
+        if path.exists():
+            path.unlink()
+            checkpoints += 1
+    promoted = [h.id for h in heads if h.status == "promoted"]
+    return {
+        "person_id": person.id,
+        "faces_deleted": gone.faces,
+        "other_pack_faces_deleted": gone.overlapping_faces,
+        "aliases_deleted": len(gone.person_ids) - 1,
+        "prototypes_deleted": gone.prototypes,
+        "rejections_deleted": gone.rejections,
+        "files_deleted": removed,
+        "tombstones": gone.tombstones,
+        "audit_events_scrubbed": gone.events_scrubbed,
+        "heads_retired": head_ids,
+        "checkpoints_deleted": checkpoints,
+        "auto_assignments_released": released,
+        "promoted_head_retired": promoted[0] if promoted else None,
+        "remains": (
+            "box tombstones (image id + box, no pixels, no name) and audit rows with ids only"
+            + (
+                "; no promoted projection head: assignments use raw ArcFace until"
+                " `face-assets train` promotes a new one"
+                if promoted
+                else ""
+            )
+        ),
+    }

@@ -9,15 +9,19 @@ from face_assets.store import faces as face_store
 
 
 def find_orphans(store: Store, pack: str, fix: bool = False) -> dict:
-    """Faces without embeddings, face rows without files, files without face rows."""
+    """Faces without embeddings (in any month), face rows without files, files without face
+    rows."""
     with store.transaction() as conn:
-        missing_embeddings = check_queries.faces_missing_embedding(conn, pack)
+        missing_embeddings = check_queries.faces_without_any_embedding(conn, pack)
+        never_embedded = check_queries.months_without_embeddings(conn, pack)
         audit = media.media_audit(store.media_root, check_queries.face_media(conn))
         if fix and audit.faces_without_files:
             face_store.forget_detections_of(conn, audit.faces_without_files)
     deleted = media.delete_media(store.media_root, audit.files_without_faces) if fix else 0
     return {
+        # Every month, also those no embedding run has finished once (run ingest again).
         "faces_without_embedding": sum(missing_embeddings.values()),
+        "months_never_embedded": never_embedded,
         "face_rows_without_files": len(audit.faces_without_files),
         "files_without_face_rows": len(audit.files_without_faces),
         "fixed": fix,

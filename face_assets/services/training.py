@@ -167,6 +167,9 @@ def train_candidate(
             _plain(found),
             history,
             _plain(asdict(config)),
+            # Every person whose faces trained, validated or calibrated it: forgetting any of
+            # them retires the head (services/labels.py).
+            person_ids=[int(v) for v in np.unique(y)],
         )
     epochs = max(config.epochs, 1)
     return TrainingOutcome(

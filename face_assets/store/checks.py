@@ -31,6 +31,30 @@ def faces_missing_embedding(conn: psycopg.Connection, pack: str) -> dict[str, in
     return dict(rows)
 
 
+def faces_without_any_embedding(conn: psycopg.Connection, pack: str) -> dict[str, int]:
+    """Faces without an embedding per month, in every month, including months the embedding
+    stage never finished once (a run killed between detection and embedding): what
+    `find-orphans` reports. The asset check keeps faces_missing_embedding, which runs right
+    after embedding and must not fail on months that are still queued."""
+    rows = conn.execute(
+        "SELECT f.month, count(*) FROM faces f"
+        " WHERE f.pack = %s AND NOT EXISTS (SELECT 1 FROM face_embeddings e WHERE e.face_id = f.id)"
+        " GROUP BY f.month ORDER BY f.month",
+        (pack,),
+    ).fetchall()
+    return dict(rows)
+
+
+def months_without_embeddings(conn: psycopg.Connection, pack: str) -> list[str]:
+    """Months holding faces of this pack of which none has an embedding."""
+    rows = conn.execute(
+        "SELECT f.month FROM faces f LEFT JOIN face_embeddings e ON e.face_id = f.id"
+        " WHERE f.pack = %s GROUP BY f.month HAVING count(e.face_id) = 0 ORDER BY f.month",
+        (pack,),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def quality_violations(conn: psycopg.Connection, pack: str) -> tuple[int, int]:
     """(out of [0, 1], unscored faces in months the quality stage has run on)."""
     row = conn.execute(

@@ -20,7 +20,8 @@ def vector_array(value: object) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FaceRow:
-    """A face as the detection stage writes it."""
+    """A face as the detection stage writes it; `face_id` set when it is a stored face found
+    again (matched by box overlap), whose id, labels, cluster and history are kept."""
 
     face_index: int
     bbox: tuple[float, float, float, float]
@@ -28,6 +29,8 @@ class FaceRow:
     det_score: float
     crop_path: str
     thumb_path: str
+    face_id: int | None = None
+    crop_changed: bool = True  # a found-again face's embedding and quality are then redone
 
     @property
     def box_key(self) -> tuple[int, int, int, int]:
@@ -44,6 +47,45 @@ class StoredFace:
     crop_path: str
 
 
+@dataclass(frozen=True)
+class KnownFace:
+    """A stored face of an image about to be detected again."""
+
+    face_id: int
+    bbox: tuple[float, float, float, float]
+    landmarks: np.ndarray
+    crop_path: str
+    thumb_path: str
+    human: bool
+
+
+def known_faces(
+    conn: psycopg.Connection, image_ids: list[int], pack: str
+) -> dict[int, list[KnownFace]]:
+    """The stored faces of these images in this pack, by image (what re-detection matches)."""
+    rows = conn.execute(
+        "SELECT image_id, id, bbox, landmarks, crop_path, thumb_path,"
+        " assignment_method IS NOT DISTINCT FROM 'human'"
+        " FROM faces WHERE image_id = ANY(%s) AND pack = %s ORDER BY image_id, id",
+        (image_ids, pack),
+    ).fetchall()
+    found: dict[int, list[KnownFace]] = {}
+    for image_id, face_id, bbox, landmarks, crop, thumb, human in rows:
+        points = np.asarray(landmarks, dtype=np.float32).reshape(5, 2)
+        found.setdefault(image_id, []).append(
+            KnownFace(face_id, tuple(float(v) for v in bbox), points, crop, thumb, bool(human))
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class ImageFacesWritten:
+    inserted: int
+    refreshed: int
+    removed: int
+    removed_paths: list[str]  # media of removed faces no kept face uses: delete after commit
+
+
 def replace_image_faces(
     conn: psycopg.Connection,
     image_id: int,
@@ -51,55 +93,78 @@ def replace_image_faces(
     month: str,
     faces: list[FaceRow],
     params: dict,
-) -> int:
-    """Write one image's faces idempotently; returns how many stale faces were removed.
+) -> ImageFacesWritten:
+    """Write one image's faces: found-again faces refreshed in place, new ones inserted.
 
-    Faces are keyed by (image, pack, integer box), so re-detection with the same model updates
-    rows in place and keeps their embeddings and labels. Faces that a re-detection no longer
-    finds are removed unless a human labelled them.
+    A face matched to a stored one (`face_id`) keeps its id, labels, cluster and history; only
+    box, landmarks, score and files are refreshed, and when its aligned crop changed its
+    embedding and quality are dropped so the next stages recompute them from the new crop.
+    Stored faces the detector no longer finds are removed unless a human labelled them.
     """
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO faces (image_id, pack, month, face_index, bbox_x, bbox_y, bbox_w, bbox_h,"
-            " bbox, landmarks, det_score, crop_path, thumb_path)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (image_id, pack, bbox_x, bbox_y, bbox_w, bbox_h) DO UPDATE SET"
-            " month = EXCLUDED.month, face_index = EXCLUDED.face_index, bbox = EXCLUDED.bbox,"
-            " landmarks = EXCLUDED.landmarks, det_score = EXCLUDED.det_score,"
-            " crop_path = EXCLUDED.crop_path, thumb_path = EXCLUDED.thumb_path,"
-            " updated_at = now()",
-            [
-                (
-                    image_id,
-                    pack,
-                    month,
-                    f.face_index,
-                    *f.box_key,
-                    [float(v) for v in f.bbox],
-                    [float(v) for v in np.asarray(f.landmarks).reshape(-1)],
-                    f.det_score,
-                    f.crop_path,
-                    f.thumb_path,
-                )
-                for f in faces
-            ],
+    found = [f for f in faces if f.face_id is not None]
+    new = [f for f in faces if f.face_id is None]
+
+    def values(f: FaceRow) -> tuple:
+        return (
+            month,
+            f.face_index,
+            *f.box_key,
+            [float(v) for v in f.bbox],
+            [float(v) for v in np.asarray(f.landmarks).reshape(-1)],
+            f.det_score,
+            f.crop_path,
+            f.thumb_path,
         )
-        columns = [list(col) for col in zip(*[f.box_key for f in faces], strict=True)] or [[]] * 4
+
+    kept_ids: list[int] = []
+    with conn.cursor() as cur:
+        for f in found:
+            cur.execute(
+                "UPDATE faces SET month = %s, face_index = %s, bbox_x = %s, bbox_y = %s,"
+                " bbox_w = %s, bbox_h = %s, bbox = %s, landmarks = %s, det_score = %s,"
+                " crop_path = %s, thumb_path = %s, updated_at = now(),"
+                " quality = CASE WHEN %s THEN NULL ELSE quality END"
+                " WHERE id = %s AND image_id = %s AND pack = %s RETURNING id",
+                (*values(f), f.crop_changed, f.face_id, image_id, pack),
+            )
+            row = cur.fetchone()
+            if row is None:  # removed meanwhile (a forget): never resurrect it
+                continue
+            kept_ids.append(row[0])
+        stale = [f.face_id for f in found if f.crop_changed and f.face_id in kept_ids]
+        if stale:
+            cur.execute("DELETE FROM face_embeddings WHERE face_id = ANY(%s)", (stale,))
+        for f in new:
+            cur.execute(
+                "INSERT INTO faces (image_id, pack, month, face_index, bbox_x, bbox_y, bbox_w,"
+                " bbox_h, bbox, landmarks, det_score, crop_path, thumb_path)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (image_id, pack, *values(f)),
+            )
+            kept_ids.append(cur.fetchone()[0])
         cur.execute(
             "DELETE FROM faces WHERE image_id = %s AND pack = %s"
-            " AND assignment_method IS DISTINCT FROM 'human'"
-            " AND (bbox_x, bbox_y, bbox_w, bbox_h) NOT IN"
-            " (SELECT * FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[]))",
-            (image_id, pack, *columns),
+            " AND assignment_method IS DISTINCT FROM 'human' AND NOT (id = ANY(%s))"
+            " RETURNING crop_path, thumb_path",
+            (image_id, pack, kept_ids),
         )
-        removed = cur.rowcount
+        gone = cur.fetchall()
+        in_use = {
+            p
+            for row in conn.execute(
+                "SELECT crop_path, thumb_path FROM faces WHERE image_id = %s AND pack = %s",
+                (image_id, pack),
+            )
+            for p in row
+        }
         cur.execute(
             "INSERT INTO detections (image_id, pack, face_count, params) VALUES (%s, %s, %s, %s)"
             " ON CONFLICT (image_id, pack) DO UPDATE SET face_count = EXCLUDED.face_count,"
             " params = EXCLUDED.params, detected_at = now()",
             (image_id, pack, len(faces), json.dumps(params, sort_keys=True)),
         )
-    return removed
+    removed_paths = sorted({p for row in gone for p in row} - in_use)
+    return ImageFacesWritten(len(new), len(kept_ids) - len(new), len(gone), removed_paths)
 
 
 def faces_without_embedding(

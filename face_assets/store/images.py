@@ -15,7 +15,7 @@ class PendingImage:
     image_id: int
     sha256: str
     paths: tuple[str, ...]
-    suppressed: frozenset[tuple[int, int, int, int]] = frozenset()  # boxes of forgotten faces
+    forgotten: tuple[tuple[float, float, float, float], ...] = ()  # tombstones, any pack
 
 
 def cached_files(conn: psycopg.Connection) -> dict[str, FileRecord]:
@@ -83,6 +83,11 @@ def register_images(conn: psycopg.Connection, images: list[ImageRecord]) -> tupl
             "UPDATE library_files f SET image_id = i.id FROM images i"
             " WHERE f.sha256 = i.sha256 AND f.image_id IS DISTINCT FROM i.id"
         )
+        # A file whose content is an image already found unusable shares that image's reason.
+        cur.execute(
+            "UPDATE library_files f SET status = i.status, status_detail = i.status_detail"
+            " FROM images i WHERE f.image_id = i.id AND f.status = 'ok' AND i.status <> 'ok'"
+        )
     return new, len(images) - new
 
 
@@ -110,26 +115,33 @@ def images_to_detect(
         "SELECT i.id, i.sha256, i.rel_path,"
         " coalesce(array_agg(f.rel_path ORDER BY f.rel_path)"
         "   FILTER (WHERE f.rel_path IS NOT NULL), '{}'),"
-        " (SELECT coalesce(array_agg(ARRAY[s.bbox_x, s.bbox_y, s.bbox_w, s.bbox_h]), '{}')"
-        "   FROM suppressed_faces s WHERE s.image_id = i.id AND s.pack = %s)"
+        # Tombstones of forgotten faces hold for every pack: the person is in the pixels.
+        " (SELECT coalesce(array_agg(s.bbox ORDER BY s.id), '{}')"
+        "   FROM forgotten_faces s WHERE s.image_id = i.id)"
         " FROM images i LEFT JOIN library_files f ON f.image_id = i.id"
         " WHERE i.month = %s AND i.status = 'ok'"
         " AND (%s OR NOT EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id"
         "   AND d.pack = %s))"
         " GROUP BY i.id ORDER BY i.id",
-        (pack, month, redetect, pack),
+        (month, redetect, pack),
     ).fetchall()
     result = []
-    for image_id, sha256, first_path, paths, suppressed in rows:
+    for image_id, sha256, first_path, paths, forgotten in rows:
         ordered = tuple(dict.fromkeys([*paths, first_path]))
-        boxes = frozenset(tuple(box) for box in suppressed or [])
+        boxes = tuple(tuple(float(v) for v in box) for box in forgotten or [])
         result.append(PendingImage(image_id, sha256, ordered, boxes))
     return result
 
 
 def mark_image_failed(conn: psycopg.Connection, image_id: int, reason: str, detail: str) -> None:
+    """The image's reason, on the image and on every library file holding its content (the
+    scan only read the header and said `ok`; decoding found the real state)."""
     conn.execute(
         "UPDATE images SET status = %s, status_detail = %s, updated_at = now() WHERE id = %s",
+        (reason, detail[:500], image_id),
+    )
+    conn.execute(
+        "UPDATE library_files SET status = %s, status_detail = %s WHERE image_id = %s",
         (reason, detail[:500], image_id),
     )
 

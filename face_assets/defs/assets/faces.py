@@ -83,6 +83,10 @@ def detected_faces(
             "faces": stats.faces,
             "faces_per_image": round(stats.faces / stats.images, 2) if stats.images else 0.0,
             "stale_faces_removed": stats.removed_faces,
+            # Re-detection matches stored faces by box overlap (vision/matching.py).
+            "faces_found_again": stats.refreshed_faces,
+            "faces_new": stats.new_faces,
+            "forgotten_faces_skipped": stats.suppressed_faces,
             "images_per_second": rate(stats.images, stats.seconds),
             "faces_per_second": rate(stats.faces, stats.seconds),
             "decode_seconds": round(stats.decode_seconds, 3),

@@ -71,6 +71,7 @@ def test_bad_inputs_are_recorded_and_good_ones_processed(store, messy_library):
     assert files["empty.jpg"] == decode.REASON_EMPTY  # refused before any content exists
     assert images["text.jpg"] == decode.REASON_NOT_IMAGE
     assert images["truncated.jpg"] == decode.REASON_TRUNCATED  # found by the full decode
+    assert files["truncated.jpg"] == decode.REASON_TRUNCATED  # the file row agrees (issue 11)
     assert images["bomb.png"] == decode.REASON_TOO_MANY_PIXELS
     assert files["pipe.jpg"] == decode.REASON_NOT_REGULAR
     assert files["dangling.jpg"] == decode.REASON_UNREADABLE
