@@ -17,9 +17,10 @@ from pathlib import Path
 from face_assets.errors import StoreUnavailableError
 from face_assets.settings import HOME_ENV, Settings
 
-# The CLI prints its own summary; Dagster's per-event console log would bury it. The runs'
-# full event logs are still in the instance (dagster dev shows them).
-QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The CLI prints its own summary and, for a failed run, one line with the root error;
+# Dagster's console log (step failures come with full tracebacks at ERROR) would bury both.
+# The runs' full event logs are still in the instance (dagster dev shows them).
+QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def _quiet() -> None:
@@ -39,17 +40,28 @@ def _store():
     return Store(settings.database_url, settings.home)
 
 
-def _instance():
-    from dagster import DagsterInstance
+_STALE_CHECKED: list[bool] = []
 
-    if os.environ.get("DAGSTER_HOME"):
-        dagster_home = Path(os.environ["DAGSTER_HOME"])
-        dagster_home.mkdir(parents=True, exist_ok=True)
-        config = dagster_home / "dagster.yaml"
-        if not config.exists():  # local SQLite instance; deployments use the repo's dagster.yaml
-            config.write_text("telemetry:\n  enabled: false\n")
-        return DagsterInstance.get()
-    return DagsterInstance.ephemeral()
+
+def _instance():
+    """The local instance; once per process, runs of killed CLI processes are marked failed."""
+    from face_assets.defs.instance import local_instance
+    from face_assets.defs.stale_runs import fail_stale_runs
+
+    instance = local_instance()
+    if not _STALE_CHECKED and os.environ.get("DAGSTER_HOME"):
+        _STALE_CHECKED.append(True)
+        stale = fail_stale_runs(instance)
+        if stale:
+            print(f"  {len(stale)} run(s) of killed face-assets processes marked failed")
+    return instance
+
+
+def _run_tags() -> dict[str, str]:
+    """Names this process on its runs (see defs/stale_runs.py)."""
+    from face_assets.defs.stale_runs import CLI_PROCESS_TAG, process_tag
+
+    return {CLI_PROCESS_TAG: process_tag()}
 
 
 def run_ingest(library_root: Path, months: list[str] | None = None) -> dict:
@@ -68,7 +80,11 @@ def run_ingest(library_root: Path, months: list[str] | None = None) -> dict:
     for month in todo:
         started = time.perf_counter()
         result = job.execute_in_process(
-            partition_key=month, instance=instance, run_config=QUIET_RUN, raise_on_error=False
+            partition_key=month,
+            instance=instance,
+            run_config=QUIET_RUN,
+            tags=_run_tags(),
+            raise_on_error=False,
         )
         if not result.success:
             raise SystemExit(_run_failure(result, f"ingest of {month}"))
@@ -89,7 +105,7 @@ def run_identities(months: list[str]) -> None:
     result = job.execute_in_process(
         instance=_instance(),
         run_config=QUIET_RUN,
-        tags={RANGE_START_TAG: min(months), RANGE_END_TAG: max(months)},
+        tags={RANGE_START_TAG: min(months), RANGE_END_TAG: max(months), **_run_tags()},
         raise_on_error=False,
     )
     if not result.success:
@@ -101,14 +117,24 @@ def run_identities(months: list[str]) -> None:
 
 
 def _run_failure(result, what: str) -> str:
-    """One line for a failed run: the first step error's message, not its traceback."""
+    """One line for a failed run: the first step error's root message, not its traceback.
+
+    A lost database raises StoreUnavailableError (exit status 3, as for any command that
+    finds the database down); any other failure exits with status 1.
+    """
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error
             while error.cause is not None:
                 error = error.cause
-            first = (error.message.strip().splitlines() or ["failed"])[0]
-            return f"error: {what} failed: {first} (run {result.run_id[:8]} in Dagster)"
+            message = error.message.strip()
+            for prefix in (f"face_assets.errors.{error.cls_name}: ", f"{error.cls_name}: "):
+                message = message.removeprefix(prefix)
+            first = (message.splitlines() or ["failed"])[0]
+            line = f"{what} failed: {first} (run {result.run_id[:8]} in Dagster)"
+            if error.cls_name == StoreUnavailableError.__name__:
+                raise StoreUnavailableError(line)
+            return f"error: {line}"
     return f"error: {what} failed; see run {result.run_id[:8]} in Dagster"
 
 
@@ -201,17 +227,9 @@ def _report_labels_changed() -> None:
     """Tell Dagster the person_labels source changed, so automation refreshes prototypes."""
     if not os.environ.get("DAGSTER_HOME"):
         return
-    from dagster import AssetKey, AssetObservation
+    from face_assets.defs.instance import report_labels_changed
 
-    from face_assets.services import inspection
-
-    version = inspection.labels_state(_store())["version"]
-    _instance().report_runless_asset_event(
-        # The tag is how Dagster records a source asset's data version on an observation.
-        AssetObservation(
-            asset_key=AssetKey("person_labels"), tags={"dagster/data_version": version}
-        )
-    )
+    report_labels_changed(_store())
 
 
 def _print_json(result: dict) -> None:
@@ -246,28 +264,21 @@ def cmd_persons(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_review(args: argparse.Namespace) -> int:
-    """Serve the review page; the token comes from the environment, never from the command line."""
-    from face_assets import review
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the HTTP app (REST API, detection endpoints, review page) with uvicorn; the token
+    comes from the environment, never from the command line."""
+    from face_assets.api import auth, server
 
-    token = os.environ.get(review.TOKEN_ENV, "")
-    if not token:
-        print(
-            f"error: the review page needs an auth token; set one first:\n  export"
-            f" {review.TOKEN_ENV}=$(python -c 'import secrets; print(secrets.token_urlsafe(24))')",
-            file=sys.stderr,
-        )
-        return 2
-    app = review.ReviewApp(_store(), _pack(), token, on_labelled=_report_labels_changed)
-    server = review.review_server(app, args.host, args.port)
-    host, port = server.server_address[:2]
-    print(f"review page: open http://{host}:{port}/?token=${review.TOKEN_ENV} once (Ctrl-C stops)")
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+        token = auth.token_from_env()
+    except auth.WeakTokenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"face-assets app: open http://{args.host}:{args.port}/?token=${auth.TOKEN_ENV} once;"
+        f" API docs at /docs (Ctrl-C stops)"
+    )
+    server.serve(_settings(), token, args.host, args.port)
     return 0
 
 
@@ -301,7 +312,7 @@ def cmd_split(args: argparse.Namespace) -> int:
 def cmd_unassign(args: argparse.Namespace) -> int:
     from face_assets.services import labels
 
-    result = labels.unassign_face(_store(), args.face)
+    result = labels.unassign_face(_store(), args.face, _pack())
     _report_labels_changed()
     _print_json(result)
     return 0
@@ -362,7 +373,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     }
     job = build_definitions().resolve_job_def("train_projection_head")
     result = job.execute_in_process(
-        run_config=run_config, instance=_instance(), raise_on_error=False
+        run_config=run_config, instance=_instance(), tags=_run_tags(), raise_on_error=False
     )
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
@@ -410,10 +421,14 @@ def build_parser() -> argparse.ArgumentParser:
     clusters.set_defaults(func=cmd_clusters)
     persons = sub.add_parser("persons", help="known persons with face counts")
     persons.set_defaults(func=cmd_persons)
-    review = sub.add_parser("review", help="serve a page to name clusters (needs an auth token)")
-    review.add_argument("--host", default="127.0.0.1", help="interface to bind (default loopback)")
-    review.add_argument("--port", type=int, default=8765)
-    review.set_defaults(func=cmd_review)
+    for verb, text in (
+        ("serve", "serve the HTTP API and the review page (token in $FACE_ASSETS_API_TOKEN)"),
+        ("review", "the same as serve (its old name)"),
+    ):
+        serve = sub.add_parser(verb, help=text)
+        serve.add_argument("--host", default="127.0.0.1", help="interface (default loopback)")
+        serve.add_argument("--port", type=int, default=8765)
+        serve.set_defaults(func=cmd_serve)
     label = sub.add_parser("label", help="name a cluster (creates the person if new)")
     label.add_argument("cluster")
     label.add_argument("name")

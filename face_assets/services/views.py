@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from face_assets.store import Store, stats
+from face_assets.store import Store, browse, stats
 from face_assets.store import persons as person_store
 
 
@@ -45,3 +45,58 @@ def face_thumbnail(store: Store, face_id: int) -> bytes | None:
     if not path.is_relative_to(root) or not path.is_file():
         return None
     return path.read_bytes()
+
+
+# --- pages for the HTTP API and the review page --------------------------------------------
+
+
+def cluster_page(
+    store: Store, pack: str, limit: int, offset: int, samples: int
+) -> tuple[list[dict], int]:
+    """A page of clusters of unlabelled faces, largest first, with their best faces; and the
+    total number of clusters."""
+    with store.transaction() as conn:
+        return browse.cluster_page(conn, pack, limit, offset, samples)
+
+
+def cluster_detail(store: Store, cluster_id: str) -> list[dict]:
+    """The unlabelled faces of a cluster, best first; LookupError for an unknown cluster."""
+    with store.transaction() as conn:
+        faces = browse.cluster_faces(conn, cluster_id)
+    if not faces:
+        raise LookupError(f"no cluster {cluster_id!r} with unlabelled faces")
+    return faces
+
+
+def person_page(
+    store: Store, status: str | None, limit: int, offset: int
+) -> tuple[list[dict], int]:
+    with store.transaction() as conn:
+        return browse.person_page(conn, status, limit, offset)
+
+
+def person_detail(store: Store, person_id: int, limit: int, offset: int) -> dict:
+    """A person with one page of their faces; LookupError for an unknown id."""
+    with store.transaction() as conn:
+        found = browse.person(conn, person_id)
+        if found is None:
+            raise LookupError(f"no person {person_id}")
+        found["face_list"] = browse.person_faces(conn, person_id, limit, offset)
+    return found
+
+
+def image_faces(store: Store, image_id: int, pack: str) -> list[dict]:
+    """A photo's faces with their persons; LookupError for an unknown photo."""
+    with store.transaction() as conn:
+        if browse.image_exists(conn, image_id) is None:
+            raise LookupError(f"no asset {image_id}")
+        return browse.image_faces(conn, image_id, pack)
+
+
+def image_month(store: Store, image_id: int) -> str:
+    """The month partition of a registered photo; LookupError for an unknown one."""
+    with store.transaction() as conn:
+        found = browse.image_exists(conn, image_id)
+    if found is None:
+        raise LookupError(f"no asset {image_id}")
+    return found[0]

@@ -74,9 +74,12 @@ def test_gpu_code_server_is_a_profile_with_an_nvidia_reservation():
 def test_only_the_token_proxy_is_published_and_only_on_localhost_by_default():
     published = {name for name, service in SERVICES.items() if service.get("ports")}
     assert published == {"proxy"}  # never the webserver (no auth) nor postgres
-    (port,) = SERVICES["proxy"]["ports"]
-    assert interpolate(port, {}) == "127.0.0.1:3000:8080"
+    ui, app = SERVICES["proxy"]["ports"]
+    assert interpolate(ui, {}) == "127.0.0.1:3000:8080"
+    assert interpolate(app, {}) == "127.0.0.1:8765:8081"  # the HTTP app, which checks the token
     assert SERVICES["webserver"]["expose"] == ["3000"]
+    assert SERVICES["app"]["expose"] == ["8765"]
+    assert "FACE_ASSETS_UI_TOKEN" in SERVICES["app"]["environment"]["FACE_ASSETS_API_TOKEN"]
 
 
 def test_files_and_modules_named_by_the_services_exist():

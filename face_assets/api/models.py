@@ -1,0 +1,81 @@
+"""The face models of the app: loaded once per process, every call through one semaphore.
+
+ONNX Runtime sessions already use every core; two calls at once keep the CPU busy while a
+third decodes, and more would only multiply memory (a 80 MP photo is 240 MB of pixels). A
+burst of uploads therefore queues on the semaphore instead of exhausting memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+from face_assets.vision.models import FaceModels, load_face_models
+
+MODEL_CONCURRENCY_ENV = "FACE_ASSETS_MODEL_CONCURRENCY"
+DEFAULT_MODEL_CONCURRENCY = 2  # see above: two calls at once, the rest wait their turn
+PROVIDERS_ENV = "FACE_ASSETS_PROVIDERS"  # e.g. "cuda" or "cpu"; comma-separated
+DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
+
+T = TypeVar("T")
+
+
+def model_concurrency_from_env() -> int:
+    raw = os.environ.get(MODEL_CONCURRENCY_ENV) or str(DEFAULT_MODEL_CONCURRENCY)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{MODEL_CONCURRENCY_ENV}={raw!r} is not a positive number")
+    return int(raw)
+
+
+def providers_from_env() -> tuple[str, ...]:
+    raw = os.environ.get(PROVIDERS_ENV, "")
+    return tuple(p for p in raw.split(",") if p.strip()) or DEFAULT_PROVIDERS
+
+
+class ModelService:
+    """A pack's models, loaded on first use (or at start), behind a semaphore."""
+
+    def __init__(
+        self,
+        pack: str,
+        providers: tuple[str, ...] = DEFAULT_PROVIDERS,
+        concurrency: int = DEFAULT_MODEL_CONCURRENCY,
+    ) -> None:
+        self.pack = pack
+        self.providers = providers
+        self.concurrency = concurrency
+        self._models: FaceModels | None = None
+        self._lock = threading.Lock()
+        self._semaphore: asyncio.Semaphore | None = None
+        self.waiting = 0  # calls queued on the semaphore now (for /health and tests)
+
+    @property
+    def loaded(self) -> FaceModels | None:
+        return self._models
+
+    def load(self) -> FaceModels:
+        with self._lock:
+            if self._models is None:
+                self._models = load_face_models(self.pack, self.providers)
+            return self._models
+
+    async def run(self, work: Callable[[FaceModels], T]) -> T:
+        """Run `work(models)` in a worker thread once a model slot is free."""
+        if self._semaphore is None:  # created inside the server's event loop
+            self._semaphore = asyncio.Semaphore(self.concurrency)
+        self.waiting += 1
+        acquired = False
+        try:
+            async with self._semaphore:
+                self.waiting -= 1
+                acquired = True
+                models = self._models or await run_in_threadpool(self.load)
+                return await run_in_threadpool(work, models)
+        finally:
+            if not acquired:  # cancelled (client gone) while waiting for a slot
+                self.waiting -= 1

@@ -1,0 +1,409 @@
+"""Seed 002's REST API under /api/v1/faces, camelCase JSON, on the services the CLI and the
+Dagster assets use. Domain errors map to HTTP in app.py: LookupError 404, ValueError 400,
+NameTakenError 409, StoreUnavailableError and RunsUnavailable 503."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+
+from face_assets.api import schemas as s
+from face_assets.api.auth import require_caller
+from face_assets.api.runs import PARTITION_TAG, DagsterRuns
+from face_assets.services import labels, review_queue, views
+
+PREFIX = "/api/v1/faces"
+DEFAULT_PAGE_SIZE = 20  # seed 002
+MAX_PAGE_SIZE = 100  # seed 002: "max: 100"
+SAMPLE_FACES = 5  # seed 002's example lists five sample face ids per cluster
+MAX_QUESTIONS = 100  # review queue items per request
+
+router = APIRouter(prefix=PREFIX, tags=["faces (seed 002)"], dependencies=[Depends(require_caller)])
+
+
+def _page_args(page: int, page_size: int) -> tuple[int, int]:
+    return page_size, (page - 1) * page_size
+
+
+Page = Query(default=1, ge=1, description="page number, from 1")
+PageSize = Query(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, alias="pageSize")
+
+
+def face_out(face: dict) -> s.FaceOut:
+    return s.FaceOut(
+        id=face["id"],
+        asset_id=face["asset_id"],
+        bbox=s.BBox(x=face["x"], y=face["y"], width=face["width"], height=face["height"]),
+        detection_confidence=face["det_score"],
+        quality_score=face["quality"],
+        cluster_id=face["cluster_id"],
+        person_id=face["person_id"],
+        person_name=face["person_name"],
+        assignment=face["assignment_method"],
+        assignment_similarity=face["assignment_similarity"],
+        created_at=face["created_at"],
+    )
+
+
+def labelled(request: Request) -> None:
+    """After every labelling operation: tell Dagster (person_labels changed), if configured."""
+    hook = request.app.state.on_labelled
+    if hook is not None:
+        hook()
+
+
+# --- clusters --------------------------------------------------------------------------------
+
+
+@router.get("/clusters", response_model=s.ClusterListResponse)
+def list_clusters(
+    request: Request,
+    page: int = Page,
+    page_size: int = PageSize,
+    include_labeled: bool = Query(
+        default=False,
+        alias="includeLabeled",
+        description="accepted for seed 002; naming a cluster moves its faces to the person",
+    ),
+) -> s.ClusterListResponse:
+    """Clusters of unlabelled faces, largest first, with their best faces."""
+    state = request.app.state
+    limit, offset = _page_args(page, page_size)
+    rows, total = views.cluster_page(state.store, state.pack, limit, offset, SAMPLE_FACES)
+    return s.ClusterListResponse(
+        items=[
+            s.ClusterSummary(
+                cluster_id=r["cluster_id"],
+                face_count=r["size"],
+                sample_face_ids=r["sample_faces"],
+                avg_quality=None if r["avg_quality"] is None else float(r["avg_quality"]),
+            )
+            for r in rows
+        ],
+        total=total,
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.get("/clusters/{cluster_id}", response_model=s.ClusterDetailResponse)
+def get_cluster(request: Request, cluster_id: str) -> s.ClusterDetailResponse:
+    faces = views.cluster_detail(request.app.state.store, cluster_id)
+    return s.ClusterDetailResponse(cluster_id=cluster_id, faces=[face_out(f) for f in faces])
+
+
+@router.post("/clusters/{cluster_id}/label", response_model=s.LabelClusterResponse)
+def label_cluster(
+    request: Request, cluster_id: str, body: s.LabelClusterRequest
+) -> s.LabelClusterResponse:
+    """Name a cluster (the person is created if new). Faces in excludeFaceIds (the wrong
+    ones a reviewer deselected) stay unlabelled and are recorded as not this person."""
+    result = label_cluster_faces(request, cluster_id, body.name, body.exclude_face_ids)
+    return s.LabelClusterResponse(**result)
+
+
+def label_cluster_faces(request: Request, cluster_id: str, name: str, exclude: list[int]) -> dict:
+    """The review page's form and the API's POST share this: one path for naming."""
+    state = request.app.state
+    if not exclude:
+        done = labels.label_cluster(state.store, cluster_id, name, state.pack)
+        excluded = 0
+    else:
+        members = [f["id"] for f in views.cluster_detail(state.store, cluster_id)]
+        unknown = sorted(set(exclude) - set(members))
+        if unknown:
+            raise ValueError(f"faces {unknown} are not in cluster {cluster_id!r}")
+        keep = [f for f in members if f not in set(exclude)]
+        if not keep:
+            raise ValueError("every face of the cluster was deselected: nothing to name")
+        done = labels.label_faces(state.store, keep, name, state.pack)
+        review_queue.reject_faces(state.store, sorted(set(exclude)), done["person_id"])
+        excluded = len(set(exclude))
+    labelled(request)
+    return {
+        "person_id": done["person_id"],
+        "person_name": done["name"],
+        "created": done["created"],
+        "faces_labeled": done["faces"],
+        "faces_excluded": excluded,
+        "prototypes_created": done["prototypes"],
+    }
+
+
+@router.post("/clusters/{cluster_id}/split", response_model=s.SplitClusterResponse)
+def split_cluster(request: Request, cluster_id: str) -> s.SplitClusterResponse:
+    """Re-cluster one mixed cluster with tighter parameters."""
+    result = labels.split_cluster(request.app.state.store, cluster_id)
+    labelled(request)
+    return s.SplitClusterResponse(
+        original_cluster_id=cluster_id,
+        new_clusters=sorted(result["sub_clusters"]),
+        sizes=result["sub_clusters"],
+        unclustered=result["unclustered"],
+    )
+
+
+# --- persons ---------------------------------------------------------------------------------
+
+
+def person_out(p: dict) -> s.PersonOut:
+    return s.PersonOut(
+        id=p["id"],
+        name=p["name"],
+        status=p["status"],
+        merged_into=p["merged_into"],
+        face_count=p["faces"],
+        human_count=p["human"],
+        auto_count=p["auto"],
+        prototype_count=p["prototypes"],
+        created_at=p["created_at"],
+        updated_at=p["updated_at"],
+    )
+
+
+@router.get("/persons", response_model=s.PersonListResponse)
+def list_persons(
+    request: Request,
+    page: int = Page,
+    page_size: int = PageSize,
+    status_filter: str | None = Query(
+        default=None, alias="status", pattern="^(active|merged|hidden)$"
+    ),
+) -> s.PersonListResponse:
+    limit, offset = _page_args(page, page_size)
+    rows, total = views.person_page(request.app.state.store, status_filter, limit, offset)
+    return s.PersonListResponse(
+        items=[person_out(p) for p in rows], total=total, page=page, page_size=page_size
+    )
+
+
+@router.get("/persons/{person_id}", response_model=s.PersonDetailResponse)
+def get_person(
+    request: Request, person_id: int, page: int = Page, page_size: int = PageSize
+) -> s.PersonDetailResponse:
+    limit, offset = _page_args(page, page_size)
+    p = views.person_detail(request.app.state.store, person_id, limit, offset)
+    return s.PersonDetailResponse(
+        id=p["id"],
+        name=p["name"],
+        status=p["status"],
+        merged_into=p["merged_into"],
+        face_count=p["faces"],
+        prototype_count=p["prototypes"],
+        created_at=p["created_at"],
+        updated_at=p["updated_at"],
+        faces=[face_out(f) for f in p["face_list"]],
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.post("/persons/{person_id}/merge", response_model=s.MergePersonsResponse)
+def merge_person(
+    request: Request, person_id: int, body: s.MergePersonsRequest
+) -> s.MergePersonsResponse:
+    """Merge this person into another; the source stays as 'merged' for the audit trail."""
+    state = request.app.state
+    result = labels.merge_persons(state.store, str(person_id), str(body.into_person_id), state.pack)
+    labelled(request)
+    return s.MergePersonsResponse(
+        source_person_id=person_id,
+        target_person_id=body.into_person_id,
+        faces_moved=result["faces_moved"],
+    )
+
+
+def _hide(request: Request, person_id: int, hidden: bool) -> s.HidePersonResponse:
+    state = request.app.state
+    result = labels.hide_person(state.store, str(person_id), hidden, state.pack)
+    labelled(request)
+    return s.HidePersonResponse(
+        person_id=person_id,
+        status=result["status"],
+        auto_assignments_released=result["auto_assignments_released"],
+    )
+
+
+@router.post("/persons/{person_id}/hide", response_model=s.HidePersonResponse)
+def hide_person(request: Request, person_id: int) -> s.HidePersonResponse:
+    """No prototypes, no new assignments; automatic assignments released."""
+    return _hide(request, person_id, True)
+
+
+@router.post("/persons/{person_id}/unhide", response_model=s.HidePersonResponse)
+def unhide_person(request: Request, person_id: int) -> s.HidePersonResponse:
+    return _hide(request, person_id, False)
+
+
+@router.post("/persons/{person_id}/rename", response_model=s.RenamePersonResponse)
+def rename_person(
+    request: Request, person_id: int, body: s.RenamePersonRequest
+) -> s.RenamePersonResponse:
+    result = labels.rename_person(request.app.state.store, str(person_id), body.name)
+    labelled(request)
+    return s.RenamePersonResponse(
+        person_id=person_id, name=result["to"], previous_name=result["from"]
+    )
+
+
+@router.post("/persons/{person_id}/forget", response_model=s.ForgetPersonResponse)
+def forget_person(
+    request: Request, person_id: int, body: s.ForgetPersonRequest
+) -> s.ForgetPersonResponse:
+    """Delete the person's faces, embeddings, crops and prototypes for good. The body must
+    confirm with exactly "forget <current name>", so a wrong id cannot delete someone else."""
+    state = request.app.state
+    found = views.person_detail(state.store, person_id, 0, 0)
+    expected = f"forget {found['name']}"
+    if body.confirm != expected:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"forget deletes this person's biometric data for good; confirm with"
+            f' {{"confirm": {expected!r}}}',
+        )
+    result = labels.forget_person(state.store, str(person_id))
+    labelled(request)
+    return s.ForgetPersonResponse(
+        person_id=person_id,
+        faces_deleted=result["faces_deleted"],
+        files_deleted=result["files_deleted"],
+    )
+
+
+# --- faces and assets -----------------------------------------------------------------------
+
+
+@router.post("/faces/{face_id}/unassign", response_model=s.UnassignResponse)
+def unassign_face(request: Request, face_id: int) -> s.UnassignResponse:
+    """ "Not this person": the face leaves its person and is never given back to them."""
+    state = request.app.state
+    result = labels.unassign_face(state.store, face_id, state.pack)
+    labelled(request)
+    return s.UnassignResponse(face_id=face_id, person_id=result["person_id"], was=result["was"])
+
+
+@router.get(
+    "/faces/{face_id}/thumbnail",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "no such face"}},
+)
+def face_thumbnail(request: Request, face_id: int) -> Response:
+    data = views.face_thumbnail(request.app.state.store, face_id)
+    if data is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no thumbnail for face {face_id}")
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private"})
+
+
+@router.get("/assets/{asset_id}", response_model=s.FaceListResponse)
+def asset_faces(request: Request, asset_id: int) -> s.FaceListResponse:
+    """A photo's faces (asset = image id), in face order, with their persons."""
+    state = request.app.state
+    faces = views.image_faces(state.store, asset_id, state.pack)
+    return s.FaceListResponse(
+        items=[face_out(f) for f in faces], total=len(faces), page=1, page_size=len(faces)
+    )
+
+
+# --- long work as Dagster runs ----------------------------------------------------------------
+
+
+def _runs(request: Request) -> DagsterRuns:
+    return request.app.state.runs
+
+
+@router.post("/detect/{asset_id}", response_model=s.DetectAssetResponse, status_code=202)
+def detect_asset(
+    request: Request, asset_id: int, body: s.DetectFacesRequest | None = None
+) -> s.DetectAssetResponse:
+    """Re-detect the asset's month as an `ingest_month` run (it shows in the Dagster UI)."""
+    body = body or s.DetectFacesRequest()
+    month = views.image_month(request.app.state.store, asset_id)
+    run_config = {
+        "ops": {
+            "detected_faces": {
+                "config": {
+                    "min_confidence": body.min_confidence,
+                    "min_face_size": body.min_face_size,
+                    "redetect": True,
+                }
+            }
+        }
+    }
+    run = _runs(request).submit("ingest_month", run_config, {PARTITION_TAG: month})
+    return s.DetectAssetResponse(
+        run_id=run.run_id,
+        job_name=run.job_name,
+        status=run.status,
+        via=run.via,
+        asset_id=asset_id,
+        month=month,
+    )
+
+
+@router.post("/cluster", response_model=s.RunResponse, status_code=202)
+def trigger_clustering(
+    request: Request, body: s.TriggerClusteringRequest | None = None
+) -> s.RunResponse:
+    """Cluster the unclaimed faces as a `cluster_faces` run."""
+    body = body or s.TriggerClusteringRequest()
+    config = {
+        k: v
+        for k, v in {
+            "quality_threshold": body.quality_threshold,
+            "min_cluster_size": body.min_cluster_size,
+        }.items()
+        if v is not None
+    }
+    run_config = {"ops": {"face_clusters": {"config": config}}} if config else {}
+    run = _runs(request).submit("cluster_faces", run_config, {})
+    return s.RunResponse(run_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via)
+
+
+@router.get("/runs/{run_id}", response_model=s.RunResponse)
+def run_status(request: Request, run_id: str) -> s.RunResponse:
+    run = _runs(request).status(run_id)
+    return s.RunResponse(run_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via)
+
+
+# --- the "Is this X?" queue -------------------------------------------------------------------
+
+
+@router.get("/review/queue", response_model=s.QueueResponse)
+def review_questions(
+    request: Request, limit: int = Query(default=20, ge=1, le=MAX_QUESTIONS)
+) -> s.QueueResponse:
+    """The least sure questions first: borderline assignments, near misses, merge
+    suggestions."""
+    state = request.app.state
+    found = review_queue.questions(state.store, state.pack, limit)
+    return s.QueueResponse(
+        items=[
+            s.Question(
+                kind=q.kind,
+                person_id=q.person_id,
+                person_name=q.person_name,
+                similarity=round(q.similarity, 4),
+                uncertainty=round(q.uncertainty, 4),
+                face_id=q.face_id,
+                cluster_id=q.cluster_id,
+                cluster_size=q.cluster_size,
+                sample_face_ids=list(q.sample_face_ids),
+                person_face_ids=list(q.person_face_ids),
+                assigned=q.assigned,
+            )
+            for q in found
+        ]
+    )
+
+
+@router.post("/review/answer", response_model=s.AnswerResponse)
+def review_answer(request: Request, body: s.AnswerRequest) -> s.AnswerResponse:
+    """yes: label the face (or cluster) as the person; no: unassign / record the rejection."""
+    state = request.app.state
+    result = review_queue.answer(
+        state.store, state.pack, body.answer, body.person_id, body.face_id, body.cluster_id
+    )
+    labelled(request)
+    faces = result.get("faces", result.get("faces_rejected", 1))
+    return s.AnswerResponse(
+        operation=result["operation"], person_id=body.person_id, faces=int(faces)
+    )

@@ -1,0 +1,274 @@
+"""Request and response bodies. The REST API (seed 002) speaks camelCase JSON; the stateless
+service endpoints (seed 001) keep that seed's snake_case fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+MAX_NAME_LENGTH = 200  # a person's name; the review page's input has the same maxlength
+
+
+class Camel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields are refused (422)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class Page(Camel):
+    total: int
+    page: int
+    page_size: int
+
+
+class BBox(Camel):
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+class FaceOut(Camel):
+    id: int
+    asset_id: int
+    bbox: BBox
+    detection_confidence: float
+    quality_score: float | None
+    cluster_id: str | None
+    person_id: int | None
+    person_name: str | None
+    assignment: Literal["human", "auto"] | None
+    assignment_similarity: float | None
+    created_at: datetime
+
+
+class ClusterSummary(Camel):
+    cluster_id: str
+    face_count: int
+    sample_face_ids: list[int]
+    avg_quality: float | None
+    person_id: int | None = None
+    person_name: str | None = None
+
+
+class ClusterListResponse(Page):
+    items: list[ClusterSummary]
+
+
+class ClusterDetailResponse(Camel):
+    cluster_id: str
+    faces: list[FaceOut]
+    person_id: int | None = None
+    person_name: str | None = None
+
+
+class LabelClusterRequest(Camel):
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    exclude_face_ids: list[int] = Field(
+        default_factory=list,
+        description="faces of the cluster that are NOT this person (deselected): they stay"
+        " unlabelled and are recorded as rejected for the person",
+    )
+
+
+class LabelClusterResponse(Camel):
+    person_id: int
+    person_name: str
+    created: bool
+    faces_labeled: int
+    faces_excluded: int
+    prototypes_created: int
+
+
+class SplitClusterResponse(Camel):
+    original_cluster_id: str
+    new_clusters: list[str]
+    sizes: dict[str, int]
+    unclustered: int
+    status: Literal["split"] = "split"
+
+
+class PersonOut(Camel):
+    id: int
+    name: str
+    status: str
+    merged_into: int | None
+    face_count: int
+    human_count: int
+    auto_count: int
+    prototype_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PersonListResponse(Page):
+    items: list[PersonOut]
+
+
+class PersonDetailResponse(Camel):
+    id: int
+    name: str
+    status: str
+    merged_into: int | None
+    face_count: int
+    prototype_count: int
+    created_at: datetime
+    updated_at: datetime
+    faces: list[FaceOut]
+    page: int
+    page_size: int
+
+
+class MergePersonsRequest(Camel):
+    into_person_id: int
+
+
+class MergePersonsResponse(Camel):
+    source_person_id: int
+    target_person_id: int
+    faces_moved: int
+
+
+class RenamePersonRequest(Camel):
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+
+
+class RenamePersonResponse(Camel):
+    person_id: int
+    name: str
+    previous_name: str
+
+
+class HidePersonResponse(Camel):
+    person_id: int
+    status: str
+    auto_assignments_released: int
+
+
+class ForgetPersonRequest(Camel):
+    confirm: str = Field(
+        description="exactly 'forget <the person's current name>': deletion cannot be undone"
+    )
+
+
+class ForgetPersonResponse(Camel):
+    person_id: int
+    faces_deleted: int
+    files_deleted: int
+
+
+class UnassignResponse(Camel):
+    face_id: int
+    person_id: int
+    was: str | None
+
+
+class FaceListResponse(Page):
+    items: list[FaceOut]
+
+
+class DetectFacesRequest(Camel):
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    min_face_size: int = Field(default=20, ge=1)
+
+
+class RunResponse(Camel):
+    run_id: str
+    job_name: str | None
+    status: str
+    via: str
+
+
+class DetectAssetResponse(RunResponse):
+    asset_id: int
+    month: str
+
+
+class TriggerClusteringRequest(Camel):
+    quality_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    min_cluster_size: int | None = Field(default=None, ge=2)
+
+
+class Question(Camel):
+    kind: Literal["face", "cluster"]
+    person_id: int
+    person_name: str
+    similarity: float
+    uncertainty: float
+    face_id: int | None
+    cluster_id: str | None
+    cluster_size: int
+    sample_face_ids: list[int]
+    person_face_ids: list[int]
+    assigned: bool
+
+
+class QueueResponse(Camel):
+    items: list[Question]
+
+
+class AnswerRequest(Camel):
+    answer: Literal["yes", "no"]
+    person_id: int
+    face_id: int | None = None
+    cluster_id: str | None = None
+
+
+class AnswerResponse(Camel):
+    operation: str
+    person_id: int
+    faces: int
+
+
+# --- seed 001: the stateless InsightFace service (snake_case, as that seed's examples) ----
+
+
+class HealthResponse(BaseModel):
+    status: Literal["healthy", "degraded"]
+    version: str
+    model: str
+    models_loaded: bool
+    onnx_providers: list[str]
+    embedding_dimension: int
+    database: Literal["reachable", "unreachable"]
+
+
+class QualityOut(BaseModel):
+    quality: float
+    confidence: float
+    size: float
+    blur: float
+    pose: float
+    blur_variance: float
+    yaw_ratio: float
+
+
+class DetectedFaceOut(BaseModel):
+    bbox: list[float] = Field(description="x1, y1, x2, y2 in upright image pixels")
+    landmarks: list[list[float]] = Field(description="5 points: eyes, nose, mouth corners")
+    det_score: float
+    quality: QualityOut
+    embedding: list[float] | None = None
+
+
+class DetectResponse(BaseModel):
+    faces: list[DetectedFaceOut]
+    processing_time_ms: float
+    image_width: int
+    image_height: int
+    model: str
+
+
+class EmbeddingResponse(BaseModel):
+    embedding: list[float]
+    embedding_dim: int
+    normalize: bool
+    quality_score: float = Field(description="sharpness of the crop in [0, 1] (seed 000)")
+    blur_variance: float
+    aligned_input: bool
+    face: DetectedFaceOut | None
+    processing_time_ms: float
+    model: str

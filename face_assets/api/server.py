@@ -1,0 +1,77 @@
+"""uvicorn for the app: one event loop (idle connections cost a socket, not a thread), a
+long listen backlog, keep-alive and header limits, and an access log without query strings
+(`/?token=...` must never reach a log)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import uvicorn
+
+from face_assets.api.app import create_app
+from face_assets.api.models import model_concurrency_from_env, providers_from_env
+from face_assets.api.runs import DagsterRuns
+from face_assets.settings import Settings
+from face_assets.store import Store
+
+DEFAULT_HOST = "127.0.0.1"  # loopback: the app speaks plain HTTP; put TLS in front to share it
+DEFAULT_PORT = 8765
+BACKLOG = 2048  # pending connections the kernel queues (http.server's was 5)
+# Connections + running requests before uvicorn answers 503: far above the 200 idle
+# connections a busy browser fleet holds, far below the process's file descriptor limit.
+LIMIT_CONCURRENCY = 1000
+TIMEOUT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection is kept (uvicorn's default)
+H11_MAX_INCOMPLETE_EVENT_SIZE = 64 * 1024  # request line + headers; larger gets a 400
+TIMEOUT_GRACEFUL_SHUTDOWN = 10  # seconds running requests get on Ctrl-C / SIGTERM
+_QUERY = re.compile(r"\?[^ \"]*")
+
+
+class _NoQueryStrings(logging.Filter):
+    """Drop query strings from uvicorn's access log lines (they may carry the token)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_QUERY.sub("", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def server_config(
+    app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, **extra
+) -> uvicorn.Config:
+    """The uvicorn configuration every entry point and test uses."""
+    logging.getLogger("uvicorn.access").addFilter(_NoQueryStrings())
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http="h11",
+        loop="asyncio",
+        backlog=BACKLOG,
+        limit_concurrency=LIMIT_CONCURRENCY,
+        timeout_keep_alive=TIMEOUT_KEEP_ALIVE,
+        h11_max_incomplete_event_size=H11_MAX_INCOMPLETE_EVENT_SIZE,
+        timeout_graceful_shutdown=TIMEOUT_GRACEFUL_SHUTDOWN,
+        server_header=False,
+        proxy_headers=False,
+        **extra,
+    )
+
+
+def serve(
+    settings: Settings, token: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
+) -> None:
+    """`face-assets serve`: the app on this host and port until interrupted."""
+    from face_assets.defs.instance import report_labels_changed
+
+    store = Store(settings.database_url, settings.home)
+    app = create_app(
+        store,
+        settings.pack,
+        token,
+        runs=DagsterRuns.from_env(),
+        on_labelled=lambda: report_labels_changed(store),
+        providers=providers_from_env(),
+        model_concurrency=model_concurrency_from_env(),
+    )
+    uvicorn.Server(server_config(app, host, port)).run()

@@ -1,0 +1,176 @@
+"""Seed 001's stateless InsightFace service on the app: /health, /detect, /extract-embedding
+(with seed 000's blur quality). Uploads are decoded by the ingest path's decoder, so a bomb
+or a non-image is refused with the same reason codes ingest records."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
+from starlette.concurrency import run_in_threadpool
+
+from face_assets.api.auth import require_caller
+from face_assets.api.schemas import (
+    DetectedFaceOut,
+    DetectResponse,
+    EmbeddingResponse,
+    HealthResponse,
+    QualityOut,
+)
+from face_assets.errors import StoreUnavailableError
+from face_assets.services import analysis
+from face_assets.services.analysis import AnalysedFace
+from face_assets.vision.decode import ImageRejected
+from face_assets.vision.faces import MIN_CONFIDENCE, MIN_FACE_SIZE
+from face_assets.vision.packs import EMBEDDING_DIM
+
+router = APIRouter(tags=["service (seed 001)"])
+UPLOAD_READ_CHUNK = 1024 * 1024  # bytes read from the spooled upload at a time
+
+
+def app_version() -> str:
+    try:
+        return version("face_assets")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _face_out(face: AnalysedFace) -> DetectedFaceOut:
+    q = face.quality
+    return DetectedFaceOut(
+        bbox=[round(float(v), 2) for v in face.bbox],
+        landmarks=[[round(float(x), 2), round(float(y), 2)] for x, y in face.landmarks],
+        det_score=round(face.det_score, 4),
+        quality=QualityOut(
+            quality=q.quality,
+            confidence=q.confidence,
+            size=q.size,
+            blur=q.blur,
+            pose=q.pose,
+            blur_variance=q.blur_variance,
+            yaw_ratio=q.yaw_ratio,
+        ),
+        embedding=None if face.embedding is None else face.embedding.tolist(),
+    )
+
+
+async def _upload_bytes(file: UploadFile | None, image_base64: str | None) -> bytes:
+    """The image's bytes from a multipart file or a base64 field (seed 001 accepts both).
+    The body size was already capped by the limits middleware."""
+    if file is not None:
+        chunks = []
+        while chunk := await file.read(UPLOAD_READ_CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    if image_base64:
+        try:
+            return base64.b64decode(image_base64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "image_base64 is not valid base64"
+            ) from exc
+    raise HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT, "send the image as a 'file' or 'image_base64'"
+    )
+
+
+async def _decoded(data: bytes):
+    try:
+        return await run_in_threadpool(analysis.decode, data)
+    except ImageRejected as exc:
+        code = (
+            status.HTTP_413_CONTENT_TOO_LARGE
+            if exc.reason == "too_many_pixels"
+            else status.HTTP_400_BAD_REQUEST
+        )
+        raise HTTPException(code, f"image refused: {exc.reason}: {exc.detail}") from exc
+
+
+@router.get("/health", response_model=HealthResponse)
+def health(request: Request) -> HealthResponse:
+    """Liveness without auth: models, providers, database. Says nothing about the library."""
+    state = request.app.state
+    models = state.models.loaded
+    try:
+        with state.store.transaction() as conn:
+            conn.execute("SELECT 1")
+        database = "reachable"
+    except StoreUnavailableError:
+        database = "unreachable"
+    healthy = models is not None and database == "reachable"
+    return HealthResponse(
+        status="healthy" if healthy else "degraded",
+        version=app_version(),
+        model=state.models.pack,
+        models_loaded=models is not None,
+        onnx_providers=list(models.providers) if models else [],
+        embedding_dimension=EMBEDDING_DIM,
+        database=database,
+    )
+
+
+@router.post("/detect", response_model=DetectResponse, dependencies=[Depends(require_caller)])
+async def detect(
+    request: Request,
+    file: Annotated[UploadFile | None, File(description="the image")] = None,
+    image_base64: Annotated[str | None, Form(description="or the image in base64")] = None,
+    min_confidence: Annotated[float, Form(ge=0.0, le=1.0)] = MIN_CONFIDENCE,
+    min_face_size: Annotated[float, Form(ge=1)] = MIN_FACE_SIZE,
+    include_embedding: Annotated[bool, Form(description="add 512-d embeddings")] = False,
+) -> DetectResponse:
+    """Faces of an uploaded image: box, 5 landmarks, detection score, quality (and embedding),
+    largest first; the same filters and steps as ingest."""
+    started = time.perf_counter()
+    bgr = await _decoded(await _upload_bytes(file, image_base64))
+    service = request.app.state.models
+    result = await service.run(
+        lambda models: analysis.analyse(
+            models, bgr, min_confidence, min_face_size, include_embedding
+        )
+    )
+    return DetectResponse(
+        faces=[_face_out(f) for f in result.faces],
+        processing_time_ms=round((time.perf_counter() - started) * 1000, 2),
+        image_width=result.width,
+        image_height=result.height,
+        model=service.pack,
+    )
+
+
+@router.post(
+    "/extract-embedding",
+    response_model=EmbeddingResponse,
+    dependencies=[Depends(require_caller)],
+)
+async def extract_embedding(
+    request: Request,
+    file: Annotated[UploadFile | None, File(description="a face photo or aligned crop")] = None,
+    image_base64: Annotated[str | None, Form(description="or the image in base64")] = None,
+    normalize: Annotated[bool, Form(description="L2-normalise the embedding")] = True,
+) -> EmbeddingResponse:
+    """A 512-d embedding: of an aligned 112x112 crop as sent, else of the photo's largest
+    face (detected and aligned as ingest does), with the crop's blur quality (seed 000)."""
+    started = time.perf_counter()
+    bgr = await _decoded(await _upload_bytes(file, image_base64))
+    service = request.app.state.models
+    try:
+        result = await service.run(lambda models: analysis.embed(models, bgr, normalize))
+    except ImageRejected as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.reason}: {exc.detail}"
+        ) from exc
+    return EmbeddingResponse(
+        embedding=result.vector.tolist(),
+        embedding_dim=int(result.vector.shape[0]),
+        normalize=normalize,
+        quality_score=result.blur_quality,
+        blur_variance=result.blur_variance,
+        aligned_input=result.aligned_input,
+        face=None if result.face is None else _face_out(result.face),
+        processing_time_ms=round((time.perf_counter() - started) * 1000, 2),
+        model=service.pack,
+    )

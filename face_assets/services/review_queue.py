@@ -1,0 +1,142 @@
+"""The "Is this X?" queue: the questions whose answers teach the system most, least sure first.
+
+Three kinds of question, each answered yes or no by a person at the review page:
+- an automatic assignment just above the pack's threshold ("is this face X?"),
+- an unassigned face whose nearest person is just below the threshold ("is this face X?"),
+- a cluster whose centroid is near a known person's centroid (a merge suggestion).
+Every answer is a labelling operation: yes labels (label_faces / label_cluster), no records
+the rejection (unassign_face, or a rejection row for faces nobody had assigned), so the same
+question never comes back and automatic assignment never proposes that person again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from face_assets.services import labels
+from face_assets.store import Store, browse
+from face_assets.store import persons as person_store
+from face_assets.vision.packs import person_threshold
+
+# How far from the threshold a similarity still counts as "unsure" (cosine). buffalo_s's
+# threshold is 0.40 and same-person pairs mostly score above 0.5 (README, measured), so a
+# band of 0.10 either side holds the borderline cases without flooding the queue.
+UNSURE_BAND = 0.10
+# Clusters whose centroid reaches this cosine similarity to a person's centroid are offered
+# as merge suggestions: the band's lower edge, since a centroid is steadier than one face.
+MERGE_SUGGESTION_MIN = 0.30
+NEAR_MISS_PROBES = 2000  # best unassigned faces probed (one HNSW lookup each): bounded cost
+CLUSTERS_PROBED = 200  # largest clusters compared with the persons' centroids
+SAMPLE_FACES = 4  # thumbnails shown of the person and of a suggested cluster
+MIN_PROBE_QUALITY = 0.5  # seed: the clustering quality gate; worse faces are not worth asking
+DEFAULT_QUESTIONS = 20
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question: kind 'face' (face_id set) or 'cluster' (cluster_id set)."""
+
+    kind: str
+    person_id: int
+    person_name: str
+    similarity: float
+    uncertainty: float  # distance of the similarity from the threshold: smaller = less sure
+    face_id: int | None = None
+    cluster_id: str | None = None
+    cluster_size: int = 0
+    sample_face_ids: tuple[int, ...] = ()  # the cluster's faces (kind 'cluster')
+    person_face_ids: tuple[int, ...] = ()  # faces of the person, to compare with
+    assigned: bool = False  # the face is automatically assigned to the person now
+
+
+def questions(store: Store, pack: str, limit: int = DEFAULT_QUESTIONS) -> list[Question]:
+    """The `limit` least sure questions, merge suggestions and faces mixed by uncertainty."""
+    threshold = person_threshold(pack)
+    with store.transaction() as conn:
+        found: list[Question] = []
+        for face, person, name, sim in browse.uncertain_auto_assignments(
+            conn, pack, threshold, threshold + UNSURE_BAND, limit
+        ):
+            found.append(
+                Question("face", person, name, sim, abs(sim - threshold), face, assigned=True)
+            )
+        for face, person, name, sim in browse.near_misses(
+            conn, pack, threshold - UNSURE_BAND, threshold, MIN_PROBE_QUALITY,
+            NEAR_MISS_PROBES, limit,
+        ):  # fmt: skip
+            found.append(Question("face", person, name, sim, abs(sim - threshold), face))
+        for cluster, size, person, name, sim in browse.cluster_person_suggestions(
+            conn, pack, MERGE_SUGGESTION_MIN, CLUSTERS_PROBED, limit
+        ):
+            found.append(
+                Question(
+                    "cluster",
+                    person,
+                    name,
+                    sim,
+                    abs(sim - threshold),
+                    cluster_id=cluster,
+                    cluster_size=int(size),
+                    sample_face_ids=tuple(browse.sample_faces(conn, cluster, SAMPLE_FACES)),
+                )
+            )
+        found.sort(key=lambda q: (q.uncertainty, q.kind, q.face_id or 0, q.cluster_id or ""))
+        found = found[:limit]
+        samples = {
+            q.person_id: tuple(browse.person_sample_faces(conn, q.person_id, SAMPLE_FACES))
+            for q in found
+        }
+    return [Question(**{**q.__dict__, "person_face_ids": samples[q.person_id]}) for q in found]
+
+
+def answer(
+    store: Store,
+    pack: str,
+    answer: str,
+    person_id: int,
+    face_id: int | None = None,
+    cluster_id: str | None = None,
+) -> dict:
+    """Apply a yes/no answer as a labelling operation; returns what it did."""
+    if answer not in ("yes", "no"):
+        raise ValueError("an answer is 'yes' or 'no' (skipping changes nothing)")
+    if (face_id is None) == (cluster_id is None):
+        raise ValueError("a question is about one face or one cluster")
+    with store.transaction() as conn:
+        person = person_store.find_person(conn, person_id)
+    if cluster_id is not None:
+        if answer == "yes":
+            return {"operation": "label_cluster", **labels.label_cluster(
+                store, cluster_id, person.name, pack
+            )}  # fmt: skip
+        return {"operation": "reject_cluster", **reject_cluster(store, cluster_id, person.id)}
+    assert face_id is not None
+    if answer == "yes":
+        return {"operation": "label_faces", **labels.label_faces(
+            store, [face_id], person.name, pack
+        )}  # fmt: skip
+    with store.transaction() as conn:
+        current, _ = person_store.face_person(conn, face_id)  # LookupError on a wrong id
+    if current == person.id:
+        return {"operation": "unassign", **labels.unassign_face(store, face_id)}
+    return {"operation": "reject_face", **reject_faces(store, [face_id], person.id)}
+
+
+def reject_faces(store: Store, face_ids: list[int], person_id: int) -> dict:
+    """ "These faces are not this person" for faces nobody assigned to them: recorded as
+    rejections (as unassign_face records them), logged as a labelling event."""
+    with store.transaction() as conn:
+        for face_id in face_ids:
+            person_store.face_person(conn, face_id)  # LookupError on a wrong id
+        rejected = browse.reject(conn, face_ids, person_id)
+        person_store.log_event(conn, "reject", person_id, None, rejected, {"faces": face_ids})
+    return {"person_id": person_id, "faces_rejected": rejected}
+
+
+def reject_cluster(store: Store, cluster_id: str, person_id: int) -> dict:
+    """A merge suggestion answered no: the cluster's faces are not this person."""
+    with store.transaction() as conn:
+        faces = person_store.cluster_faces(conn, cluster_id)  # LookupError on a wrong id
+        rejected = browse.reject(conn, faces.face_ids, person_id)
+        person_store.log_event(conn, "reject", person_id, cluster_id, rejected)
+    return {"person_id": person_id, "cluster": cluster_id, "faces_rejected": rejected}

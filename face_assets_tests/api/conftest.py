@@ -1,0 +1,95 @@
+"""A live app: uvicorn on 127.0.0.1 and a free port, in a thread, on a real store of real
+ingested faces (`real_store`), with the real buffalo_s models."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+
+from face_assets.api import create_app
+from face_assets.api.runs import DagsterRuns
+from face_assets.api.server import server_config
+from face_assets.store import Store
+from face_assets.store import persons as person_store
+
+PACK = "buffalo_s"
+TOKEN = "test-token-0123456789abcdef"
+CLUSTER = "clu_test"
+START_TIMEOUT = 30  # seconds for the server (and the models) to come up
+
+
+@dataclass
+class Live:
+    url: str
+    port: int
+    store: Store
+    app: object
+    cluster_faces: list[int]  # kit_harington's largest face per photo, clustered as CLUSTER
+    labelled: list[int]  # how many times on_labelled ran (one entry per call)
+
+    def client(self, **kwargs) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {TOKEN}", **kwargs.pop("headers", {})}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+
+    def anonymous(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, **kwargs)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def faces_of(store: Store, folder: str) -> list[int]:
+    """The largest face of each photo of one person's folder in the real library."""
+    with store.transaction() as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT f.id FROM faces f JOIN images i ON i.id = f.image_id"
+                " WHERE i.rel_path LIKE %s AND f.face_index = 0 ORDER BY f.id",
+                (f"{folder}/%",),
+            )
+        ]
+
+
+def start(app) -> tuple[uvicorn.Server, threading.Thread, int]:
+    port = free_port()
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the app did not start")
+        time.sleep(0.02)
+    return server, thread, port
+
+
+def stop(server: uvicorn.Server, thread: threading.Thread) -> None:
+    server.should_exit = True
+    thread.join(15)
+
+
+@pytest.fixture
+def live(real_store, face_models):
+    """The app on a free port; kit_harington's faces form the cluster CLUSTER."""
+    face_ids = faces_of(real_store, "kit_harington")
+    with real_store.transaction() as conn:
+        person_store.set_cluster(conn, face_ids, CLUSTER)
+    calls: list[int] = []
+    app = create_app(
+        real_store, PACK, TOKEN, runs=DagsterRuns(), on_labelled=lambda: calls.append(1)
+    )
+    server, thread, port = start(app)
+    try:
+        yield Live(f"http://127.0.0.1:{port}", port, real_store, app, face_ids, calls)
+    finally:
+        stop(server, thread)

@@ -1,0 +1,227 @@
+"""The review page on the app: the login cookie, CSRF on form posts, escaping, and (in a real
+Chromium driven by playwright) naming a cluster after deselecting a face, three "Is this X?"
+answers with the keyboard, and a merge, each checked in the store."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from face_assets.api import auth
+from face_assets.services import labels
+from face_assets.store import persons as person_store
+from face_assets_tests.api.conftest import CLUSTER, PACK, TOKEN, faces_of
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")  # Debian's is `chromium`
+
+
+def _login(live):
+    """A client holding the session cookie from `/?token=`, and the page's CSRF token."""
+    client = live.anonymous(follow_redirects=False)
+    response = client.get("/", params={"token": TOKEN})
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=43200" in cookie
+    assert TOKEN not in cookie
+    page = client.get("/").text
+    csrf = re.search(r"name=csrf value='([^']+)'", page).group(1)
+    return client, csrf
+
+
+def _labelled(store, name):
+    with store.transaction() as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT f.id FROM faces f JOIN persons p ON p.id = f.person_id"
+                " WHERE p.name = %s AND f.assignment_method = 'human' ORDER BY f.id",
+                (name,),
+            )
+        ]
+
+
+def test_weak_tokens_are_refused_at_start():
+    for weak in (
+        "",
+        "   ",
+        "short-token",
+        "a" * 32,
+        "abababababababababab",
+        "has space 0123456789",
+    ):
+        with pytest.raises(auth.WeakTokenError):
+            auth.check_token_strength(weak)
+    assert auth.check_token_strength(TOKEN) == TOKEN
+    assert auth.token_from_env({auth.LEGACY_TOKEN_ENV: TOKEN}) == TOKEN
+
+
+def test_cli_refuses_to_serve_without_a_strong_token(monkeypatch, capsys):
+    from face_assets import cli
+
+    for env in (auth.TOKEN_ENV, auth.LEGACY_TOKEN_ENV):
+        monkeypatch.delenv(env, raising=False)
+    assert cli.main(["serve", "--port", "0"]) == 2
+    assert f"export {auth.TOKEN_ENV}=" in capsys.readouterr().err
+    monkeypatch.setenv(auth.TOKEN_ENV, "x" * 20)
+    assert cli.main(["review", "--port", "0"]) == 2
+    assert "different characters" in capsys.readouterr().err
+
+
+def test_cookie_session_pages_csrf_and_escaping(live):
+    client, csrf = _login(live)
+    try:
+        page = client.get("/")
+        assert page.status_code == 200 and CLUSTER in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        thumbs = [int(t) for t in re.findall(r"<img src='/thumb/(\d+)'", page.text)]
+        assert thumbs and set(thumbs) <= set(live.cluster_faces)
+        assert client.get(f"/thumb/{thumbs[0]}").content.startswith(b"\xff\xd8")
+        assert client.get("/?token=wrong-token-0123456789").status_code == 401
+        with live.anonymous() as other:
+            forged = other.get("/", headers={"Cookie": f"{auth.SESSION_COOKIE}=forged"})
+        assert forged.status_code == 401
+
+        url = f"/review/clusters/{CLUSTER}/label"
+        name = "<script>alert(1)</script>"
+        for fields in ({"name": name}, {"name": name, "csrf": "wrong"}):
+            refused = client.post(url, data=fields)
+            assert refused.status_code == 403 and "CSRF" in refused.text
+        api = client.post(f"/api/v1/faces/clusters/{CLUSTER}/label", json={"name": "X"})
+        assert api.status_code == 403  # cookie + JSON without the header: refused
+        assert _labelled(live.store, name) == []
+
+        empty = client.post(url, data={"name": "  ", "csrf": csrf})
+        assert empty.status_code == 400 and "empty" in empty.text
+        done = client.post(url, data={"name": name, "csrf": csrf})
+        assert done.status_code == 303
+        assert _labelled(live.store, name) == live.cluster_faces
+        persons = client.get("/review/persons").text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in persons and "<script>alert" not in persons
+        assert len(live.labelled) == 1
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """System Chromium via playwright (playwright cannot download browsers here)."""
+    path = next((shutil.which(n) for n in CHROMIUM_NAMES if shutil.which(n)), None)
+    if path is None:
+        pytest.skip(
+            "no Chromium: `make test` installs Debian's chromium where apt-get runs as root"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live):
+    context = chromium.new_context(base_url=live.url)
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    tab.goto(f"/?token={TOKEN}")
+    assert tab.url == f"{live.url}/"  # the token left the address bar
+    cookies = {c["name"]: c for c in context.cookies()}
+    assert (
+        cookies[auth.SESSION_COOKIE]["httpOnly"]
+        and cookies[auth.SESSION_COOKIE]["sameSite"] == "Strict"
+    )
+    yield tab
+    context.close()
+
+
+def test_browser_names_a_cluster_after_deselecting_a_face(page, live):
+    wrong = live.cluster_faces[-1]
+    page.click(f"a[href='/review/clusters/{CLUSTER}']")
+    page.uncheck(f"input[name=face][value='{wrong}']")
+    page.fill("#label-form input[name=name]", "Kit Harington")
+    page.click("#label-form button")
+    page.wait_for_url(f"{live.url}/")
+    assert _labelled(live.store, "Kit Harington") == live.cluster_faces[:-1]
+    with live.store.transaction() as conn:
+        assert (
+            conn.execute("SELECT cluster_id FROM faces WHERE id = %s", (wrong,)).fetchone()[0]
+            == CLUSTER
+        )
+
+
+def test_browser_answers_three_questions_with_the_keyboard(page, live):
+    """person_09's first photo is labelled; each of their other photos is a one-face cluster
+    near that person: merge suggestions, asked least sure first."""
+    faces = faces_of(live.store, "person_09")
+    labels.label_faces(live.store, faces[:1], "Nine", PACK)
+    with live.store.transaction() as conn:
+        for face in faces[1:]:
+            person_store.set_cluster(conn, [face], f"clu_nine_{face}")
+        nine = conn.execute("SELECT id FROM persons WHERE name = 'Nine'").fetchone()[0]
+    page.goto("/review/queue")
+    seen = []
+    for key in ("y", "n", "s"):
+        page.wait_for_selector("#question[data-state=question]")
+        shown = page.get_attribute("#question", "data-key")
+        assert "Nine" in page.inner_text("#question .prompt") or shown.startswith("f")
+        answered = page.get_attribute("#status", "data-answered") or "0"
+        page.keyboard.press(key)
+        if key != "s":  # the page's CSP forbids eval: wait on selectors, not on JS predicates
+            page.wait_for_selector(
+                f"#status[data-answered='{int(answered) + 1}']", state="attached"
+            )
+        else:
+            page.wait_for_selector(f"#question:not([data-key='{shown}'])", state="attached")
+        seen.append((key, shown))
+    assert len({k for _, k in seen}) == 3  # three different questions
+    with live.store.transaction() as conn:
+        for key, shown in seen:
+            kind, ref = shown[0], shown[1:]
+            face = int(ref) if kind == "f" else int(ref.rsplit("_", 1)[1])
+            person, method = conn.execute(
+                "SELECT person_id, assignment_method FROM faces WHERE id = %s", (face,)
+            ).fetchone()
+            rejected = conn.execute(
+                "SELECT count(*) FROM face_rejections WHERE face_id = %s", (face,)
+            ).fetchone()[0]
+            if key == "y":
+                assert method == "human" and person is not None
+            elif key == "n":
+                assert person is None and rejected == 1
+            else:
+                assert person is None and rejected == 0
+    with live.store.transaction() as conn:
+        events = conn.execute(
+            "SELECT count(*) FROM label_events WHERE person_id = %s AND operation <> 'label'"
+            " OR detail::text LIKE '%%clu_nine%%'",
+            (nine,),
+        ).fetchone()[0]
+    assert events >= 1  # the "no" was logged as a labelling event
+
+
+def test_browser_merges_two_persons(page, live):
+    angelina = faces_of(live.store, "angelina_jolie")
+    labels.label_faces(live.store, angelina[:2], "Angelina", PACK)
+    labels.label_faces(live.store, angelina[2:4], "A. Jolie", PACK)
+    with live.store.transaction() as conn:
+        source, into = (
+            conn.execute("SELECT id FROM persons WHERE name = %s", (n,)).fetchone()[0]
+            for n in ("A. Jolie", "Angelina")
+        )
+    page.goto("/review/persons")
+    page.select_option("#merge-form select[name=source]", str(source))
+    page.select_option("#merge-form select[name=into]", str(into))
+    page.click("#merge-form button")
+    page.wait_for_url(f"{live.url}/review/persons/{into}")
+    assert _labelled(live.store, "Angelina") == angelina[:4]
+    with live.store.transaction() as conn:
+        status, merged_into = conn.execute(
+            "SELECT status, merged_into FROM persons WHERE id = %s", (source,)
+        ).fetchone()
+    assert (status, merged_into) == ("merged", into)
+    # "not this person" on the person page
+    page.click(f"form[action='/review/faces/{angelina[3]}/unassign'] button")
+    page.wait_for_url(f"{live.url}/review/persons/{into}")
+    assert _labelled(live.store, "Angelina") == angelina[:3]
