@@ -10,6 +10,7 @@ import numpy as np
 import psycopg
 
 from face_assets.errors import NameTakenError
+from face_assets.store import graph as graph_store
 from face_assets.store.faces import vector_array
 from face_assets.vision import matching
 
@@ -337,22 +338,22 @@ def prototypes(
 ) -> tuple[list[int], list[int], np.ndarray, list[str]]:
     """(prototype ids, person ids, embeddings, roles) of active persons in this pack."""
     rows = conn.execute(
-        "SELECT pp.id, pp.person_id, pp.embedding, pp.role FROM person_prototypes pp"
+        "SELECT pp.id, pp.person_id, pp.role FROM person_prototypes pp"
         " JOIN persons p ON p.id = pp.person_id WHERE pp.pack = %s AND p.status = 'active'"
         " ORDER BY pp.id",
         (pack,),
     ).fetchall()
     if not rows:
         return [], [], np.zeros((0, 512), dtype=np.float32), []
-    return (
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        np.vstack([vector_array(r[2]) for r in rows]),
-        [r[3] for r in rows],
+    ids, vectors = graph_store.id_vectors(
+        conn,
+        "SELECT pp.id, pp.embedding FROM person_prototypes pp JOIN persons p"
+        " ON p.id = pp.person_id WHERE pp.pack = %s AND p.status = 'active'",
+        (pack,),
     )
-
-
-# --- automatic assignment -------------------------------------------------------------------
+    position = {int(i): n for n, i in enumerate(ids.tolist())}
+    order = [position[r[0]] for r in rows]
+    return [r[0] for r in rows], [r[1] for r in rows], vectors[order], [r[2] for r in rows]
 
 
 def faces_to_assign(
