@@ -418,6 +418,7 @@ def write_assignments(
     ) as copy:
         for face in face_ids:
             copy.write_row(decided.get(face, (face, None, None, None, None)))
+    conn.execute("ANALYZE _assign")  # a hash join, not a nested loop over a 'small' table
     conn.execute(
         "UPDATE faces f SET person_id = a.person_id,"
         " assignment_method = CASE WHEN a.person_id IS NULL THEN NULL ELSE 'auto' END,"

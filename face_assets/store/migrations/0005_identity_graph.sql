@@ -26,3 +26,7 @@ CREATE TABLE identity_watermarks (
 -- Assignment compares faces with all prototypes by matrix products in batches
 -- (identity/assignment.py PrototypeIndex); this index only slowed prototype writes.
 DROP INDEX IF EXISTS person_prototypes_hnsw;
+
+-- faces_image_pack (image_id, pack) serves every lookup faces_image (image_id) did; one index
+-- less to maintain on each of the many face rows a clustering or assignment run rewrites.
+DROP INDEX IF EXISTS faces_image;
