@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from face_assets.services import labels
-from face_assets.store import Store, browse
+import numpy as np
+
+from face_assets.services import identities, labels
+from face_assets.store import Connection, Store, browse
+from face_assets.store import graph as graph_store
 from face_assets.store import persons as person_store
 from face_assets.vision.packs import person_threshold
 
@@ -25,7 +28,7 @@ UNSURE_BAND = 0.10
 # Clusters whose centroid reaches this cosine similarity to a person's centroid are offered
 # as merge suggestions: the band's lower edge, since a centroid is steadier than one face.
 MERGE_SUGGESTION_MIN = 0.30
-NEAR_MISS_PROBES = 2000  # best unassigned faces probed (one HNSW lookup each): bounded cost
+NEAR_MISS_PROBES = 2000  # best unassigned faces matched against the prototypes: bounded cost
 CLUSTERS_PROBED = 200  # largest clusters compared with the persons' centroids
 SAMPLE_FACES = 4  # thumbnails shown of the person and of a suggested cluster
 MIN_PROBE_QUALITY = 0.5  # seed: the clustering quality gate; worse faces are not worth asking
@@ -60,10 +63,9 @@ def questions(store: Store, pack: str, limit: int = DEFAULT_QUESTIONS) -> list[Q
             found.append(
                 Question("face", person, name, sim, abs(sim - threshold), face, assigned=True)
             )
-        for face, person, name, sim in browse.near_misses(
-            conn, pack, threshold - UNSURE_BAND, threshold, MIN_PROBE_QUALITY,
-            NEAR_MISS_PROBES, limit,
-        ):  # fmt: skip
+        for face, person, name, sim in _near_misses(
+            store, conn, pack, threshold - UNSURE_BAND, threshold, limit
+        ):
             found.append(Question("face", person, name, sim, abs(sim - threshold), face))
         for cluster, size, person, name, sim in browse.cluster_person_suggestions(
             conn, pack, MERGE_SUGGESTION_MIN, CLUSTERS_PROBED, limit
@@ -87,6 +89,33 @@ def questions(store: Store, pack: str, limit: int = DEFAULT_QUESTIONS) -> list[Q
             for q in found
         }
     return [Question(**{**q.__dict__, "person_face_ids": samples[q.person_id]}) for q in found]
+
+
+def _near_misses(
+    store: Store, conn: Connection, pack: str, low: float, high: float, limit: int
+) -> list[tuple[int, int, str, float]]:
+    """(face, person, name, similarity) of unassigned faces whose nearest person's similarity
+    lies in [low, high): just below the threshold. The NEAR_MISS_PROBES best unassigned faces
+    are matched against every prototype in one matrix product (the PrototypeIndex assignment
+    uses), so the cost stays bounded on a large library; faces a human already rejected for
+    that person are left out."""
+    face_ids = browse.best_unassigned_faces(conn, pack, MIN_PROBE_QUALITY, NEAR_MISS_PROBES)
+    if not face_ids:
+        return []
+    vectors = graph_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))
+    rejected = person_store.rejections(conn, face_ids)
+    index = identities.prototype_index(store, pack)
+    found = []
+    for face, cands in zip(face_ids, index.candidates(vectors, min_similarity=low), strict=True):
+        if not cands:
+            continue
+        best = max(cands, key=lambda c: (c.similarity, -c.person_id))
+        if low <= best.similarity < high and best.person_id not in rejected.get(face, ()):
+            found.append((face, best.person_id, best.similarity))
+    found.sort(key=lambda f: (-f[2], f[0]))
+    found = found[:limit]
+    names = browse.person_names(conn, sorted({person for _, person, _ in found}))
+    return [(face, person, names[person], sim) for face, person, sim in found]
 
 
 def answer(

@@ -166,35 +166,22 @@ def uncertain_auto_assignments(
     ).fetchall()
 
 
-def near_misses(
-    conn: psycopg.Connection,
-    pack: str,
-    low: float,
-    high: float,
-    min_quality: float,
-    candidates: int,
-    limit: int,
-) -> list[tuple[int, int, str, float]]:
-    """(face, person, name, similarity) of unassigned faces whose nearest prototype's
-    similarity is in [low, high): just below the threshold. Only the `candidates` best
-    unassigned faces are probed (one HNSW lookup each), so the cost stays bounded on a large
-    library; faces a human already rejected for that person are left out."""
-    return conn.execute(
-        "WITH probe AS (SELECT f.id, e.embedding FROM faces f"
-        "   JOIN face_embeddings e ON e.face_id = f.id"
-        "   WHERE f.pack = %s AND f.person_id IS NULL AND f.quality >= %s"
-        "   ORDER BY f.quality DESC, f.id LIMIT %s)"
-        " SELECT probe.id, c.person_id, c.name, c.similarity FROM probe"
-        " CROSS JOIN LATERAL (SELECT pp.person_id, p.name,"
-        "   1 - (pp.embedding <=> probe.embedding) AS similarity FROM person_prototypes pp"
-        "   JOIN persons p ON p.id = pp.person_id AND p.status = 'active'"
-        "   WHERE pp.pack = %s ORDER BY pp.embedding <=> probe.embedding LIMIT 1) c"
-        " WHERE c.similarity >= %s AND c.similarity < %s"
-        " AND NOT EXISTS (SELECT 1 FROM face_rejections r"
-        "   WHERE r.face_id = probe.id AND r.person_id = c.person_id)"
-        " ORDER BY c.similarity DESC LIMIT %s",
-        (pack, min_quality, candidates, pack, low, high, limit),
+def best_unassigned_faces(
+    conn: psycopg.Connection, pack: str, min_quality: float, limit: int
+) -> list[int]:
+    """Ids of the `limit` best-quality embedded faces nobody is assigned to."""
+    rows = conn.execute(
+        "SELECT f.id FROM faces f JOIN face_embeddings e ON e.face_id = f.id"
+        " WHERE f.pack = %s AND f.person_id IS NULL AND f.quality >= %s"
+        " ORDER BY f.quality DESC, f.id LIMIT %s",
+        (pack, min_quality, limit),
     ).fetchall()
+    return [r[0] for r in rows]
+
+
+def person_names(conn: psycopg.Connection, person_ids: list[int]) -> dict[int, str]:
+    rows = conn.execute("SELECT id, name FROM persons WHERE id = ANY(%s)", (person_ids,)).fetchall()
+    return dict(rows)
 
 
 def cluster_person_suggestions(

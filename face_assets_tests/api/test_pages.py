@@ -163,7 +163,9 @@ def test_browser_answers_three_questions_with_the_keyboard(page, live):
     page.goto("/review/queue")
     seen = []
     for key in ("y", "n", "s"):
-        page.wait_for_selector("#question[data-state=question]")
+        # The next question, not the one just answered still on screen while it loads.
+        fresh = "".join(f":not([data-key='{k}'])" for _, k in seen)
+        page.wait_for_selector(f"#question[data-state=question]{fresh}")
         shown = page.get_attribute("#question", "data-key")
         assert "Nine" in page.inner_text("#question .prompt") or shown.startswith("f")
         answered = page.get_attribute("#status", "data-answered") or "0"
@@ -175,7 +177,7 @@ def test_browser_answers_three_questions_with_the_keyboard(page, live):
         else:
             page.wait_for_selector(f"#question:not([data-key='{shown}'])", state="attached")
         seen.append((key, shown))
-    assert len({k for _, k in seen}) == 3  # three different questions
+    assert len({k for _, k in seen}) == 3, seen  # three different questions
     with live.store.transaction() as conn:
         for key, shown in seen:
             kind, ref = shown[0], shown[1:]
