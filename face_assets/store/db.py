@@ -7,7 +7,6 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -107,14 +106,3 @@ def migrate(url: str) -> list[int]:
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
     return applied_now
-
-
-@contextlib.contextmanager
-def transaction(url: str) -> Iterator[psycopg.Connection]:
-    """One connection, one transaction: committed on success, rolled back on any error."""
-    conn = connect(url)
-    try:
-        with conn.transaction():
-            yield conn
-    finally:
-        conn.close()

@@ -185,33 +185,6 @@ def list_clusters(conn: psycopg.Connection, pack: str) -> list[dict]:
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
-def faces_to_cluster(conn: psycopg.Connection, pack: str, min_quality: float) -> FaceSet:
-    rows = conn.execute(
-        "SELECT f.id, f.image_id, f.quality, e.embedding, f.cluster_id FROM faces f"
-        " JOIN face_embeddings e ON e.face_id = f.id"
-        " WHERE f.pack = %s AND f.person_id IS NULL AND f.quality >= %s ORDER BY f.id",
-        (pack, min_quality),
-    ).fetchall()
-    return _face_set(rows)
-
-
-def write_clusters(conn: psycopg.Connection, pack: str, cluster_of: dict[int, str | None]) -> int:
-    """Set cluster ids of the given faces; unlabelled faces outside the run lose theirs."""
-    with conn.cursor() as cur:
-        cur.execute(
-            "UPDATE faces SET cluster_id = NULL, clustered_at = now() WHERE pack = %s"
-            " AND person_id IS NULL AND cluster_id IS NOT NULL AND NOT (id = ANY(%s))",
-            (pack, list(cluster_of)),
-        )
-        cleared = cur.rowcount
-        cur.executemany(
-            "UPDATE faces SET cluster_id = %s, clustered_at = now()"
-            " WHERE id = %s AND cluster_id IS DISTINCT FROM %s",
-            [(cid, fid, cid) for fid, cid in cluster_of.items()],
-        )
-    return cleared
-
-
 def set_cluster(conn: psycopg.Connection, face_ids: list[int], cluster_id: str | None) -> None:
     conn.execute(
         "UPDATE faces SET cluster_id = %s, clustered_at = now() WHERE id = ANY(%s)",
