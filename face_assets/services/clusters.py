@@ -133,8 +133,8 @@ def recluster(
         for start in range(0, len(ids), WRITE_BATCH):
             chunk = ids[start : start + WRITE_BATCH]
             graph_store.write_cluster_labels(conn, chunk, [cluster_of[f] for f in chunk])
-        if stats.mode == "full":
-            graph_store.clear_clusters_outside(conn, pack, inp.face_ids)
+        # Faces that left the input (claimed, or rescored below the bar) leave their cluster.
+        graph_store.clear_clusters_outside(conn, pack, params.min_quality)
         graph_store.set_watermark(
             conn, STAGE, pack, scope, graph_store.input_digest(conn, pack, params.min_quality)
         )

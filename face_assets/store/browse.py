@@ -4,6 +4,9 @@ for the review queue's candidate questions. Read-only except the queue's rejecti
 from __future__ import annotations
 
 import psycopg
+from psycopg import sql
+
+from face_assets.store import graph as graph_store
 
 # The columns every face listing returns, in this order (see FACE_KEYS).
 _FACE_COLUMNS = (
@@ -171,10 +174,10 @@ def best_unassigned_faces(
 ) -> list[int]:
     """Ids of the `limit` best-quality embedded faces nobody is assigned to."""
     rows = conn.execute(
-        "SELECT f.id FROM faces f JOIN face_embeddings e ON e.face_id = f.id"
-        " WHERE f.pack = %s AND f.person_id IS NULL AND f.quality >= %s"
-        " ORDER BY f.quality DESC, f.id LIMIT %s",
-        (pack, min_quality, limit),
+        sql.SQL("SELECT f.id{} ORDER BY f.quality DESC, f.id LIMIT %(limit)s").format(
+            graph_store.UNCLAIMED_FACES
+        ),
+        {"pack": pack, "min_quality": min_quality, "limit": limit},
     ).fetchall()
     return [r[0] for r in rows]
 

@@ -93,10 +93,20 @@ def test_a_new_month_is_a_refresh_that_agrees_with_a_full_run(store, library):
     assert refresh.new_faces == int(last.sum())
     assert refresh.reclustered_faces < N // 2  # only the touched components
     after = _labels(store)
-    untouched = {c for c in before.values() if c} - {after.get(f) for f in after if f not in before}
-    for face, cid in before.items():  # untouched clusters keep their ids and members
-        if cid in untouched and cid in set(after.values()):
-            assert after[face] == cid
+    # Only re-clustered faces may change cluster; every other face keeps its id.
+    changed = [f for f, cid in before.items() if after[f] != cid]
+    assert len(changed) <= refresh.reclustered_faces - refresh.new_faces
+    with store.transaction() as conn:
+        touched = {
+            r[0]
+            for r in conn.execute(
+                "SELECT face_id FROM face_graph WHERE component IN (SELECT component FROM"
+                " face_graph WHERE face_id = ANY(%s))",
+                ([f for f in after if f not in before],),
+            )
+        }
+    assert set(changed) <= touched  # a change outside the touched components is a bug
+    assert refresh.unchanged > 0 and refresh.unchanged >= refresh.clusters // 2
     clusters.recluster(store, PACK, full=True)
     assert _partition(_labels(store)) == _partition(after)
 
@@ -159,3 +169,36 @@ def test_naming_a_cluster_leaves_out_a_face_rejected_for_that_person(store, libr
         )
     assert result["faces"] == 2
     assert owners == {ids[0]: None, ids[1]: person[0], ids[2]: person[0]}
+
+
+def test_a_refresh_reclusters_re_embedded_faces_and_drops_faces_that_left(store, library):
+    """A face whose embedding was recomputed (re-detection) is new to the graph again; a face
+    rescored below the quality bar leaves its cluster, in a refresh as in a full run."""
+    lib, _ = library
+    ids = _load(store, lib, np.ones(N, dtype=bool))
+    clusters.recluster(store, PACK)
+    before = _labels(store)
+    clustered = [f for f, c in before.items() if c]
+    reembedded, rescored = clustered[0], clustered[1]
+    with store.transaction() as conn:
+        vector = conn.execute(
+            "DELETE FROM face_embeddings WHERE face_id = %s RETURNING embedding", (reembedded,)
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO face_embeddings (face_id, pack, embedding) VALUES (%s, %s, %s)",
+            (reembedded, PACK, vector),
+        )
+        conn.execute("UPDATE faces SET quality = 0.1 WHERE id = %s", (rescored,))
+    refresh = clusters.recluster(store, PACK)
+    assert refresh.mode == "refresh" and refresh.new_faces == 1
+    after = _labels(store)
+    assert after[rescored] is None
+    assert after[reembedded] == before[reembedded]  # same vector: back in the same cluster
+    with store.transaction() as conn:
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM face_graph WHERE face_id = %s", (reembedded,)
+            ).fetchone()[0]
+            == 1
+        )
+    assert len(ids) == N

@@ -1,10 +1,11 @@
 -- The sparse kNN graph of the clustered faces: each face's nearest neighbours among the faces
 -- clustered with it and its graph component, so that a refresh re-clusters only the
--- components that new faces touch. Rows go with their face (ON DELETE CASCADE).
+-- components that new faces touch. Rows go with their face's embedding (ON DELETE CASCADE):
+-- a face re-embedded after re-detection is new to the graph again.
 -- The lists are packed numpy arrays (int64 face ids, float32 similarities; -1 pads): written
 -- and read as raw bytes, ~10x faster than SQL arrays at 1M faces x 30 neighbours.
 CREATE TABLE face_graph (
-    face_id      bigint PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE,
+    face_id      bigint PRIMARY KEY REFERENCES face_embeddings (face_id) ON DELETE CASCADE,
     pack         text   NOT NULL,
     component    bigint NOT NULL,
     neighbours   bytea  NOT NULL,
