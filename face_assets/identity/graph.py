@@ -20,7 +20,7 @@ Everything is pure numpy/scipy/faiss/igraph; the database and Dagster layers cal
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -437,15 +437,19 @@ def _average_linkage(
     sim: np.ndarray,
     cannot: np.ndarray,
     min_similarity: float,
+    sizes: np.ndarray | None = None,
 ) -> np.ndarray:
     """Cluster id of every face: sparse average linkage over the candidate pairs of the edges.
 
     Synchronous rounds (see _round_groups); ties go to the lower cluster id, so the result
     depends only on each component's faces and edges, never on the rest of the library.
+    With ``sizes``, a row may stand for a whole group: x holds its sum vector and sizes its
+    number of faces (a refresh continues from last run's clusters that way), and ``sim`` must
+    then hold the exact average similarity of each pair.
     """
     n = x.shape[0]
     cluster = np.arange(n, dtype=np.int64)
-    size = np.ones(n, dtype=np.float64)
+    size = np.ones(n, dtype=np.float64) if sizes is None else sizes.astype(np.float64)
     sums = _Sums(x)
     a, b, s = u.copy(), v.copy(), sim.copy()
     ca, cb = cannot[:, 0].copy(), cannot[:, 1].copy()
@@ -640,109 +644,152 @@ def cluster_graph(
 
 @dataclass(frozen=True)
 class Refresh:
-    """labels: every face's label; touched: the faces whose label was recomputed."""
+    """labels: every face's label after the refresh; touched: faces whose label changed, and
+    every new face; grown: previous labels that took in faces or other clusters; nodes: how
+    many units (new faces, noise faces, previous clusters) the refresh clustered."""
 
     labels: np.ndarray
     touched: np.ndarray
+    grown: np.ndarray
+    nodes: int
+    faces: int  # faces behind those nodes
 
 
-def _sub_neighbours(nb: Neighbours, rows: np.ndarray) -> Neighbours:
-    """The lists of ``rows``, renumbered into 0..len(rows)-1 (others dropped)."""
-    n = nb.indices.shape[0]
-    position = np.full(n + 1, -1, dtype=np.int64)
-    position[rows] = np.arange(rows.size)
-    idx = nb.indices[rows]
-    mapped = position[np.where(idx >= 0, idx, n)]
-    sims = np.where(mapped >= 0, nb.similarities[rows], -1.0).astype(np.float32)
-    return Neighbours(mapped, sims)
+VectorsOf = Callable[[np.ndarray], np.ndarray]
 
 
 def refresh_labels(
-    embeddings: np.ndarray,
-    photo_ids: Sequence | np.ndarray | None,
     previous_labels: np.ndarray,
     is_new: np.ndarray,
+    photo_ids: Sequence | np.ndarray | None,
+    new_neighbours: Neighbours,
+    vectors_of: VectorsOf,
+    sums_of: VectorsOf,
     *,
-    neighbours: Neighbours | None = None,
-    previous_neighbours: Neighbours | None = None,
-    extra_touched: np.ndarray | None = None,
-    method: str = DEFAULT_GRAPH_METHOD,
-    k: int = DEFAULT_K,
     min_similarity: float = DEFAULT_MIN_SIMILARITY,
-    cannot_link: Iterable[tuple[int, int]] = (),
     min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE,
-    seed: int = 0,
+    cannot_link: Iterable[tuple[int, int]] = (),
 ) -> Refresh:
-    """Labels after new faces arrive, re-clustering only the parts of the graph they touch.
+    """Labels after new faces arrive: average linkage continued from last run's clusters.
 
-    ``previous_labels`` holds last run's labels (any value for new rows). Touched are: new
-    faces, faces whose neighbour list changed (compared with ``previous_neighbours``, which
-    lists the old rows in their old numbering; without it, faces that gained a new neighbour),
-    faces they dropped, ``extra_touched`` (e.g. both ends of a new cannot-link), and every face
-    of a previous cluster of a touched face. Their whole graph components are re-clustered
-    exactly as a full run would; every other face keeps its previous label. Re-clustered
-    clusters get labels above the previous maximum, so labels may leave gaps: stable ids come
-    from stable_ids_sparse. With the component-local methods ("average", "components",
-    "leiden_cpm") a refresh equals a full run on the same neighbour lists.
+    Why not re-cluster the graph components new faces touch: on a long-tailed library the
+    most-photographed people get new faces every month and their components hold a quarter of
+    a million faces (243,757 of 1M, benchmarks/graph_scale.py), so a month cost more than a
+    minute. Here each previous cluster that a new face reaches by an edge >= min_similarity
+    enters as one unit (its sum vector and size: the exact average similarity to it needs
+    nothing else), as do the new faces and the noise faces they reach. Average linkage then
+    goes on merging those units until no pair reaches min_similarity on average, as a full run
+    would have had these faces been there: a new face joins the cluster it is closest to on
+    average, new faces form clusters of their own, and two clusters merge when the new faces
+    bring them together. Previous clusters never split (only a full run, e.g. the weekly
+    schedule, re-cuts them) and an untouched cluster keeps its label and members.
+
+    ``previous_labels`` (n,): last run's label of every face (NOISE for noise and new faces);
+    ``new_neighbours``: the kNN lists of the new faces in row order (indices into 0..n-1);
+    ``vectors_of(rows)``: embeddings of those rows; ``sums_of(labels)``: the sum vector of each
+    of those previous clusters' members (float64). Cannot-links (two faces of one photo, row
+    pairs of ``cannot_link``) between units block their merge. A merged cluster keeps the
+    label of its largest previous cluster; clusters of only new and noise faces get labels
+    above every previous one.
     """
-    _check_method(method, min_cluster_size)
-    x = _unit_f32(embeddings)
-    n = x.shape[0]
+    previous = np.asarray(previous_labels, dtype=np.int64).reshape(-1)
     is_new = np.asarray(is_new, dtype=bool).reshape(-1)
-    previous_labels = np.asarray(previous_labels, dtype=np.int64).reshape(-1)
-    if is_new.size != n or previous_labels.size != n:
-        raise ValueError(f"is_new and previous_labels need {n} entries")
-    nb = neighbours if neighbours is not None else knn_graph(x, k, seed=seed)
-    threshold = INFOMAP_MIN_SIMILARITY if method == "infomap" else min_similarity
-    strong = np.where(nb.similarities >= threshold, nb.indices, -1)
-    touched = is_new.copy()
-    if extra_touched is not None:
-        touched |= np.asarray(extra_touched, dtype=bool)
-    old_rows = np.flatnonzero(~is_new)
-    if previous_neighbours is not None:
-        prev_idx = previous_neighbours.indices
-        prev_strong = np.where(
-            (previous_neighbours.similarities >= threshold) & (prev_idx >= 0),
-            old_rows[np.clip(prev_idx, 0, None)],
-            -1,
-        )
-        now = np.sort(strong[old_rows], axis=1)
-        before = np.sort(prev_strong, axis=1)
-        differs = np.flatnonzero((now != before).any(axis=1))
-        touched[old_rows[differs]] = True
-        # Faces that left a changed list (keyed by row, so each list is compared with itself).
-        row_key = old_rows[differs][:, None] * (n + 1)
-        gone = ~np.isin(row_key + before[differs] + 1, row_key + now[differs] + 1)
-        dropped = before[differs][gone]
-        touched[dropped[dropped >= 0]] = True
-    else:
-        gained = (strong >= 0) & is_new[np.clip(strong, 0, None)]
-        touched |= gained.any(axis=1)
-    components = graph_components(nb, threshold)
-    prev_clustered = (previous_labels != NOISE) & ~is_new
-    while True:
-        labels_hit = np.unique(previous_labels[touched & prev_clustered])
-        grown = touched | (prev_clustered & np.isin(previous_labels, labels_hit))
-        grown |= np.isin(components, np.unique(components[grown]))
-        if (grown == touched).all():
-            break
-        touched = grown
-    rows = np.flatnonzero(touched)
-    labels = np.where(is_new, NOISE, previous_labels).astype(np.int64)
-    labels[rows] = NOISE
-    if rows.size:
-        cannot = _cannot_pairs(photo_ids, cannot_link, n)
-        inside = touched[cannot[:, 0]] & touched[cannot[:, 1]]
-        position = np.full(n, -1, dtype=np.int64)
-        position[rows] = np.arange(rows.size)
-        sub_cannot = position[cannot[inside]]
-        raw = _cluster_rows(
-            x[rows], _sub_neighbours(nb, rows), sub_cannot, method, min_similarity, seed
-        )
-        sub = _final_labels(raw, min_cluster_size)
-        offset = int(previous_labels[~is_new].max(initial=NOISE)) + 1
-        labels[rows] = np.where(sub == NOISE, NOISE, sub + offset)
-    return Refresh(labels, touched)
+    n = previous.size
+    if is_new.size != n:
+        raise ValueError(f"is_new has {is_new.size} entries for {n} faces")
+    if min_cluster_size < 2:
+        raise ValueError(f"min_cluster_size must be >= 2, got {min_cluster_size}")
+    new_rows = np.flatnonzero(is_new)
+    previous = np.where(is_new, NOISE, previous)
+    if new_neighbours.indices.shape[0] != new_rows.size:
+        raise ValueError(f"{new_neighbours.indices.shape[0]} lists for {new_rows.size} new faces")
+    idx, sims = new_neighbours.indices, new_neighbours.similarities
+    strong = (idx >= 0) & (sims >= min_similarity)
+    src = np.repeat(new_rows, idx.shape[1])[strong.ravel()]
+    dst = idx[strong]
+    not_self = src != dst
+    src, dst = src[not_self], dst[not_self]
+    groups = np.unique(previous[dst][previous[dst] != NOISE])
+    noise_rows = np.unique(dst[(previous[dst] == NOISE) & ~is_new[dst]])
+    face_rows = np.concatenate([new_rows, noise_rows])
+    n_faces = face_rows.size
+    node_of = np.full(n, -1, dtype=np.int64)
+    node_of[face_rows] = np.arange(n_faces)
+    in_group = np.flatnonzero(np.isin(previous, groups))
+    node_of[in_group] = n_faces + np.searchsorted(groups, previous[in_group])
+    sizes = np.concatenate(
+        [np.ones(n_faces), np.bincount(node_of[in_group] - n_faces, minlength=groups.size)]
+    ).astype(np.float64)
+    if new_rows.size == 0:
+        return Refresh(previous, is_new.copy(), np.empty(0, dtype=np.int64), 0, 0)
+    vectors = np.asarray(vectors_of(face_rows), dtype=np.float64).reshape(n_faces, -1)
+    if groups.size:
+        group_sums = np.asarray(sums_of(groups), dtype=np.float64)
+        vectors = np.vstack([vectors, group_sums.reshape(groups.size, vectors.shape[1])])
+    u, v = node_of[src], node_of[dst]
+    u, v = np.minimum(u, v), np.maximum(u, v)
+    m = max(vectors.shape[0], 1)
+    keys = np.unique(u[u != v] * m + v[u != v])
+    u, v = keys // m, keys % m
+    dots = np.einsum("ij,ij->i", vectors[u], vectors[v])
+    s = dots / (sizes[u] * sizes[v])
+    rows = np.flatnonzero(node_of >= 0)
+    position = np.full(n, -1, dtype=np.int64)
+    position[rows] = np.arange(rows.size)
+    photos = None if photo_ids is None else np.asarray(photo_ids)[rows]
+    extra = np.asarray(list(cannot_link), dtype=np.int64).reshape(-1, 2)
+    extra = position[extra[(node_of[extra] >= 0).all(axis=1)]] if extra.size else extra
+    pairs = _cannot_pairs(photos, extra, rows.size)
+    cannot = node_of[rows[pairs]] if pairs.size else np.empty((0, 2), dtype=np.int64)
+    cannot = cannot[cannot[:, 0] != cannot[:, 1]]
+    cannot = np.unique(np.sort(cannot, axis=1), axis=0) if cannot.size else cannot
+    root = _average_linkage(vectors, u, v, s, cannot, min_similarity, sizes=sizes)
+
+    labels = previous.copy()
+    next_label = int(previous.max(initial=NOISE)) + 1
+    node_label = np.full(vectors.shape[0], NOISE, dtype=np.int64)
+    node_label[n_faces:] = groups
+    order = np.lexsort((-sizes, root))  # per root: its largest unit first
+    bounds = np.flatnonzero(np.r_[True, root[order][1:] != root[order][:-1]])
+    grown: list[int] = []
+    for members in np.split(order, bounds[1:]):
+        total = sizes[members].sum()
+        old = members[members >= n_faces]
+        if old.size:
+            keep = groups[old - n_faces]
+            winner = int(keep[np.argmax(sizes[old] * (n + 1) - keep)])  # largest, then lowest
+            if members.size > 1:
+                grown.append(winner)
+        elif total >= min_cluster_size:
+            winner, next_label = next_label, next_label + 1
+        else:
+            continue
+        node_label[members] = winner
+    labels[face_rows] = node_label[:n_faces]
+    labels[in_group] = node_label[node_of[in_group]]
+    touched = is_new | (labels != np.where(is_new, NOISE, previous))
+    return Refresh(labels, touched, np.asarray(sorted(grown), dtype=np.int64),
+                   vectors.shape[0], int(sizes.sum()))  # fmt: skip
+
+
+def neighbour_rows(
+    face_ids: np.ndarray, found: Sequence[Sequence[tuple[int, float]]], k: int
+) -> Neighbours:
+    """Neighbours (rows into the sorted ``face_ids``) from per-face (face id, similarity)
+    answers of a vector search; faces not in ``face_ids`` are dropped, best k kept."""
+    indices = np.full((len(found), k), -1, dtype=np.int64)
+    similarities = np.full((len(found), k), -1.0, dtype=np.float32)
+    for i, answer in enumerate(found):
+        if not answer:
+            continue
+        ids = np.fromiter((a for a, _ in answer), np.int64, len(answer))
+        sims = np.fromiter((b for _, b in answer), np.float32, len(answer))
+        pos = np.clip(np.searchsorted(face_ids, ids), 0, max(face_ids.size - 1, 0))
+        ok = face_ids[pos] == ids if face_ids.size else np.zeros(ids.size, bool)
+        pos, sims = pos[ok], sims[ok]
+        best = np.lexsort((pos, -sims))[:k]
+        indices[i, : best.size], similarities[i, : best.size] = pos[best], sims[best]
+    return Neighbours(indices, similarities)
 
 
 def stable_ids_sparse(

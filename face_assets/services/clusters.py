@@ -2,11 +2,13 @@
 
 A full run reads the unlabelled good faces, builds their kNN graph in batches, clusters it
 (identity/graph.py) and persists the graph. A refresh (the default) only looks at faces new
-since the last run: pgvector's HNSW index finds their neighbours, and only the graph
-components they touch are read back and re-clustered; every other cluster keeps its id and
-members. A run whose input did not change since the last run returns at once. Reads are a
-snapshot, the work happens outside any transaction, and writes go back in short batches that
-skip every face a person claimed meanwhile (a human's decision is never overwritten).
+since the last run: pgvector's HNSW index finds their neighbours, and average linkage goes on
+from last run's clusters, each entering as its sum vector and size (graph.refresh_labels), so
+a month costs what its new faces cost, whatever the library's size; every cluster they do not
+reach keeps its id and members. A run whose input did not change since the last run returns
+at once; the weekly schedule runs in full. Reads are a snapshot, the work happens outside any
+transaction, and writes go back in short batches that skip every face a person claimed
+meanwhile (a human's decision is never overwritten).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import resource
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,9 +36,11 @@ ALL_PAIRS_MAX_FACES = 10_000
 # A new face's probe asks pgvector for k neighbours plus this many: a few answers are labelled
 # or low-quality faces, which clustering does not see. (Twice k cost 7.6 ms a probe at 100k.)
 PROBE_EXTRA = 10
-# Methods whose result on a graph component depends on that component alone: only these can
-# refresh the components new faces touch; infomap and leiden see the whole graph (full runs).
-COMPONENT_LOCAL_METHODS = ("average", "components", "leiden_cpm")
+# Connections probing at once (pgvector runs each query in one server process): 2 cores here.
+PROBE_THREADS = 2
+# Methods a refresh can continue from last run's clusters (graph.refresh_labels); the others
+# are selectable for comparison and re-cluster everything on each run.
+REFRESH_METHODS = ("average",)
 WRITE_BATCH = 50_000  # cluster labels / graph rows per write-back transaction
 STAGE = "clusters"
 
@@ -120,8 +125,8 @@ def recluster(
         return stats
     is_new = inp.components < 0
     seed_method = params.method in clustering.METHODS
-    local = params.method in COMPONENT_LOCAL_METHODS
-    refresh = not full and local and last is not None and not is_new.all()
+    refresh = not full and params.method in REFRESH_METHODS and last is not None
+    refresh = refresh and not is_new.all()
     if refresh:
         stats.mode = "refresh"
         cluster_of = _refresh(store, pack, params, inp, is_new, stats, phase)
@@ -275,65 +280,82 @@ def _refresh(
     stats: ClusterStats,
     phase: Callable[[str], None],
 ) -> dict[int, str | None]:
-    """Re-cluster only the components that new faces touch (see the module docstring)."""
+    """New faces join last run's clusters (graph.refresh_labels); returns the faces whose
+    cluster changed. Only the new faces' neighbours and the sums of the clusters they reach are
+    read: the cost follows the month, not the library."""
     stats.new_faces = int(is_new.sum())
     new_ids = inp.face_ids[is_new]
-    row_of = {int(f): i for i, f in enumerate(inp.face_ids.tolist())}
-    k = params.k
-    with store.transaction() as conn:
-        probes = graph_store.nearest_embedded(conn, pack, new_ids, k + PROBE_EXTRA)
+    probes = _probe(store, pack, new_ids, params.k + PROBE_EXTRA)
     phase("probe_seconds")
-    # New faces' neighbours among the faces clustering sees (the probe also meets others).
-    new_lists = [[(o, s) for o, s in found if o in row_of][:k] for found in probes]
-    touched_components = {
-        int(inp.components[row_of[o]])
-        for found in new_lists
-        for o, s in found
-        if s >= params.min_similarity and inp.components[row_of[o]] >= 0
-    }
-    touched = is_new | np.isin(inp.components, list(touched_components))
-    rows = np.flatnonzero(touched)
-    ids = inp.face_ids[rows]
-    stats.reclustered_faces = int(rows.size)
-    with store.transaction() as conn:
-        x = graph_store.embeddings(conn, ids)
-        stored = graph_store.graph_rows(conn, ids[~is_new[rows]])
-    phase("embeddings_seconds")
-    lists: dict[int, list[tuple[int, float]]] = {
-        f: [(o, s) for o, s in zip(nbs.tolist(), sims.tolist(), strict=True) if o in row_of]
-        for f, (nbs, sims) in stored.items()
-    }
-    for face, found in zip(new_ids.tolist(), new_lists, strict=True):
-        lists[face] = list(found)
-        for other, sim in found:  # the reverse edge: an old face may now rank the new one
-            if other in lists:
-                lists[other].append((face, sim))
-    sub_of = {int(f): i for i, f in enumerate(ids.tolist())}
-    indices = np.full((len(ids), k), -1, dtype=np.int64)
-    sims = np.full((len(ids), k), -1.0, dtype=np.float32)
-    out_ids = np.full((len(ids), k), -1, dtype=np.int64)
-    for face, found in lists.items():
-        best = sorted(set(found), key=lambda p: (-p[1], p[0]))[:k]
-        i = sub_of[face]
-        for j, (other, sim) in enumerate(best):
-            out_ids[i, j], sims[i, j] = other, sim
-            indices[i, j] = sub_of.get(other, -1)
-    # Neighbours outside the touched components are below min_similarity (else their
-    # component would be touched): the clustering sees the same strong edges as a full run.
-    inside = np.where(indices >= 0, sims, -1.0).astype(np.float32)
-    nb = graph.Neighbours(indices, inside)
-    labels = graph.cluster_graph(
-        x,
-        inp.image_ids[rows],
-        neighbours=nb,
-        method=params.method,
-        k=k,
+    names, previous = np.unique(np.asarray([c or "" for c in inp.cluster_ids]), return_inverse=True)
+    previous = previous.astype(np.int64) - (1 if names.size and names[0] == "" else 0)
+    if names.size and names[0] == "":
+        names = names[1:]
+    new_nb = graph.neighbour_rows(inp.face_ids, probes, params.k)
+
+    def vectors_of(rows: np.ndarray) -> np.ndarray:
+        with store.transaction() as conn:
+            return graph_store.embeddings(conn, inp.face_ids[rows])
+
+    def sums_of(labels: np.ndarray) -> np.ndarray:
+        with store.transaction() as conn:
+            return graph_store.cluster_sums(conn, pack, params.min_quality, names[labels].tolist())
+
+    result = graph.refresh_labels(
+        previous,
+        is_new,
+        inp.image_ids,
+        new_nb,
+        vectors_of,
+        sums_of,
         min_similarity=params.min_similarity,
         min_cluster_size=params.min_cluster_size,
     )
-    rows_component = graph.graph_components(nb, params.min_similarity)
-    stats.largest_component = int(np.bincount(rows_component).max()) if rows.size else 0
+    stats.reclustered_faces = result.faces
+    rows = np.flatnonzero(result.touched)
+    labels = result.labels[rows]
+    fresh = np.unique(labels[labels >= names.size])
+    minted: dict[int, str] = {}
+    used = set(names.tolist())
+    for label in fresh.tolist():
+        members = inp.face_ids[rows[labels == label]].tolist()
+        cid, salt = clustering.default_cluster_id(members), 0
+        while cid in used:
+            salt += 1
+            cid = clustering.default_cluster_id(members, salt)
+        used.add(cid)
+        minted[label] = cid
+    cluster_of: dict[int, str | None] = {
+        int(f): (None if lab < 0 else minted[lab] if lab >= names.size else str(names[lab]))
+        for f, lab in zip(inp.face_ids[rows].tolist(), labels.tolist(), strict=True)
+    }
+    stats.largest_component = int(
+        np.bincount(result.labels[result.labels >= 0]).max(initial=0)
+        if result.grown.size or fresh.size
+        else 0
+    )
     phase("cluster_seconds")
-    _write_graph(store, pack, ids, _component_ids(ids, rows_component), out_ids, sims, False)
+    # The new faces' lists join the persisted graph (their component: the cluster they joined).
+    out_ids = np.where(new_nb.indices >= 0, inp.face_ids[np.maximum(new_nb.indices, 0)], -1)
+    new_labels = result.labels[is_new]
+    components = np.where(new_labels >= 0, new_labels, -2 - np.arange(new_labels.size))
+    components = _component_ids(new_ids, np.unique(components, return_inverse=True)[1])
+    _write_graph(store, pack, new_ids, components, out_ids, new_nb.similarities, False)
     phase("graph_write_seconds")
-    return _named(ids, [inp.cluster_ids[r] for r in rows.tolist()], labels)
+    return cluster_of
+
+
+def _probe(store: Store, pack: str, face_ids: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    """pgvector HNSW probes of these faces, split over PROBE_THREADS connections (each probe
+    runs in one server process, so one connection uses one core)."""
+    parts = [p for p in np.array_split(face_ids, PROBE_THREADS) if p.size]
+
+    def run(part: np.ndarray) -> list[list[tuple[int, float]]]:
+        with store.transaction() as conn:
+            return graph_store.nearest_embedded(conn, pack, part, k)
+
+    if len(parts) <= 1:
+        return run(face_ids) if face_ids.size else []
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        answers = list(pool.map(run, parts))
+    return [found for answer in answers for found in answer]

@@ -126,17 +126,26 @@ def nearest_embedded(
     return [found.get(int(f), []) for f in face_ids]
 
 
-def graph_rows(
-    conn: psycopg.Connection, face_ids: np.ndarray
-) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Persisted neighbour lists (face ids, similarities; -1 pads) of these faces."""
-    rows = conn.execute(
-        "SELECT face_id, neighbours, similarities FROM face_graph WHERE face_id = ANY(%s)",
-        (np.asarray(face_ids, dtype=np.int64).tolist(),),
-    ).fetchall()
-    return {
-        r[0]: (np.frombuffer(r[1], dtype="<i8"), np.frombuffer(r[2], dtype="<f4")) for r in rows
-    }
+def cluster_sums(
+    conn: psycopg.Connection, pack: str, min_quality: float, cluster_ids: list[str]
+) -> np.ndarray:
+    """Sum of the member embeddings of each of these clusters, in their order (float64 rows),
+    over the faces clustering sees that are in the graph: a refresh needs no member itself,
+    only its cluster's sum and size (average similarity = dot of sums / product of sizes)."""
+    out = np.zeros((len(cluster_ids), _VECTOR_DIM), dtype=np.float64)
+    if not cluster_ids:
+        return out
+    keys, vectors = id_vectors(
+        conn,
+        "SELECT c.k, sum(e.embedding) FROM unnest(%s::text[]) WITH ORDINALITY AS c(cluster_id, k)"
+        " JOIN faces f ON f.cluster_id = c.cluster_id"
+        " JOIN face_embeddings e ON e.face_id = f.id"
+        " JOIN face_graph g ON g.face_id = f.id"
+        " WHERE f.pack = %s AND f.person_id IS NULL AND f.quality >= %s GROUP BY c.k",
+        (list(cluster_ids), pack, min_quality),
+    )
+    out[keys - 1] = vectors
+    return out
 
 
 def replace_graph(
