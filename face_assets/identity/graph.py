@@ -669,6 +669,7 @@ def refresh_labels(
     min_similarity: float = DEFAULT_MIN_SIMILARITY,
     min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE,
     cannot_link: Iterable[tuple[int, int]] = (),
+    first_new_label: int = 0,
 ) -> Refresh:
     """Labels after new faces arrive: average linkage continued from last run's clusters.
 
@@ -690,7 +691,7 @@ def refresh_labels(
     of those previous clusters' members (float64). Cannot-links (two faces of one photo, row
     pairs of ``cannot_link``) between units block their merge. A merged cluster keeps the
     label of its largest previous cluster; clusters of only new and noise faces get labels
-    above every previous one.
+    above every previous one (and >= ``first_new_label``).
     """
     previous = np.asarray(previous_labels, dtype=np.int64).reshape(-1)
     is_new = np.asarray(is_new, dtype=bool).reshape(-1)
@@ -746,7 +747,7 @@ def refresh_labels(
     root = _average_linkage(vectors, u, v, s, cannot, min_similarity, sizes=sizes)
 
     labels = previous.copy()
-    next_label = int(previous.max(initial=NOISE)) + 1
+    next_label = max(int(previous.max(initial=NOISE)) + 1, first_new_label)
     node_label = np.full(vectors.shape[0], NOISE, dtype=np.int64)
     node_label[n_faces:] = groups
     order = np.lexsort((-sizes, root))  # per root: its largest unit first

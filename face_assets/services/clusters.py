@@ -51,7 +51,7 @@ Log = Callable[[str], None]
 class ClusterStats:
     faces: int = 0
     new_faces: int = 0
-    reclustered_faces: int = 0
+    reclustered_faces: int = 0  # full: every face; refresh: new faces + the clusters they reach
     mode: str = "full"  # full, refresh, unchanged
     clusters: int = 0
     noise: int = 0
@@ -62,6 +62,10 @@ class ClusterStats:
     largest_component: int = 0
     phases: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: float = 0.0
+
+    @property
+    def full(self) -> bool:
+        return self.mode == "full"
 
     @property
     def kept_ids(self) -> int:
@@ -310,6 +314,7 @@ def _refresh(
         sums_of,
         min_similarity=params.min_similarity,
         min_cluster_size=params.min_cluster_size,
+        first_new_label=names.size,  # never an id in use, even one whose faces are all new
     )
     stats.reclustered_faces = result.faces
     rows = np.flatnonzero(result.touched)
@@ -329,11 +334,6 @@ def _refresh(
         int(f): (None if lab < 0 else minted[lab] if lab >= names.size else str(names[lab]))
         for f, lab in zip(inp.face_ids[rows].tolist(), labels.tolist(), strict=True)
     }
-    stats.largest_component = int(
-        np.bincount(result.labels[result.labels >= 0]).max(initial=0)
-        if result.grown.size or fresh.size
-        else 0
-    )
     phase("cluster_seconds")
     # The new faces' lists join the persisted graph (their component: the cluster they joined).
     out_ids = np.where(new_nb.indices >= 0, inp.face_ids[np.maximum(new_nb.indices, 0)], -1)

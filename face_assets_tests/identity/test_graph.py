@@ -267,3 +267,14 @@ def test_refresh_on_well_separated_people_equals_a_full_run(seed):
     assert np.array_equal(_partition(out.labels), _partition(full))
     kept = ~out.touched
     assert np.array_equal(out.labels[kept], previous[kept])
+
+
+def test_refresh_new_clusters_take_labels_from_first_new_label():
+    # The faces of previous cluster 1 were all re-embedded (new again): the cluster they form
+    # must not reuse label 1, which the caller still knows as an id in use.
+    x, person = _people([3, 3], seed=6)
+    new = person == 1
+    previous = np.where(person == 0, 0, 1)
+    out = _refresh(x, _own_photos(len(x)), previous, new, first_new_label=2)
+    assert out.labels[person == 0].tolist() == [0, 0, 0]
+    assert out.labels[person == 1].tolist() == [2, 2, 2]
