@@ -108,7 +108,10 @@ def drop_vector_index(conn: psycopg.Connection) -> None:
 
 
 def build_vector_index(conn: psycopg.Connection) -> None:
-    conn.execute("SET maintenance_work_mem = '2GB'")
+    """pgvector's HNSW build, in memory and in parallel (measured: 111 s at 100k faces, 973 s
+    at 1M on 2 cores; with less memory than the graph needs it spills and takes far longer)."""
+    conn.execute("SET maintenance_work_mem = '8GB'")
+    conn.execute("SET max_parallel_maintenance_workers = 2")
     conn.execute(
         "CREATE INDEX IF NOT EXISTS face_embeddings_hnsw ON face_embeddings"
         " USING hnsw (embedding vector_cosine_ops)"
