@@ -704,6 +704,8 @@ def refresh_labels(
     previous = np.where(is_new, NOISE, previous)
     if new_neighbours.indices.shape[0] != new_rows.size:
         raise ValueError(f"{new_neighbours.indices.shape[0]} lists for {new_rows.size} new faces")
+    if new_rows.size == 0:
+        return Refresh(previous, is_new.copy(), np.empty(0, dtype=np.int64), 0, 0)
     idx, sims = new_neighbours.indices, new_neighbours.similarities
     strong = (idx >= 0) & (sims >= min_similarity)
     src = np.repeat(new_rows, idx.shape[1])[strong.ravel()]
@@ -721,8 +723,6 @@ def refresh_labels(
     sizes = np.concatenate(
         [np.ones(n_faces), np.bincount(node_of[in_group] - n_faces, minlength=groups.size)]
     ).astype(np.float64)
-    if new_rows.size == 0:
-        return Refresh(previous, is_new.copy(), np.empty(0, dtype=np.int64), 0, 0)
     vectors = np.asarray(vectors_of(face_rows), dtype=np.float64).reshape(n_faces, -1)
     if groups.size:
         group_sums = np.asarray(sums_of(groups), dtype=np.float64)
@@ -768,7 +768,7 @@ def refresh_labels(
         node_label[members] = winner
     labels[face_rows] = node_label[:n_faces]
     labels[in_group] = node_label[node_of[in_group]]
-    touched = is_new | (labels != np.where(is_new, NOISE, previous))
+    touched = is_new | (labels != previous)
     return Refresh(labels, touched, np.asarray(sorted(grown), dtype=np.int64),
                    vectors.shape[0], int(sizes.sum()))  # fmt: skip
 

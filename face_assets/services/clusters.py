@@ -291,10 +291,7 @@ def _refresh(
     new_ids = inp.face_ids[is_new]
     probes = _probe(store, pack, new_ids, params.k + PROBE_EXTRA)
     phase("probe_seconds")
-    names, previous = np.unique(np.asarray([c or "" for c in inp.cluster_ids]), return_inverse=True)
-    previous = previous.astype(np.int64) - (1 if names.size and names[0] == "" else 0)
-    if names.size and names[0] == "":
-        names = names[1:]
+    names, previous = _label_codes(inp.cluster_ids)
     new_nb = graph.neighbour_rows(inp.face_ids, probes, params.k)
 
     def vectors_of(rows: np.ndarray) -> np.ndarray:
@@ -343,6 +340,15 @@ def _refresh(
     _write_graph(store, pack, new_ids, components, out_ids, new_nb.similarities, False)
     phase("graph_write_seconds")
     return cluster_of
+
+
+def _label_codes(cluster_ids: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct cluster ids, each face's index into them or -1 for none)."""
+    names, codes = np.unique(np.asarray([c or "" for c in cluster_ids]), return_inverse=True)
+    codes = codes.astype(np.int64).reshape(-1)
+    if names.size and names[0] == "":
+        return names[1:], codes - 1
+    return names, codes
 
 
 def _probe(store: Store, pack: str, face_ids: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
