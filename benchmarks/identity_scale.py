@@ -9,11 +9,11 @@ benchmarks/graph_tuning.py prints both side by side). It is loaded into a fresh 
 PostgreSQL + pgvector (setup, not measured), its newest month (~1% of faces) held back; with
 --keep DIR the loaded library (and its HNSW index: ~25 min at 1M faces on 2 cores) stays in DIR
 and a later run with the same --faces and --seed starts from it, after clearing everything the
-run writes (clusters, graph, persons, assignments, the newest month's faces). Then,
+run writes (clusters, clustered-face records, persons, assignments, the newest month's faces). Then,
 each through the services the Dagster assets call:
 1. full cluster: clusters.recluster(full=True): read, kNN graph, clustering, write back;
-2. incremental month: the held-back month is loaded and clusters.recluster() refreshes only
-   the graph components its faces touch;
+2. incremental month: the held-back month is loaded and clusters.recluster() lets its faces
+   join the clusters they reach;
 3. assignment: one face of each of the largest --persons synthetic people is labelled by a
    "human", prototypes are built (timed apart), identities.assign_months runs over every
    month (read, match, resolve and write phases printed).
@@ -36,7 +36,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import psycopg
 
 from face_assets.identity import metrics, synthetic
 from face_assets.services import clusters, identities
@@ -87,7 +86,7 @@ def _clear_run(conn, newest_months: list[str]) -> None:
     conn.execute("DELETE FROM person_prototypes")
     conn.execute("DELETE FROM label_events")
     conn.execute("DELETE FROM persons")
-    conn.execute("DELETE FROM face_graph")
+    conn.execute("DELETE FROM clustered_faces")
     conn.execute("DELETE FROM identity_watermarks")
 
 
@@ -138,11 +137,6 @@ def main() -> int:
                 bulk.build_vector_index(conn)  # a real library maintains it during ingest
             np.savez(saved, old_ids=old_ids, faces=args.faces, seed=args.seed)
             log(f"setup: {len(old_rows)} faces loaded in {time.perf_counter() - t0:.1f} s")
-        # A library that has lived through months of ingest has been vacuumed and analysed by
-        # autovacuum; a bulk load seconds old has not (its first assignment write took 12.1 s
-        # instead of 2.5 s at 100k, autovacuum running beside it).
-        with psycopg.connect(store.url(), autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
 
         t = time.perf_counter()
         full = clusters.recluster(store, PACK, full=True)

@@ -38,6 +38,24 @@ def _json_error(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
+# What each domain error means to an HTTP client (its message becomes the detail).
+ERROR_STATUS: dict[type[Exception], int] = {
+    LookupError: 404,  # unknown person, face, cluster or run
+    NameTakenError: 409,
+    ValueError: 400,
+    StoreUnavailableError: 503,
+    RunsUnavailable: 503,
+}
+
+
+def _status_handler(status: int) -> Callable:
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        # KeyError quotes its message; the client gets the words alone.
+        return _json_error(status, str(exc).strip("'\"") if status == 404 else str(exc))
+
+    return handler
+
+
 def create_app(
     store: Store,
     pack: str,
@@ -113,25 +131,8 @@ def create_app(
     def openapi(_: CallerDep) -> JSONResponse:
         return JSONResponse(_with_bearer(app.openapi()))
 
-    @app.exception_handler(LookupError)
-    async def not_found(request: Request, exc: LookupError) -> JSONResponse:
-        return _json_error(404, str(exc).strip("'\""))
-
-    @app.exception_handler(NameTakenError)
-    async def name_taken(request: Request, exc: NameTakenError) -> JSONResponse:
-        return _json_error(409, str(exc))
-
-    @app.exception_handler(ValueError)
-    async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
-        return _json_error(400, str(exc))
-
-    @app.exception_handler(StoreUnavailableError)
-    async def store_down(request: Request, exc: StoreUnavailableError) -> JSONResponse:
-        return _json_error(503, str(exc))
-
-    @app.exception_handler(RunsUnavailable)
-    async def no_dagster(request: Request, exc: RunsUnavailable) -> JSONResponse:
-        return _json_error(503, str(exc))
+    for error, status in ERROR_STATUS.items():
+        app.add_exception_handler(error, _status_handler(status))
 
     @app.exception_handler(ClientDisconnect)
     async def gone(request: Request, exc: ClientDisconnect) -> JSONResponse:

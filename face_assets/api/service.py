@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
@@ -45,15 +46,7 @@ def _face_out(face: AnalysedFace) -> DetectedFaceOut:
         bbox=[round(float(v), 2) for v in face.bbox],
         landmarks=[[round(float(x), 2), round(float(y), 2)] for x, y in face.landmarks],
         det_score=round(face.det_score, 4),
-        quality=QualityOut(
-            quality=q.quality,
-            confidence=q.confidence,
-            size=q.size,
-            blur=q.blur,
-            pose=q.pose,
-            blur_variance=q.blur_variance,
-            yaw_ratio=q.yaw_ratio,
-        ),
+        quality=QualityOut(**dataclasses.asdict(q)),
         embedding=None if face.embedding is None else face.embedding.tolist(),
     )
 

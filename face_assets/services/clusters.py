@@ -1,14 +1,14 @@
 """Clustering the faces no known person claimed, at library scale and incrementally.
 
-A full run reads the unlabelled good faces, builds their kNN graph in batches, clusters it
-(identity/graph.py) and persists the graph. A refresh (the default) only looks at faces new
-since the last run: pgvector's HNSW index finds their neighbours, and average linkage goes on
-from last run's clusters, each entering as its sum vector and size (graph.refresh_labels), so
-a month costs what its new faces cost, whatever the library's size; every cluster they do not
-reach keeps its id and members. A run whose input did not change since the last run returns
-at once; the weekly schedule runs in full. Reads are a snapshot, the work happens outside any
-transaction, and writes go back in short batches that skip every face a person claimed
-meanwhile (a human's decision is never overwritten).
+A full run reads the unlabelled good faces, builds their kNN graph in batches and clusters it
+(identity/graph.py); every run records which faces it clustered. A refresh (the default) only
+looks at faces new since the last run: pgvector's HNSW index finds their neighbours, and
+average linkage goes on from last run's clusters, each entering as its sum vector and size
+(graph.refresh_labels), so a month costs what its new faces cost, whatever the library's size;
+every cluster they do not reach keeps its id and members. A run whose input did not change
+since the last run returns at once; the weekly schedule runs in full. Reads are a snapshot,
+the work happens outside any transaction, and writes go back in short batches that skip every
+face a person claimed meanwhile (a human's decision is never overwritten).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ PROBE_THREADS = 2
 # Methods a refresh can continue from last run's clusters (graph.refresh_labels); the others
 # are selectable for comparison and re-cluster everything on each run.
 REFRESH_METHODS = ("average",)
-WRITE_BATCH = 50_000  # cluster labels / graph rows per write-back transaction
+WRITE_BATCH = 50_000  # cluster labels / clustered-face records per write statement
 STAGE = "clusters"
 
 Log = Callable[[str], None]
@@ -116,7 +116,7 @@ def recluster(
 
     scope = params.digest()
     with store.transaction() as conn:
-        graph_store.drop_graph_rows_of_labelled(conn, pack)
+        graph_store.forget_claimed(conn, pack)
         digest = graph_store.input_digest(conn, pack, params.min_quality)
         last = graph_store.watermark(conn, STAGE, pack, scope)
         inp = graph_store.cluster_input(conn, pack, params.min_quality)
@@ -127,7 +127,7 @@ def recluster(
         _summarise(stats, inp.cluster_ids, {})
         stats.peak_rss_mb = _peak_rss_mb()
         return stats
-    is_new = inp.components < 0
+    is_new = ~inp.clustered
     seed_method = params.method in clustering.METHODS
     refresh = not full and params.method in REFRESH_METHODS and last is not None
     refresh = refresh and not is_new.all()
@@ -138,6 +138,11 @@ def recluster(
         stats.mode = "full"
         cluster_of = _full(store, pack, params, inp, stats, phase, seed_method)
     with store.transaction() as conn:
+        # What this run clustered (before the digest below, which counts it).
+        clustered = inp.face_ids if stats.full else inp.face_ids[is_new]
+        for start in range(0, len(clustered), WRITE_BATCH):
+            part = clustered[start : start + WRITE_BATCH]
+            graph_store.mark_clustered(conn, pack, part, stats.full and start == 0)
         ids = list(cluster_of)
         for start in range(0, len(ids), WRITE_BATCH):
             chunk = ids[start : start + WRITE_BATCH]
@@ -199,7 +204,7 @@ def _full(
     seed_method: bool,
 ) -> dict[int, str | None]:
     n = len(inp.face_ids)
-    stats.new_faces = int((inp.components < 0).sum())
+    stats.new_faces = int((~inp.clustered).sum())
     stats.reclustered_faces = n
     if seed_method and n > ALL_PAIRS_MAX_FACES:
         raise ValueError(
@@ -233,46 +238,10 @@ def _full(
         min_similarity=params.min_similarity,
         min_cluster_size=params.min_cluster_size,
     )
-    rows_component = graph.graph_components(nb, params.min_similarity)
-    components = _component_ids(inp.face_ids, rows_component)
-    stats.largest_component = int(np.bincount(rows_component).max())
+    components = graph.graph_components(nb, params.min_similarity)
+    stats.largest_component = int(np.bincount(components).max())
     phase("cluster_seconds")
-    neighbour_ids = np.where(nb.indices >= 0, inp.face_ids[np.maximum(nb.indices, 0)], -1)
-    _write_graph(store, pack, inp.face_ids, components, neighbour_ids, nb.similarities, True)
-    phase("graph_write_seconds")
     return _named(inp.face_ids, inp.cluster_ids, labels)
-
-
-def _component_ids(face_ids: np.ndarray, rows_component: np.ndarray) -> np.ndarray:
-    """A component's persistent id: its smallest face id (stable while it is unchanged)."""
-    smallest = np.full(
-        int(rows_component.max()) + 1 if rows_component.size else 0, np.iinfo(np.int64).max
-    )
-    np.minimum.at(smallest, rows_component, face_ids)
-    return smallest[rows_component]
-
-
-def _write_graph(
-    store: Store,
-    pack: str,
-    face_ids: np.ndarray,
-    components: np.ndarray,
-    neighbour_ids: np.ndarray,
-    similarities: np.ndarray,
-    full: bool,
-) -> None:
-    for start in range(0, len(face_ids), WRITE_BATCH):
-        part = slice(start, start + WRITE_BATCH)
-        with store.transaction() as conn:
-            graph_store.replace_graph(
-                conn,
-                pack,
-                face_ids[part],
-                components[part],
-                neighbour_ids[part],
-                similarities[part],
-                full and start == 0,
-            )
 
 
 def _refresh(
@@ -332,13 +301,6 @@ def _refresh(
         for f, lab in zip(inp.face_ids[rows].tolist(), labels.tolist(), strict=True)
     }
     phase("cluster_seconds")
-    # The new faces' lists join the persisted graph (their component: the cluster they joined).
-    out_ids = np.where(new_nb.indices >= 0, inp.face_ids[np.maximum(new_nb.indices, 0)], -1)
-    new_labels = result.labels[is_new]
-    components = np.where(new_labels >= 0, new_labels, -2 - np.arange(new_labels.size))
-    components = _component_ids(new_ids, np.unique(components, return_inverse=True)[1])
-    _write_graph(store, pack, new_ids, components, out_ids, new_nb.similarities, False)
-    phase("graph_write_seconds")
     return cluster_of
 
 

@@ -1,5 +1,6 @@
 """SQL for clustering at library scale: the clustered faces, their embeddings read in bulk,
-the persisted kNN graph, cluster labels written in bulk, and the identity watermarks."""
+which of them were clustered before, cluster labels written in bulk, and the identity
+watermarks."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 COPY_TRAILER = struct.pack(">h", -1)
 _VECTOR_DIM = 512  # ArcFace width: every pack's vector(512) column
 # The faces clustering sees (and the review queue asks about): embedded, unclaimed, good;
-# with their graph row when they have one (g.*).
+# with their clustered_faces row when an earlier run clustered them (g.*).
 UNCLAIMED_FACES = sql.SQL(
     " FROM faces f JOIN face_embeddings e ON e.face_id = f.id"
-    " LEFT JOIN face_graph g ON g.face_id = f.id"
+    " LEFT JOIN clustered_faces g ON g.face_id = f.id"
     " WHERE f.pack = %(pack)s AND f.person_id IS NULL AND f.quality >= %(min_quality)s"
 )
 HNSW_EF_SEARCH = 64  # pgvector's default 40 would cap a probe's answers below the k asked for
@@ -32,25 +33,25 @@ class ClusterInput:
     face_ids: np.ndarray  # int64
     image_ids: np.ndarray  # int64
     cluster_ids: list[str | None]
-    components: np.ndarray  # int64, -1 = not in the persisted graph yet
+    clustered: np.ndarray  # bool: an earlier run clustered this embedding (else it is new)
 
 
 def cluster_input(conn: psycopg.Connection, pack: str, min_quality: float) -> ClusterInput:
     """Unlabelled embedded faces of quality >= min_quality: what clustering sees."""
     rows = conn.execute(
         sql.SQL(
-            "SELECT f.id, f.image_id, f.cluster_id, coalesce(g.component, -1){} ORDER BY f.id"
+            "SELECT f.id, f.image_id, f.cluster_id, g.face_id IS NOT NULL{} ORDER BY f.id"
         ).format(UNCLAIMED_FACES),
         {"pack": pack, "min_quality": min_quality},
     ).fetchall()
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
-        return ClusterInput(empty, empty, [], empty)
+        return ClusterInput(empty, empty, [], np.zeros(0, dtype=bool))
     return ClusterInput(
         np.fromiter((r[0] for r in rows), np.int64, len(rows)),
         np.fromiter((r[1] for r in rows), np.int64, len(rows)),
         [r[2] for r in rows],
-        np.fromiter((r[3] for r in rows), np.int64, len(rows)),
+        np.fromiter((r[3] for r in rows), bool, len(rows)),
     )
 
 
@@ -140,7 +141,7 @@ def cluster_sums(
         "SELECT c.k, sum(e.embedding) FROM unnest(%s::text[]) WITH ORDINALITY AS c(cluster_id, k)"
         " JOIN faces f ON f.cluster_id = c.cluster_id"
         " JOIN face_embeddings e ON e.face_id = f.id"
-        " JOIN face_graph g ON g.face_id = f.id"
+        " JOIN clustered_faces g ON g.face_id = f.id"
         " WHERE f.pack = %s AND f.person_id IS NULL AND f.quality >= %s GROUP BY c.k",
         (list(cluster_ids), pack, min_quality),
     )
@@ -148,61 +149,26 @@ def cluster_sums(
     return out
 
 
-def replace_graph(
-    conn: psycopg.Connection,
-    pack: str,
-    face_ids: np.ndarray,
-    components: np.ndarray,
-    neighbours: np.ndarray,
-    similarities: np.ndarray,
-    full: bool,
+def mark_clustered(
+    conn: psycopg.Connection, pack: str, face_ids: np.ndarray, replace_all: bool
 ) -> None:
-    """Write these faces' graph rows (all the pack's rows when `full`) with one binary COPY
-    built by numpy: every row has the same size (k neighbours, -1 padded)."""
-    conn.execute("SET LOCAL synchronous_commit = off")  # derived data: rebuilt if lost
-    if full:
-        conn.execute("DELETE FROM face_graph WHERE pack = %s", (pack,))
-    else:
-        conn.execute(
-            "DELETE FROM face_graph WHERE face_id = ANY(%s)",
-            (np.asarray(face_ids, dtype=np.int64).tolist(),),
-        )
-    n, k = neighbours.shape
-    if n == 0:
-        return
-    name = pack.encode()
-    row = np.dtype(
-        [
-            ("fields", ">i2"),
-            ("id_len", ">i4"),
-            ("id", ">i8"),
-            ("pack_len", ">i4"),
-            ("pack", f"S{len(name)}"),
-            ("comp_len", ">i4"),
-            ("comp", ">i8"),
-            ("nb_len", ">i4"),
-            ("nb", "<i8", (k,)),
-            ("sim_len", ">i4"),
-            ("sim", "<f4", (k,)),
-        ]
+    """Record that these faces' embeddings were clustered (all of the pack's, replacing the
+    old record, when ``replace_all``): the next refresh treats every other face as new."""
+    conn.execute("SET LOCAL synchronous_commit = off")  # machine output: recomputed if lost
+    if replace_all:
+        conn.execute("DELETE FROM clustered_faces WHERE pack = %s", (pack,))
+    conn.execute(
+        "INSERT INTO clustered_faces (face_id, pack) SELECT unnest(%s::bigint[]), %s"
+        " ON CONFLICT (face_id) DO NOTHING",
+        (np.asarray(face_ids, dtype=np.int64).tolist(), pack),
     )
-    rows = np.zeros(n, dtype=row)
-    rows["fields"], rows["id_len"], rows["id"] = 5, 8, face_ids
-    rows["pack_len"], rows["pack"] = len(name), name
-    rows["comp_len"], rows["comp"] = 8, components
-    rows["nb_len"], rows["nb"] = 8 * k, neighbours
-    rows["sim_len"], rows["sim"] = 4 * k, similarities
-    with conn.cursor().copy(
-        "COPY face_graph (face_id, pack, component, neighbours, similarities)"
-        " FROM STDIN (FORMAT BINARY)"
-    ) as copy:
-        copy.write(COPY_SIGNATURE + rows.tobytes() + COPY_TRAILER)
 
 
-def drop_graph_rows_of_labelled(conn: psycopg.Connection, pack: str) -> int:
-    """Faces a person claimed leave the graph (they are no longer clustered)."""
+def forget_claimed(conn: psycopg.Connection, pack: str) -> int:
+    """Faces a person claimed leave the clustered record: if a human gives one back, the next
+    refresh places it anew."""
     cur = conn.execute(
-        "DELETE FROM face_graph g USING faces f WHERE f.id = g.face_id AND g.pack = %s"
+        "DELETE FROM clustered_faces g USING faces f WHERE f.id = g.face_id AND g.pack = %s"
         " AND f.person_id IS NOT NULL",
         (pack,),
     )
@@ -247,8 +213,8 @@ def clear_clusters_outside(conn: psycopg.Connection, pack: str, min_quality: flo
 
 
 def input_digest(conn: psycopg.Connection, pack: str, min_quality: float) -> str:
-    """A digest of the clustering input: which faces, which are already clustered, and which
-    are in the graph (a re-computed embedding drops its face's graph row)."""
+    """A digest of the clustering input: which faces, their cluster ids, and how many were
+    clustered before (a re-computed embedding drops its face's clustered_faces row)."""
     row = conn.execute(
         sql.SQL(
             "SELECT count(*), coalesce(max(f.id), 0), coalesce(sum(f.id), 0),"

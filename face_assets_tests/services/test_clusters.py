@@ -213,7 +213,7 @@ def test_a_refresh_reclusters_re_embedded_faces_and_drops_faces_that_left(store,
     with store.transaction() as conn:
         assert (
             conn.execute(
-                "SELECT count(*) FROM face_graph WHERE face_id = %s", (reembedded,)
+                "SELECT count(*) FROM clustered_faces WHERE face_id = %s", (reembedded,)
             ).fetchone()[0]
             == 1
         )

@@ -32,17 +32,8 @@ class TrainingRunConfig(Config):
     seed: int = projection.DEFAULT_SEED
 
     def training_config(self) -> projection.TrainingConfig:
-        return projection.TrainingConfig(
-            margin=self.margin,
-            batch_size=self.batch_size,
-            faces_per_person_in_batch=self.faces_per_person_in_batch,
-            epochs=self.epochs,
-            learning_rate=self.learning_rate,
-            min_faces_per_person=self.min_faces_per_person,
-            seed=self.seed,
-            validation_share=self.validation_share,
-            mining=self.mining,
-        )
+        # The same fields by name: a field added here but not there fails loudly.
+        return projection.TrainingConfig(**self.model_dump())
 
 
 def _metrics_table(found: dict) -> str:
