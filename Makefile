@@ -39,6 +39,10 @@ system-deps:
 	-@command -v nginx >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light) \
 	  >/dev/null 2>&1; } || true
+# exiftool for the XMP face-tag round trips (tests write sidecars with it and read ours back).
+	-@command -v exiftool >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl) \
+	  >/dev/null 2>&1; } || true
 # Chromium for the review page's browser tests (playwright drives it; it cannot download one).
 	-@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \

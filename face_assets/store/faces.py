@@ -99,7 +99,8 @@ def replace_image_faces(
     A face matched to a stored one (`face_id`) keeps its id, labels, cluster and history; only
     box, landmarks, score and files are refreshed, and when its aligned crop changed its
     embedding and quality are dropped so the next stages recompute them from the new crop.
-    Stored faces the detector no longer finds are removed unless a human labelled them.
+    Stored faces the detector no longer finds are removed unless a human labelled them or the
+    face was drawn by hand or imported from a tag (`source` other than detected).
     """
     found = [f for f in faces if f.face_id is not None]
     new = [f for f in faces if f.face_id is None]
@@ -144,7 +145,8 @@ def replace_image_faces(
             kept_ids.append(cur.fetchone()[0])
         cur.execute(
             "DELETE FROM faces WHERE image_id = %s AND pack = %s"
-            " AND assignment_method IS DISTINCT FROM 'human' AND NOT (id = ANY(%s))"
+            " AND assignment_method IS DISTINCT FROM 'human' AND source = 'detected'"
+            " AND NOT (id = ANY(%s))"
             " RETURNING crop_path, thumb_path",
             (image_id, pack, kept_ids),
         )
