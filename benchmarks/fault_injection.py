@@ -46,7 +46,7 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 import psycopg
 
 from face_assets import media
-from face_assets.services import labels, maintenance, views
+from face_assets.services import forgetting, labels, maintenance, views
 from face_assets.store import Store, db
 from face_assets.vision.matching import SAME_FACE_IOU, iou_matrix, match_boxes
 
@@ -345,7 +345,7 @@ def forget_and_redetect(home: Path, library: Path, clean: Snapshot) -> Outcome:
         months = [r[0] for r in conn.execute("SELECT DISTINCT month FROM images ORDER BY 1")]
     # The name is in Dagster's event log only if something writes it there: run identities.
     finish(ingest(home, library))
-    result = labels.forget_person(store, FORGET_NAME)
+    result = forgetting.forget_person(store, FORGET_NAME)
     outcome.hit = f"forgot {result['faces_deleted']} faces"
     done = subprocess.run(
         [sys.executable, "-c", REDETECT, str(library), str(OTHER_DET_SIZE), *months],

@@ -41,7 +41,8 @@ from face_assets.identity import clustering, graph, metrics
 from face_assets.library import IMAGE_EXTENSIONS
 from face_assets.services import clusters, labels
 from face_assets.store import Store, db
-from face_assets.store import graph as graph_store
+from face_assets.store import clusters as cluster_store
+from face_assets.store import vectors as vector_store
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_dev"
 PACK = "buffalo_s"
@@ -93,8 +94,8 @@ def scores(truth: list[str], predicted: list[int]) -> dict:
 def baseline_rows(store: Store, scored: list[dict]) -> dict[str, dict]:
     """Immich-style DBSCAN and kNN + Infomap on the same clustering population."""
     with store.transaction() as conn:
-        inp = graph_store.cluster_input(conn, PACK, clusters.QUALITY_THRESHOLD)
-        x = graph_store.embeddings(conn, inp.face_ids)
+        inp = cluster_store.cluster_input(conn, PACK, clusters.QUALITY_THRESHOLD)
+        x = vector_store.embeddings(conn, inp.face_ids)
     row_of = {int(f): i for i, f in enumerate(inp.face_ids.tolist())}
     rows = [row_of[f["face_id"]] for f in scored]
     truth = [f["identity"] for f in scored]

@@ -337,7 +337,7 @@ def cmd_rename(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from face_assets.services import labels
+    from face_assets.services import forgetting
 
     if not args.yes:
         print(
@@ -346,7 +346,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    result = labels.forget_person(_store(), args.person)
+    result = forgetting.forget_person(_store(), args.person)
     _report_labels_changed()
     _print_json(result)
     return 0

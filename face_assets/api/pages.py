@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from face_assets.api import rest
 from face_assets.api.auth import CSRF_FIELD, Caller, CallerDep, require_caller
+from face_assets.identity.names import MAX_NAME_LENGTH
 from face_assets.services import labels, views
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -26,7 +27,6 @@ CLUSTERS_PER_PAGE = 24  # clusters on one page of the review page
 THUMBS_PER_CLUSTER = 8  # thumbnails shown per cluster in the list
 FACES_PER_PERSON_PAGE = 100  # faces on one person page
 PERSONS_PER_PAGE = 100  # persons listed on the persons page (and offered for merging)
-NAME_MAX_LENGTH = 200  # the name input's maxlength, as the API's schema
 
 # Scripts, styles and images from this origin only; nothing inline can run.
 SECURITY_HEADERS = {
@@ -107,7 +107,7 @@ def clusters_page(request: Request, caller: Caller, page: int) -> HTMLResponse:
             f"<div class=meta>{int(c['size'])} faces, average quality"
             f" {float(c['avg_quality'] or 0):.3f}</div><div class=thumbs>{thumbs}</div>"
             f"<form method=post action='{e(link)}/label'>{_csrf_input(caller)}"
-            f"<input name=name placeholder='Name' required maxlength={NAME_MAX_LENGTH}> "
+            f"<input name=name placeholder='Name' required maxlength={MAX_NAME_LENGTH}> "
             "<button>Name this cluster</button></form></section>"
         )
     pager = []
@@ -142,7 +142,7 @@ def cluster_page(request: Request, cluster_id: str, caller: CallerDep) -> HTMLRe
         " not this person, then name the rest.</p>"
         f"<form method=post action='{link}/label' id=label-form>{_csrf_input(caller)}"
         f"<div class=thumbs>{boxes}</div>"
-        f"<input name=name placeholder='Name' required maxlength={NAME_MAX_LENGTH}> "
+        f"<input name=name placeholder='Name' required maxlength={MAX_NAME_LENGTH}> "
         "<button>Name the ticked faces</button></form>"
         f"<form method=post action='{link}/split'>{_csrf_input(caller)}"
         "<button>Split this cluster</button> (re-cluster it more tightly)</form>"

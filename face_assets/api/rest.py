@@ -9,12 +9,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
 from face_assets.api.runs import PARTITION_TAG, DagsterRuns
-from face_assets.services import labels, review_queue, views
+from face_assets.services import forgetting, labels, review_queue, views
 
 PREFIX = "/api/v1/faces"
 DEFAULT_PAGE_SIZE = 20  # seed 002
 MAX_PAGE_SIZE = 100  # seed 002: "max: 100"
-SAMPLE_FACES = 5  # seed 002's example lists five sample face ids per cluster
 MAX_QUESTIONS = 100  # review queue items per request
 
 router = APIRouter(prefix=PREFIX, tags=["faces (seed 002)"], dependencies=[Depends(require_caller)])
@@ -68,7 +67,7 @@ def list_clusters(
     """Clusters of unlabelled faces, largest first, with their best faces."""
     state = request.app.state
     limit, offset = _page_args(page, page_size)
-    rows, total = views.cluster_page(state.store, state.pack, limit, offset, SAMPLE_FACES)
+    rows, total = views.cluster_page(state.store, state.pack, limit, offset, views.SAMPLE_FACES)
     return s.ClusterListResponse(
         items=[
             s.ClusterSummary(
@@ -260,7 +259,7 @@ def forget_person(
             f"forget deletes this person's biometric data for good; confirm with"
             f' {{"confirm": {expected!r}}}',
         )
-    result = labels.forget_person(state.store, str(person_id))
+    result = forgetting.forget_person(state.store, str(person_id))
     labelled(request)
     return s.ForgetPersonResponse(
         person_id=person_id,

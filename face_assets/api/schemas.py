@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-MAX_NAME_LENGTH = 200  # a person's name; the review page's input has the same maxlength
+from face_assets.identity.names import MAX_NAME_LENGTH
 
 
 class Camel(BaseModel):

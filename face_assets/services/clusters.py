@@ -25,7 +25,8 @@ import numpy as np
 
 from face_assets.identity import clustering, graph
 from face_assets.store import Store
-from face_assets.store import graph as graph_store
+from face_assets.store import clusters as cluster_store
+from face_assets.store import vectors as vector_store
 
 QUALITY_THRESHOLD = 0.5  # seed: only faces of quality >= 0.5 are clustered
 DEFAULT_METHOD = graph.DEFAULT_GRAPH_METHOD
@@ -116,10 +117,10 @@ def recluster(
 
     scope = params.digest()
     with store.transaction() as conn:
-        graph_store.forget_claimed(conn, pack)
-        digest = graph_store.input_digest(conn, pack, params.min_quality)
-        last = graph_store.watermark(conn, STAGE, pack, scope)
-        inp = graph_store.cluster_input(conn, pack, params.min_quality)
+        cluster_store.forget_claimed(conn, pack)
+        digest = cluster_store.input_digest(conn, pack, params.min_quality)
+        last = cluster_store.watermark(conn, STAGE, pack, scope)
+        inp = cluster_store.cluster_input(conn, pack, params.min_quality)
     stats.faces = len(inp.face_ids)
     phase("read_seconds")
     if not full and last == digest:
@@ -142,15 +143,15 @@ def recluster(
         clustered = inp.face_ids if stats.full else inp.face_ids[is_new]
         for start in range(0, len(clustered), WRITE_BATCH):
             part = clustered[start : start + WRITE_BATCH]
-            graph_store.mark_clustered(conn, pack, part, stats.full and start == 0)
+            cluster_store.mark_clustered(conn, pack, part, stats.full and start == 0)
         ids = list(cluster_of)
         for start in range(0, len(ids), WRITE_BATCH):
             chunk = ids[start : start + WRITE_BATCH]
-            graph_store.write_cluster_labels(conn, chunk, [cluster_of[f] for f in chunk])
+            cluster_store.write_cluster_labels(conn, chunk, [cluster_of[f] for f in chunk])
         # Faces that left the input (claimed, or rescored below the bar) leave their cluster.
-        graph_store.clear_clusters_outside(conn, pack, params.min_quality)
-        graph_store.set_watermark(
-            conn, STAGE, pack, scope, graph_store.input_digest(conn, pack, params.min_quality)
+        cluster_store.clear_clusters_outside(conn, pack, params.min_quality)
+        cluster_store.set_watermark(
+            conn, STAGE, pack, scope, cluster_store.input_digest(conn, pack, params.min_quality)
         )
     phase("write_seconds")
     previous = dict(zip(inp.face_ids.tolist(), inp.cluster_ids, strict=True))
@@ -198,7 +199,7 @@ def _full(
     store: Store,
     pack: str,
     params: ClusterParams,
-    inp: graph_store.ClusterInput,
+    inp: cluster_store.ClusterInput,
     stats: ClusterStats,
     phase: Callable[[str], None],
     seed_method: bool,
@@ -212,7 +213,7 @@ def _full(
             f" (more than {ALL_PAIRS_MAX_FACES} is refused); use {DEFAULT_METHOD!r}"
         )
     with store.transaction() as conn:
-        x = graph_store.embeddings(conn, inp.face_ids)
+        x = vector_store.embeddings(conn, inp.face_ids)
     phase("embeddings_seconds")
     if n == 0:
         return {}
@@ -248,7 +249,7 @@ def _refresh(
     store: Store,
     pack: str,
     params: ClusterParams,
-    inp: graph_store.ClusterInput,
+    inp: cluster_store.ClusterInput,
     is_new: np.ndarray,
     stats: ClusterStats,
     phase: Callable[[str], None],
@@ -265,11 +266,13 @@ def _refresh(
 
     def vectors_of(rows: np.ndarray) -> np.ndarray:
         with store.transaction() as conn:
-            return graph_store.embeddings(conn, inp.face_ids[rows])
+            return vector_store.embeddings(conn, inp.face_ids[rows])
 
     def sums_of(labels: np.ndarray) -> np.ndarray:
         with store.transaction() as conn:
-            return graph_store.cluster_sums(conn, pack, params.min_quality, names[labels].tolist())
+            return cluster_store.cluster_sums(
+                conn, pack, params.min_quality, names[labels].tolist()
+            )
 
     result = graph.refresh_labels(
         previous,
@@ -320,7 +323,7 @@ def _probe(store: Store, pack: str, face_ids: np.ndarray, k: int) -> list[list[t
 
     def run(part: np.ndarray) -> list[list[tuple[int, float]]]:
         with store.transaction() as conn:
-            return graph_store.nearest_embedded(conn, pack, part, k)
+            return vector_store.nearest_embedded(conn, pack, part, k)
 
     if len(parts) <= 1:
         return run(face_ids) if face_ids.size else []

@@ -20,9 +20,12 @@ from face_assets.identity.assignment import (
     PrototypeIndex,
     resolve_assignments,
 )
-from face_assets.store import Connection, Store
-from face_assets.store import graph as graph_store
+from face_assets.store import Connection, Store, face_sets
+from face_assets.store import assignments as assignment_store
+from face_assets.store import labels as label_store
 from face_assets.store import persons as person_store
+from face_assets.store import prototypes as prototype_store
+from face_assets.store import vectors as vector_store
 
 WRITE_BATCH = 20_000  # faces per write-back transaction: short locks, few round trips
 # Faces matched per chunk: 100k x 512 float32 = 200 MB of embeddings in memory at a time.
@@ -41,7 +44,7 @@ def rebuild_prototypes(
 ) -> PrototypeStats:
     """Centroid (normalised mean, seed formula) + top-quality exemplars per active person."""
     stats = PrototypeStats()
-    grouped = person_store.person_faces(conn, pack, person_ids)
+    grouped = face_sets.human_face_sets(conn, pack, person_ids)
     targets = person_ids if person_ids is not None else person_store.active_person_ids(conn)
     rows: list[tuple[int, str, int | None, np.ndarray]] = []
     for person_id in targets:
@@ -54,8 +57,8 @@ def rebuild_prototypes(
         stats.persons += 1
         stats.faces_per_person[person_id] = len(faces.face_ids)
     # One statement for all persons: a library-wide refresh is not one round trip per person.
-    stats.prototypes = person_store.replace_prototypes_of(conn, pack, list(targets), rows)
-    person_store.drop_prototypes_of_inactive(conn)
+    stats.prototypes = prototype_store.replace_prototypes_of(conn, pack, list(targets), rows)
+    prototype_store.drop_prototypes_of_inactive(conn)
     return stats
 
 
@@ -82,7 +85,7 @@ def prototype_index(
 ) -> PrototypeIndex:
     """Every active person's prototypes, loaded once per run (in a head's space if given)."""
     with store.transaction() as conn:
-        ids, persons, embeddings, roles = person_store.prototypes(conn, pack)
+        ids, persons, embeddings, roles = prototype_store.prototypes(conn, pack)
     if projector is not None and ids:
         embeddings = projector(embeddings)
     return PrototypeIndex.build(ids, persons, roles, embeddings)
@@ -123,7 +126,7 @@ def assign_months(
     started = time.perf_counter()
     index = prototype_index(store, pack, projector)
     with store.transaction() as conn:
-        face_ids, image_ids = person_store.faces_to_assign(conn, sorted(set(months)), pack)
+        face_ids, image_ids = assignment_store.faces_to_assign(conn, sorted(set(months)), pack)
     stats.faces = len(face_ids)
     stats.phases["read_seconds"] += time.perf_counter() - started
     decided: list = []
@@ -138,7 +141,9 @@ def assign_months(
     for start in range(0, len(face_ids), WRITE_BATCH):
         chunk = face_ids[start : start + WRITE_BATCH]
         with store.transaction() as conn:
-            person_store.write_assignments(conn, chunk, [by_face[f] for f in chunk if f in by_face])
+            assignment_store.write_assignments(
+                conn, chunk, [by_face[f] for f in chunk if f in by_face]
+            )
     stats.phases["write_seconds"] += time.perf_counter() - started
     stats.assigned = len(decided)
     stats.per_person = Counter(a.person_id for a in decided)
@@ -171,9 +176,9 @@ def _assign_chunk(
 ) -> list:
     started = time.perf_counter()
     with store.transaction() as conn:
-        rejected = person_store.rejections(conn, face_ids)
-        taken = person_store.human_persons_per_photo(conn, sorted(set(image_ids)), pack)
-        embeddings = graph_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))
+        rejected = label_store.rejections(conn, face_ids)
+        taken = assignment_store.human_persons_per_photo(conn, sorted(set(image_ids)), pack)
+        embeddings = vector_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))
     phases["read_seconds"] += time.perf_counter() - started
     started = time.perf_counter()
     vectors = embeddings if projector is None else projector(embeddings)

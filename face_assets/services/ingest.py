@@ -150,6 +150,7 @@ def _stored_faces(
             face_store.FaceRow(
                 len(plan.rows),
                 face.bbox,
+                box_key(face.bbox),
                 face.landmarks,
                 face.det_score,
                 crop_path,

@@ -7,9 +7,9 @@ place a forgotten person's name could not be removed from).
 from __future__ import annotations
 
 from face_assets import media
-from face_assets.store import Store
+from face_assets.store import Store, listings
 from face_assets.store import checks as check_queries
-from face_assets.store import persons as person_store
+from face_assets.store import label_events as event_store
 from face_assets.vision.packs import EMBEDDING_DIM
 
 NORM_TOLERANCE = 1e-3  # float32 ArcFace outputs normalise to within ~1e-6; 1e-3 flags real bugs
@@ -18,8 +18,8 @@ NORM_TOLERANCE = 1e-3  # float32 ArcFace outputs normalise to within ~1e-6; 1e-3
 def labels_state(store: Store) -> dict:
     """The labels' version (changes with every labelling operation) and their counts."""
     with store.transaction() as conn:
-        version = person_store.labels_version(conn)
-        persons = person_store.list_persons(conn)
+        version = event_store.labels_version(conn)
+        persons = listings.list_persons(conn)
     active = [p for p in persons if p["status"] == "active"]
     return {
         "version": version,

@@ -1,4 +1,5 @@
-"""Human labelling operations: label, merge, split, unassign, hide, rename, forget.
+"""Human labelling operations: label, merge, split, unassign, hide, rename (forget:
+services.forgetting).
 
 Each operation runs in one transaction: it either happens completely or, on a wrong id or
 any error, changes nothing. Every operation is logged in label_events, whose version is the
@@ -7,18 +8,17 @@ any error, changes nothing. Every operation is logged in label_events, whose ver
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from face_assets import media
 from face_assets.identity import clustering
 from face_assets.identity.names import is_person_id, normalise_name
 from face_assets.services.identities import rebuild_prototypes
-from face_assets.store import Connection, Store
-from face_assets.store import heads as head_store
+from face_assets.store import Connection, Store, face_sets
+from face_assets.store import clusters as cluster_store
+from face_assets.store import label_events as event_store
+from face_assets.store import labels as label_store
 from face_assets.store import persons as person_store
 
 
-def _ref(ref: str | int) -> str:
+def person_ref(ref: str | int) -> str:
     """A person reference as the store looks it up: an id as digits, a name normalised."""
     text = str(ref)
     return text.strip() if is_person_id(text) else normalise_name(text)
@@ -35,10 +35,10 @@ def _label(
 ) -> dict:
     """Human labels, the person's prototypes rebuilt and the event logged, in the caller's
     transaction."""
-    labelled = person_store.label_faces(conn, face_ids, person.id)
+    labelled = label_store.label_faces(conn, face_ids, person.id)
     proto = rebuild_prototypes(conn, pack, [person.id])
     # Ids and counts only: the audit log must not keep a name a forget could leave behind.
-    person_store.log_event(conn, "label", person.id, cluster_id, labelled, detail)
+    event_store.log_event(conn, "label", person.id, cluster_id, labelled, detail)
     return {
         "person_id": person.id,
         "name": person.name,
@@ -51,7 +51,7 @@ def _label(
 def label_cluster(store: Store, cluster_id: str, name: str, pack: str) -> dict:
     name = normalise_name(name)
     with store.transaction() as conn:
-        faces = person_store.cluster_faces(conn, cluster_id)
+        faces = face_sets.cluster_face_set(conn, cluster_id)
         person, created = person_store.person_by_name(conn, name)
         if person.status == "merged":
             raise ValueError(
@@ -60,7 +60,7 @@ def label_cluster(store: Store, cluster_id: str, name: str, pack: str) -> dict:
         if person.status == "hidden":
             raise ValueError(f"{person.name!r} is hidden; unhide it before labelling")
         # A face a human said is not this person stays out, even when clustered with them.
-        rejected = person_store.rejections(conn, faces.face_ids)
+        rejected = label_store.rejections(conn, faces.face_ids)
         keep = [f for f in faces.face_ids if person.id not in rejected.get(f, ())]
         return _label(conn, person, created, keep, pack, cluster_id, {})
 
@@ -70,7 +70,7 @@ def label_faces(store: Store, face_ids: list[int], name: str, pack: str) -> dict
     name = normalise_name(name)
     with store.transaction() as conn:
         for face_id in face_ids:
-            person_store.face_person(conn, face_id)  # LookupError on a wrong id
+            label_store.face_person(conn, face_id)  # LookupError on a wrong id
         person, created = person_store.person_by_name(conn, name)
         if person.status != "active":
             raise ValueError(f"{person.name!r} is {person.status}; it cannot take new faces")
@@ -79,17 +79,17 @@ def label_faces(store: Store, face_ids: list[int], name: str, pack: str) -> dict
 
 def merge_persons(store: Store, source_ref: str, target_ref: str, pack: str) -> dict:
     with store.transaction() as conn:
-        source = person_store.find_person(conn, _ref(source_ref))
-        target = person_store.find_person(conn, _ref(target_ref))
+        source = person_store.find_person(conn, person_ref(source_ref))
+        target = person_store.find_person(conn, person_ref(target_ref))
         if source.id == target.id:
             raise ValueError("cannot merge a person into itself")
         for person in (source, target):
             if person.status != "active":
                 raise ValueError(f"{person.name!r} is {person.status}; only active persons merge")
-        moved = person_store.move_person_faces(conn, source.id, target.id)
+        moved = label_store.move_person_faces(conn, source.id, target.id)
         person_store.set_merged(conn, source.id, target.id)
         proto = rebuild_prototypes(conn, pack, [target.id])
-        person_store.log_event(conn, "merge", target.id, None, moved, {"source": source.id})
+        event_store.log_event(conn, "merge", target.id, None, moved, {"source": source.id})
     return {
         "source": source.name,
         "into": target.name,
@@ -102,15 +102,15 @@ def hide_person(store: Store, ref: str, hidden: bool, pack: str) -> dict:
     """Hide a person (a stranger in the background, say): no prototypes, no new assignments;
     their automatic assignments are released. Their human labels stay, for an unhide."""
     with store.transaction() as conn:
-        person = person_store.find_person(conn, _ref(ref))
+        person = person_store.find_person(conn, person_ref(ref))
         if person.status == "merged":
             raise ValueError(f"{person.name!r} was merged into person {person.merged_into}")
         if (person.status == "hidden") == hidden:
             raise ValueError(f"{person.name!r} is already {person.status}")
         person_store.set_status(conn, person.id, "hidden" if hidden else "active")
-        released = person_store.release_faces(conn, person.id, "auto") if hidden else 0
+        released = label_store.release_faces(conn, person.id, "auto") if hidden else 0
         proto = rebuild_prototypes(conn, pack, None if hidden else [person.id])
-        person_store.log_event(conn, "hide" if hidden else "unhide", person.id, None, released)
+        event_store.log_event(conn, "hide" if hidden else "unhide", person.id, None, released)
     return {
         "person": person.name,
         "status": "hidden" if hidden else "active",
@@ -122,16 +122,16 @@ def hide_person(store: Store, ref: str, hidden: bool, pack: str) -> dict:
 def rename_person(store: Store, ref: str, name: str) -> dict:
     clean = normalise_name(name)
     with store.transaction() as conn:
-        person = person_store.find_person(conn, _ref(ref))
+        person = person_store.find_person(conn, person_ref(ref))
         person_store.rename(conn, person.id, clean)
-        person_store.log_event(conn, "rename", person.id, None, 0)
+        event_store.log_event(conn, "rename", person.id, None, 0)
     return {"person_id": person.id, "from": person.name, "to": clean}
 
 
 def split_cluster(store: Store, cluster_id: str) -> dict:
     """Re-cluster one cluster with tighter parameters; its faces get sub-cluster ids."""
     with store.transaction() as conn:
-        faces = person_store.cluster_faces(conn, cluster_id)
+        faces = face_sets.cluster_face_set(conn, cluster_id)
         labels = clustering.split_labels(faces.embeddings, photo_ids=faces.image_ids)
         groups: dict[int, list[int]] = {}
         for face_id, label in zip(faces.face_ids, labels, strict=True):
@@ -139,12 +139,12 @@ def split_cluster(store: Store, cluster_id: str) -> dict:
         result = {}
         for label, members in sorted(groups.items()):
             if label == clustering.NOISE:
-                person_store.set_cluster(conn, members, None)
+                cluster_store.set_cluster(conn, members, None)
                 continue
             sub_id = f"{cluster_id}_sub_{clustering.default_cluster_id(members)[4:10]}"
-            person_store.set_cluster(conn, members, sub_id)
+            cluster_store.set_cluster(conn, members, sub_id)
             result[sub_id] = len(members)
-        person_store.log_event(
+        event_store.log_event(
             conn, "split", None, cluster_id, len(faces.face_ids), {"into": result}
         )
     return {
@@ -160,15 +160,15 @@ def unassign_face(store: Store, face_id: int, pack: str | None = None) -> dict:
     (and stops pulling the centroid) at once, not at the next refresh. With `pack` given, a
     face of another pack is refused."""
     with store.transaction() as conn:
-        person_id, method = person_store.face_person(conn, face_id)
+        person_id, method = label_store.face_person(conn, face_id)
         if person_id is None:
             raise ValueError(f"face {face_id} is not assigned to anyone")
-        face_pack = person_store.face_pack(conn, face_id)
+        face_pack = label_store.face_pack(conn, face_id)
         if pack is not None and face_pack != pack:
             raise ValueError(f"face {face_id} belongs to model pack {face_pack}, not {pack}")
-        person_store.unassign_face(conn, face_id, person_id)
+        label_store.unassign_face(conn, face_id, person_id)
         proto = rebuild_prototypes(conn, face_pack, [person_id])
-        person_store.log_event(
+        event_store.log_event(
             conn, "unassign", person_id, None, 1, {"face": face_id, "was": method}
         )
     return {
@@ -177,84 +177,4 @@ def unassign_face(store: Store, face_id: int, pack: str | None = None) -> dict:
         "was": method,
         "pack": face_pack,
         "prototypes": proto.prototypes,
-    }
-
-
-def _heads_trained_on(store: Store, person_ids: list[int]) -> list[head_store.HeadUse]:
-    """Heads that learnt from these persons: recorded ones, and for heads trained before
-    persons were recorded, those whose checkpoint lists them (or cannot be read)."""
-    with store.transaction() as conn:
-        candidates = head_store.heads_possibly_trained_on(conn, person_ids)
-    used = []
-    for use in candidates:
-        if use.person_ids is not None:
-            used.append(use)
-            continue
-        checkpoint = store.home_path / use.checkpoint_path
-        if not checkpoint.exists():
-            continue
-        from face_assets.identity.projection import load_checkpoint  # torch: only when needed
-
-        try:
-            head, _ = load_checkpoint(checkpoint)
-        except (OSError, ValueError, RuntimeError):
-            used.append(use)  # unreadable: it may hold their faces, retire it
-            continue
-        if set(head.persons_used) & set(person_ids):
-            used.append(use)
-    return used
-
-
-def forget_person(store: Store, ref: str) -> dict:
-    """Delete a person's biometric data and name everywhere this product writes them.
-
-    Faces (their embeddings, crops, thumbnails), the same faces found by other packs,
-    prototypes, rejections, the person and the names merged into it; names in the audit
-    log; projection heads that learnt from their faces (checkpoints deleted, heads retired,
-    their automatic assignments released; with the promoted head retired, assignments use
-    raw ArcFace until a new head passes the gate). Box tombstones (no pixels, no name) stop
-    any detector size or pack from finding the faces again. Dagster's event log holds ids
-    and counts only.
-    """
-    with store.transaction() as conn:
-        person = person_store.find_person(conn, _ref(ref))
-    heads = _heads_trained_on(store, [person.id])
-    with store.transaction() as conn:
-        person = person_store.find_person(conn, str(person.id))  # still there, same person
-        gone = person_store.forget_person(conn, person.id)
-        head_ids = [h.id for h in heads]
-        released = head_store.retire_for_forget(conn, head_ids) if head_ids else 0
-        person_store.log_event(conn, "forget", person.id, None, gone.faces)
-    # After the commit: a crash before it deletes nothing that is still referenced.
-    removed = media.delete_media(store.media_root, gone.media_paths)
-    checkpoints = 0
-    for use in heads:
-        path = Path(store.home_path / use.checkpoint_path)
-        if path.exists():
-            path.unlink()
-            checkpoints += 1
-    promoted = [h.id for h in heads if h.status == "promoted"]
-    return {
-        "person_id": person.id,
-        "faces_deleted": gone.faces,
-        "other_pack_faces_deleted": gone.overlapping_faces,
-        "aliases_deleted": len(gone.person_ids) - 1,
-        "prototypes_deleted": gone.prototypes,
-        "rejections_deleted": gone.rejections,
-        "files_deleted": removed,
-        "tombstones": gone.tombstones,
-        "audit_events_scrubbed": gone.events_scrubbed,
-        "heads_retired": head_ids,
-        "checkpoints_deleted": checkpoints,
-        "auto_assignments_released": released,
-        "promoted_head_retired": promoted[0] if promoted else None,
-        "remains": (
-            "box tombstones (image id + box, no pixels, no name) and audit rows with ids only"
-            + (
-                "; no promoted projection head: assignments use raw ArcFace until"
-                " `face-assets train` promotes a new one"
-                if promoted
-                else ""
-            )
-        ),
     }

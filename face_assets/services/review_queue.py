@@ -16,9 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from face_assets.services import identities, labels
-from face_assets.store import Connection, Store, browse
-from face_assets.store import graph as graph_store
+from face_assets.services.views import SAMPLE_FACES
+from face_assets.store import Connection, Store, face_sets
+from face_assets.store import label_events as event_store
+from face_assets.store import labels as label_store
 from face_assets.store import persons as person_store
+from face_assets.store import questions as question_store
+from face_assets.store import vectors as vector_store
 from face_assets.vision.packs import person_threshold
 
 # How far from the threshold a similarity still counts as "unsure" (cosine). buffalo_s's
@@ -30,7 +34,6 @@ UNSURE_BAND = 0.10
 MERGE_SUGGESTION_MIN = 0.30
 NEAR_MISS_PROBES = 2000  # best unassigned faces matched against the prototypes: bounded cost
 CLUSTERS_PROBED = 200  # largest clusters compared with the persons' centroids
-SAMPLE_FACES = 4  # thumbnails shown of the person and of a suggested cluster
 MIN_PROBE_QUALITY = 0.5  # seed: the clustering quality gate; worse faces are not worth asking
 DEFAULT_QUESTIONS = 20
 
@@ -57,7 +60,7 @@ def questions(store: Store, pack: str, limit: int = DEFAULT_QUESTIONS) -> list[Q
     threshold = person_threshold(pack)
     with store.transaction() as conn:
         found: list[Question] = []
-        for face, person, name, sim in browse.uncertain_auto_assignments(
+        for face, person, name, sim in question_store.uncertain_auto_assignments(
             conn, pack, threshold, threshold + UNSURE_BAND, limit
         ):
             found.append(
@@ -67,7 +70,7 @@ def questions(store: Store, pack: str, limit: int = DEFAULT_QUESTIONS) -> list[Q
             store, conn, pack, threshold - UNSURE_BAND, threshold, limit
         ):
             found.append(Question("face", person, name, sim, abs(sim - threshold), face))
-        for cluster, size, person, name, sim in browse.cluster_person_suggestions(
+        for cluster, size, person, name, sim in question_store.cluster_person_suggestions(
             conn, pack, MERGE_SUGGESTION_MIN, CLUSTERS_PROBED, limit
         ):
             found.append(
@@ -79,13 +82,15 @@ def questions(store: Store, pack: str, limit: int = DEFAULT_QUESTIONS) -> list[Q
                     abs(sim - threshold),
                     cluster_id=cluster,
                     cluster_size=int(size),
-                    sample_face_ids=tuple(browse.sample_faces(conn, cluster, SAMPLE_FACES)),
+                    sample_face_ids=tuple(
+                        question_store.best_cluster_face_ids(conn, cluster, SAMPLE_FACES)
+                    ),
                 )
             )
         found.sort(key=lambda q: (q.uncertainty, q.kind, q.face_id or 0, q.cluster_id or ""))
         found = found[:limit]
         samples = {
-            q.person_id: tuple(browse.person_sample_faces(conn, q.person_id, SAMPLE_FACES))
+            q.person_id: tuple(question_store.best_person_face_ids(conn, q.person_id, SAMPLE_FACES))
             for q in found
         }
     return [Question(**{**q.__dict__, "person_face_ids": samples[q.person_id]}) for q in found]
@@ -99,11 +104,11 @@ def _near_misses(
     are matched against every prototype in one matrix product (the PrototypeIndex assignment
     uses), so the cost stays bounded on a large library; faces a human already rejected for
     that person are left out."""
-    face_ids = browse.best_unassigned_faces(conn, pack, MIN_PROBE_QUALITY, NEAR_MISS_PROBES)
+    face_ids = question_store.best_unassigned_faces(conn, pack, MIN_PROBE_QUALITY, NEAR_MISS_PROBES)
     if not face_ids:
         return []
-    vectors = graph_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))
-    rejected = person_store.rejections(conn, face_ids)
+    vectors = vector_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))
+    rejected = label_store.rejections(conn, face_ids)
     index = identities.prototype_index(store, pack)
     found = []
     for face, cands in zip(face_ids, index.candidates(vectors, min_similarity=low), strict=True):
@@ -114,7 +119,7 @@ def _near_misses(
             found.append((face, best.person_id, best.similarity))
     found.sort(key=lambda f: (-f[2], f[0]))
     found = found[:limit]
-    names = browse.person_names(conn, sorted({person for _, person, _ in found}))
+    names = person_store.person_names(conn, sorted({person for _, person, _ in found}))
     return [(face, person, names[person], sim) for face, person, sim in found]
 
 
@@ -145,7 +150,7 @@ def answer(
             store, [face_id], person.name, pack
         )}  # fmt: skip
     with store.transaction() as conn:
-        current, _ = person_store.face_person(conn, face_id)  # LookupError on a wrong id
+        current, _ = label_store.face_person(conn, face_id)  # LookupError on a wrong id
     if current == person.id:
         return {"operation": "unassign", **labels.unassign_face(store, face_id)}
     return {"operation": "reject_face", **reject_faces(store, [face_id], person.id)}
@@ -156,16 +161,16 @@ def reject_faces(store: Store, face_ids: list[int], person_id: int) -> dict:
     rejections (as unassign_face records them), logged as a labelling event."""
     with store.transaction() as conn:
         for face_id in face_ids:
-            person_store.face_person(conn, face_id)  # LookupError on a wrong id
-        rejected = browse.reject(conn, face_ids, person_id)
-        person_store.log_event(conn, "reject", person_id, None, rejected, {"faces": face_ids})
+            label_store.face_person(conn, face_id)  # LookupError on a wrong id
+        rejected = label_store.reject(conn, face_ids, person_id)
+        event_store.log_event(conn, "reject", person_id, None, rejected, {"faces": face_ids})
     return {"person_id": person_id, "faces_rejected": rejected}
 
 
 def reject_cluster(store: Store, cluster_id: str, person_id: int) -> dict:
     """A merge suggestion answered no: the cluster's faces are not this person."""
     with store.transaction() as conn:
-        faces = person_store.cluster_faces(conn, cluster_id)  # LookupError on a wrong id
-        rejected = browse.reject(conn, faces.face_ids, person_id)
-        person_store.log_event(conn, "reject", person_id, cluster_id, rejected)
+        faces = face_sets.cluster_face_set(conn, cluster_id)  # LookupError on a wrong id
+        rejected = label_store.reject(conn, faces.face_ids, person_id)
+        event_store.log_event(conn, "reject", person_id, cluster_id, rejected)
     return {"person_id": person_id, "cluster": cluster_id, "faces_rejected": rejected}

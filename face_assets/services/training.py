@@ -23,9 +23,8 @@ from face_assets.identity.evaluation import (
     matching_threshold,
     space_metrics,
 )
-from face_assets.store import Store
+from face_assets.store import Store, face_sets
 from face_assets.store import heads as head_store
-from face_assets.store import persons as person_store
 
 TRAINING_QUALITY = 0.5  # seed: faces of quality >= 0.5 train the head
 GATE_METRIC = verification.DEFAULT_GATE_METRIC  # ROC AUC: defined even on small held-out sets
@@ -43,7 +42,7 @@ class TrainingData:
 
 def labelled_faces(store: Store, pack: str, min_quality: float) -> TrainingData:
     with store.transaction() as conn:
-        grouped = person_store.person_faces(conn, pack)
+        grouped = face_sets.human_face_sets(conn, pack)
     labels, rows = [], []
     for person_id, faces in sorted(grouped.items()):
         keep = [i for i, q in enumerate(faces.qualities) if q >= min_quality]

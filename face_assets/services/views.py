@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from face_assets.store import Store, browse, stats
-from face_assets.store import persons as person_store
+from face_assets.store import Store, listings, stats
+
+# Seed 002's example lists five sample face ids per cluster; the review queue shows as many.
+SAMPLE_FACES = 5
 
 
 def library_summary(store: Store, pack: str) -> dict:
@@ -19,25 +21,25 @@ def library_summary(store: Store, pack: str) -> dict:
 def clusters(store: Store, pack: str) -> list[dict]:
     """Clusters of unlabelled faces, largest first, with sample face ids."""
     with store.transaction() as conn:
-        return person_store.list_clusters(conn, pack)
+        return listings.list_clusters(conn, pack)
 
 
 def persons(store: Store) -> list[dict]:
     with store.transaction() as conn:
-        return person_store.list_persons(conn)
+        return listings.list_persons(conn)
 
 
 def cluster_samples(store: Store, pack: str, per_cluster: int) -> dict[str, list]:
     """Up to `per_cluster` face ids of each cluster, best quality first."""
     with store.transaction() as conn:
-        return person_store.cluster_sample_faces(conn, pack, per_cluster)
+        return listings.sample_face_ids_by_cluster(conn, pack, per_cluster)
 
 
 def face_thumbnail(store: Store, face_id: int) -> bytes | None:
     """A face's review thumbnail (None when the face or its file is gone); reads only inside
     the media root."""
     with store.transaction() as conn:
-        rel_path = person_store.face_thumb_path(conn, face_id)
+        rel_path = listings.face_thumb_path(conn, face_id)
     if rel_path is None:
         return None
     root = store.media_root.resolve()
@@ -56,13 +58,13 @@ def cluster_page(
     """A page of clusters of unlabelled faces, largest first, with their best faces; and the
     total number of clusters."""
     with store.transaction() as conn:
-        return browse.cluster_page(conn, pack, limit, offset, samples)
+        return listings.cluster_page(conn, pack, limit, offset, samples)
 
 
 def cluster_detail(store: Store, cluster_id: str) -> list[dict]:
     """The unlabelled faces of a cluster, best first; LookupError for an unknown cluster."""
     with store.transaction() as conn:
-        faces = browse.cluster_faces(conn, cluster_id)
+        faces = listings.cluster_face_rows(conn, cluster_id)
     if not faces:
         raise LookupError(f"no cluster {cluster_id!r} with unlabelled faces")
     return faces
@@ -72,31 +74,31 @@ def person_page(
     store: Store, status: str | None, limit: int, offset: int
 ) -> tuple[list[dict], int]:
     with store.transaction() as conn:
-        return browse.person_page(conn, status, limit, offset)
+        return listings.person_page(conn, status, limit, offset)
 
 
 def person_detail(store: Store, person_id: int, limit: int, offset: int) -> dict:
     """A person with one page of their faces; LookupError for an unknown id."""
     with store.transaction() as conn:
-        found = browse.person(conn, person_id)
+        found = listings.person(conn, person_id)
         if found is None:
             raise LookupError(f"no person {person_id}")
-        found["face_list"] = browse.person_faces(conn, person_id, limit, offset)
+        found["face_list"] = listings.person_face_rows(conn, person_id, limit, offset)
     return found
 
 
 def image_faces(store: Store, image_id: int, pack: str) -> list[dict]:
     """A photo's faces with their persons; LookupError for an unknown photo."""
     with store.transaction() as conn:
-        if browse.image_exists(conn, image_id) is None:
+        if listings.image_exists(conn, image_id) is None:
             raise LookupError(f"no asset {image_id}")
-        return browse.image_faces(conn, image_id, pack)
+        return listings.image_faces(conn, image_id, pack)
 
 
 def image_month(store: Store, image_id: int) -> str:
     """The month partition of a registered photo; LookupError for an unknown one."""
     with store.transaction() as conn:
-        found = browse.image_exists(conn, image_id)
+        found = listings.image_exists(conn, image_id)
     if found is None:
         raise LookupError(f"no asset {image_id}")
     return found[0]

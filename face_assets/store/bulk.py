@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import psycopg
 
-from face_assets.store import graph as graph_store
+from face_assets.store import vectors as vector_store
 
 ROWS_PER_COPY = 100_000  # binary COPY rows per call: ~200 MB of vectors at most
 
@@ -32,7 +32,7 @@ def _embedding_copy(face_ids: np.ndarray, pack: str, embeddings: np.ndarray) -> 
     rows["fields"], rows["id_len"], rows["id"] = 3, 8, face_ids
     rows["pack_len"], rows["pack"] = len(pack_bytes), pack_bytes
     rows["vec_len"], rows["dim"], rows["vec"] = 4 + 4 * dim, dim, embeddings
-    return graph_store.COPY_SIGNATURE + rows.tobytes() + graph_store.COPY_TRAILER
+    return vector_store.COPY_SIGNATURE + rows.tobytes() + vector_store.COPY_TRAILER
 
 
 def add_faces(

@@ -14,7 +14,6 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg import sql
 
-DATABASE_URL_ENV = "FACE_ASSETS_DATABASE_URL"  # points everything at an external server
 EMBEDDED_DATABASE = "face_assets"
 MIGRATION_LOCK_KEY = 7_341_902_118  # advisory lock id: parallel step processes migrate once
 _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")

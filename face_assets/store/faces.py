@@ -8,8 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 
-from face_assets.vision.faces import box_key
-
 
 def vector_array(value: object) -> np.ndarray:
     """pgvector's psycopg loader returns Vector objects; the domain code wants float32 arrays."""
@@ -25,16 +23,13 @@ class FaceRow:
 
     face_index: int
     bbox: tuple[float, float, float, float]
+    box_key: tuple[int, int, int, int]  # the box in whole pixels (vision.faces.box_key)
     landmarks: np.ndarray
     det_score: float
     crop_path: str
     thumb_path: str
     face_id: int | None = None
     crop_changed: bool = True  # a found-again face's embedding and quality are then redone
-
-    @property
-    def box_key(self) -> tuple[int, int, int, int]:
-        return box_key(self.bbox)
 
 
 @dataclass(frozen=True)

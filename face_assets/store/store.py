@@ -68,10 +68,6 @@ class Store:
     def media_root(self) -> Path:
         return self.home_path / "media"
 
-    @property
-    def models_root(self) -> Path:
-        return self.home_path / "models"
-
     def url(self) -> str:
         """The database URL, starting the embedded server and migrating once per process."""
         key = self.database_url or str(self.home_path / "pgdata")

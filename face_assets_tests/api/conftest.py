@@ -16,7 +16,7 @@ from face_assets.api import create_app
 from face_assets.api.runs import DagsterRuns
 from face_assets.api.server import server_config
 from face_assets.store import Store
-from face_assets.store import persons as person_store
+from face_assets.store import clusters as cluster_store
 
 PACK = "buffalo_s"
 TOKEN = "test-token-0123456789abcdef"
@@ -83,7 +83,7 @@ def live(real_store, face_models):
     """The app on a free port; kit_harington's faces form the cluster CLUSTER."""
     face_ids = faces_of(real_store, "kit_harington")
     with real_store.transaction() as conn:
-        person_store.set_cluster(conn, face_ids, CLUSTER)
+        cluster_store.set_cluster(conn, face_ids, CLUSTER)
     calls: list[int] = []
     app = create_app(
         real_store, PACK, TOKEN, runs=DagsterRuns(), on_labelled=lambda: calls.append(1)

@@ -11,7 +11,7 @@ import pytest
 
 from face_assets.api import auth
 from face_assets.services import labels
-from face_assets.store import persons as person_store
+from face_assets.store import clusters as cluster_store
 from face_assets_tests.api.conftest import CLUSTER, PACK, TOKEN, faces_of
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")  # Debian's is `chromium`
@@ -158,7 +158,7 @@ def test_browser_answers_three_questions_with_the_keyboard(page, live):
     labels.label_faces(live.store, faces[:1], "Nine", PACK)
     with live.store.transaction() as conn:
         for face in faces[1:]:
-            person_store.set_cluster(conn, [face], f"clu_nine_{face}")
+            cluster_store.set_cluster(conn, [face], f"clu_nine_{face}")
         nine = conn.execute("SELECT id FROM persons WHERE name = 'Nine'").fetchone()[0]
     page.goto("/review/queue")
     seen = []

@@ -20,8 +20,8 @@ from face_assets.defs.assets.projection import TrainingRunConfig
 from face_assets.defs.jobs import INGEST_ASSETS
 from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
 from face_assets.errors import InvalidNameError
-from face_assets.services import ingest, inspection, labels, maintenance
-from face_assets.store import persons as person_store
+from face_assets.services import forgetting, ingest, inspection, labels, maintenance
+from face_assets.store import clusters as cluster_store
 from face_assets.vision.matching import SAME_FACE_IOU, iou_matrix
 from face_assets_tests.defs.assets.helpers import metadata_of, store_resource
 from face_assets_tests.defs.assets.test_identities import _labelled_faces, _months
@@ -148,7 +148,7 @@ def test_forgotten_faces_stay_forgotten_at_another_size_and_under_another_pack(
             "SELECT image_id, bbox FROM faces WHERE id = ANY(%s)", (rose,)
         ).fetchall()
 
-    result = labels.forget_person(real_store, "rose")
+    result = forgetting.forget_person(real_store, "rose")
     assert result["faces_deleted"] == 2 and result["tombstones"] == 2
 
     def forgotten_faces_present() -> int:
@@ -231,7 +231,7 @@ def test_forget_removes_names_everywhere_and_retires_heads(real_store, real_libr
         checkpoint = real_store.home_path / heads[0][1]
         assert checkpoint.exists()
 
-        result = labels.forget_person(real_store, name)
+        result = forgetting.forget_person(real_store, name)
 
         assert result["aliases_deleted"] == 1
         assert result["heads_retired"] == [heads[0][0]] and result["checkpoints_deleted"] == 1
@@ -260,7 +260,7 @@ def test_label_events_keep_ids_not_names(real_store):
     labels.merge_persons(real_store, "anna other", "anna secret", PACK)
     labels.rename_person(real_store, "anna secret", "Anna Renamed")
     with real_store.transaction() as conn:
-        person_store.set_cluster(conn, [faces["person_02/1.jpg"]], "c2")
+        cluster_store.set_cluster(conn, [faces["person_02/1.jpg"]], "c2")
     labels.label_cluster(real_store, "c2", "Bea Secret", PACK)
     with real_store.transaction() as conn:
         details = [r[0] for r in conn.execute("SELECT detail::text FROM label_events")]

@@ -11,8 +11,10 @@ from dagster import RunConfig, materialize
 from face_assets.definitions import build_definitions
 from face_assets.defs.assets.identities import AssignmentConfig, ClusteringConfig
 from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
-from face_assets.services import identities, labels, maintenance
+from face_assets.services import forgetting, identities, labels, maintenance
+from face_assets.store import clusters as cluster_store
 from face_assets.store import persons as person_store
+from face_assets.store import prototypes as prototype_store
 from face_assets_tests.defs.assets.conftest import GROUP_PHOTO
 from face_assets_tests.defs.assets.helpers import store_resource
 
@@ -183,7 +185,7 @@ def test_merge_moves_faces_and_keeps_the_source_for_audit(real_store):
     assert result["faces_moved"] == 2
     with real_store.transaction() as conn:
         source = person_store.find_person(conn, b["person_id"])
-        protos = person_store.prototypes(conn, PACK)
+        protos = prototype_store.prototypes(conn, PACK)
     assert (source.status, source.merged_into) == ("merged", a["person_id"])
     assert set(protos[1]) == {a["person_id"]}  # only the surviving person has prototypes
     assert list(_person_of(real_store).values()).count("Jo") == 3
@@ -198,7 +200,7 @@ def test_split_separates_a_mixed_cluster(real_store):
         faces[f"person_02/{k}.jpg"] for k in range(1, 5)
     ]
     with real_store.transaction() as conn:
-        person_store.set_cluster(conn, mixed, "clu_mixed")
+        cluster_store.set_cluster(conn, mixed, "clu_mixed")
     result = labels.split_cluster(real_store, "clu_mixed")
     assert len(result["sub_clusters"]) == 2
     with real_store.transaction() as conn:
@@ -238,7 +240,7 @@ def test_forget_deletes_biometric_data_for_good(real_store, real_library):
             for p in row
         ]
     assert all((real_store.media_root / p).exists() for p in files)
-    result = labels.forget_person(real_store, "rose")
+    result = forgetting.forget_person(real_store, "rose")
     assert result["faces_deleted"] == 2
     assert not any((real_store.media_root / p).exists() for p in files)
     with real_store.transaction() as conn:
@@ -286,7 +288,7 @@ def test_wrong_ids_give_clear_errors_and_change_nothing(real_store):
     with pytest.raises(ValueError, match="not assigned"):
         labels.unassign_face(real_store, faces["person_01/2.jpg"])
     with pytest.raises(LookupError, match="no person"):
-        labels.forget_person(real_store, "Nobody")
+        forgetting.forget_person(real_store, "Nobody")
     with pytest.raises(ValueError, match="empty"):
         labels.label_faces(real_store, [faces["person_01/2.jpg"]], "   ", PACK)
     with pytest.raises(LookupError, match="no face"):
@@ -325,7 +327,7 @@ def test_cli_label_persons_and_wrong_id(real_store, monkeypatch, capsys):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     faces = _labelled_faces(real_store)
     with real_store.transaction() as conn:
-        person_store.set_cluster(conn, [faces["person_12/1.jpg"], faces["person_12/2.jpg"]], "c1")
+        cluster_store.set_cluster(conn, [faces["person_12/1.jpg"], faces["person_12/2.jpg"]], "c1")
     assert cli.main(["clusters"]) == 0
     assert "c1" in capsys.readouterr().out
     assert cli.main(["label", "c1", "Twelve"]) == 0
@@ -350,7 +352,7 @@ def test_hide_releases_auto_assignments_and_stops_new_ones(real_store):
         identities.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
     assert list(_person_of(real_store).values()).count("Two") == 1  # the human label stays
     with real_store.transaction() as conn:
-        assert person_store.prototypes(conn, PACK)[0] == []
+        assert prototype_store.prototypes(conn, PACK)[0] == []
     with pytest.raises(ValueError, match="already hidden"):
         labels.hide_person(real_store, "two", True, PACK)
     labels.hide_person(real_store, "two", False, PACK)

@@ -1,12 +1,9 @@
-"""SQL for browsing the identity graph page by page (the HTTP API and the review page) and
-for the review queue's candidate questions. Read-only except the queue's rejection record."""
+"""Read-only SQL for listings: clusters and persons for the CLI, pages of clusters, persons
+and a photo's faces for the HTTP API and the review page, sample faces and thumbnails."""
 
 from __future__ import annotations
 
 import psycopg
-from psycopg import sql
-
-from face_assets.store import graph as graph_store
 
 # The columns every face listing returns, in this order (see FACE_KEYS).
 _FACE_COLUMNS = (
@@ -57,7 +54,7 @@ def cluster_page(
     return [dict(zip(keys, row, strict=True)) for row in rows], int(total)
 
 
-def cluster_faces(conn: psycopg.Connection, cluster_id: str) -> list[dict]:
+def cluster_face_rows(conn: psycopg.Connection, cluster_id: str) -> list[dict]:
     """The unlabelled faces of a cluster, best quality first (empty for an unknown cluster)."""
     rows = conn.execute(
         f"SELECT {_FACE_COLUMNS}{_FACES_FROM}"
@@ -125,7 +122,9 @@ def person(conn: psycopg.Connection, person_id: int) -> dict | None:
     return dict(zip(keys, row, strict=True))
 
 
-def person_faces(conn: psycopg.Connection, person_id: int, limit: int, offset: int) -> list[dict]:
+def person_face_rows(
+    conn: psycopg.Connection, person_id: int, limit: int, offset: int
+) -> list[dict]:
     """A page of a person's faces: human labels first, then automatic ones least sure first."""
     rows = conn.execute(
         f"SELECT {_FACE_COLUMNS}{_FACES_FROM} WHERE f.person_id = %s"
@@ -151,96 +150,49 @@ def image_faces(conn: psycopg.Connection, image_id: int, pack: str) -> list[dict
     return _faces(rows)
 
 
-# --- review queue ---------------------------------------------------------------------------
+# --- listings for the CLI and the review page --------------------------------------------
 
 
-def uncertain_auto_assignments(
-    conn: psycopg.Connection, pack: str, low: float, high: float, limit: int
-) -> list[tuple[int, int, str, float]]:
-    """(face, person, name, similarity) of automatic assignments with a similarity in
-    [low, high): the ones just above the threshold, least sure first."""
-    return conn.execute(
-        "SELECT f.id, f.person_id, p.name, f.assignment_similarity FROM faces f"
-        " JOIN persons p ON p.id = f.person_id AND p.status = 'active'"
-        " WHERE f.pack = %s AND f.assignment_method = 'auto'"
-        " AND f.assignment_similarity >= %s AND f.assignment_similarity < %s"
-        " ORDER BY f.assignment_similarity, f.id LIMIT %s",
-        (pack, low, high, limit),
-    ).fetchall()
-
-
-def best_unassigned_faces(
-    conn: psycopg.Connection, pack: str, min_quality: float, limit: int
-) -> list[int]:
-    """Ids of the `limit` best-quality embedded faces nobody is assigned to."""
+def list_clusters(conn: psycopg.Connection, pack: str) -> list[dict]:
     rows = conn.execute(
-        sql.SQL("SELECT f.id{} ORDER BY f.quality DESC, f.id LIMIT %(limit)s").format(
-            graph_store.UNCLAIMED_FACES
-        ),
-        {"pack": pack, "min_quality": min_quality, "limit": limit},
+        "SELECT f.cluster_id, count(*), avg(f.quality),"
+        " (array_agg(f.id ORDER BY f.quality DESC NULLS LAST))[1:3],"
+        " (array_agg(f.thumb_path ORDER BY f.quality DESC NULLS LAST))[1]"
+        " FROM faces f WHERE f.pack = %s AND f.cluster_id IS NOT NULL AND f.person_id IS NULL"
+        " GROUP BY f.cluster_id ORDER BY count(*) DESC, f.cluster_id",
+        (pack,),
     ).fetchall()
-    return [r[0] for r in rows]
+    keys = ("cluster_id", "size", "avg_quality", "sample_faces", "sample_thumb")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
-def person_names(conn: psycopg.Connection, person_ids: list[int]) -> dict[int, str]:
-    rows = conn.execute("SELECT id, name FROM persons WHERE id = ANY(%s)", (person_ids,)).fetchall()
+def list_persons(conn: psycopg.Connection) -> list[dict]:
+    rows = conn.execute(
+        "SELECT p.id, p.name, p.status, p.merged_into, count(f.id),"
+        " count(f.id) FILTER (WHERE f.assignment_method = 'human'),"
+        " count(f.id) FILTER (WHERE f.assignment_method = 'auto'),"
+        " (SELECT count(*) FROM person_prototypes pp WHERE pp.person_id = p.id)"
+        " FROM persons p LEFT JOIN faces f ON f.person_id = p.id"
+        " GROUP BY p.id ORDER BY p.status, lower(p.name)"
+    ).fetchall()
+    keys = ("id", "name", "status", "merged_into", "faces", "human", "auto", "prototypes")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def sample_face_ids_by_cluster(
+    conn: psycopg.Connection, pack: str, per_cluster: int
+) -> dict[str, list]:
+    """The best-quality unlabelled faces of each cluster, for thumbnails on the review page."""
+    rows = conn.execute(
+        "SELECT cluster_id, (array_agg(id ORDER BY quality DESC NULLS LAST, id))[1:%s]"
+        " FROM faces WHERE pack = %s AND cluster_id IS NOT NULL AND person_id IS NULL"
+        " GROUP BY cluster_id",
+        (per_cluster, pack),
+    ).fetchall()
     return dict(rows)
 
 
-def cluster_person_suggestions(
-    conn: psycopg.Connection, pack: str, min_similarity: float, clusters: int, limit: int
-) -> list[tuple[str, int, int, str, float]]:
-    """(cluster, size, person, name, similarity) for clusters whose centroid is near a known
-    person's centroid: merge suggestions. The `clusters` largest clusters are probed; a
-    cluster whose faces a human rejected for that person is left out."""
-    return conn.execute(
-        "WITH cl AS (SELECT f.cluster_id, count(*) AS size, avg(e.embedding) AS centre"
-        "   FROM faces f JOIN face_embeddings e ON e.face_id = f.id"
-        "   WHERE f.pack = %s AND f.cluster_id IS NOT NULL AND f.person_id IS NULL"
-        "   GROUP BY f.cluster_id ORDER BY count(*) DESC, f.cluster_id LIMIT %s)"
-        " SELECT cl.cluster_id, cl.size, c.person_id, c.name, c.similarity FROM cl"
-        " CROSS JOIN LATERAL (SELECT pp.person_id, p.name,"
-        "   1 - (pp.embedding <=> cl.centre) AS similarity FROM person_prototypes pp"
-        "   JOIN persons p ON p.id = pp.person_id AND p.status = 'active'"
-        "   WHERE pp.pack = %s AND pp.role = 'centroid'"
-        "   ORDER BY pp.embedding <=> cl.centre LIMIT 1) c"
-        " WHERE c.similarity >= %s AND NOT EXISTS (SELECT 1 FROM faces f2"
-        "   JOIN face_rejections r ON r.face_id = f2.id AND r.person_id = c.person_id"
-        "   WHERE f2.cluster_id = cl.cluster_id AND f2.person_id IS NULL)"
-        " ORDER BY c.similarity LIMIT %s",
-        (pack, clusters, pack, min_similarity, limit),
-    ).fetchall()
-
-
-def sample_faces(conn: psycopg.Connection, cluster_id: str, count: int) -> list[int]:
-    return [
-        r[0]
-        for r in conn.execute(
-            "SELECT id FROM faces WHERE cluster_id = %s AND person_id IS NULL"
-            " ORDER BY quality DESC NULLS LAST, id LIMIT %s",
-            (cluster_id, count),
-        )
-    ]
-
-
-def person_sample_faces(conn: psycopg.Connection, person_id: int, count: int) -> list[int]:
-    """A person's best human-labelled faces (what "Is this X?" shows X as)."""
-    return [
-        r[0]
-        for r in conn.execute(
-            "SELECT id FROM faces WHERE person_id = %s"
-            " ORDER BY assignment_method = 'human' DESC, quality DESC NULLS LAST, id LIMIT %s",
-            (person_id, count),
-        )
-    ]
-
-
-def reject(conn: psycopg.Connection, face_ids: list[int], person_id: int) -> int:
-    """A human said these (unassigned) faces are not this person: automatic assignment and
-    the review queue must not propose them to that person again."""
-    cur = conn.execute(
-        "INSERT INTO face_rejections (face_id, person_id)"
-        " SELECT id, %s FROM faces WHERE id = ANY(%s) ON CONFLICT DO NOTHING",
-        (person_id, face_ids),
-    )
-    return cur.rowcount
+def face_thumb_path(conn: psycopg.Connection, face_id: int) -> str | None:
+    """A face's thumbnail path relative to the media root; None for an unknown face."""
+    row = conn.execute("SELECT thumb_path FROM faces WHERE id = %s", (face_id,)).fetchone()
+    return None if row is None else row[0]

@@ -1,21 +1,18 @@
-"""SQL for clustering at library scale: the clustered faces, their embeddings read in bulk,
-which of them were clustered before, cluster labels written in bulk, and the identity
-watermarks."""
+"""SQL for clustering at library scale: the faces clustering sees, which of them were
+clustered before, cluster sums, cluster labels written in bulk (and one by one, for a split),
+the clusters listed, and the identity watermarks. Embeddings are read by store.vectors."""
 
 from __future__ import annotations
 
 import hashlib
-import struct
 from dataclasses import dataclass
 
 import numpy as np
 import psycopg
 from psycopg import sql
 
-_COPY_HEADER = 19  # PGCOPY signature (11) + flags (4) + header extension length (4)
-COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-COPY_TRAILER = struct.pack(">h", -1)
-_VECTOR_DIM = 512  # ArcFace width: every pack's vector(512) column
+from face_assets.store.vectors import VECTOR_DIM, id_vectors
+
 # The faces clustering sees (and the review queue asks about): embedded, unclaimed, good;
 # with their clustered_faces row when an earlier run clustered them (g.*).
 UNCLAIMED_FACES = sql.SQL(
@@ -23,7 +20,6 @@ UNCLAIMED_FACES = sql.SQL(
     " LEFT JOIN clustered_faces g ON g.face_id = f.id"
     " WHERE f.pack = %(pack)s AND f.person_id IS NULL AND f.quality >= %(min_quality)s"
 )
-HNSW_EF_SEARCH = 64  # pgvector's default 40 would cap a probe's answers below the k asked for
 
 
 @dataclass(frozen=True)
@@ -55,85 +51,13 @@ def cluster_input(conn: psycopg.Connection, pack: str, min_quality: float) -> Cl
     )
 
 
-def id_vectors(
-    conn: psycopg.Connection, query: str, params: tuple
-) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, float32 vectors) of a `SELECT bigint, vector(512)` query, read by a binary COPY.
-
-    A binary COPY row of (bigint, vector(512)) has a fixed size, so the whole answer is parsed
-    by one numpy view instead of one Python object per row (pgvector's text loader took
-    ~0.2 ms a vector: 7 s for 10k persons' prototypes): ~1M faces in seconds.
-    """
-    buf = bytearray()
-    with conn.cursor().copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)", params) as copy:
-        for block in copy:
-            buf += block
-    row = np.dtype(
-        [
-            ("fields", ">i2"),
-            ("id_len", ">i4"),
-            ("id", ">i8"),
-            ("vec_len", ">i4"),
-            ("dim", ">i2"),
-            ("unused", ">i2"),
-            ("vec", ">f4", (_VECTOR_DIM,)),
-        ]
-    )
-    body = memoryview(buf)[_COPY_HEADER : len(buf) - 2]  # minus the trailer (-1 as int16)
-    rows = np.frombuffer(body, dtype=row)
-    if rows.size and (rows["dim"] != _VECTOR_DIM).any():
-        raise ValueError(f"embeddings of another width than {_VECTOR_DIM}")
-    return rows["id"].astype(np.int64), rows["vec"].astype(np.float32)
-
-
-def embeddings(conn: psycopg.Connection, face_ids: np.ndarray) -> np.ndarray:
-    """Embeddings of these faces, in their order."""
-    ids = np.asarray(face_ids, dtype=np.int64)
-    if ids.size == 0:
-        return np.zeros((0, _VECTOR_DIM), dtype=np.float32)
-    found, vectors = id_vectors(
-        conn,
-        "SELECT e.face_id, e.embedding FROM face_embeddings e WHERE e.face_id = ANY(%s)",
-        (ids.tolist(),),
-    )
-    position = {int(f): i for i, f in enumerate(found.tolist())}
-    order = np.fromiter((position[int(f)] for f in ids), np.int64, ids.size)
-    return vectors[order]
-
-
-def nearest_embedded(
-    conn: psycopg.Connection, pack: str, face_ids: np.ndarray, k: int
-) -> list[list[tuple[int, float]]]:
-    """Each face's k nearest faces of the pack by pgvector's HNSW index (cosine similarity),
-    itself excluded: how a refresh finds where new faces join the graph without reading the
-    whole library."""
-    # pgvector returns at most ef_search rows per index scan: never fewer than asked for.
-    conn.execute(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, int(k) + 1)}")
-    # Nothing but ORDER BY ... LIMIT in the inner query, so that the planner always walks
-    # the HNSW index (a WHERE on pack made it scan and sort the whole pack when statistics
-    # were stale: 49 ms a probe at 10k faces); other packs and the face itself are dropped
-    # here, and the caller keeps only the faces it clusters.
-    rows = conn.execute(
-        "SELECT q.face_id, n.face_id, n.pack, 1 - n.distance FROM face_embeddings q"
-        " CROSS JOIN LATERAL (SELECT e.face_id, e.pack, e.embedding <=> q.embedding AS distance"
-        "   FROM face_embeddings e ORDER BY e.embedding <=> q.embedding LIMIT %s) n"
-        " WHERE q.face_id = ANY(%s)",
-        (k + 1, np.asarray(face_ids, dtype=np.int64).tolist()),
-    ).fetchall()
-    found: dict[int, list[tuple[int, float]]] = {}
-    for face, other, other_pack, sim in rows:
-        if other != face and other_pack == pack:
-            found.setdefault(face, []).append((other, float(sim)))
-    return [found.get(int(f), []) for f in face_ids]
-
-
 def cluster_sums(
     conn: psycopg.Connection, pack: str, min_quality: float, cluster_ids: list[str]
 ) -> np.ndarray:
     """Sum of the member embeddings of each of these clusters, in their order (float64 rows),
     over the faces clustering sees that are in the graph: a refresh needs no member itself,
     only its cluster's sum and size (average similarity = dot of sums / product of sizes)."""
-    out = np.zeros((len(cluster_ids), _VECTOR_DIM), dtype=np.float64)
+    out = np.zeros((len(cluster_ids), VECTOR_DIM), dtype=np.float64)
     if not cluster_ids:
         return out
     keys, vectors = id_vectors(
@@ -242,4 +166,12 @@ def set_watermark(
         " ON CONFLICT (stage, pack, scope) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,"
         " updated_at = now()",
         (stage, pack, scope, fingerprint),
+    )
+
+
+def set_cluster(conn: psycopg.Connection, face_ids: list[int], cluster_id: str | None) -> None:
+    """Put these faces into one cluster (None: out of any), as a split decides."""
+    conn.execute(
+        "UPDATE faces SET cluster_id = %s, clustered_at = now() WHERE id = ANY(%s)",
+        (cluster_id, face_ids),
     )

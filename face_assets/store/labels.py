@@ -1,0 +1,102 @@
+"""SQL for human decisions on faces: labels (this face is X), unassignments and rejections
+(this face is not X), faces released or moved between persons."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import psycopg
+
+
+def face_person(conn: psycopg.Connection, face_id: int) -> tuple[int | None, str | None]:
+    """(person, assignment method) of a face; LookupError for an unknown face."""
+    row = conn.execute(
+        "SELECT person_id, assignment_method FROM faces WHERE id = %s", (face_id,)
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no face {face_id}")
+    return row[0], row[1]
+
+
+def face_pack(conn: psycopg.Connection, face_id: int) -> str:
+    row = conn.execute("SELECT pack FROM faces WHERE id = %s", (face_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"no face {face_id}")
+    return row[0]
+
+
+def label_faces(conn: psycopg.Connection, face_ids: list[int], person_id: int) -> int:
+    """Human label: the faces are this person (overrides automatic assignments)."""
+    cur = conn.execute(
+        "UPDATE faces SET person_id = %s, assignment_method = 'human',"
+        " assignment_similarity = NULL, assignment_prototype_id = NULL, assignment_head = NULL,"
+        " assigned_at = now(), cluster_id = NULL, updated_at = now() WHERE id = ANY(%s)",
+        (person_id, face_ids),
+    )
+    conn.execute(
+        "DELETE FROM face_rejections WHERE person_id = %s AND face_id = ANY(%s)",
+        (person_id, face_ids),
+    )
+    return cur.rowcount
+
+
+def unassign_face(conn: psycopg.Connection, face_id: int, person_id: int) -> None:
+    """The face is not this person: unassigned, and the rejection remembered."""
+    conn.execute(
+        "UPDATE faces SET person_id = NULL, assignment_method = NULL,"
+        " assignment_similarity = NULL, assignment_prototype_id = NULL, assignment_head = NULL,"
+        " assigned_at = NULL, updated_at = now() WHERE id = %s",
+        (face_id,),
+    )
+    conn.execute(
+        "INSERT INTO face_rejections (face_id, person_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        (face_id, person_id),
+    )
+
+
+def release_faces(conn: psycopg.Connection, person_id: int, method: str) -> int:
+    """Take a person's faces of one assignment method back to 'unassigned'."""
+    cur = conn.execute(
+        "UPDATE faces SET person_id = NULL, assignment_method = NULL,"
+        " assignment_similarity = NULL, assignment_prototype_id = NULL, assignment_head = NULL,"
+        " assigned_at = NULL, updated_at = now()"
+        " WHERE person_id = %s AND assignment_method = %s",
+        (person_id, method),
+    )
+    return cur.rowcount
+
+
+def move_person_faces(conn: psycopg.Connection, source: int, target: int) -> int:
+    """A merge: the source's faces and rejections become the target's."""
+    cur = conn.execute(
+        "UPDATE faces SET person_id = %s, updated_at = now() WHERE person_id = %s",
+        (target, source),
+    )
+    conn.execute(
+        "INSERT INTO face_rejections (face_id, person_id)"
+        " SELECT face_id, %s FROM face_rejections WHERE person_id = %s ON CONFLICT DO NOTHING",
+        (target, source),
+    )
+    return cur.rowcount
+
+
+def rejections(conn: psycopg.Connection, face_ids: list[int]) -> dict[int, set[int]]:
+    """The persons a human said each of these faces is not."""
+    rows = conn.execute(
+        "SELECT face_id, person_id FROM face_rejections WHERE face_id = ANY(%s)", (face_ids,)
+    ).fetchall()
+    rejected: dict[int, set[int]] = defaultdict(set)
+    for face_id, person_id in rows:
+        rejected[face_id].add(person_id)
+    return dict(rejected)
+
+
+def reject(conn: psycopg.Connection, face_ids: list[int], person_id: int) -> int:
+    """A human said these (unassigned) faces are not this person: automatic assignment and
+    the review queue must not propose them to that person again."""
+    cur = conn.execute(
+        "INSERT INTO face_rejections (face_id, person_id)"
+        " SELECT id, %s FROM faces WHERE id = ANY(%s) ON CONFLICT DO NOTHING",
+        (person_id, face_ids),
+    )
+    return cur.rowcount
