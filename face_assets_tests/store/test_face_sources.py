@@ -8,9 +8,9 @@ from face_assets.store import faces as face_store
 
 
 def _face(index: int, x: float) -> face_store.FaceRow:
-    return face_store.FaceRow(
-        index, (x, 10.0, x + 50.0, 60.0), np.zeros((5, 2), np.float32), 0.9, f"c{x}", f"t{x}"
-    )
+    box = (x, 10.0, x + 50.0, 60.0)
+    key = (round(x), 10, 50, 50)
+    return face_store.FaceRow(index, box, key, np.zeros((5, 2), np.float32), 0.9, f"c{x}", f"t{x}")
 
 
 def test_redetection_removes_only_detected_faces(store):
