@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -20,6 +22,18 @@ GROUP_PHOTOS = SHARED_DATA / "group_photos"
 
 def pytest_configure(config):
     warnings.filterwarnings("ignore", category=FutureWarning, module="insightface")
+    # pytest keeps only its 3 newest numbered temp dirs and deletes older ones, even while
+    # another session on this machine still runs its PostgreSQL in one: each session gets its
+    # own base directory instead, removed when the session ends.
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = tempfile.mkdtemp(prefix=f"face_assets_tests_{os.getpid()}_")
+        config._face_assets_basetemp = config.option.basetemp
+
+
+def pytest_unconfigure(config):
+    basetemp = getattr(config, "_face_assets_basetemp", None)
+    if basetemp:
+        shutil.rmtree(basetemp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
