@@ -16,6 +16,7 @@ from pathlib import Path
 
 from face_assets.records import FileRecord, ImageRecord
 from face_assets.vision.decode import (
+    EXTENSION_FAMILIES,
     MAX_FILE_BYTES,
     REASON_EMPTY,
     REASON_NOT_REGULAR,
@@ -26,10 +27,13 @@ from face_assets.vision.decode import (
     read_header,
 )
 
-# Extensions scanned as photos; anything else (videos, sidecars, .DS_Store) is ignored.
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
-)
+# Extensions scanned as photos (JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC/HEIF, AVIF, camera RAW);
+# anything else (videos, XMP sidecars, .picasa.ini, .DS_Store) is ignored by the photo scan.
+IMAGE_EXTENSIONS = frozenset(EXTENSION_FAMILIES)
+# A Live Photo is a still (HEIC or JPEG) plus a short video of the same name in the same
+# folder (Apple's convention; Google's motion photos embed the video instead).
+LIVE_PHOTO_VIDEO_EXTENSIONS = frozenset({".mov", ".mp4"})
+LIVE_PHOTO_STILL_EXTENSIONS = frozenset({".heic", ".heif", ".jpg", ".jpeg"})
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,25 @@ def list_library(root: Path | str) -> Iterator[LibraryEntry]:
             path = base / name
             rel_path = path.relative_to(root).as_posix()
             yield _entry_for(root, path, rel_path)
+
+
+def live_photo_videos(filenames: list[str] | set[str]) -> dict[str, str]:
+    """The videos of one folder that are the motion half of a Live Photo, mapped to their
+    still: the still is the photo (scanned once), the video is not a separate clip.
+
+    Stems are compared case-insensitively (IMG_0001.HEIC + IMG_0001.MOV).
+    """
+    stills = {}
+    for name in filenames:
+        path = Path(name)
+        if path.suffix.lower() in LIVE_PHOTO_STILL_EXTENSIONS:
+            stills.setdefault(path.stem.lower(), name)
+    return {
+        name: stills[Path(name).stem.lower()]
+        for name in filenames
+        if Path(name).suffix.lower() in LIVE_PHOTO_VIDEO_EXTENSIONS
+        and Path(name).stem.lower() in stills
+    }
 
 
 def confined_path(root: Path | str, rel_path: str) -> Path:
@@ -216,7 +239,7 @@ def scanned_file(
         return ScannedFile(record, None)
     sha = content_hash(data)
     try:
-        header = read_header(data)
+        header = read_header(data, name=entry.rel_path)
     except ImageRejected as exc:
         month = month_of(entry.mtime)
         image = ImageRecord(

@@ -27,8 +27,9 @@ from face_assets.store import Store
 from face_assets.store import faces as face_store
 from face_assets.store import images as image_store
 from face_assets.vision import matching
-from face_assets.vision.decode import ImageRejected, decode_image
+from face_assets.vision.decode import DecodedImage, ImageRejected, decode_image
 from face_assets.vision.faces import (
+    CROP_SIZE,
     MIN_CONFIDENCE,
     MIN_FACE_SIZE,
     aligned_crop,
@@ -45,6 +46,14 @@ from face_assets.vision.quality import quality_parts
 WRITE_CHUNK_IMAGES = 16  # images per transaction: amortises commits, bounds lost work on a crash
 WRITE_CHUNK_FACES = 256  # faces per embedding/quality transaction
 REASON_CHANGED = "changed_since_scan"
+# Reduced decoding (issue 19): the detector sees det_size px, so a photo is decoded only down
+# to DETECT_DECODE_FACTOR x det_size on its longer side (a 4032 px JPEG at 1/4: 1008 px) and
+# detected there; a face is aligned from pixels where it is at least ALIGN_MIN_FACE_PX wide
+# (the crop's own size: the 112 px crop is then never upsampled), re-reading the photo at a
+# higher scale (up to full size) when it is smaller. Our measurement against the full-size
+# path: face_assets_tests/services/test_reduced_decoding.py and the README.
+DETECT_DECODE_FACTOR = 1.5
+ALIGN_MIN_FACE_PX = CROP_SIZE
 
 Log = Callable[[str], None]
 
@@ -62,6 +71,9 @@ class DetectionStats:
     notes: Counter = field(default_factory=Counter)
     decode_seconds: float = 0.0
     detect_seconds: float = 0.0
+    align_seconds: float = 0.0  # aligned crops and thumbnails, written to the media folder
+    store_seconds: float = 0.0  # the face rows' transactions
+    reread_images: int = 0  # photos read again at a higher scale for a small face's crop
     seconds: float = 0.0
 
 
@@ -109,7 +121,8 @@ class _PlannedFaces:
 
 def _stored_faces(
     image: image_store.PendingImage,
-    bgr: np.ndarray,
+    pixels: DecodedImage,
+    detail: DecodedImage,
     faces: list,
     pack: str,
     media_root: Path,
@@ -122,6 +135,8 @@ def _stored_faces(
     its row and its file names, so nothing is duplicated or orphaned. Its crop counts as
     changed when its landmarks moved (compared with the stored landmarks, not with the file:
     a run killed after writing the file but before committing must still redo the embedding).
+    Faces are in full-size coordinates; `pixels` may be smaller (its scale maps them), and a
+    face narrower than ALIGN_MIN_FACE_PX there is cropped from `detail` (read at more scale).
     """
     boxes = np.asarray([f.bbox for f in faces], dtype=np.float64).reshape(-1, 4)
     pairs = matching.match_boxes(boxes, [k.bbox for k in known], matching.SAME_FACE_IOU)
@@ -144,8 +159,13 @@ def _stored_faces(
             crop_path = media.face_file_name(image.sha256, pack, key, "crop")
             thumb_path = media.face_file_name(image.sha256, pack, key, "thumb")
             changed = True
-        media.write_media(media_root, crop_path, encode_crop(aligned_crop(bgr, face.landmarks)))
-        media.write_media(media_root, thumb_path, encode_jpeg(face_thumbnail(bgr, face.bbox)))
+        source = pixels if face.width / pixels.scale[0] >= ALIGN_MIN_FACE_PX else detail
+        sx, sy = source.scale
+        points = np.asarray(face.landmarks, dtype=np.float32) / np.float32([sx, sy])
+        box = (face.bbox[0] / sx, face.bbox[1] / sy, face.bbox[2] / sx, face.bbox[3] / sy)
+        crop = aligned_crop(source.bgr, points)
+        media.write_media(media_root, crop_path, encode_crop(crop))
+        media.write_media(media_root, thumb_path, encode_jpeg(face_thumbnail(source.bgr, box)))
         plan.rows.append(
             face_store.FaceRow(
                 len(plan.rows),
@@ -160,6 +180,41 @@ def _stored_faces(
             )
         )
     return plan
+
+
+def detection_pixels(data: bytes, name: str, det_size: int) -> DecodedImage:
+    """The photo decoded just large enough for the detector (DETECT_DECODE_FACTOR x det_size)."""
+    return decode_image(data, name=name, min_side=round(det_size * DETECT_DECODE_FACTOR))
+
+
+def full_size_faces(
+    decoded: DecodedImage, boxes: np.ndarray, kps: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Detector output on reduced pixels mapped to full-size upright coordinates."""
+    sx, sy = decoded.scale
+    boxes = np.asarray(boxes, dtype=np.float64).copy()
+    if len(boxes):
+        boxes[:, :4] *= (sx, sy, sx, sy)
+    points = np.asarray(kps, dtype=np.float32) * np.float32([sx, sy])
+    return boxes, points
+
+
+def alignment_pixels(decoded: DecodedImage, faces: list, data: bytes, name: str) -> DecodedImage:
+    """Pixels in which every face is at least ALIGN_MIN_FACE_PX wide, or the full-size photo:
+    the detection pixels themselves when they suffice, else the photo read again at a higher
+    scale (used for the small faces only)."""
+    if not faces:
+        return decoded
+    sx, _ = decoded.scale
+    if sx <= 1.0:
+        return decoded  # already full size
+    smallest = min(f.width for f in faces) / sx  # in decoded pixels
+    if smallest >= ALIGN_MIN_FACE_PX:
+        return decoded
+    longest = max(decoded.bgr.shape[:2]) * ALIGN_MIN_FACE_PX / max(smallest, 1.0)
+    if longest >= max(decoded.full_size):
+        return decode_image(data, name=name)
+    return decode_image(data, name=name, min_side=int(np.ceil(longest)))
 
 
 def detect_faces(
@@ -189,31 +244,46 @@ def detect_faces(
             results = []
             for image in chunk:
                 t0 = time.perf_counter()
+                name = image.paths[0]
                 try:
                     data = _read_image(library_root, image.paths, image.sha256)
-                    decoded = decode_image(data)
+                    decoded = detection_pixels(data, name, models.det_size)
                 except ImageRejected as exc:
                     stats.failed[exc.reason] += 1
                     results.append((image, exc, None, ()))
                     continue
                 t1 = time.perf_counter()
-                boxes, kps = models.detect(decoded.bgr, threshold=min_confidence)
+                boxes, kps = full_size_faces(
+                    decoded, *models.detect(decoded.bgr, threshold=min_confidence)
+                )
                 faces = kept_faces(boxes, kps, min_confidence, min_face_size)
-                stats.decode_seconds += t1 - t0
-                stats.detect_seconds += time.perf_counter() - t1
+                t2 = time.perf_counter()
+                try:
+                    pixels = alignment_pixels(decoded, faces, data, name)
+                except ImageRejected as exc:  # decodable small, not large: count it, keep none
+                    stats.failed[exc.reason] += 1
+                    results.append((image, exc, None, ()))
+                    continue
+                t3 = time.perf_counter()
+                stats.decode_seconds += (t1 - t0) + (t3 - t2)
+                stats.detect_seconds += t2 - t1
+                stats.reread_images += pixels is not decoded
                 plan = _stored_faces(
                     image,
-                    decoded.bgr,
+                    decoded,
+                    pixels,
                     faces,
                     models.pack,
                     store.media_root,
                     known.get(image.image_id, []),
                 )
+                stats.align_seconds += time.perf_counter() - t3
                 stats.suppressed_faces += plan.forgotten
                 for note in decoded.notes:
                     stats.notes[note.split(":")[0]] += 1
                 results.append((image, None, plan.rows, decoded.notes))
             removed_paths: list[str] = []
+            t4 = time.perf_counter()
             with store.transaction() as conn:
                 for image, error, rows, notes in results:
                     if error is not None:
@@ -232,6 +302,7 @@ def detect_faces(
                     stats.images += 1
                     stats.faces += len(rows)
                     stats.images_with_faces += bool(rows)
+            stats.store_seconds += time.perf_counter() - t4
             # After the commit: a crash before it leaves files a re-run overwrites or
             # `find-orphans --fix` removes, never a face row without its files.
             media.delete_media(store.media_root, removed_paths)
