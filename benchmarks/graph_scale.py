@@ -6,7 +6,7 @@
 Library: face_assets.identity.synthetic (long-tailed people, group photos, 100 months). The
 newest month (1% of faces) is held back; the rest is clustered in full (index build + kNN graph
 + clustering; peak RSS from getrusage), then the month is added incrementally: its faces go into
-the kept index, and they join the clusters they reach (graph.refresh_labels, the maths of the
+the kept index, and they join the clusters they reach (refresh.refresh_labels, the maths of the
 product's refresh in services/clusters.py, with the data in memory instead of the store); the
 same library is then clustered in full for comparison. Quality is BCubed F1 against the
 synthetic persons.
@@ -22,9 +22,10 @@ import resource
 import sys
 import time
 
+import _graph_tools as graph_tools
 import numpy as np
 
-from face_assets.identity import graph, metrics, synthetic
+from face_assets.identity import knn, linkage, metrics, refresh, synthetic
 
 
 def _rss_gb() -> float:
@@ -41,9 +42,9 @@ def _compare_hnsw(x: np.ndarray, k: int, exact_sample: int = 2000) -> dict:
 
     rng = np.random.default_rng(0)
     sample = np.sort(rng.choice(x.shape[0], size=min(exact_sample, x.shape[0]), replace=False))
-    exact = graph.neighbours_of(x[sample], x, k + 1)
+    exact = graph_tools.neighbours_of(x[sample], x, k + 1)
     truth = [
-        set(i[(s >= graph.DEFAULT_MIN_SIMILARITY) & (i != r)].tolist())
+        set(i[(s >= linkage.DEFAULT_MIN_SIMILARITY) & (i != r)].tolist())
         for i, s, r in zip(exact.indices, exact.similarities, sample, strict=True)
     ]
 
@@ -53,9 +54,9 @@ def _compare_hnsw(x: np.ndarray, k: int, exact_sample: int = 2000) -> dict:
 
     out = {}
     t0 = time.perf_counter()
-    index = graph.FaceIndex.build(x, exact_below=0)
+    index = knn.FaceIndex.build(x, exact_below=0)
     built = time.perf_counter() - t0
-    nb = graph.knn_graph(x, k, index=index)
+    nb = knn.knn_graph(x, k, index=index)
     out["ivf"] = {
         "build_s": round(built, 1),
         "total_s": round(time.perf_counter() - t0, 1),
@@ -80,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--method", default=graph.DEFAULT_GRAPH_METHOD)
-    parser.add_argument("--k", type=int, default=graph.DEFAULT_K)
+    parser.add_argument("--method", default=linkage.DEFAULT_GRAPH_METHOD)
+    parser.add_argument("--k", type=int, default=knn.DEFAULT_K)
     parser.add_argument("--compare-hnsw", action="store_true")
     args = parser.parse_args(argv)
 
@@ -100,20 +101,20 @@ def main(argv: list[str] | None = None) -> int:
 
     rss_before = _rss_gb()
     t0 = time.perf_counter()
-    index = graph.FaceIndex.build(x_old, seed=args.seed)
-    nb_old = graph.knn_graph(x_old, args.k, index=index)
+    index = knn.FaceIndex.build(x_old, seed=args.seed)
+    nb_old = knn.knn_graph(x_old, args.k, index=index)
     knn_s = time.perf_counter() - t0
-    labels_old = graph.cluster_graph(
+    labels_old = linkage.cluster_graph(
         x_old, photos_old, neighbours=nb_old, method=args.method, k=args.k
     )
     full_s = time.perf_counter() - t0
     peak = _rss_gb()
     _log(f"full: kNN {knn_s:.1f} s, total {full_s:.1f} s, peak RSS {peak:.2f} GB")
-    comp = graph.graph_components(nb_old)
+    comp = linkage.graph_components(nb_old)
     comp_sizes = np.bincount(comp)
 
     t0 = time.perf_counter()
-    nb_all = graph.extend_neighbours(nb_old, index, lib.embeddings[n_old:])
+    nb_all = graph_tools.extend_neighbours(nb_old, index, lib.embeddings[n_old:])
     x_all, photos_all, persons_all = lib.embeddings, lib.photo_ids, lib.person_ids
     is_new = newest
     prev = np.concatenate([labels_old, np.full(newest.sum(), -1)])
@@ -127,11 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         rows = [members[starts[c] : starts[c + 1]] for c in labels]
         return np.stack([x_all[r].sum(axis=0, dtype=np.float64) for r in rows])
 
-    refreshed = graph.refresh_labels(
+    refreshed = refresh.refresh_labels(
         prev,
         is_new,
         photos_all,
-        graph.Neighbours(nb_all.indices[new_rows], nb_all.similarities[new_rows]),
+        knn.Neighbours(nb_all.indices[new_rows], nb_all.similarities[new_rows]),
         lambda rows: x_all[rows],
         sums_of,
     )
@@ -139,12 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"month: {month_s:.1f} s, {refreshed.nodes} units for {refreshed.faces} faces")
 
     t0 = time.perf_counter()
-    full_again = graph.cluster_graph(
+    full_again = linkage.cluster_graph(
         x_all, photos_all, neighbours=nb_all, method=args.method, k=args.k
     )
     recluster_s = time.perf_counter() - t0
     same_partition = bool(
-        np.array_equal(graph._final_labels(refreshed.labels, 2), graph._final_labels(full_again, 2))
+        np.array_equal(
+            linkage.final_labels(refreshed.labels, 2), linkage.final_labels(full_again, 2)
+        )
     )
     p, r, f = metrics.bcubed_scores(persons_all, refreshed.labels)
     pp, pr, pf = metrics.pairwise_scores(persons_all, refreshed.labels)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from face_assets.identity import clustering, graph, metrics, synthetic
+from face_assets.identity import clustering, communities, knn, linkage, metrics, synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = ROOT / "var/bench/lfw_dev_buffalo_s.npz"
@@ -82,49 +82,49 @@ def main(argv: list[str] | None = None) -> int:
         "baseline DBSCAN eps 0.5 min 3",
         lambda: clustering.cluster_labels(x, method="dbscan", min_cluster_size=3),
     )
-    nb = {k: graph.knn_graph(x, k) for k in (30, 50)}
+    nb = {k: knn.knn_graph(x, k) for k in (30, 50)}
     infomap = run(
         "baseline kNN30 + Infomap sim>=0.5",
-        lambda: graph.cluster_graph(x, None, neighbours=nb[30], method="infomap"),
+        lambda: linkage.cluster_graph(x, None, neighbours=nb[30], method="infomap"),
     )
     for k in (30, 50):
         for sim in (0.3, 0.325, 0.35, 0.375, 0.4, 0.425, 0.45, 0.5):
             run(
                 f"average k{k} sim>={sim}",
-                lambda k=k, sim=sim: graph.cluster_graph(
+                lambda k=k, sim=sim: linkage.cluster_graph(
                     x, photos, neighbours=nb[k], min_similarity=sim
                 ),
             )
     run(
         "infomap k30 sim>=0.5 + photos",
-        lambda: graph.cluster_graph(x, photos, neighbours=nb[30], method="infomap"),
+        lambda: linkage.cluster_graph(x, photos, neighbours=nb[30], method="infomap"),
     )
     for sim in (0.45, 0.5, 0.55):
         run(
             f"components k30 sim>={sim}",
-            lambda sim=sim: graph.cluster_graph(
+            lambda sim=sim: linkage.cluster_graph(
                 x, photos, neighbours=nb[30], method="components", min_similarity=sim
             ),
         )
     for sim in (0.375, 0.5):
         run(
             f"leiden modularity k30 sim>={sim}",
-            lambda sim=sim: graph.cluster_graph(
+            lambda sim=sim: linkage.cluster_graph(
                 x, photos, neighbours=nb[30], method="leiden", min_similarity=sim
             ),
         )
-    default_resolution = graph.LEIDEN_CPM_RESOLUTION
+    default_resolution = communities.LEIDEN_CPM_RESOLUTION
     for resolution in (0.05, 0.2, 0.5):
-        graph.LEIDEN_CPM_RESOLUTION = resolution
+        communities.LEIDEN_CPM_RESOLUTION = resolution
         run(
             f"leiden CPM {resolution} k30 sim>=0.375",
-            lambda: graph.cluster_graph(x, photos, neighbours=nb[30], method="leiden_cpm"),
+            lambda: linkage.cluster_graph(x, photos, neighbours=nb[30], method="leiden_cpm"),
         )
-    graph.LEIDEN_CPM_RESOLUTION = default_resolution
+    communities.LEIDEN_CPM_RESOLUTION = default_resolution
     default = run(
-        f"DEFAULT {graph.DEFAULT_GRAPH_METHOD} k{graph.DEFAULT_K} "
-        f"sim>={graph.DEFAULT_MIN_SIMILARITY}",
-        lambda: graph.cluster_graph(x, photos),
+        f"DEFAULT {linkage.DEFAULT_GRAPH_METHOD} k{knn.DEFAULT_K} "
+        f"sim>={linkage.DEFAULT_MIN_SIMILARITY}",
+        lambda: linkage.cluster_graph(x, photos),
     )
 
     header = f"{'method':38} {'B-P':>6} {'B-R':>6} {'B-F1':>6} {'pw-P':>6} {'pw-R':>6} "
@@ -158,9 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         "faces": int(x.shape[0]),
         "scored": int(scored.sum()),
         "default": {
-            "method": graph.DEFAULT_GRAPH_METHOD,
-            "k": graph.DEFAULT_K,
-            "min_similarity": graph.DEFAULT_MIN_SIMILARITY,
+            "method": linkage.DEFAULT_GRAPH_METHOD,
+            "k": knn.DEFAULT_K,
+            "min_similarity": linkage.DEFAULT_MIN_SIMILARITY,
             **{key: round(v, 4) for key, v in default.items()},
         },
         "dbscan": {key: round(v, 4) for key, v in dbscan.items()},

@@ -48,7 +48,7 @@ os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 import numpy as np
 
 from face_assets.defs.partitions import partition_of
-from face_assets.identity import clustering, graph, metrics
+from face_assets.identity import clustering, linkage, metrics
 from face_assets.identity.assignment import ASSIGN_MARGIN
 from face_assets.library import IMAGE_EXTENSIONS
 from face_assets.services import clusters, identities, ingest, labels
@@ -73,8 +73,8 @@ EXTRA_DIR = "_extra"  # library folder of photos that are ingested but not score
 CLUSTER_SETTINGS = (
     (
         "default",
-        clusters.DEFAULT_METHOD,
-        graph.DEFAULT_MIN_CLUSTER_SIZE,
+        linkage.DEFAULT_GRAPH_METHOD,
+        linkage.DEFAULT_MIN_CLUSTER_SIZE,
         clustering.MIN_SAMPLES,
         clustering.UNKNOWN_EPS,
     ),

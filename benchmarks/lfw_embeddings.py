@@ -12,7 +12,7 @@ Arrays in the cache (one row per face unless said otherwise):
   is_largest (n,) bool: the photo's first face  identity (n,) str: the photo's identity
   quality (n,) float32                          paths (photos,) str, identities (photos,) str
 
-This is a cache for tuning face_assets.identity.graph (benchmarks/graph_tuning.py); it skips
+This is a cache for tuning face_assets.identity.linkage (benchmarks/graph_tuning.py); it skips
 the database on purpose. The end-to-end benchmark runs the real Dagster/PostgreSQL pipeline.
 Takes a few minutes on 2 CPU cores. Ends with one JSON line.
 """

@@ -37,7 +37,7 @@ from pathlib import Path
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 
 from face_assets import cli
-from face_assets.identity import clustering, graph, metrics
+from face_assets.identity import clustering, linkage, metrics
 from face_assets.library import IMAGE_EXTENSIONS
 from face_assets.services import clusters, labels
 from face_assets.store import Store, db
@@ -103,7 +103,7 @@ def baseline_rows(store: Store, scored: list[dict]) -> dict[str, dict]:
     for name, run in (
         # Immich: DBSCAN, maxDistance 0.5 (cosine), minFaces 3, no photo rule.
         ("immich_dbscan", lambda: clustering.cluster_labels(x, "dbscan", 3, 1, eps=0.5)),
-        ("knn_infomap", lambda: graph.cluster_graph(x, None, method="infomap", k=30)),
+        ("knn_infomap", lambda: linkage.cluster_graph(x, None, method="infomap", k=30)),
     ):
         started = time.perf_counter()
         labels_ = run()

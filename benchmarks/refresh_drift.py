@@ -2,7 +2,7 @@
 
     python benchmarks/refresh_drift.py [--cache var/bench/lfw_dev_buffalo_s.npz] [--seeds 3]
 
-A refresh (graph.refresh_labels, what services/clusters.py runs for each new month) lets new
+A refresh (refresh.refresh_labels, what services/clusters.py runs for each new month) lets new
 faces join last run's clusters and never re-cuts them; only a full run (the weekly schedule)
 does. This measures what that costs: the photos of ../shared/data/lfw_dev (embeddings cached by
 benchmarks/lfw_embeddings.py) are dealt at random into months; the first month is clustered in
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from face_assets.identity import graph, metrics
+from face_assets.identity import knn, linkage, metrics, refresh
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = ROOT / "var/bench/lfw_dev_buffalo_s.npz"
@@ -34,23 +34,23 @@ def refreshed_labels(x: np.ndarray, photos: np.ndarray, month: np.ndarray) -> np
     x, photos, month = x[order], photos[order], month[order]
     labels = np.full(x.shape[0], -1, dtype=np.int64)
     first = month == month.min()
-    labels[first] = graph.cluster_graph(x[first], photos[first])
+    labels[first] = linkage.cluster_graph(x[first], photos[first])
     for m in np.unique(month)[1:].tolist():
         seen = month <= m
         n = int(seen.sum())
         new = month[:n] == m
-        lists = graph.knn_graph(x[:n], graph.DEFAULT_K)
+        lists = knn.knn_graph(x[:n], knn.DEFAULT_K)
         rows = np.flatnonzero(new)
         previous = labels[:n].copy()
 
         def sums_of(groups: np.ndarray, previous=previous, n=n) -> np.ndarray:
             return np.stack([x[:n][previous == g].sum(axis=0, dtype=np.float64) for g in groups])
 
-        out = graph.refresh_labels(
+        out = refresh.refresh_labels(
             previous,
             new,
             photos[:n],
-            graph.Neighbours(lists.indices[rows], lists.similarities[rows]),
+            knn.Neighbours(lists.indices[rows], lists.similarities[rows]),
             lambda r, n=n: x[:n][r],
             sums_of,
         )
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     x, photos = data["embeddings"][keep], data["photo"][keep]
     scored = data["is_largest"][keep]
     truth = data["identity"][keep][scored]
-    full = graph.cluster_graph(x, photos)
+    full = linkage.cluster_graph(x, photos)
     fp, fr, ff = metrics.bcubed_scores(truth, full[scored])
     print(f"{x.shape[0]} faces of quality >= {QUALITY_THRESHOLD}, {int(scored.sum())} scored")
     print(f"{'run':28} {'B3 P':>7} {'B3 R':>7} {'B3 F1':>7} {'clusters':>8} {'s':>6}")

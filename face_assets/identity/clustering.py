@@ -1,23 +1,24 @@
-"""Grouping unlabelled face embeddings into candidate identities, and keeping cluster ids stable.
+"""The seed's all-pairs clustering (HDBSCAN, DBSCAN, agglomerative): small libraries, splits.
 
-All functions take L2-normalised (ArcFace-style) embeddings and return integer labels where
--1 means "noise": a face that was not confidently grouped with anybody.
+They compare every face with every face, so the library's clustering refuses them above
+services/clusters.ALL_PAIRS_MAX_FACES and uses the kNN graph (identity/linkage.py) instead; a
+split of one cluster a user says mixes people (split_labels) stays here. All functions take
+L2-normalised (ArcFace-style) embeddings and return integer labels where -1 means "noise": a
+face that was not confidently grouped with anybody.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering
 
 NOISE = -1
 
 # Seed default: density clustering copes with unknown people counts and leaves outliers unlabelled.
-DEFAULT_METHOD = "hdbscan"
-METHODS = ("hdbscan", "dbscan", "agglomerative")
+DEFAULT_ALL_PAIRS_METHOD = "hdbscan"
+ALL_PAIRS_METHODS = ("hdbscan", "dbscan", "agglomerative")
 # The seed's medium-library values were 5 / 3; its small-library values, 3 / 2, measured
 # better on real faces (benchmarks/identity_quality.py on ../shared/data/faces_real, with the
 # diameter guard below): BCubed F1 0.956 at 3/2 against 0.644 at 5/3 and 0.942 for Immich's
@@ -39,12 +40,6 @@ SPLIT_MIN_CLUSTER_SIZE = 2
 SPLIT_MIN_SAMPLES = 1
 # Fallback distance for splitting: tighter than UNKNOWN_EPS, or it would re-merge what it split.
 SPLIT_EPS = 0.35
-
-# Seed-style Jaccard bar for "the same cluster as last run": more than half the faces agree.
-MIN_ID_OVERLAP = 0.5
-# Prefix + 10 hex chars of sha1: short enough for a UI, collision-safe for one library.
-CLUSTER_ID_PREFIX = "clu_"
-CLUSTER_ID_HEX_CHARS = 10
 
 
 def _unit_rows(embeddings: np.ndarray) -> np.ndarray:
@@ -131,7 +126,9 @@ def _raw_labels(
             n_clusters=None, metric="cosine", linkage="average", distance_threshold=eps
         )
         return model.fit_predict(unit)
-    raise ValueError(f"unknown clustering method {method!r}; valid methods: {', '.join(METHODS)}")
+    raise ValueError(
+        f"unknown clustering method {method!r}; valid methods: {', '.join(ALL_PAIRS_METHODS)}"
+    )
 
 
 def _within_diameter(unit: np.ndarray, labels: np.ndarray, max_distance: float) -> np.ndarray:
@@ -159,7 +156,7 @@ def _within_diameter(unit: np.ndarray, labels: np.ndarray, max_distance: float) 
 
 def cluster_labels(
     embeddings: np.ndarray,
-    method: str = DEFAULT_METHOD,
+    method: str = DEFAULT_ALL_PAIRS_METHOD,
     min_cluster_size: int = MIN_CLUSTER_SIZE,
     min_samples: int = MIN_SAMPLES,
     eps: float = UNKNOWN_EPS,
@@ -175,9 +172,9 @@ def cluster_labels(
     HDBSCAN clusters whose members are too far apart on average (None: no guard; DBSCAN and
     agglomerative already bound distances with eps).
     """
-    if method not in METHODS:
+    if method not in ALL_PAIRS_METHODS:
         raise ValueError(
-            f"unknown clustering method {method!r}; valid methods: {', '.join(METHODS)}"
+            f"unknown clustering method {method!r}; valid methods: {', '.join(ALL_PAIRS_METHODS)}"
         )
     if min_cluster_size < 2:
         raise ValueError(
@@ -238,90 +235,3 @@ def split_labels(
         photo_ids=photo_ids,
     )
     return fallback if _n_clusters(fallback) >= 2 else labels
-
-
-def default_cluster_id(face_ids: Sequence[int] | set[int], salt: int = 0) -> str:
-    """Cluster id derived from its members, so a re-run on the same data mints the same ids.
-
-    ``salt`` only exists to step around the (astronomically rare) clash with an id in use.
-    """
-    key = ",".join(str(int(f)) for f in sorted(int(f) for f in face_ids))
-    if salt:
-        key += f"#{salt}"
-    digest = hashlib.sha1(key.encode("ascii")).hexdigest()
-    return CLUSTER_ID_PREFIX + digest[:CLUSTER_ID_HEX_CHARS]
-
-
-def stable_cluster_ids(
-    previous: Mapping[str, set[int]],
-    face_ids: Sequence[int],
-    labels: np.ndarray,
-    new_id: Callable[[], str] | None = None,
-    min_overlap: float = MIN_ID_OVERLAP,
-) -> dict[int, str]:
-    """Cluster id for every new label (noise excluded), reusing last run's ids where possible.
-
-    A re-run must not rename every cluster a user was about to name. New and previous clusters are
-    matched one-to-one by maximum total Jaccard (Hungarian assignment), and a match is kept only
-    if its Jaccard >= min_overlap; unmatched new clusters get a fresh id.
-    Previous clusters are first restricted to faces present in this run: a deleted photo is not
-    evidence that the cluster changed, only faces that moved are.
-    Fresh ids come from ``new_id`` if given, else from the sorted member face ids (sha1), so that
-    re-running on unchanged data is reproducible. A fresh id never reuses an id from ``previous``
-    (a retired cluster's id may still be referenced by the user's labels).
-    """
-    if not 0 < min_overlap <= 1:
-        raise ValueError(f"min_overlap must lie in (0, 1], got {min_overlap}")
-    labels = np.asarray(labels).reshape(-1)
-    if len(face_ids) != labels.size:
-        raise ValueError(f"{len(face_ids)} face ids for {labels.size} labels")
-
-    new_clusters: dict[int, set[int]] = {}
-    for face, lab in zip(face_ids, labels.tolist(), strict=True):
-        if lab != NOISE:
-            new_clusters.setdefault(int(lab), set()).add(int(face))
-    new_labels = sorted(new_clusters)
-
-    present = {int(f) for f in face_ids}
-    prev_ids = sorted(previous)
-    prev_sets = [{int(f) for f in previous[p]} & present for p in prev_ids]
-
-    result: dict[int, str] = {}
-    if new_labels and prev_ids:
-        face_to_prev: dict[int, list[int]] = {}
-        for j, members in enumerate(prev_sets):
-            for f in members:
-                face_to_prev.setdefault(f, []).append(j)
-        jaccard = np.zeros((len(new_labels), len(prev_ids)))
-        for i, lab in enumerate(new_labels):
-            members = new_clusters[lab]
-            inter: dict[int, int] = {}
-            for f in members:
-                for j in face_to_prev.get(f, ()):
-                    inter[j] = inter.get(j, 0) + 1
-            for j, k in inter.items():
-                jaccard[i, j] = k / (len(members) + len(prev_sets[j]) - k)
-        # Ineligible pairs must not steer the optimum (it could pick one and then drop it).
-        jaccard[jaccard < min_overlap] = 0.0
-        rows, cols = linear_sum_assignment(jaccard, maximize=True)
-        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
-            if jaccard[i, j] >= min_overlap:
-                result[new_labels[i]] = prev_ids[j]
-
-    used = set(previous) | set(result.values())
-    for lab in new_labels:
-        if lab in result:
-            continue
-        if new_id is not None:
-            cid = new_id()
-            if cid in used:
-                raise ValueError(f"new_id() returned {cid!r}, which is already in use")
-        else:
-            cid = default_cluster_id(new_clusters[lab])
-            salt = 0
-            while cid in used:
-                salt += 1
-                cid = default_cluster_id(new_clusters[lab], salt)
-        used.add(cid)
-        result[lab] = cid
-    return result

@@ -1,4 +1,7 @@
-"""Synthetic face-embedding libraries for scale tests of identity clustering (pure numpy).
+"""Synthetic face-embedding libraries (pure numpy); ships for the clustering tests and benchmarks.
+
+The clustering service tests (face_assets_tests/services/test_clusters.py) and the scale
+benchmarks (identity_scale.py, graph_scale.py) both build their libraries with it.
 
 A real library cannot be shipped at 1M faces, but its shape can: people seen a long-tailed
 number of times (most once, a few thousands of times), photos holding several people, and

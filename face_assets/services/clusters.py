@@ -1,14 +1,14 @@
 """Clustering the faces no known person claimed, at library scale and incrementally.
 
-A full run reads the unlabelled good faces, builds their kNN graph in batches and clusters it
-(identity/graph.py); every run records which faces it clustered. A refresh (the default) only
-looks at faces new since the last run: pgvector's HNSW index finds their neighbours, and
-average linkage goes on from last run's clusters, each entering as its sum vector and size
-(graph.refresh_labels), so a month costs what its new faces cost, whatever the library's size;
-every cluster they do not reach keeps its id and members. A run whose input did not change
-since the last run returns at once; the weekly schedule runs in full. Reads are a snapshot,
-the work happens outside any transaction, and writes go back in short batches that skip every
-face a person claimed meanwhile (a human's decision is never overwritten).
+A full run reads the unlabelled good faces, builds their kNN graph in batches (identity/knn.py)
+and clusters it (identity/linkage.py); every run records which faces it clustered. A refresh
+(the default) only looks at faces new since the last run: pgvector's HNSW index finds their
+neighbours, and average linkage goes on from last run's clusters, each entering as its sum
+vector and size (identity/refresh.py), so a month costs what its new faces cost, whatever the
+library's size; every cluster they do not reach keeps its id and members. A run whose input did
+not change since the last run returns at once; the weekly schedule runs in full. Reads are a
+snapshot, the work happens outside any transaction, and writes go back in short batches that
+skip every face a person claimed meanwhile (a human's decision is never overwritten).
 """
 
 from __future__ import annotations
@@ -23,14 +23,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from face_assets.identity import clustering, graph
+from face_assets.identity import clustering, knn, linkage
+from face_assets.identity.cluster_ids import mint_cluster_id, stable_cluster_ids
+from face_assets.identity.refresh import refresh_labels
 from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
 from face_assets.store import vectors as vector_store
 
 QUALITY_THRESHOLD = 0.5  # seed: only faces of quality >= 0.5 are clustered
-DEFAULT_METHOD = graph.DEFAULT_GRAPH_METHOD
-METHODS = (*graph.GRAPH_METHODS, *clustering.METHODS)
+METHODS = (*linkage.GRAPH_METHODS, *clustering.ALL_PAIRS_METHODS)
 # The seed's all-pairs methods (hdbscan, dbscan, agglomerative) stay for small libraries:
 # HDBSCAN took 100 s at 10k faces and 417 s at 20k (issue #10), so above this it is refused.
 ALL_PAIRS_MAX_FACES = 10_000
@@ -39,7 +40,7 @@ ALL_PAIRS_MAX_FACES = 10_000
 PROBE_EXTRA = 10
 # Connections probing at once (pgvector runs each query in one server process): 2 cores here.
 PROBE_THREADS = 2
-# Methods a refresh can continue from last run's clusters (graph.refresh_labels); the others
+# Methods a refresh can continue from last run's clusters (identity/refresh.py); the others
 # are selectable for comparison and re-cluster everything on each run.
 REFRESH_METHODS = ("average",)
 WRITE_BATCH = 50_000  # cluster labels / clustered-face records per write statement
@@ -75,10 +76,10 @@ class ClusterStats:
 
 @dataclass(frozen=True)
 class ClusterParams:
-    method: str = DEFAULT_METHOD
-    k: int = graph.DEFAULT_K
-    min_similarity: float = graph.DEFAULT_MIN_SIMILARITY
-    min_cluster_size: int = graph.DEFAULT_MIN_CLUSTER_SIZE
+    method: str = linkage.DEFAULT_GRAPH_METHOD
+    k: int = knn.DEFAULT_K
+    min_similarity: float = linkage.DEFAULT_MIN_SIMILARITY
+    min_cluster_size: int = linkage.DEFAULT_MIN_CLUSTER_SIZE
     min_quality: float = QUALITY_THRESHOLD
     # the seed methods' parameters (hdbscan, dbscan, agglomerative)
     min_samples: int = clustering.MIN_SAMPLES
@@ -129,7 +130,7 @@ def recluster(
         stats.peak_rss_mb = _peak_rss_mb()
         return stats
     is_new = ~inp.clustered
-    seed_method = params.method in clustering.METHODS
+    seed_method = params.method in clustering.ALL_PAIRS_METHODS
     refresh = not full and params.method in REFRESH_METHODS and last is not None
     refresh = refresh and not is_new.all()
     if refresh:
@@ -189,7 +190,7 @@ def _previous_clusters(face_ids: np.ndarray, cluster_ids: list) -> dict[str, set
 
 def _named(face_ids: np.ndarray, cluster_ids: list, labels: np.ndarray) -> dict[int, str | None]:
     """Cluster id per face: last run's id where membership barely changed, else a new one."""
-    names = graph.stable_ids_sparse(_previous_clusters(face_ids, cluster_ids), face_ids, labels)
+    names = stable_cluster_ids(_previous_clusters(face_ids, cluster_ids), face_ids, labels)
     return {
         int(f): names.get(int(label)) for f, label in zip(face_ids.tolist(), labels, strict=True)
     }
@@ -210,7 +211,7 @@ def _full(
     if seed_method and n > ALL_PAIRS_MAX_FACES:
         raise ValueError(
             f"{params.method} compares all faces with all faces: {n} faces would take hours"
-            f" (more than {ALL_PAIRS_MAX_FACES} is refused); use {DEFAULT_METHOD!r}"
+            f" (more than {ALL_PAIRS_MAX_FACES} is refused); use {linkage.DEFAULT_GRAPH_METHOD!r}"
         )
     with store.transaction() as conn:
         x = vector_store.embeddings(conn, inp.face_ids)
@@ -228,9 +229,9 @@ def _full(
         )
         phase("cluster_seconds")
         return _named(inp.face_ids, inp.cluster_ids, labels)
-    nb = graph.knn_graph(x, params.k)
+    nb = knn.knn_graph(x, params.k)
     phase("knn_seconds")
-    labels = graph.cluster_graph(
+    labels = linkage.cluster_graph(
         x,
         inp.image_ids,
         neighbours=nb,
@@ -239,7 +240,7 @@ def _full(
         min_similarity=params.min_similarity,
         min_cluster_size=params.min_cluster_size,
     )
-    components = graph.graph_components(nb, params.min_similarity)
+    components = linkage.graph_components(nb, params.min_similarity)
     stats.largest_component = int(np.bincount(components).max())
     phase("cluster_seconds")
     return _named(inp.face_ids, inp.cluster_ids, labels)
@@ -254,7 +255,7 @@ def _refresh(
     stats: ClusterStats,
     phase: Callable[[str], None],
 ) -> dict[int, str | None]:
-    """New faces join last run's clusters (graph.refresh_labels); returns the faces whose
+    """New faces join last run's clusters (identity/refresh.py); returns the faces whose
     cluster changed. Only the new faces' neighbours and the sums of the clusters they reach are
     read: the cost follows the month, not the library."""
     stats.new_faces = int(is_new.sum())
@@ -262,7 +263,7 @@ def _refresh(
     probes = _probe(store, pack, new_ids, params.k + PROBE_EXTRA)
     phase("probe_seconds")
     names, previous = _label_codes(inp.cluster_ids)
-    new_nb = graph.neighbour_rows(inp.face_ids, probes, params.k)
+    new_nb = knn.neighbour_rows(inp.face_ids, probes, params.k)
 
     def vectors_of(rows: np.ndarray) -> np.ndarray:
         with store.transaction() as conn:
@@ -274,7 +275,7 @@ def _refresh(
                 conn, pack, params.min_quality, names[labels].tolist()
             )
 
-    result = graph.refresh_labels(
+    result = refresh_labels(
         previous,
         is_new,
         inp.image_ids,
@@ -289,16 +290,11 @@ def _refresh(
     rows = np.flatnonzero(result.touched)
     labels = result.labels[rows]
     fresh = np.unique(labels[labels >= names.size])
-    minted: dict[int, str] = {}
     used = set(names.tolist())
-    for label in fresh.tolist():
-        members = inp.face_ids[rows[labels == label]].tolist()
-        cid, salt = clustering.default_cluster_id(members), 0
-        while cid in used:
-            salt += 1
-            cid = clustering.default_cluster_id(members, salt)
-        used.add(cid)
-        minted[label] = cid
+    minted = {
+        label: mint_cluster_id(inp.face_ids[rows[labels == label]].tolist(), used)
+        for label in fresh.tolist()
+    }
     cluster_of: dict[int, str | None] = {
         int(f): (None if lab < 0 else minted[lab] if lab >= names.size else str(names[lab]))
         for f, lab in zip(inp.face_ids[rows].tolist(), labels.tolist(), strict=True)

@@ -9,6 +9,7 @@ any error, changes nothing. Every operation is logged in label_events, whose ver
 from __future__ import annotations
 
 from face_assets.identity import clustering
+from face_assets.identity.cluster_ids import sub_cluster_id
 from face_assets.identity.names import is_person_id, normalise_name
 from face_assets.services.identities import rebuild_prototypes
 from face_assets.store import Connection, Store, face_sets
@@ -141,7 +142,7 @@ def split_cluster(store: Store, cluster_id: str) -> dict:
             if label == clustering.NOISE:
                 cluster_store.set_cluster(conn, members, None)
                 continue
-            sub_id = f"{cluster_id}_sub_{clustering.default_cluster_id(members)[4:10]}"
+            sub_id = sub_cluster_id(cluster_id, members)
             cluster_store.set_cluster(conn, members, sub_id)
             result[sub_id] = len(members)
         event_store.log_event(

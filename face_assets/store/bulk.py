@@ -1,5 +1,7 @@
-"""Bulk loading of embedded faces without photos: synthetic libraries for the scale
-benchmark and the clustering tests (the real path writes faces through ingest)."""
+"""Bulk loading of embedded faces without photos; ships for the clustering tests and benchmark.
+
+The clustering service tests and benchmarks/identity_scale.py put synthetic libraries into the
+store with it; the real path writes faces through ingest."""
 
 from __future__ import annotations
 

@@ -1,15 +1,12 @@
-import hashlib
-
 import numpy as np
 import pytest
 
 from face_assets.identity import clustering
+from face_assets.identity.cluster_ids import stable_cluster_ids
 from face_assets.identity.clustering import (
-    METHODS,
+    ALL_PAIRS_METHODS,
     cluster_labels,
-    default_cluster_id,
     split_labels,
-    stable_cluster_ids,
 )
 from face_assets.identity.metrics import bcubed_scores
 
@@ -41,7 +38,7 @@ def _clusters_as_sets(labels):
 # --- cluster_labels -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ALL_PAIRS_METHODS)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_well_separated_clusters_recovered_exactly(method, seed):
     x, truth, _ = _sphere_clusters(4, 8, seed=seed)
@@ -57,7 +54,7 @@ def test_default_method_is_hdbscan_and_order_invariant():
     x, truth, _ = _sphere_clusters(4, 8, seed=3)
     perm = np.random.default_rng(7).permutation(len(x))
     labels = cluster_labels(x[perm])
-    assert clustering.DEFAULT_METHOD == "hdbscan"
+    assert clustering.DEFAULT_ALL_PAIRS_METHOD == "hdbscan"
     assert bcubed_scores(truth[perm], labels)[2] == 1.0
 
 
@@ -69,14 +66,14 @@ def test_outlier_becomes_noise():
     assert bcubed_scores(truth, labels[:-1])[2] == 1.0
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ALL_PAIRS_METHODS)
 def test_fewer_points_than_min_cluster_size_are_all_noise(method):
     x, _, _ = _sphere_clusters(1, 4, seed=5)
     assert cluster_labels(x, method=method, min_cluster_size=5).tolist() == [-1] * 4
     assert cluster_labels(x[:1], method=method).tolist() == [-1]
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ALL_PAIRS_METHODS)
 def test_empty_input_gives_empty_labels(method):
     out = cluster_labels(np.empty((0, DIM)), method=method)
     assert out.shape == (0,)
@@ -137,7 +134,7 @@ def _cluster_with_same_photo_pair(extra_closer: bool, seed=10):
     return emb, photos
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ALL_PAIRS_METHODS)
 def test_same_photo_faces_never_share_a_cluster_farther_one_dropped(method):
     emb, photos = _cluster_with_same_photo_pair(extra_closer=False)
     unconstrained = cluster_labels(emb, method=method)
@@ -148,7 +145,7 @@ def test_same_photo_faces_never_share_a_cluster_farther_one_dropped(method):
     assert labels[:16].tolist() == unconstrained[:16].tolist()
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ALL_PAIRS_METHODS)
 def test_same_photo_closer_face_is_kept(method):
     emb, photos = _cluster_with_same_photo_pair(extra_closer=True)
     labels = cluster_labels(emb, method=method, photo_ids=photos)
@@ -226,117 +223,6 @@ def test_split_respects_photo_rule():
     photos = [0, 0, 1, 2, 3, 4] + [5, 6, 7, 8, 9, 10]
     labels = split_labels(x, photo_ids=photos)
     assert not (labels[0] != -1 and labels[0] == labels[1])
-
-
-# --- stable_cluster_ids -----------------------------------------------------------------------
-
-
-def _labels_for(face_ids, clusters):
-    """labels array for face_ids given {label: [face ids]}; unlisted faces are noise."""
-    by_face = {f: lab for lab, members in clusters.items() for f in members}
-    return np.array([by_face.get(f, -1) for f in face_ids])
-
-
-def test_default_id_is_sha1_of_sorted_members():
-    expected = "clu_" + hashlib.sha1(b"1,2,10").hexdigest()[:10]
-    assert default_cluster_id([10, 2, 1]) == expected
-    assert default_cluster_id({1, 2, 10}) == expected
-
-
-def test_first_run_mints_deterministic_ids():
-    faces = list(range(10))
-    labels = _labels_for(faces, {0: [0, 1, 2, 3], 1: [4, 5, 6]})
-    ids = stable_cluster_ids({}, faces, labels)
-    assert ids == {0: default_cluster_id([0, 1, 2, 3]), 1: default_cluster_id([4, 5, 6])}
-    assert ids == stable_cluster_ids({}, faces, labels)
-    assert all(len(v) == 14 and v.startswith("clu_") for v in ids.values())
-
-
-def test_ids_survive_rerun_with_face_added_and_removed_and_labels_permuted():
-    previous = {"clu_alice": set(range(0, 8)), "clu_bob": set(range(8, 16))}
-    faces = list(range(17))  # face 16 is new
-    # alice gains face 16, bob loses face 15 to noise; label numbers are swapped this run.
-    labels = _labels_for(faces, {1: list(range(0, 8)) + [16], 0: list(range(8, 15))})
-    ids = stable_cluster_ids(previous, faces, labels)
-    assert ids == {1: "clu_alice", 0: "clu_bob"}
-
-
-def test_genuinely_new_cluster_gets_new_id():
-    previous = {"clu_alice": set(range(0, 8))}
-    faces = list(range(14))
-    labels = _labels_for(faces, {0: list(range(0, 8)), 1: list(range(8, 14))})
-    ids = stable_cluster_ids(previous, faces, labels)
-    assert ids[0] == "clu_alice"
-    assert ids[1] == default_cluster_id(range(8, 14))
-    assert ids[1] not in previous
-
-
-def test_weak_overlap_mints_new_id():
-    previous = {"clu_old": set(range(0, 10))}
-    faces = list(range(20))
-    # 4 old faces + 6 others: Jaccard 4 / 16 = 0.25 < 0.5
-    labels = _labels_for(faces, {0: [0, 1, 2, 3, 14, 15, 16, 17, 18, 19]})
-    ids = stable_cluster_ids(previous, faces, labels)
-    assert ids[0] != "clu_old"
-    # ...unless the caller lowers the bar.
-    assert stable_cluster_ids(previous, faces, labels, min_overlap=0.25)[0] == "clu_old"
-
-
-def test_old_id_goes_to_one_half_of_a_split_only():
-    previous = {"clu_old": set(range(0, 9))}
-    faces = list(range(9))
-    labels = _labels_for(faces, {0: [0, 1, 2, 3], 1: [4, 5, 6, 7, 8]})
-    # Jaccards 4/9 and 5/9; with the bar at 0.4 both qualify, but an id is used once.
-    ids = stable_cluster_ids(previous, faces, labels, min_overlap=0.4)
-    assert ids[1] == "clu_old"
-    assert ids[0] == default_cluster_id([0, 1, 2, 3])
-
-
-def test_matching_is_globally_optimal_not_greedy():
-    previous = {"A": {0, 1, 2, 3}, "B": {4, 5}}
-    faces = list(range(8))
-    labels = _labels_for(faces, {0: [0, 1, 2, 4, 5], 1: [3, 6, 7]})
-    # X={0,1,2,4,5}: J(X,A)=3/6=0.5, J(X,B)=2/5=0.4.  Y={3,6,7}: J(Y,A)=1/6, J(Y,B)=0.
-    # Greedy takes X->A and leaves Y with nothing; the optimum X->B + Y->A sums to 0.567.
-    ids = stable_cluster_ids(previous, faces, labels, min_overlap=0.15)
-    assert ids == {0: "B", 1: "A"}
-    # With the bar above 1/6, Y->A is ineligible and must not steer the optimum: X keeps A.
-    ids = stable_cluster_ids(previous, faces, labels, min_overlap=0.2)
-    assert ids == {0: "A", 1: default_cluster_id([3, 6, 7])}
-
-
-def test_deleted_faces_do_not_count_against_overlap():
-    previous = {"clu_old": set(range(10))}
-    faces = list(range(4))  # faces 4..9 were deleted from the library
-    labels = _labels_for(faces, {0: [0, 1, 2, 3]})
-    assert stable_cluster_ids(previous, faces, labels) == {0: "clu_old"}
-
-
-def test_noise_gets_no_id_and_custom_minting():
-    counter = iter(range(100))
-    faces = [10, 11, 12, 13]
-    labels = np.array([-1, 0, 0, -1])
-    ids = stable_cluster_ids({}, faces, labels, new_id=lambda: f"person-{next(counter)}")
-    assert ids == {0: "person-0"}
-
-
-def test_new_id_never_reuses_a_previous_id():
-    members = [0, 1, 2]
-    clash = default_cluster_id(members)
-    # The previous holder of that id has entirely different faces (and no overlap).
-    previous = {clash: {50, 51, 52}}
-    ids = stable_cluster_ids(previous, [0, 1, 2, 50], np.array([0, 0, 0, -1]))
-    assert ids[0] != clash
-    assert ids[0].startswith("clu_") and len(ids[0]) == 14
-    with pytest.raises(ValueError, match="already in use"):
-        stable_cluster_ids(previous, [0, 1, 2, 50], np.array([0, 0, 0, -1]), new_id=lambda: clash)
-
-
-def test_stable_ids_validate_inputs():
-    with pytest.raises(ValueError):
-        stable_cluster_ids({}, [1, 2], np.array([0]))
-    with pytest.raises(ValueError):
-        stable_cluster_ids({}, [1], np.array([0]), min_overlap=0)
 
 
 def test_end_to_end_rerun_keeps_ids():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from face_assets.identity import graph
+from face_assets.identity import linkage
 from face_assets.identity.metrics import bcubed_scores
 from face_assets.identity.synthetic import synthetic_library
 from face_assets.services import clusters
@@ -57,7 +57,7 @@ def test_full_run_clusters_like_the_graph_method_and_ignores_claimed_faces(store
     ids = _load(store, lib, np.ones(N, dtype=bool))
     stats = clusters.recluster(store, PACK)
     assert stats.mode == "full" and stats.faces == N
-    expected = graph.cluster_graph(lib.embeddings, lib.photo_ids)
+    expected = linkage.cluster_graph(lib.embeddings, lib.photo_ids)
     got = _labels(store)
     predicted = np.asarray([hash(got[int(f)]) if got[int(f)] else -1 for f in ids])
     precision, recall, f1 = bcubed_scores(lib.person_ids, predicted)
@@ -135,7 +135,7 @@ def test_a_face_labelled_while_the_run_computes_keeps_the_human_decision(
     with store.transaction() as conn:
         person = conn.execute("INSERT INTO persons (name) VALUES ('P') RETURNING id").fetchone()[0]
     target = int(ids[0])
-    original = graph.cluster_graph
+    original = linkage.cluster_graph
 
     def label_meanwhile(*args, **kwargs):
         with store.transaction() as conn:  # a human labels a face mid-run
@@ -145,7 +145,7 @@ def test_a_face_labelled_while_the_run_computes_keeps_the_human_decision(
             )
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(graph, "cluster_graph", label_meanwhile)
+    monkeypatch.setattr(linkage, "cluster_graph", label_meanwhile)
     clusters.recluster(store, PACK)
     with store.transaction() as conn:
         row = conn.execute(

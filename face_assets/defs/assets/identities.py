@@ -26,7 +26,7 @@ from face_assets.defs.assets.faces import face_embeddings, face_quality
 from face_assets.defs.assets.metadata import histogram_table
 from face_assets.defs.partitions import monthly_partitions
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource
-from face_assets.identity import clustering, graph
+from face_assets.identity import clustering, knn, linkage
 from face_assets.identity.assignment import ASSIGN_MARGIN
 from face_assets.services import clusters, identities, inspection, training
 from face_assets.vision.packs import person_threshold, thresholds_help
@@ -156,7 +156,7 @@ def face_assignments(
 
 class ClusteringConfig(Config):
     method: str = Field(
-        default=clusters.DEFAULT_METHOD,
+        default=linkage.DEFAULT_GRAPH_METHOD,
         description=f"one of {', '.join(clusters.METHODS)}; the seed's hdbscan, dbscan and"
         f" agglomerative compare all pairs and are refused above"
         f" {clusters.ALL_PAIRS_MAX_FACES} faces",
@@ -166,11 +166,11 @@ class ClusteringConfig(Config):
         description="re-cluster every face (the weekly schedule); default: only the parts of"
         " the graph that new faces touch, nothing when no input changed",
     )
-    k: int = Field(default=graph.DEFAULT_K, ge=2, le=200, description="neighbours per face")
+    k: int = Field(default=knn.DEFAULT_K, ge=2, le=200, description="neighbours per face")
     min_similarity: float = Field(
-        default=graph.DEFAULT_MIN_SIMILARITY, gt=0.0, lt=1.0, description="mean cosine to merge"
+        default=linkage.DEFAULT_MIN_SIMILARITY, gt=0.0, lt=1.0, description="mean cosine to merge"
     )
-    min_cluster_size: int = Field(default=graph.DEFAULT_MIN_CLUSTER_SIZE, ge=2)
+    min_cluster_size: int = Field(default=linkage.DEFAULT_MIN_CLUSTER_SIZE, ge=2)
     min_samples: int = Field(default=clustering.MIN_SAMPLES, ge=1, description="hdbscan only")
     eps: float = Field(default=clustering.UNKNOWN_EPS, gt=0.0, description="dbscan only")
     quality_threshold: float = Field(default=clusters.QUALITY_THRESHOLD, ge=0.0, le=1.0)
