@@ -304,8 +304,9 @@ def recover(outcome: Outcome, home: Path, library: Path, clean: Snapshot) -> Non
 REDETECT = """
 import os, sys, warnings
 warnings.filterwarnings("ignore")
-from face_assets.definitions import build_definitions
+from face_assets.defs.code_location import build_definitions
 from face_assets.defs.instance import local_instance
+from face_assets.settings import Settings
 from pathlib import Path
 defs = build_definitions(library_root=Path(sys.argv[1]))
 job = defs.resolve_job_def("ingest_month")
@@ -315,7 +316,8 @@ config = {"resources": {"face_models": {"config": {"det_size": int(sys.argv[2])}
 removed = new = 0
 for month in sys.argv[3:]:
     result = job.execute_in_process(run_config=config, partition_key=month,
-                                    instance=local_instance(), raise_on_error=True)
+                                    instance=local_instance(Settings.from_env().dagster_home),
+                                    raise_on_error=True)
     for event in result.get_asset_materialization_events():
         meta = event.materialization.metadata
         if "stale_faces_removed" in meta:

@@ -1,47 +1,9 @@
 """The one Definitions of the face_assets code location (named by workspace.yaml, the
-Dockerfile and the Helm values)."""
+Dockerfile and the Helm values). Importing this module builds it from the environment;
+code that wants Definitions for other settings calls defs/code_location.build_definitions."""
 
-from __future__ import annotations
+from face_assets.defs.code_location import build_definitions, store_resource
 
-import os
-from pathlib import Path
-
-from dagster import Definitions, EnvVar
-
-from face_assets.defs.assets import ASSETS, CHECKS
-from face_assets.defs.automation import SCHEDULES, SENSORS
-from face_assets.defs.deployment import executor_for
-from face_assets.defs.jobs import JOBS
-from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
-from face_assets.settings import DATABASE_URL_ENV, Settings
-
-
-def store_resource(settings: Settings) -> FaceStoreResource:
-    # The URL is passed as an EnvVar so its credentials never show in the UI or run config.
-    url = EnvVar(DATABASE_URL_ENV) if settings.database_url else None
-    return FaceStoreResource(database_url=url, home=str(settings.home))
-
-
-def build_definitions(
-    settings: Settings | None = None, library_root: Path | None = None
-) -> Definitions:
-    """Definitions for these settings; `library_root` overrides the settings' library (the
-    CLI passes the folder it was given, so nothing is written to the environment)."""
-    settings = settings or Settings.from_env()
-    root = library_root or settings.library
-    return Definitions(
-        assets=ASSETS,
-        asset_checks=CHECKS,
-        jobs=JOBS,
-        sensors=SENSORS,
-        schedules=SCHEDULES,
-        executor=executor_for(os.environ),
-        resources={
-            "face_models": FaceModelsResource(pack=settings.pack),
-            "store": store_resource(settings),
-            "library": PhotoLibraryResource(root=str(root)),
-        },
-    )
-
+__all__ = ["build_definitions", "defs", "store_resource"]
 
 defs = build_definitions()

@@ -1,4 +1,5 @@
-"""The environment, read in one place: home, database, library, model pack, start month.
+"""The environment, read in one place: home, database, library, model pack, start month,
+the Dagster instance, the executor and the app's model providers.
 
 The CLI, the Dagster definitions and the HTTP app all build their settings here, so a
 variable means the same thing everywhere (the pack a label goes to is the pack runs use).
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +26,16 @@ AUTOMATION_ENV = "FACE_ASSETS_AUTOMATION"  # "on": sensors and schedules start r
 SENSOR_INTERVAL_ENV = "FACE_ASSETS_SENSOR_INTERVAL"
 DEFAULT_SENSOR_INTERVAL = 60  # seconds: photo uploads are not latency-critical
 SAMPLE_LIBRARY_DIR = "sample_library"  # under home: what `face-assets demo` builds
+DAGSTER_HOME_ENV = "DAGSTER_HOME"  # Dagster's own name: the local instance's folder
+DAGSTER_URL_ENV = "FACE_ASSETS_DAGSTER_URL"  # a Dagster webserver the app launches runs on
+EXECUTOR_ENV = "FACE_ASSETS_EXECUTOR"  # "k8s" on Kubernetes; unset/"multiprocess" elsewhere
+K8S_MAX_CONCURRENT_ENV = "FACE_ASSETS_K8S_MAX_CONCURRENT"  # step pods per run (defs/deployment)
+PROVIDERS_ENV = "FACE_ASSETS_PROVIDERS"  # the app's ONNX providers, e.g. "cuda"; comma-separated
+DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
+MODEL_CONCURRENCY_ENV = "FACE_ASSETS_MODEL_CONCURRENCY"
+DEFAULT_MODEL_CONCURRENCY = 2  # model calls at once in the app (see api/models.py)
+DEFAULT_APP_HOST = "127.0.0.1"  # loopback: the app speaks plain HTTP; put TLS in front to share it
+DEFAULT_APP_PORT = 8765  # `face-assets serve`, docker-compose and the Helm chart
 _TRUE = ("1", "on", "true", "yes")
 
 
@@ -38,6 +49,11 @@ class Settings:
     start_month: str
     automation: bool
     sensor_interval: int
+    dagster_home: Path | None = None  # None: no instance (runs are not recorded)
+    dagster_url: str | None = None
+    executor_env: Mapping[str, str] = field(default_factory=dict)  # defs/deployment reads it
+    providers: tuple[str, ...] = DEFAULT_PROVIDERS
+    model_concurrency: int = DEFAULT_MODEL_CONCURRENCY
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -55,6 +71,11 @@ class Settings:
         interval = env.get(SENSOR_INTERVAL_ENV) or str(DEFAULT_SENSOR_INTERVAL)
         if not interval.isdigit() or int(interval) < 1:
             raise ValueError(f"{SENSOR_INTERVAL_ENV}={interval!r} is not a number of seconds")
+        concurrency = env.get(MODEL_CONCURRENCY_ENV) or str(DEFAULT_MODEL_CONCURRENCY)
+        if not concurrency.isdigit() or int(concurrency) < 1:
+            raise ValueError(f"{MODEL_CONCURRENCY_ENV}={concurrency!r} is not a positive number")
+        providers = tuple(p for p in env.get(PROVIDERS_ENV, "").split(",") if p.strip())
+        dagster_home = env.get(DAGSTER_HOME_ENV) or ""
         return cls(
             home=home,
             database_url=env.get(DATABASE_URL_ENV) or None,
@@ -64,4 +85,9 @@ class Settings:
             start_month=start,
             automation=(env.get(AUTOMATION_ENV) or "").strip().lower() in _TRUE,
             sensor_interval=int(interval),
+            dagster_home=Path(dagster_home).expanduser() if dagster_home else None,
+            dagster_url=env.get(DAGSTER_URL_ENV) or None,
+            executor_env={k: env[k] for k in (EXECUTOR_ENV, K8S_MAX_CONCURRENT_ENV) if k in env},
+            providers=providers or DEFAULT_PROVIDERS,
+            model_concurrency=int(concurrency),
         )

@@ -59,6 +59,22 @@ def test_database_that_is_not_there_is_one_line(tmp_path, library):
     assert "Traceback" not in done.stdout + done.stderr
 
 
+def test_train_with_a_database_that_is_not_there_exits_as_ingest_does(tmp_path):
+    """The one failure reading of defs/launcher: `train` too exits 3 with one line."""
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/none?connect_timeout=2"
+    done = subprocess.run(
+        [*CLI, "train", "--epochs", "1"],
+        env=_env(tmp_path, FACE_ASSETS_DATABASE_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == STORE_DOWN_EXIT, done.stdout + done.stderr
+    (line,) = _error_lines(done.stderr)
+    assert "the database is unreachable" in line and "(run " in line
+    assert "Traceback" not in done.stdout + done.stderr
+
+
 @pytest.fixture
 def own_server(tmp_path):
     """A PostgreSQL of this test alone: it gets killed."""

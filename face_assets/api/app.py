@@ -20,9 +20,10 @@ from starlette.requests import ClientDisconnect
 from face_assets.api import pages, rest, service
 from face_assets.api.auth import Auth, CallerDep
 from face_assets.api.limits import BodyLimitMiddleware
-from face_assets.api.models import DEFAULT_MODEL_CONCURRENCY, DEFAULT_PROVIDERS, ModelService
-from face_assets.api.runs import DagsterRuns, RunsUnavailable
+from face_assets.api.models import ModelService
+from face_assets.defs.launcher import DagsterRuns, RunsUnavailable
 from face_assets.errors import NameTakenError, StoreUnavailableError
+from face_assets.settings import DEFAULT_MODEL_CONCURRENCY, DEFAULT_PROVIDERS
 from face_assets.store import Store
 
 TITLE = "face_assets"

@@ -8,33 +8,16 @@ burst of uploads therefore queues on the semaphore instead of exhausting memory.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from face_assets.settings import DEFAULT_MODEL_CONCURRENCY, DEFAULT_PROVIDERS
 from face_assets.vision.models import FaceModels, load_face_models
 
-MODEL_CONCURRENCY_ENV = "FACE_ASSETS_MODEL_CONCURRENCY"
-DEFAULT_MODEL_CONCURRENCY = 2  # see above: two calls at once, the rest wait their turn
-PROVIDERS_ENV = "FACE_ASSETS_PROVIDERS"  # e.g. "cuda" or "cpu"; comma-separated
-DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
-
 T = TypeVar("T")
-
-
-def model_concurrency_from_env() -> int:
-    raw = os.environ.get(MODEL_CONCURRENCY_ENV) or str(DEFAULT_MODEL_CONCURRENCY)
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{MODEL_CONCURRENCY_ENV}={raw!r} is not a positive number")
-    return int(raw)
-
-
-def providers_from_env() -> tuple[str, ...]:
-    raw = os.environ.get(PROVIDERS_ENV, "")
-    return tuple(p for p in raw.split(",") if p.strip()) or DEFAULT_PROVIDERS
 
 
 class ModelService:

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 
 from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
-from face_assets.api.runs import PARTITION_TAG, DagsterRuns
+from face_assets.defs.jobs import CLUSTER_JOB, INGEST_JOB
+from face_assets.defs.launcher import PARTITION_TAG, DagsterRuns
 from face_assets.services import forgetting, labels, review_queue, views
 
 PREFIX = "/api/v1/faces"
@@ -327,7 +328,7 @@ def detect_asset(
             }
         }
     }
-    run = _runs(request).submit("ingest_month", run_config, {PARTITION_TAG: month})
+    run = _runs(request).submit(INGEST_JOB, run_config, {PARTITION_TAG: month})
     return s.DetectAssetResponse(
         run_id=run.run_id,
         job_name=run.job_name,
@@ -353,7 +354,7 @@ def trigger_clustering(
         if v is not None
     }
     run_config = {"ops": {"face_clusters": {"config": config}}} if config else {}
-    run = _runs(request).submit("cluster_faces", run_config, {})
+    run = _runs(request).submit(CLUSTER_JOB, run_config, {})
     return s.RunResponse(run_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via)
 
 

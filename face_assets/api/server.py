@@ -10,13 +10,10 @@ import re
 import uvicorn
 
 from face_assets.api.app import create_app
-from face_assets.api.models import model_concurrency_from_env, providers_from_env
-from face_assets.api.runs import DagsterRuns
-from face_assets.settings import Settings
+from face_assets.defs.launcher import DagsterRuns
+from face_assets.settings import DEFAULT_APP_HOST, DEFAULT_APP_PORT, Settings
 from face_assets.store import Store
 
-DEFAULT_HOST = "127.0.0.1"  # loopback: the app speaks plain HTTP; put TLS in front to share it
-DEFAULT_PORT = 8765
 BACKLOG = 2048  # pending connections the kernel queues (http.server's was 5)
 # Connections + running requests before uvicorn answers 503: far above the 200 idle
 # connections a busy browser fleet holds, far below the process's file descriptor limit.
@@ -37,7 +34,7 @@ class _NoQueryStrings(logging.Filter):
 
 
 def server_config(
-    app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, **extra
+    app, host: str = DEFAULT_APP_HOST, port: int = DEFAULT_APP_PORT, **extra
 ) -> uvicorn.Config:
     """The uvicorn configuration every entry point and test uses."""
     logging.getLogger("uvicorn.access").addFilter(_NoQueryStrings())
@@ -59,7 +56,7 @@ def server_config(
 
 
 def serve(
-    settings: Settings, token: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
+    settings: Settings, token: str, host: str = DEFAULT_APP_HOST, port: int = DEFAULT_APP_PORT
 ) -> None:
     """`face-assets serve`: the app on this host and port until interrupted."""
     from face_assets.defs.instance import report_labels_changed
@@ -69,9 +66,9 @@ def serve(
         store,
         settings.pack,
         token,
-        runs=DagsterRuns.from_env(),
-        on_labelled=lambda: report_labels_changed(store),
-        providers=providers_from_env(),
-        model_concurrency=model_concurrency_from_env(),
+        runs=DagsterRuns.from_settings(settings),
+        on_labelled=lambda: report_labels_changed(store, settings.dagster_home),
+        providers=settings.providers,
+        model_concurrency=settings.model_concurrency,
     )
     uvicorn.Server(server_config(app, host, port)).run()

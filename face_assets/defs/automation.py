@@ -30,6 +30,7 @@ from dagster import (
     sensor,
 )
 
+from face_assets.defs.jobs import ASSIGN_JOB, CLUSTER_JOB, INGEST_JOB, PROTOTYPES_JOB
 from face_assets.defs.partitions import partition_of
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
 from face_assets.services import ingest
@@ -79,7 +80,7 @@ def pending_by_month(pending: list[ingest.PendingFile]) -> dict[str, str]:
 
 
 @sensor(
-    job_name="ingest_month",
+    job_name=INGEST_JOB,
     minimum_interval_seconds=_SETTINGS.sensor_interval,
     default_status=_SENSOR_STATUS,
     description="Requests an ingest run for every month that received new or changed photos.",
@@ -105,7 +106,7 @@ def new_photos_sensor(
         run_requests=[
             RunRequest(
                 run_key=f"{month}:{fingerprint}",
-                job_name="ingest_month",
+                job_name=INGEST_JOB,
                 partition_key=month,
                 tags={
                     "face_assets/trigger": "new_photos",
@@ -120,7 +121,7 @@ def new_photos_sensor(
 
 @schedule(
     cron_schedule="0 2 * * *",
-    job_name="assign_month",
+    job_name=ASSIGN_JOB,
     default_status=_SCHEDULE_STATUS,
     description="Nightly: assign the faces detected since the last night to known persons.",
 )
@@ -140,7 +141,7 @@ def nightly_assignments(
 
 @schedule(
     cron_schedule="0 3 * * 0",
-    job_name="cluster_faces",
+    job_name=CLUSTER_JOB,
     default_status=_SCHEDULE_STATUS,
     description="Weekly: re-cluster every face no person has claimed (a full run).",
 )
@@ -155,7 +156,7 @@ def weekly_clustering(context: ScheduleEvaluationContext):
 
 @schedule(
     cron_schedule="0 4 1 * *",
-    job_name="refresh_prototypes",
+    job_name=PROTOTYPES_JOB,
     default_status=_SCHEDULE_STATUS,
     description="Monthly: recompute every person's centroid and exemplars.",
 )

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 
 from dagster import ExecutorDefinition, in_process_executor
 
+from face_assets.settings import EXECUTOR_ENV, K8S_MAX_CONCURRENT_ENV
+
 MODEL_POOL = "face_models"  # dagster.yaml gives this pool its limit (steps at once per deployment)
 GPU_RUN_TAG = "face_assets/gpu"  # set to "true" on runs that use a GPU (run coordinator limits)
 TRAINING_RUN_TAG = "face_assets/training"
 
-EXECUTOR_ENV = "FACE_ASSETS_EXECUTOR"  # "k8s" on Kubernetes; unset/"multiprocess" elsewhere
-K8S_MAX_CONCURRENT_ENV = "FACE_ASSETS_K8S_MAX_CONCURRENT"
 # Step pods one run may have at once: the four face assets of a month are at most two wide
 # (embeddings beside quality), so 4 also covers the identity assets without flooding a cluster.
 K8S_MAX_CONCURRENT = 4
@@ -39,8 +39,8 @@ MODEL_OP_TAGS = dict(K8S_GPU_POD)
 
 
 def executor_for(env: Mapping[str, str]) -> ExecutorDefinition | None:
-    """The executor named by FACE_ASSETS_EXECUTOR: in-process by default, None for Dagster's
-    multiprocess executor, or the Kubernetes one.
+    """The executor named by FACE_ASSETS_EXECUTOR (`env`: Settings.executor_env): in-process
+    by default, None for Dagster's multiprocess executor, or the Kubernetes one.
 
     In-process by default: a run's steps share one process, so the models load once per run
     and no step pays a Python start-up (measured by benchmarks/upload_latency.py: each step

@@ -7,41 +7,49 @@ from face_assets.defs.assets.identities import face_assignments, face_clusters, 
 from face_assets.defs.assets.projection import projection_head
 from face_assets.defs.deployment import TRAINING_RUN_TAG
 
+# Job names: the CLI, the HTTP app, the sensors and the schedules launch jobs by these.
+INGEST_JOB = "ingest_month"
+PROTOTYPES_JOB = "refresh_prototypes"
+ASSIGN_JOB = "assign_month"
+CLUSTER_JOB = "cluster_faces"
+IDENTITIES_JOB = "refresh_identities"
+TRAINING_JOB = "train_projection_head"
+
 INGEST_ASSETS = [*photos.ASSETS, *faces.ASSETS]
 
 # The main job: a month of photos to faces, embeddings and quality.
 ingest_job = define_asset_job(
-    "ingest_month",
+    INGEST_JOB,
     selection=INGEST_ASSETS,
     description="Photos of a month -> faces -> embeddings -> quality, in the store.",
 )
 prototypes_job = define_asset_job(
-    "refresh_prototypes",
+    PROTOTYPES_JOB,
     selection=[person_prototypes],
     description="Recompute every person's centroid and exemplars.",
 )
 # Dual mode, step 1: known persons claim the months' faces (prototypes must exist).
 assignment_job = define_asset_job(
-    "assign_month",
+    ASSIGN_JOB,
     selection=[face_assignments],
     description="Assign the months' unlabelled faces to known persons.",
 )
 # Dual mode, step 2: only what nobody claimed is clustered. Launch after assign_month.
 cluster_job = define_asset_job(
-    "cluster_faces",
+    CLUSTER_JOB,
     selection=[face_clusters],
     description="Cluster the faces no known person claimed.",
 )
 # Dual mode in one run, in order: prototypes, the months' assignments (known persons claim
 # their faces first), then clustering of what nobody claimed. Launch it over a month range.
 identity_job = define_asset_job(
-    "refresh_identities",
+    IDENTITIES_JOB,
     selection=[person_prototypes, face_assignments, face_clusters],
     description="Prototypes, then assignments of the months' faces, then clusters of the rest.",
 )
 # Train a projection head; its blocking gate decides whether assignments use it.
 training_job = define_asset_job(
-    "train_projection_head",
+    TRAINING_JOB,
     selection=[projection_head],
     tags={TRAINING_RUN_TAG: "true"},
     description="Train a projection head on labelled people and gate its promotion.",

@@ -13,8 +13,8 @@ import pytest
 import uvicorn
 
 from face_assets.api import create_app
-from face_assets.api.runs import DagsterRuns
 from face_assets.api.server import server_config
+from face_assets.defs.launcher import DagsterRuns
 from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
 

@@ -9,7 +9,7 @@ import pytest
 from dagster import DagsterInstance
 
 from face_assets.api import create_app
-from face_assets.api.runs import DagsterRuns
+from face_assets.defs.launcher import DagsterRuns
 from face_assets_tests.api.conftest import PACK, TOKEN, start, stop
 from face_assets_tests.conftest import REPO_ROOT
 

@@ -364,7 +364,7 @@ def test_hide_releases_auto_assignments_and_stops_new_ones(real_store):
 
 def test_ingest_assigns_known_people_before_it_clusters(real_store, monkeypatch):
     """Dual mode in the CLI's identity run: a face a known person claims is never clustered."""
-    from face_assets import cli
+    from face_assets.cli import pipeline
 
     monkeypatch.setenv("FACE_ASSETS_DATABASE_URL", real_store.database_url)
     monkeypatch.setenv("FACE_ASSETS_HOME", str(real_store.home_path))
@@ -374,7 +374,7 @@ def test_ingest_assigns_known_people_before_it_clusters(real_store, monkeypatch)
     labels.label_faces(real_store, [faces["person_01/1.jpg"]], "One", PACK)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cli.run_identities(_months(real_store))
+        pipeline.run_identities(_months(real_store))
     with real_store.transaction() as conn:
         auto, clustered_claimed, clusters = conn.execute(
             "SELECT count(*) FILTER (WHERE assignment_method = 'auto'),"

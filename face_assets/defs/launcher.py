@@ -1,35 +1,159 @@
-"""Long work (re-detecting a month, clustering) launched as Dagster runs, so it shows in the
-Dagster UI with its logs, and its status read back by run id.
+"""Dagster runs for the entry points: the CLI runs jobs in its own process, the HTTP app
+submits them to an instance or a webserver; both read a failed run the same way.
 
-Two ways in, tried in this order:
-- FACE_ASSETS_DAGSTER_URL (e.g. http://webserver:3000): the webserver's GraphQL API
-  (dagster_graphql.DagsterGraphQLClient), as docker-compose runs it;
-- DAGSTER_HOME: the local instance. The run is created from the code location
-  `face_assets` (the name workspace.yaml gives it) and submitted through the instance's run
-  coordinator: the repository's dagster.yaml queues runs and the daemon of `dagster dev`
-  launches them; an instance that launches at once gets a code server for the launcher.
-Neither configured or reachable: RunsUnavailable, which the app answers with 503.
+- JobLauncher (the CLI): `execute_in_process` of a job of Definitions built for the given
+  settings and library, recorded in the instance under Settings.dagster_home (DAGSTER_HOME)
+  so the runs show up in `dagster dev`. Each run is tagged with this process; the first
+  launch of a process marks runs of killed CLI processes failed (defs/stale_runs.py).
+- DagsterRuns (the HTTP app): long work (re-detecting a month, clustering) launched as runs
+  that show in the Dagster UI, their status read back by run id. Two ways in, tried in this
+  order: Settings.dagster_url (FACE_ASSETS_DAGSTER_URL, e.g. http://webserver:3000), the
+  webserver's GraphQL API as docker-compose runs it; Settings.dagster_home, the local
+  instance: the run is created from the code location `face_assets` (workspace.yaml's name)
+  and submitted through the instance's run coordinator (the repository's dagster.yaml queues
+  runs, the daemon of `dagster dev` launches them; an instance that launches at once gets a
+  code server for the launcher). Neither: RunsUnavailable, which the app answers with 503.
+- run_failure: the one reading of a failed run, its first step error's root message in one
+  line; a lost database is StoreUnavailableError (exit status 3, HTTP 503).
 """
 
 from __future__ import annotations
 
-import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-DAGSTER_URL_ENV = "FACE_ASSETS_DAGSTER_URL"
-DAGSTER_HOME_ENV = "DAGSTER_HOME"
+from face_assets.errors import StoreUnavailableError
+from face_assets.settings import DAGSTER_HOME_ENV, DAGSTER_URL_ENV, Settings
+
 LOCATION_NAME = "face_assets"  # workspace.yaml and deploy/workspace.docker.yaml name it so
 REPOSITORY_NAME = "__repository__"  # Dagster's name for the repository of a Definitions
 DEFINITIONS_MODULE = "face_assets.definitions"
 GRAPHQL_TIMEOUT = 10  # seconds: a launch only queues the run
 PARTITION_TAG = "dagster/partition"  # how Dagster names a run's partition
+# The CLI prints its own summary and, for a failed run, one line with the root error;
+# Dagster's console log (step failures come with full tracebacks at ERROR) would bury both.
+# The runs' full event logs are still in the instance (dagster dev shows them).
+QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 class RunsUnavailable(RuntimeError):
     """No Dagster instance or webserver to launch runs on; the message says what to set."""
+
+
+class RunFailed(RuntimeError):
+    """A run failed; the message is one line with the root error and the run's id."""
+
+
+# --- reading a failed run ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunFailure:
+    line: str  # "<what> failed: <root message> (run 1a2b3c4d in Dagster)"
+    store_down: bool  # the root error is StoreUnavailableError
+
+    def error(self) -> Exception:
+        return StoreUnavailableError(self.line) if self.store_down else RunFailed(self.line)
+
+
+def run_failure(result, what: str) -> RunFailure | None:
+    """The first step failure of an in-process run, as one line (its root cause's message,
+    not the traceback); None when no step failed."""
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            while error.cause is not None:
+                error = error.cause
+            message = error.message.strip()
+            for prefix in (f"face_assets.errors.{error.cls_name}: ", f"{error.cls_name}: "):
+                message = message.removeprefix(prefix)
+            first = (message.splitlines() or ["failed"])[0]
+            return RunFailure(
+                f"{what} failed: {first} (run {result.run_id[:8]} in Dagster)",
+                error.cls_name == StoreUnavailableError.__name__,
+            )
+    return None
+
+
+def raise_for_failure(result, what: str) -> None:
+    """StoreUnavailableError or RunFailed for a run that did not succeed."""
+    failure = run_failure(result, what)
+    if failure is not None:
+        raise failure.error()
+    if not result.success:
+        raise RunFailed(f"{what} failed; see run {result.run_id[:8]} in Dagster")
+
+
+# --- the CLI: jobs in this process ------------------------------------------------------------
+
+
+class JobLauncher:
+    """Runs jobs of one Definitions (built on first use) in this process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        library_root: Path | None = None,
+        on_stale: Callable[[list[str]], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.library_root = library_root
+        self.on_stale = on_stale  # told the ids of killed processes' runs marked failed
+        self._defs = None
+        self._instance = None
+
+    @property
+    def instance(self):
+        """The local instance; on first use, runs of killed CLI processes are marked failed."""
+        from face_assets.defs.instance import local_instance
+        from face_assets.defs.stale_runs import fail_stale_runs
+
+        if self._instance is None:
+            self._instance = local_instance(self.settings.dagster_home)
+            if self.settings.dagster_home is not None:
+                stale = fail_stale_runs(self._instance)
+                if stale and self.on_stale is not None:
+                    self.on_stale(stale)
+        return self._instance
+
+    def job(self, job_name: str):
+        from face_assets.defs.code_location import build_definitions
+
+        if self._defs is None:
+            self._defs = build_definitions(self.settings, library_root=self.library_root)
+        return self._defs.resolve_job_def(job_name)
+
+    def execute(
+        self,
+        job_name: str,
+        *,
+        partition_key: str | None = None,
+        run_config: dict | None = None,
+        tags: dict[str, str] | None = None,
+        what: str | None = None,
+        check: bool = True,
+    ):
+        """One run of the job, quiet on the console; with `check`, a failed run raises
+        (StoreUnavailableError or RunFailed, named `what`). The ExecuteInProcessResult."""
+        from face_assets.defs.stale_runs import CLI_PROCESS_TAG, process_tag
+
+        job = self.job(job_name)
+        result = job.execute_in_process(
+            partition_key=partition_key,
+            instance=self.instance,
+            run_config={**QUIET_RUN, **(run_config or {})},
+            tags={**(tags or {}), CLI_PROCESS_TAG: process_tag()},
+            raise_on_error=False,
+        )
+        if check:
+            raise_for_failure(result, what or job_name)
+        return result
+
+
+# --- the HTTP app: runs submitted to an instance or a webserver -------------------------------
 
 
 @dataclass(frozen=True)
@@ -43,16 +167,16 @@ class RunInfo:
 class DagsterRuns:
     """Launches jobs and reads run status; the workspace is loaded once, on first use."""
 
-    def __init__(self, url: str | None = None, dagster_home: str | None = None) -> None:
+    def __init__(self, url: str | None = None, dagster_home: str | Path | None = None) -> None:
         self.url = url or None
-        self.dagster_home = dagster_home or None
+        self.dagster_home = Path(dagster_home) if dagster_home else None
         self._lock = threading.Lock()
         self._instance = None
         self._workspace = None  # a WorkspaceProcessContext, kept for the app's lifetime
 
     @classmethod
-    def from_env(cls) -> DagsterRuns:
-        return cls(os.environ.get(DAGSTER_URL_ENV), os.environ.get(DAGSTER_HOME_ENV))
+    def from_settings(cls, settings: Settings) -> DagsterRuns:
+        return cls(settings.dagster_url, settings.dagster_home)
 
     @property
     def configured(self) -> str:
@@ -67,8 +191,6 @@ class DagsterRuns:
             if self._workspace is not None:
                 self._workspace.__exit__(None, None, None)
                 self._workspace = None
-
-    # --- launching ---------------------------------------------------------------------
 
     def submit(self, job_name: str, run_config: dict, tags: dict[str, str]) -> RunInfo:
         if self.url:
@@ -151,14 +273,14 @@ class DagsterRuns:
     # --- the local instance --------------------------------------------------------------------
 
     def _get_instance(self):
-        from dagster import DagsterInstance
+        from face_assets.defs.instance import instance_at
 
         with self._lock:
             if self._instance is None:
-                home = Path(self.dagster_home)
-                if not home.is_dir():
-                    raise RunsUnavailable(f"{DAGSTER_HOME_ENV}={home} is not a folder")
-                self._instance = DagsterInstance.from_config(str(home))
+                try:
+                    self._instance = instance_at(self.dagster_home, create=False)
+                except FileNotFoundError as exc:
+                    raise RunsUnavailable(str(exc)) from exc
             return self._instance
 
     def _get_workspace(self, instance):

@@ -1,0 +1,57 @@
+"""The `face-assets` command. One module per group of verbs, each with a `register` that
+adds its verbs to the parser:
+
+- pipeline: demo, ingest, stats, train (Dagster runs through defs/launcher.JobLauncher);
+- people: clusters, persons, label, merge, split, unassign, hide, unhide, rename, forget;
+- admin: serve (review), find-orphans, db.
+
+`main` maps what any verb raises to one line and an exit status: 2 for a bad request
+(ValueError, LookupError), 3 for a database that cannot be reached, 1 for a failed run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+from face_assets.cli import admin, people, pipeline
+from face_assets.errors import StoreUnavailableError
+from face_assets.settings import HOME_ENV
+
+VERB_GROUPS = (pipeline, people, admin)  # parser order: the pipeline's verbs come first
+
+
+def _quiet() -> None:
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="face-assets",
+        description=f"Face-identity graph of a photo library (home: ${HOME_ENV}).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in VERB_GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from face_assets.defs.launcher import RunFailed
+
+    _quiet()
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, LookupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except StoreUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except RunFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,64 @@
+"""Verbs that serve or keep house: the HTTP app, the database, orphaned faces and files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from face_assets.cli import common
+from face_assets.settings import DEFAULT_APP_HOST, DEFAULT_APP_PORT
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the HTTP app (REST API, detection endpoints, review page) with uvicorn; the token
+    comes from the environment, never from the command line."""
+    from face_assets.api import auth, server
+
+    try:
+        token = auth.token_from_env()
+    except auth.WeakTokenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"face-assets app: open http://{args.host}:{args.port}/?token=${auth.TOKEN_ENV} once;"
+        f" API docs at /docs (Ctrl-C stops)"
+    )
+    server.serve(common.settings(), token, args.host, args.port)
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from face_assets.store import db
+
+    home = common.settings().home
+    if args.action == "url":
+        print(common.store().url())
+    elif args.action == "migrate":
+        print(f"applied: {db.migrate(common.store().url()) or 'nothing new'}")
+    elif args.action == "stop":
+        print("stopped" if db.stop_embedded_server(home / "pgdata") else "not running")
+    return 0
+
+
+def cmd_find_orphans(args: argparse.Namespace) -> int:
+    from face_assets.services import maintenance
+
+    common.print_json(maintenance.find_orphans(common.store(), common.pack(), fix=args.fix))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    for verb, text in (
+        ("serve", "serve the HTTP API and the review page (token in $FACE_ASSETS_API_TOKEN)"),
+        ("review", "the same as serve (its old name)"),
+    ):
+        serve = sub.add_parser(verb, help=text)
+        serve.add_argument("--host", default=DEFAULT_APP_HOST, help="interface (default loopback)")
+        serve.add_argument("--port", type=int, default=DEFAULT_APP_PORT)
+        serve.set_defaults(func=cmd_serve)
+    orphans = sub.add_parser("find-orphans", help="faces without embeddings or files, and back")
+    orphans.add_argument("--fix", action="store_true", help="delete stray files, re-detect")
+    orphans.set_defaults(func=cmd_find_orphans)
+    dbp = sub.add_parser("db", help="database housekeeping")
+    dbp.add_argument("action", choices=["url", "migrate", "stop"])
+    dbp.set_defaults(func=cmd_db)

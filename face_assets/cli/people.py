@@ -1,0 +1,130 @@
+"""Verbs on clusters and persons: list them, name, merge, split, unassign, hide, rename and
+forget. Every change is reported to Dagster (person_labels), so automation follows it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from face_assets.cli import common
+
+
+def cmd_clusters(args: argparse.Namespace) -> int:
+    from face_assets.services import views
+
+    clusters = views.clusters(common.store(), common.pack())
+    print(f"{'cluster':22} {'size':>5} {'avg q':>6}  sample faces")
+    for c in clusters[: args.limit]:
+        print(
+            f"{c['cluster_id']:22} {c['size']:>5} {c['avg_quality'] or 0:>6.3f}"
+            f"  {', '.join(str(f) for f in c['sample_faces'])}"
+        )
+    print(f"{len(clusters)} clusters of unlabelled faces")
+    return 0
+
+
+def cmd_persons(args: argparse.Namespace) -> int:
+    from face_assets.services import views
+
+    persons = views.persons(common.store())
+    print(f"{'id':>5} {'name':24} {'status':8} {'faces':>6} {'human':>6} {'auto':>5}")
+    for p in persons:
+        extra = f" -> {p['merged_into']}" if p["merged_into"] else ""
+        print(
+            f"{p['id']:>5} {p['name'][:24]:24} {p['status']:8} {p['faces']:>6} {p['human']:>6}"
+            f" {p['auto']:>5}{extra}"
+        )
+    return 0
+
+
+def _changed(result: dict) -> int:
+    common.report_labels_changed()
+    common.print_json(result)
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from face_assets.services import labels
+
+    return _changed(labels.label_cluster(common.store(), args.cluster, args.name, common.pack()))
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from face_assets.services import labels
+
+    return _changed(labels.merge_persons(common.store(), args.source, args.into, common.pack()))
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from face_assets.services import labels
+
+    return _changed(labels.split_cluster(common.store(), args.cluster))
+
+
+def cmd_unassign(args: argparse.Namespace) -> int:
+    from face_assets.services import labels
+
+    return _changed(labels.unassign_face(common.store(), args.face, common.pack()))
+
+
+def cmd_hide(args: argparse.Namespace) -> int:
+    from face_assets.services import labels
+
+    hidden = args.command == "hide"
+    return _changed(labels.hide_person(common.store(), args.person, hidden, common.pack()))
+
+
+def cmd_rename(args: argparse.Namespace) -> int:
+    from face_assets.services import labels
+
+    return _changed(labels.rename_person(common.store(), args.person, args.name))
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from face_assets.services import forgetting
+
+    if not args.yes:
+        print(
+            "forget deletes the person's faces, embeddings, crops and prototypes for good;"
+            " add --yes to confirm",
+            file=sys.stderr,
+        )
+        return 2
+    return _changed(forgetting.forget_person(common.store(), args.person))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    clusters = sub.add_parser("clusters", help="clusters of unlabelled faces, largest first")
+    clusters.add_argument("--limit", type=int, default=50)
+    clusters.set_defaults(func=cmd_clusters)
+    persons = sub.add_parser("persons", help="known persons with face counts")
+    persons.set_defaults(func=cmd_persons)
+    label = sub.add_parser("label", help="name a cluster (creates the person if new)")
+    label.add_argument("cluster")
+    label.add_argument("name")
+    label.set_defaults(func=cmd_label)
+    merge = sub.add_parser("merge", help="merge person SOURCE into person INTO")
+    merge.add_argument("source", help="id or name")
+    merge.add_argument("into", help="id or name")
+    merge.set_defaults(func=cmd_merge)
+    split = sub.add_parser("split", help="re-cluster one cluster with tighter parameters")
+    split.add_argument("cluster")
+    split.set_defaults(func=cmd_split)
+    unassign = sub.add_parser("unassign", help="take a face away from its person")
+    unassign.add_argument("face", type=int)
+    unassign.set_defaults(func=cmd_unassign)
+    for verb, text in (
+        ("hide", "hide a person (no prototypes, no assignments)"),
+        ("unhide", "make a hidden person active again"),
+    ):
+        hide = sub.add_parser(verb, help=text)
+        hide.add_argument("person", help="id or name")
+        hide.set_defaults(func=cmd_hide)
+    rename = sub.add_parser("rename", help="rename a person")
+    rename.add_argument("person", help="id or name")
+    rename.add_argument("name")
+    rename.set_defaults(func=cmd_rename)
+    forget = sub.add_parser("forget", help="delete a person's biometric data")
+    forget.add_argument("person", help="id or name")
+    forget.add_argument("--yes", action="store_true", help="confirm the deletion")
+    forget.set_defaults(func=cmd_forget)
