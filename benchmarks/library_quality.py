@@ -36,7 +36,7 @@ from pathlib import Path
 
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 
-from face_assets import cli
+from face_assets.cli import pipeline
 from face_assets.identity import clustering, linkage, metrics
 from face_assets.library import IMAGE_EXTENSIONS
 from face_assets.services import clusters, labels
@@ -129,10 +129,10 @@ def main() -> int:
         os.environ["FACE_ASSETS_PACK"] = PACK
         store = Store(url, work)
         started = time.perf_counter()
-        done = cli.run_ingest(library)
+        done = pipeline.run_ingest(library)
         ingest_s = time.perf_counter() - started
         started = time.perf_counter()
-        cli.run_identities(done["months"])
+        pipeline.run_identities(done["months"])
         identity_s = time.perf_counter() - started
         faces = labelled_faces(store, truth)
         with store.transaction() as conn:
@@ -177,11 +177,11 @@ def main() -> int:
         for name, face in seeds.items():
             labels.label_faces(store, [face["face_id"]], name.replace("_", " "), PACK)
         started = time.perf_counter()
-        cli.run_identities(done["months"])
+        pipeline.run_identities(done["months"])
         assign_run_s = time.perf_counter() - started
         after = {f["face_id"]: f for f in labelled_faces(store, truth)}
         started = time.perf_counter()  # nothing changed since: the identity run again
-        cli.run_identities(done["months"])
+        pipeline.run_identities(done["months"])
         unchanged_s = time.perf_counter() - started
         with store.transaction() as conn:
             names = dict(conn.execute("SELECT id, name FROM persons").fetchall())
