@@ -26,6 +26,7 @@ from face_assets.vision.decode import (
     ImageRejected,
     read_header,
 )
+from face_assets.vision.video import VIDEO_EXTENSIONS
 
 # Extensions scanned as photos (JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC/HEIF, AVIF, camera RAW);
 # anything else (videos, XMP sidecars, .picasa.ini, .DS_Store) is ignored by the photo scan.
@@ -116,6 +117,26 @@ def live_photo_videos(filenames: list[str] | set[str]) -> dict[str, str]:
         if Path(name).suffix.lower() in LIVE_PHOTO_VIDEO_EXTENSIONS
         and Path(name).stem.lower() in stills
     }
+
+
+def list_videos(root: Path | str) -> Iterator[LibraryEntry]:
+    """Walk the library for clips (vision/video.VIDEO_EXTENSIONS), with the photo walk's rules:
+    stable order, hidden entries skipped, symlinks confined to the root; a Live Photo's video
+    belongs to its still and is skipped."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise NotADirectoryError(f"photo library root {root} is not a directory")
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        base = Path(dirpath)
+        live = live_photo_videos(filenames)  # a Live Photo's motion half is not a clip
+        for name in sorted(filenames):
+            if name.startswith(".") or Path(name).suffix.lower() not in VIDEO_EXTENSIONS:
+                continue
+            if name in live:
+                continue
+            path = base / name
+            yield _entry_for(root, path, path.relative_to(root).as_posix())
 
 
 def confined_path(root: Path | str, rel_path: str) -> Path:

@@ -3,6 +3,7 @@ adds its verbs to the parser:
 
 - pipeline: demo, ingest, stats, train (Dagster runs through defs/launcher.JobLauncher);
 - people: clusters, persons, label, merge, split, unassign, hide, unhide, rename, forget;
+- videos: export (seed 004's faces.jsonl / faces.npy / crops);
 - admin: serve (review), find-orphans, db.
 
 `main` maps what any verb raises to one line and an exit status: 2 for a bad request
@@ -16,11 +17,11 @@ import os
 import sys
 import warnings
 
-from face_assets.cli import admin, people, pipeline
+from face_assets.cli import admin, people, pipeline, videos
 from face_assets.errors import StoreUnavailableError
 from face_assets.settings import HOME_ENV
 
-VERB_GROUPS = (pipeline, people, admin)  # parser order: the pipeline's verbs come first
+VERB_GROUPS = (pipeline, people, videos, admin)  # parser order: the pipeline's verbs come first
 
 
 def _quiet() -> None:

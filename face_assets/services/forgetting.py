@@ -17,6 +17,7 @@ from face_assets.store import forgetting as forget_store
 from face_assets.store import heads as head_store
 from face_assets.store import label_events as event_store
 from face_assets.store import persons as person_store
+from face_assets.store import videos as video_store
 from face_assets.vision import matching
 
 
@@ -78,12 +79,13 @@ def forget_person(store: Store, ref: str) -> dict:
     heads = _heads_trained_on(store, [person.id])
     with store.transaction() as conn:
         person = person_store.find_person(conn, str(person.id))  # still there, same person
+        video_media = video_store.forget_person_tracks(conn, person.id)  # before the person
         gone = _erase(conn, person.id)
         head_ids = [h.id for h in heads]
         released = head_store.retire_for_forget(conn, head_ids) if head_ids else 0
         event_store.log_event(conn, "forget", person.id, None, gone.faces)
     # After the commit: a crash before it deletes nothing that is still referenced.
-    removed = media.delete_media(store.media_root, gone.media_paths)
+    removed = media.delete_media(store.media_root, gone.media_paths + video_media)
     checkpoints = 0
     for use in heads:
         path = Path(store.home_path / use.checkpoint_path)
@@ -94,6 +96,7 @@ def forget_person(store: Store, ref: str) -> dict:
     return {
         "person_id": person.id,
         "faces_deleted": gone.faces,
+        "video_faces_deleted": len(video_media) // 2,
         "other_pack_faces_deleted": gone.overlapping_faces,
         "aliases_deleted": len(gone.person_ids) - 1,
         "prototypes_deleted": gone.prototypes,

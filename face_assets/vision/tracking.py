@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from face_assets.vision.matching import iou_matrix
+
 # Same person, one sample apart: buffalo_s gives cosine >= 0.36 across different photos of one
 # person and <= 0.22 between people on faces_real (vision/packs.py); consecutive frames of one
 # clip are far closer (0.6-0.9 measured by benchmarks/video.py). 0.35 links across a pose
@@ -30,21 +32,6 @@ OVERLAP_COSINE = 0.2
 # cut-away. In seconds, so a denser sampling does not shorten it.
 MAX_GAP_SECONDS = 3.0
 IOU_WEIGHT = 0.5  # how much overlap adds to the cosine when ranking candidate matches
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of boxes (n, 4) and (m, 4) as x1, y1, x2, y2."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
 @dataclass
@@ -80,7 +67,7 @@ class FaceTracker:
             track_boxes = np.stack([t.box for t in self._active])
             track_embs = np.stack([t.embedding for t in self._active])
             cos = track_embs @ embeddings.T
-            iou = box_iou(track_boxes, boxes)
+            iou = iou_matrix(track_boxes, boxes)
             allowed = (cos >= self.link_cosine) | (
                 (iou >= self.overlap_iou) & (cos >= self.overlap_cosine)
             )

@@ -173,3 +173,38 @@ def portrait_clip(path: Path, faces_real: Path, seconds: float = 2.0) -> None:
 def truncated_copy(source: Path, path: Path, fraction: float = 0.5) -> None:
     data = source.read_bytes()
     path.write_bytes(data[: int(len(data) * fraction)])
+
+
+def segments_clip(
+    path: Path,
+    faces_real: Path,
+    segments: list[tuple[float, list[tuple[str, str]]]],
+    size: tuple[int, int] = SIZE,
+) -> ClipTruth:
+    """Cuts between shots of (seconds, [people side by side]); each person pans and zooms a
+    little within the shot. Returns when each person appears (one appearance per shot)."""
+    width, height = size
+    writer = _writer(path, size)
+    photos: dict[tuple[str, str], np.ndarray] = {}
+    appearances = []
+    start = 0
+    for seconds, people in segments:
+        n = round(seconds * FPS)
+        for p in people:
+            photos.setdefault(p, _photo(faces_real, p))
+        for i in range(n):
+            t = i / max(1, n - 1)
+            canvas = np.full((height, width, 3), BACKGROUND, np.uint8)
+            for k, p in enumerate(people):
+                slot = width / len(people)
+                cx = round(slot * (k + 0.5) + (t - 0.5) * 0.15 * slot)
+                zoom = 0.8 + 0.15 * t if len(people) == 1 else 0.9
+                _place(canvas, photos[p], round(height * zoom), cx, height // 2)
+            writer.write(canvas)
+        sides = ["centre"] if len(people) == 1 else [f"slot{k}" for k in range(len(people))]
+        appearances.extend(
+            (p[0], start, start + n - 1, s) for p, s in zip(people, sides, strict=True)
+        )
+        start += n
+    writer.release()
+    return ClipTruth(tuple(appearances), start)

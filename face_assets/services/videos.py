@@ -1,0 +1,241 @@
+"""Videos in the library (issue 20): register clips by month, harvest their faces into tracks,
+name tracks from labelled persons, and export faces.jsonl / faces.npy / crops.
+
+One path for the Dagster assets, the CLI and the benchmarks. A clip harvested with the same run
+config and unchanged on disk is not read again; a changed one replaces its own tracks only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from face_assets import media
+from face_assets.library import list_videos
+from face_assets.services import exports
+from face_assets.store import Store
+from face_assets.store import videos as video_store
+from face_assets.vision.harvest import harvest_video
+from face_assets.vision.harvest_rules import HarvestConfig
+from face_assets.vision.matching import iou_matrix
+from face_assets.vision.packs import person_threshold
+from face_assets.vision.video import VideoRejected, captured_at, probe_video
+
+FORGOTTEN_IOU = 0.3  # a harvested face overlapping a nearby tombstone this much is forgotten
+# Tombstones hold across sampling changes: a face within this many seconds of a forgotten face
+# (and overlapping it) matches it, and the whole track it belongs to stays forgotten.
+FORGOTTEN_WINDOW_S = 1.0
+
+
+@dataclass
+class VideoMonthStats:
+    videos: int = 0
+    harvested: int = 0
+    unchanged: int = 0
+    rejected_videos: Counter = dataclasses.field(default_factory=Counter)
+    faces: int = 0
+    tracks: int = 0
+    rejection_reasons: Counter = dataclasses.field(default_factory=Counter)
+    frames_read: int = 0
+    forgotten_dropped: int = 0
+
+
+def register_videos(store: Store, library_root: Path, month_of: Callable) -> dict[str, int]:
+    """Probe new or changed clips and file each under its month; returns clips per month."""
+    with store.transaction() as conn:
+        known = video_store.known_videos(conn)
+    months: Counter = Counter()
+    for entry in list_videos(library_root):
+        cached = known.get(entry.rel_path)
+        if cached and (cached.byte_size, cached.mtime_ns) == (entry.size, entry.mtime_ns):
+            months[cached.month] += 1
+            continue
+        path = Path(library_root) / entry.rel_path
+        info, status, detail = None, "ok", ""
+        if entry.problem is not None:
+            status, detail = entry.problem, entry.detail
+            taken, source = entry.mtime, "mtime"
+        else:
+            try:
+                info = probe_video(path)
+                taken, source = captured_at(info, path)
+            except VideoRejected as exc:
+                status, detail = exc.reason, exc.detail
+                taken, source = entry.mtime, "mtime"
+        month = month_of(taken)
+        with store.transaction() as conn:
+            video_store.register_video(
+                conn, entry.rel_path, entry.size, entry.mtime_ns, taken, source, month, status,
+                detail, info,
+            )  # fmt: skip
+        months[month] += 1
+    return dict(months)
+
+
+def _media_name(pack: str, video_id: int, track: int, frame: int, kind: str) -> str:
+    suffix = {"crop": "npy", "thumb": "jpg"}[kind]
+    return f"videos/{pack}/{video_id}/track_{track:05d}/{kind}_{frame:06d}.{suffix}"
+
+
+def harvest_month(
+    store: Store,
+    library_root: Path,
+    month: str,
+    models,
+    config: HarvestConfig,
+) -> VideoMonthStats:
+    """Harvest every usable clip of a month (gating, tracks, volume control) into the store."""
+    stats = VideoMonthStats()
+    params = {**dataclasses.asdict(config), "pack": models.pack}
+    with store.transaction() as conn:
+        videos = video_store.videos_of_month(conn, month)
+    for video in videos:
+        stats.videos += 1
+        if video.status != "ok":
+            stats.rejected_videos[video.status] += 1
+            continue
+        with store.transaction() as conn:
+            done = video_store.harvest_params(conn, video.video_id, models.pack)
+            tombstones = video_store.forgotten_boxes(conn, video.video_id)
+        if done == params:
+            stats.unchanged += 1
+            continue
+        path = Path(library_root) / video.rel_path
+        try:
+            info = probe_video(path)
+        except VideoRejected as exc:
+            stats.rejected_videos[exc.reason] += 1
+            continue
+        with tempfile.TemporaryDirectory(prefix="harvest-") as spool:
+            result = harvest_video(path, info, models, config, Path(spool))
+            _write_harvest(store, video.video_id, models.pack, params, result, tombstones, stats)
+        stats.harvested += 1
+        stats.frames_read += result.decode.frames_read
+        stats.rejection_reasons.update(result.reasons)
+    return stats
+
+
+def _write_harvest(store, video_id, pack, params, result, tombstones, stats) -> None:
+    window = FORGOTTEN_WINDOW_S * (result.info.fps or 24.0)
+    forgotten_tracks = {
+        face.track_id
+        for face in result.faces
+        if any(
+            abs(frame - face.frame_idx) <= window
+            and iou_matrix([box], [face.bbox])[0, 0] >= FORGOTTEN_IOU
+            for frame, box in tombstones
+        )
+    }
+    by_track: dict[int, list] = {}
+    for face in result.faces:
+        if face.track_id in forgotten_tracks:
+            stats.forgotten_dropped += 1
+            continue
+        by_track.setdefault(face.track_id, []).append(face)
+    tracks, written = [], []
+    for track_index, faces in sorted(by_track.items()):
+        rows = []
+        for face in faces:
+            crop = _media_name(pack, video_id, track_index, face.frame_idx, "crop")
+            thumb = _media_name(pack, video_id, track_index, face.frame_idx, "thumb")
+            media.write_media(store.media_root, crop, face.crop_file.read_bytes())
+            media.write_media(store.media_root, thumb, face.thumb_file.read_bytes())
+            written += [crop, thumb]
+            rows.append((
+                face.frame_idx, face.time_s, [float(v) for v in face.bbox],
+                [float(v) for v in np.asarray(face.landmarks).reshape(-1)], face.det_score,
+                face.quality, face.blur_variance, face.yaw_deg,
+                np.asarray(face.embedding, dtype=np.float32), crop, thumb,
+            ))  # fmt: skip
+        summary = result.tracks[track_index]
+        embedding = summary.embedding
+        if len(faces) != summary.faces:  # some faces were forgotten: the mean of the rest
+            from face_assets.vision.tracking import track_embedding
+
+            embedding = track_embedding(
+                np.stack([f.embedding for f in faces]), np.array([f.quality for f in faces])
+            )
+        tracks.append(
+            video_store.TrackWrite(
+                track_index, faces[0].frame_idx, faces[-1].frame_idx, embedding, rows
+            )
+        )
+    with store.transaction() as conn:
+        old = set(video_store.old_media(conn, video_id, pack))
+        video_store.replace_harvest(
+            conn, video_id, pack, params, tracks, dict(result.reasons),
+            result.decode.frames_read, result.decode.truncated,
+        )  # fmt: skip
+    media.delete_media(store.media_root, sorted(old - set(written)))
+    stats.faces += sum(len(t.faces) for t in tracks)
+    stats.tracks += len(tracks)
+
+
+def assign_tracks(store: Store, pack: str, threshold: float | None = None) -> dict:
+    """Name tracks from the persons' centroids: each track is one item (its quality-weighted
+    mean), so one labelled photo names the whole track; a human's label is never replaced."""
+    threshold = person_threshold(pack) if threshold is None else threshold
+    with store.transaction() as conn:
+        person_ids, centroids = video_store.prototype_centroids(conn, pack)
+        tracks = video_store.unassigned_tracks(conn, pack)
+    if not person_ids or not tracks:
+        return {"tracks": len(tracks), "assigned": 0}
+    matrix = np.stack([emb for _, emb in tracks]) @ centroids.T
+    best = matrix.argmax(axis=1)
+    rows = [
+        (track_id, person_ids[int(best[i])])
+        for i, (track_id, _) in enumerate(tracks)
+        if matrix[i, best[i]] >= threshold
+    ]
+    with store.transaction() as conn:
+        video_store.assign_tracks(conn, rows)
+    return {"tracks": len(tracks), "assigned": len(rows), "threshold": threshold}
+
+
+def export_faces(
+    store: Store,
+    out_dir: Path,
+    pack: str,
+    video: str | None = None,
+    month: str | None = None,
+    save_crops: bool = False,
+    with_names: bool = False,
+    include_photos: bool = True,
+) -> exports.ExportSummary:
+    """faces.jsonl + faces.npy (+ crops) of one clip (--video), a month or the whole library.
+    Photos export too (track_id null, frame_idx 0) unless one clip is asked for."""
+    media_root = store.media_root
+
+    def faces():
+        with store.transaction() as conn:
+            for row in video_store.export_rows(conn, pack, rel_path=video, month=month):
+                yield exports.ExportFace(
+                    face_id=row.face_id, track_id=row.track_id, frame_idx=row.frame_idx,
+                    bbox=tuple(row.bbox), landmarks=np.asarray(row.landmarks).reshape(5, 2),
+                    width=row.width, height=row.height, quality=row.quality,
+                    embedding=row.embedding, source_path=row.rel_path, time_s=row.time_s,
+                    name=row.person_name,
+                    crop_jpeg=lambda p=row.thumb_path: media.read_media(media_root, p),
+                )  # fmt: skip
+            if video is not None or not include_photos:
+                return
+            for r in video_store.photo_export_rows(conn, pack, month):
+                yield exports.ExportFace(
+                    face_id=int(r[0]), track_id=None, frame_idx=0, bbox=tuple(r[1]),
+                    landmarks=np.asarray(r[2]).reshape(5, 2), width=int(r[7] or 1),
+                    height=int(r[8] or 1), quality=float(r[3]),
+                    embedding=video_store.vector_array(r[4]), source_path=r[6], name=r[9],
+                    crop_jpeg=None,
+                )  # fmt: skip
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (out_dir / exports.FACES_JSONL).exists():
+        shutil.rmtree(out_dir / exports.CROPS_DIR, ignore_errors=True)
+    return exports.write_export(out_dir, faces(), save_crops=save_crops, with_names=with_names)

@@ -1,0 +1,314 @@
+"""SQL for videos: clips, harvests, tracks and their kept faces (migration 0010)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import psycopg
+
+from face_assets.store.faces import vector_array
+
+
+@dataclass(frozen=True)
+class VideoRow:
+    video_id: int
+    rel_path: str
+    byte_size: int
+    mtime_ns: int
+    month: str
+    status: str
+    width: int | None
+    height: int | None
+    fps: float | None
+    frame_count: int | None
+
+
+_VIDEO_COLUMNS = "id, rel_path, byte_size, mtime_ns, month, status, width, height, fps, frame_count"
+
+
+def register_video(
+    conn: psycopg.Connection,
+    rel_path: str,
+    byte_size: int,
+    mtime_ns: int,
+    taken_at: datetime,
+    time_source: str,
+    month: str,
+    status: str,
+    status_detail: str = "",
+    info=None,
+) -> int:
+    """Insert or refresh a clip's row by library path; returns its id."""
+    facts = (
+        (info.duration_s, info.fps, info.frame_count, info.width, info.height, info.codec,
+         info.rotation)
+        if info is not None
+        else (None,) * 7
+    )  # fmt: skip
+    row = conn.execute(
+        "INSERT INTO videos (rel_path, byte_size, mtime_ns, duration_s, fps, frame_count, width,"
+        " height, codec, rotation, taken_at, time_source, month, status, status_detail)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (rel_path) DO UPDATE SET byte_size = EXCLUDED.byte_size,"
+        " mtime_ns = EXCLUDED.mtime_ns, duration_s = EXCLUDED.duration_s, fps = EXCLUDED.fps,"
+        " frame_count = EXCLUDED.frame_count, width = EXCLUDED.width, height = EXCLUDED.height,"
+        " codec = EXCLUDED.codec, rotation = EXCLUDED.rotation, taken_at = EXCLUDED.taken_at,"
+        " time_source = EXCLUDED.time_source, month = EXCLUDED.month, status = EXCLUDED.status,"
+        " status_detail = EXCLUDED.status_detail, updated_at = now() RETURNING id",
+        (rel_path, byte_size, mtime_ns, *facts, taken_at, time_source, month, status,
+         status_detail),
+    ).fetchone()  # fmt: skip
+    return int(row[0])
+
+
+def known_videos(conn: psycopg.Connection) -> dict[str, VideoRow]:
+    rows = conn.execute(f"SELECT {_VIDEO_COLUMNS} FROM videos").fetchall()  # noqa: S608
+    return {r[1]: VideoRow(*r) for r in rows}
+
+
+def videos_of_month(conn: psycopg.Connection, month: str) -> list[VideoRow]:
+    rows = conn.execute(
+        f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE month = %s ORDER BY rel_path",  # noqa: S608
+        (month,),
+    ).fetchall()
+    return [VideoRow(*r) for r in rows]
+
+
+def harvest_params(conn: psycopg.Connection, video_id: int, pack: str) -> dict | None:
+    row = conn.execute(
+        "SELECT params FROM video_harvests WHERE video_id = %s AND pack = %s", (video_id, pack)
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def forgotten_boxes(conn: psycopg.Connection, video_id: int) -> list[tuple[int, list[float]]]:
+    return [
+        (int(r[0]), list(r[1]))
+        for r in conn.execute(
+            "SELECT frame_idx, bbox FROM forgotten_video_faces WHERE video_id = %s", (video_id,)
+        ).fetchall()
+    ]
+
+
+def old_media(conn: psycopg.Connection, video_id: int, pack: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT f.crop_path, f.thumb_path FROM video_faces f JOIN video_tracks t"
+        " ON t.id = f.track_id WHERE f.video_id = %s AND t.pack = %s",
+        (video_id, pack),
+    ).fetchall()
+    return [p for r in rows for p in r]
+
+
+@dataclass(frozen=True)
+class TrackWrite:
+    track_index: int
+    first_frame: int
+    last_frame: int
+    embedding: np.ndarray
+    faces: list[tuple]  # (frame_idx, time_s, bbox, landmarks, det, quality, blur, yaw, emb,
+    #                      crop_path, thumb_path)
+
+
+def replace_harvest(
+    conn: psycopg.Connection,
+    video_id: int,
+    pack: str,
+    params: dict,
+    tracks: list[TrackWrite],
+    rejected: dict[str, int],
+    frames_read: int,
+    truncated: bool,
+) -> dict[int, int]:
+    """Replace one clip's tracks and faces for a pack, in the caller's transaction.
+
+    A human's label on a track is carried to the new track that holds its best face's frame
+    (a changed config re-tracks the clip; a human decision is never dropped by a machine).
+    Returns track_index -> track id.
+    """
+    labelled = conn.execute(
+        "SELECT t.person_id, t.assignment_method, f.frame_idx, f.bbox FROM video_tracks t"
+        " JOIN video_faces f ON f.track_id = t.id WHERE t.video_id = %s AND t.pack = %s"
+        " AND t.assignment_method = 'human'",
+        (video_id, pack),
+    ).fetchall()
+    conn.execute("DELETE FROM video_tracks WHERE video_id = %s AND pack = %s", (video_id, pack))
+    ids: dict[int, int] = {}
+    n_faces = 0
+    with conn.cursor() as cur:
+        for track in tracks:
+            cur.execute(
+                "INSERT INTO video_tracks (video_id, pack, track_index, first_frame, last_frame,"
+                " face_count, embedding) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (video_id, pack, track.track_index, track.first_frame, track.last_frame,
+                 len(track.faces), np.asarray(track.embedding, dtype=np.float32)),
+            )  # fmt: skip
+            track_id = int(cur.fetchone()[0])
+            ids[track.track_index] = track_id
+            cur.executemany(
+                "INSERT INTO video_faces (track_id, video_id, frame_idx, time_s, bbox, landmarks,"
+                " det_score, quality, blur_variance, yaw_deg, embedding, crop_path, thumb_path)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [(track_id, video_id, *face) for face in track.faces],
+            )
+            n_faces += len(track.faces)
+    for person_id, method, frame_idx, bbox in labelled:
+        conn.execute(
+            "UPDATE video_tracks t SET person_id = %s, assignment_method = %s FROM video_faces f"
+            " WHERE f.track_id = t.id AND t.video_id = %s AND t.pack = %s AND f.frame_idx = %s"
+            " AND t.person_id IS NULL",
+            (person_id, method, video_id, pack, frame_idx),
+        )
+        del bbox
+    conn.execute(
+        "INSERT INTO video_harvests (video_id, pack, params, faces, tracks, rejected,"
+        " frames_read, truncated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (video_id, pack) DO UPDATE SET params = EXCLUDED.params,"
+        " faces = EXCLUDED.faces, tracks = EXCLUDED.tracks, rejected = EXCLUDED.rejected,"
+        " frames_read = EXCLUDED.frames_read, truncated = EXCLUDED.truncated,"
+        " harvested_at = now()",
+        (video_id, pack, json.dumps(params), n_faces, len(tracks), json.dumps(rejected),
+         frames_read, truncated),
+    )  # fmt: skip
+    return ids
+
+
+@dataclass(frozen=True)
+class ExportedVideoFace:
+    face_id: int
+    track_id: int
+    frame_idx: int
+    time_s: float
+    bbox: list[float]
+    landmarks: list[float]
+    quality: float
+    embedding: np.ndarray
+    thumb_path: str
+    rel_path: str
+    width: int
+    height: int
+    person_name: str | None
+
+
+def export_rows(
+    conn: psycopg.Connection,
+    pack: str,
+    rel_path: str | None = None,
+    month: str | None = None,
+    batch: int = 2000,
+):
+    """Kept video faces to export, in (clip, track, frame) order, read in batches by id."""
+    args = (pack, rel_path, rel_path, month, month)
+    last = (0, 0, 0)
+    while True:
+        rows = conn.execute(
+            "SELECT f.id, t.id, f.frame_idx, f.time_s, f.bbox, f.landmarks, f.quality,"
+            " f.embedding, f.thumb_path, v.rel_path, v.width, v.height, p.name, v.id"
+            " FROM video_faces f JOIN video_tracks t ON t.id = f.track_id"
+            " JOIN videos v ON v.id = f.video_id LEFT JOIN persons p ON p.id = t.person_id"
+            " WHERE t.pack = %s AND (%s::text IS NULL OR v.rel_path = %s)"
+            " AND (%s::text IS NULL OR v.month = %s) AND (v.id, t.id, f.frame_idx) > (%s, %s, %s)"
+            " ORDER BY v.id, t.id, f.frame_idx LIMIT %s",
+            (*args, *last, batch),
+        ).fetchall()
+        if not rows:
+            return
+        for r in rows:
+            yield ExportedVideoFace(
+                int(r[0]), int(r[1]), int(r[2]), float(r[3]), list(r[4]), list(r[5]),
+                float(r[6]), vector_array(r[7]), r[8], r[9], int(r[10]), int(r[11]), r[12],
+            )  # fmt: skip
+        last = (int(rows[-1][13]), int(rows[-1][1]), int(rows[-1][2]))
+
+
+def forget_person_tracks(conn: psycopg.Connection, person_id: int) -> list[str]:
+    """Delete a person's tracks and faces, leaving tombstones (clip, frame, box) that a
+    re-harvest honours; returns the media files to delete."""
+    rows = conn.execute(
+        "SELECT f.video_id, f.frame_idx, f.bbox, f.crop_path, f.thumb_path FROM video_faces f"
+        " JOIN video_tracks t ON t.id = f.track_id WHERE t.person_id IN"
+        " (SELECT id FROM persons WHERE id = %s OR merged_into = %s)",
+        (person_id, person_id),
+    ).fetchall()
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO forgotten_video_faces (video_id, frame_idx, bbox) VALUES (%s, %s, %s)",
+            [(r[0], r[1], r[2]) for r in rows],
+        )
+    conn.execute(
+        "DELETE FROM video_tracks WHERE person_id IN"
+        " (SELECT id FROM persons WHERE id = %s OR merged_into = %s)",
+        (person_id, person_id),
+    )
+    return [p for r in rows for p in (r[3], r[4])]
+
+
+def label_track(conn: psycopg.Connection, track_id: int, person_id: int) -> int:
+    """A human names a whole track (every face of it follows: faces hang off the track)."""
+    return conn.execute(
+        "UPDATE video_tracks SET person_id = %s, assignment_method = 'human' WHERE id = %s",
+        (person_id, track_id),
+    ).rowcount
+
+
+def assign_tracks(conn: psycopg.Connection, rows: list[tuple[int, int]]) -> int:
+    """Machine assignments (track id, person id); never over a human's label."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE video_tracks SET person_id = %s, assignment_method = 'auto'"
+            " WHERE id = %s AND assignment_method IS DISTINCT FROM 'human'",
+            [(p, t) for t, p in rows],
+        )
+    return len(rows)
+
+
+def unassigned_tracks(conn: psycopg.Connection, pack: str) -> list[tuple[int, np.ndarray]]:
+    rows = conn.execute(
+        "SELECT id, embedding FROM video_tracks WHERE pack = %s"
+        " AND assignment_method IS DISTINCT FROM 'human' ORDER BY id",
+        (pack,),
+    ).fetchall()
+    return [(int(r[0]), vector_array(r[1])) for r in rows]
+
+
+def tracks_of_video(conn: psycopg.Connection, rel_path: str, pack: str) -> list[tuple]:
+    return conn.execute(
+        "SELECT t.id, t.track_index, t.first_frame, t.last_frame, t.face_count, p.name"
+        " FROM video_tracks t JOIN videos v ON v.id = t.video_id"
+        " LEFT JOIN persons p ON p.id = t.person_id WHERE v.rel_path = %s AND t.pack = %s"
+        " ORDER BY t.first_frame, t.id",
+        (rel_path, pack),
+    ).fetchall()
+
+
+def prototype_centroids(conn: psycopg.Connection, pack: str) -> tuple[list[int], np.ndarray]:
+    """(person ids, centroid embeddings) of active persons in this pack."""
+    rows = conn.execute(
+        "SELECT pp.person_id, pp.embedding FROM person_prototypes pp JOIN persons p"
+        " ON p.id = pp.person_id WHERE pp.pack = %s AND p.status = 'active'"
+        " AND pp.role = 'centroid' ORDER BY pp.person_id",
+        (pack,),
+    ).fetchall()
+    if not rows:
+        return [], np.zeros((0, 512), dtype=np.float32)
+    return [int(r[0]) for r in rows], np.stack([vector_array(r[1]) for r in rows])
+
+
+def photo_export_rows(conn: psycopg.Connection, pack: str, month: str | None, batch: int = 2000):
+    """Embedded photo faces to export (forgotten faces are deleted, so never among them)."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            "SELECT f.id, f.bbox, f.landmarks, COALESCE(f.quality, 0), e.embedding,"
+            " f.thumb_path, i.rel_path, i.width, i.height, p.name FROM faces f"
+            " JOIN face_embeddings e ON e.face_id = f.id JOIN images i ON i.id = f.image_id"
+            " LEFT JOIN persons p ON p.id = f.person_id WHERE f.pack = %s AND f.id > %s"
+            " AND (%s::text IS NULL OR f.month = %s) ORDER BY f.id LIMIT %s",
+            (pack, last, month, month, batch),
+        ).fetchall()
+        if not rows:
+            return
+        yield from rows
+        last = int(rows[-1][0])

@@ -1,0 +1,120 @@
+"""Videos in the store: a month's clips registered and harvested once, tracks named by a
+labelled photo, forgetting that removes video faces and holds against re-harvest, export."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+
+from face_assets.defs.partitions import partition_of
+from face_assets.services import forgetting, labels, videos
+from face_assets.services.identities import refresh_prototypes
+from face_assets.vision.harvest_rules import HarvestConfig
+from face_assets_tests.vision import clips
+
+PACK = "buffalo_s"
+MONTH_TIME = 1_700_000_000  # 2023-11-14: the clips carry no container time, so the file time
+
+
+def _library_with_clips(root, shared_data):
+    folder = root / "clips"
+    folder.mkdir(parents=True, exist_ok=True)
+    clips.scene_clip(folder / "scene.mp4", shared_data / "faces_real", 2.0, 3.0)
+    shutil.copy(folder / "scene.mp4", folder / "broken.mov")
+    clips.truncated_copy(folder / "scene.mp4", folder / "broken.mov")
+    for name in ("scene.mp4", "broken.mov"):
+        os.utime(folder / name, (MONTH_TIME, MONTH_TIME))
+    return "2023-11"
+
+
+def _counts(store):
+    with store.transaction() as conn:
+        return conn.execute(
+            "SELECT (SELECT count(*) FROM videos), (SELECT count(*) FROM video_tracks),"
+            " (SELECT count(*) FROM video_faces)"
+        ).fetchone()
+
+
+def test_month_of_clips_tracks_labels_forget_and_export(
+    real_store, real_library, shared_data, face_models, tmp_path
+):
+    month = _library_with_clips(real_library.root, shared_data)
+    try:
+        months = videos.register_videos(real_store, real_library.root, partition_of)
+        assert months == {month: 2}
+        config = HarvestConfig(sample_interval=12)
+        stats = videos.harvest_month(real_store, real_library.root, month, face_models, config)
+        assert stats.harvested == 1 and dict(stats.rejected_videos) == {"truncated": 1}
+        assert stats.tracks == 3 and stats.faces > 0
+        first = _counts(real_store)
+
+        # Re-running the month (registration and harvest) duplicates nothing, reads nothing.
+        assert videos.register_videos(real_store, real_library.root, partition_of) == months
+        again = videos.harvest_month(real_store, real_library.root, month, face_models, config)
+        assert again.unchanged == 1 and again.harvested == 0
+        assert _counts(real_store) == first
+
+        # One labelled photo of person A names the clip's first track (the whole track).
+        with real_store.transaction() as conn:
+            photo = conn.execute(
+                "SELECT f.id FROM faces f JOIN images i ON i.id = f.image_id WHERE i.rel_path = %s",
+                (f"{clips.PERSON_A[0]}/1.jpg",),
+            ).fetchone()[0]
+        labels.label_faces(real_store, [photo], "Alice", PACK)
+        refresh_prototypes(real_store, PACK)
+        assigned = videos.assign_tracks(real_store, PACK)
+        assert assigned["assigned"] >= 1
+        with real_store.transaction() as conn:
+            tracks = videos.video_store.tracks_of_video(conn, "clips/scene.mp4", PACK)
+        named = [t for t in tracks if t[5] == "Alice"]
+        assert len(named) == 1 and named[0][2] == 0  # the track that opens the clip
+
+        # Export: the seed's files, names only when asked; photos too.
+        out = tmp_path / "export"
+        summary = videos.export_faces(
+            real_store, out, PACK, video="clips/scene.mp4", save_crops=True, with_names=True
+        )
+        lines = [json.loads(x) for x in (out / "faces.jsonl").read_text().splitlines()]
+        assert summary.faces == len(lines) == first[2] == np.load(out / "faces.npy").shape[0]
+        assert {line["name"] for line in lines if line["frame_idx"] < 48} == {"Alice"}
+        whole = videos.export_faces(real_store, tmp_path / "all", PACK)
+        rows = [json.loads(x) for x in (tmp_path / "all" / "faces.jsonl").read_text().splitlines()]
+        assert whole.faces == len(rows) > first[2]
+        assert any(r["track_id"] is None and r["frame_idx"] == 0 for r in rows)
+        assert all("name" not in r for r in rows)
+
+        # Forgetting Alice removes her video faces and crops; a re-harvest brings none back.
+        gone = forgetting.forget_person(real_store, "Alice")
+        assert gone["video_faces_deleted"] == named[0][4]
+        after = _counts(real_store)
+        assert after[1] == first[1] - 1 and after[2] == first[2] - named[0][4]
+        media = list((real_store.media_root / "videos").rglob("*.jpg"))
+        assert len(media) == after[2]
+        again = videos.harvest_month(
+            real_store, real_library.root, month, face_models, HarvestConfig(sample_interval=8)
+        )
+        assert again.harvested == 1 and again.forgotten_dropped > 0
+        with real_store.transaction() as conn:
+            early = conn.execute(
+                "SELECT count(*) FROM video_faces WHERE frame_idx < 48"
+            ).fetchone()[0]
+        assert early == 0  # other frames than the forgotten ones: the track stays forgotten
+        videos.export_faces(real_store, tmp_path / "after", PACK, video="clips/scene.mp4")
+        exported = (tmp_path / "after" / "faces.jsonl").read_text().splitlines()
+        assert all(json.loads(x)["frame_idx"] >= 48 for x in exported if x)
+    finally:
+        shutil.rmtree(real_library.root / "clips")
+
+
+def test_export_verb_takes_one_scope():
+    import pytest
+
+    from face_assets.cli import build_parser
+
+    args = build_parser().parse_args(["export", "out", "--month", "2023-11", "--save-crops"])
+    assert (args.month, args.video, args.all, args.save_crops) == ("2023-11", None, False, True)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["export", "out", "--month", "2023-11", "--all"])
