@@ -51,7 +51,7 @@ from face_assets.defs.partitions import partition_of
 from face_assets.identity import clustering, linkage, metrics
 from face_assets.identity.assignment import ASSIGN_MARGIN
 from face_assets.library import IMAGE_EXTENSIONS
-from face_assets.services import clusters, identities, ingest, labels
+from face_assets.services import clusters, identities, ingest, labels, matching
 from face_assets.store import (
     Store,
     db,
@@ -264,8 +264,9 @@ def assignment_scores(
     strangers: list[LabelledFace] = (),
 ) -> dict:
     """assign_month for every month at this threshold, then the held-back faces' scores."""
+    rule = matching.matching_rule(store, pack, override=threshold)
     for month in months:
-        identities.assign_month(store, pack, month, threshold, margin)
+        identities.assign_month(store, pack, month, rule, margin)
     states = face_states(store, [f.face_id for f in [*held, *strangers]])
     result = scored([(f.identity, states[f.face_id][1]) for f in held], threshold)
     return with_strangers(result, [states[f.face_id][1] for f in strangers])

@@ -38,9 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from face_assets.identity import metrics, synthetic
-from face_assets.services import clusters, identities
+from face_assets.services import clusters, identities, matching
 from face_assets.store import Store, bulk, db
-from face_assets.vision.packs import person_threshold
 
 PACK = "buffalo_s"
 
@@ -179,7 +178,7 @@ def main() -> int:
         out["prototypes_seconds"] = round(time.perf_counter() - t, 2)
         t = time.perf_counter()
         months = sorted(set(month_names(lib.months)))
-        stats = identities.assign_months(store, PACK, months, person_threshold(PACK))
+        stats = identities.assign_months(store, PACK, months, matching.matching_rule(store, PACK))
         out["assign_seconds"] = round(time.perf_counter() - t, 2)
         out["assign_faces"] = stats.faces
         out["assign_phases"] = {k: round(v, 2) for k, v in stats.phases.items()}

@@ -10,7 +10,7 @@ from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
 from face_assets.defs.jobs import CLUSTER_JOB, INGEST_JOB
 from face_assets.defs.launcher import PARTITION_TAG, DagsterRuns
-from face_assets.services import forgetting, labels, review_queue, views
+from face_assets.services import forgetting, labels, matching, review_queue, views
 
 PREFIX = "/api/v1/faces"
 DEFAULT_PAGE_SIZE = 20  # seed 002
@@ -374,8 +374,12 @@ def review_questions(
     """The least sure questions first: borderline assignments, near misses, merge
     suggestions."""
     state = request.app.state
-    found = review_queue.questions(state.store, state.pack, limit)
+    rule = matching.matching_rule(state.store, state.pack)
+    found = review_queue.questions(state.store, state.pack, limit, rule)
     return s.QueueResponse(
+        threshold=rule.threshold,
+        threshold_source=rule.source,
+        matching_space=rule.space,
         items=[
             s.Question(
                 kind=q.kind,
@@ -391,7 +395,7 @@ def review_questions(
                 assigned=q.assigned,
             )
             for q in found
-        ]
+        ],
     )
 
 

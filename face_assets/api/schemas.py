@@ -207,6 +207,9 @@ class Question(Camel):
 
 
 class QueueResponse(Camel):
+    threshold: float  # the assignments' matching rule the questions are measured against
+    threshold_source: str  # "promoted head", "pack" (its default) or "override"
+    matching_space: str  # the promoted head's name, or raw ArcFace
     items: list[Question]
 
 

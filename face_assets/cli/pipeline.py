@@ -81,6 +81,11 @@ def print_summary() -> dict:
         f" {people['auto_assigned']} auto-assigned, {people['clusters']} clusters"
         f" ({people['clustered_faces']} faces) to review with `face-assets clusters`"
     )
+    rule = summary["matching"]
+    print(
+        f"matching: similarity >= {rule['threshold']:g} ({rule['source']}) in the space of"
+        f" {rule['space']}"
+    )
     totals.update(people)
     return totals
 

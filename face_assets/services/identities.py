@@ -20,6 +20,7 @@ from face_assets.identity.assignment import (
     PrototypeIndex,
     resolve_assignments,
 )
+from face_assets.services.matching import MatchingRule
 from face_assets.store import Connection, Store, face_sets
 from face_assets.store import assignments as assignment_store
 from face_assets.store import labels as label_store
@@ -92,39 +93,32 @@ def prototype_index(
 
 
 def assign_month(
-    store: Store,
-    pack: str,
-    month: str,
-    threshold: float,
-    margin: float = ASSIGN_MARGIN,
-    projector: Callable[[np.ndarray], np.ndarray] | None = None,
-    head_name: str | None = None,
+    store: Store, pack: str, month: str, rule: MatchingRule, margin: float = ASSIGN_MARGIN
 ) -> AssignmentStats:
     """assign_months for one month."""
-    return assign_months(store, pack, [month], threshold, margin, projector, head_name)
+    return assign_months(store, pack, [month], rule, margin)
 
 
 def assign_months(
     store: Store,
     pack: str,
     months: Iterable[str],
-    threshold: float,
+    rule: MatchingRule,
     margin: float = ASSIGN_MARGIN,
-    projector: Callable[[np.ndarray], np.ndarray] | None = None,
-    head_name: str | None = None,
 ) -> AssignmentStats:
     """Assign the months' unlabelled faces to known persons (auto), never over human labels.
 
     Faces are matched against every person's prototypes (loaded once) in batches: matrix
     products (PrototypeIndex), outside any transaction, photo by photo in chunks of
     ASSIGN_CHUNK faces. Results are written back in short transactions that re-check, row by
-    row, what a human decided meanwhile (a label, an unassign, a hidden person). With a
-    promoted projection head (`projector` maps 512-d rows to its space) faces and prototypes
-    are compared in its space.
+    row, what a human decided meanwhile (a label, an unassign, a hidden person). The rule
+    (services/matching.py) gives the threshold and the space: with a promoted projection head
+    faces and prototypes are compared in its space.
     """
+    threshold, head_name = rule.threshold, rule.head
     stats = AssignmentStats(threshold=threshold, margin=margin, head=head_name)
     started = time.perf_counter()
-    index = prototype_index(store, pack, projector)
+    index = prototype_index(store, pack, rule.projector)
     with store.transaction() as conn:
         face_ids, image_ids = assignment_store.faces_to_assign(conn, sorted(set(months)), pack)
     stats.faces = len(face_ids)
@@ -132,8 +126,7 @@ def assign_months(
     decided: list = []
     for part in _photo_chunks(image_ids, ASSIGN_CHUNK):
         decided += _assign_chunk(
-            store, pack, face_ids[part], image_ids[part], index, projector, threshold, margin,
-            stats.phases,
+            store, pack, face_ids[part], image_ids[part], index, rule, margin, stats.phases,
         )  # fmt: skip
     started = time.perf_counter()
     by_face = {a.face_id: (a.face_id, a.person_id, a.similarity, a.prototype_id, head_name)
@@ -169,8 +162,7 @@ def _assign_chunk(
     face_ids: list[int],
     image_ids: list[int],
     index: PrototypeIndex,
-    projector: Callable[[np.ndarray], np.ndarray] | None,
-    threshold: float,
+    rule: MatchingRule,
     margin: float,
     phases: Counter,
 ) -> list:
@@ -181,8 +173,7 @@ def _assign_chunk(
         embeddings = vector_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))
     phases["read_seconds"] += time.perf_counter() - started
     started = time.perf_counter()
-    vectors = embeddings if projector is None else projector(embeddings)
-    candidates = index.candidates(vectors, min_similarity=threshold)
+    candidates = index.candidates(rule.vectors(embeddings), min_similarity=rule.threshold)
     phases["match_seconds"] += time.perf_counter() - started
     started = time.perf_counter()
     requests = [
@@ -192,6 +183,6 @@ def _assign_chunk(
         for face_id, photo, cands in zip(face_ids, image_ids, candidates, strict=True)
         if cands
     ]
-    decided = resolve_assignments(requests, threshold=threshold, margin=margin, taken=taken)
+    decided = resolve_assignments(requests, threshold=rule.threshold, margin=margin, taken=taken)
     phases["resolve_seconds"] += time.perf_counter() - started
     return decided

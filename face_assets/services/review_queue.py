@@ -1,9 +1,11 @@
 """The "Is this X?" queue: the questions whose answers teach the system most, least sure first.
 
 Three kinds of question, each answered yes or no by a person at the review page:
-- an automatic assignment just above the pack's threshold ("is this face X?"),
+- an automatic assignment just above the matching threshold ("is this face X?"),
 - an unassigned face whose nearest person is just below the threshold ("is this face X?"),
 - a cluster whose centroid is near a known person's centroid (a merge suggestion).
+The threshold and the space are the assignments' own (services/matching.py): with a promoted
+projection head, near misses are measured in its space against its calibrated threshold.
 Every answer is a labelling operation: yes labels (label_faces / label_cluster), no records
 the rejection (unassign_face, or a rejection row for faces nobody had assigned), so the same
 question never comes back and automatic assignment never proposes that person again.
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from face_assets.services import identities, labels
+from face_assets.services import identities, labels, matching
 from face_assets.services.views import SAMPLE_FACES
 from face_assets.store import Connection, Store, face_sets
 from face_assets.store import label_events as event_store
@@ -23,7 +25,6 @@ from face_assets.store import labels as label_store
 from face_assets.store import persons as person_store
 from face_assets.store import questions as question_store
 from face_assets.store import vectors as vector_store
-from face_assets.vision.packs import person_threshold
 
 # How far from the threshold a similarity still counts as "unsure" (cosine). buffalo_s's
 # threshold is 0.40 and same-person pairs mostly score above 0.5 (README, measured), so a
@@ -55,9 +56,16 @@ class Question:
     assigned: bool = False  # the face is automatically assigned to the person now
 
 
-def questions(store: Store, pack: str, limit: int = DEFAULT_QUESTIONS) -> list[Question]:
-    """The `limit` least sure questions, merge suggestions and faces mixed by uncertainty."""
-    threshold = person_threshold(pack)
+def questions(
+    store: Store,
+    pack: str,
+    limit: int = DEFAULT_QUESTIONS,
+    rule: matching.MatchingRule | None = None,
+) -> list[Question]:
+    """The `limit` least sure questions, merge suggestions and faces mixed by uncertainty,
+    under the assignments' matching rule (the one matching_rule decides when none is given)."""
+    rule = rule or matching.matching_rule(store, pack)
+    threshold = rule.threshold
     with store.transaction() as conn:
         found: list[Question] = []
         for face, person, name, sim in question_store.uncertain_auto_assignments(
@@ -67,7 +75,7 @@ def questions(store: Store, pack: str, limit: int = DEFAULT_QUESTIONS) -> list[Q
                 Question("face", person, name, sim, abs(sim - threshold), face, assigned=True)
             )
         for face, person, name, sim in _near_misses(
-            store, conn, pack, threshold - UNSURE_BAND, threshold, limit
+            store, conn, rule, threshold - UNSURE_BAND, threshold, limit
         ):
             found.append(Question("face", person, name, sim, abs(sim - threshold), face))
         for cluster, size, person, name, sim in question_store.cluster_person_suggestions(
@@ -79,7 +87,7 @@ def questions(store: Store, pack: str, limit: int = DEFAULT_QUESTIONS) -> list[Q
                     person,
                     name,
                     sim,
-                    abs(sim - threshold),
+                    abs(sim - rule.pack_threshold),  # centroids are compared raw, in SQL
                     cluster_id=cluster,
                     cluster_size=int(size),
                     sample_face_ids=tuple(
@@ -97,21 +105,28 @@ def questions(store: Store, pack: str, limit: int = DEFAULT_QUESTIONS) -> list[Q
 
 
 def _near_misses(
-    store: Store, conn: Connection, pack: str, low: float, high: float, limit: int
+    store: Store,
+    conn: Connection,
+    rule: matching.MatchingRule,
+    low: float,
+    high: float,
+    limit: int,
 ) -> list[tuple[int, int, str, float]]:
     """(face, person, name, similarity) of unassigned faces whose nearest person's similarity
     lies in [low, high): just below the threshold. The NEAR_MISS_PROBES best unassigned faces
     are matched against every prototype in one matrix product (the PrototypeIndex assignment
-    uses), so the cost stays bounded on a large library; faces a human already rejected for
-    that person are left out."""
+    uses), in the rule's space, so the cost stays bounded on a large library; faces a human
+    already rejected for that person are left out."""
+    pack = rule.pack
     face_ids = question_store.best_unassigned_faces(conn, pack, MIN_PROBE_QUALITY, NEAR_MISS_PROBES)
     if not face_ids:
         return []
     vectors = vector_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))
     rejected = label_store.rejections(conn, face_ids)
-    index = identities.prototype_index(store, pack)
+    index = identities.prototype_index(store, pack, rule.projector)
+    candidates = index.candidates(rule.vectors(vectors), min_similarity=low)
     found = []
-    for face, cands in zip(face_ids, index.candidates(vectors, min_similarity=low), strict=True):
+    for face, cands in zip(face_ids, candidates, strict=True):
         if not cands:
             continue
         best = max(cands, key=lambda c: (c.similarity, -c.person_id))

@@ -237,21 +237,3 @@ def gate_latest(
         )
         head_store.decide(conn, candidate.id, decision.promote, decision.reason)
     return decision, candidate.id
-
-
-@dataclass
-class Projector:
-    """The promoted head, ready for face_assignments."""
-
-    name: str
-    threshold: float
-    project: Callable[[np.ndarray], np.ndarray]
-
-
-def promoted_projector(store: Store, pack: str, device: str = "cpu") -> Projector | None:
-    with store.transaction() as conn:
-        record = head_store.promoted(conn, pack)
-    if record is None:
-        return None
-    head, _ = projection.load_checkpoint(store.home_path / record.checkpoint_path)
-    return Projector(record.name, record.threshold, lambda x: head.project(x, device=device))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from face_assets.services import matching
 from face_assets.store import Store, listings, stats
 
 # Seed 002's example lists five sample face ids per cluster; the review queue shows as many.
@@ -9,13 +10,14 @@ SAMPLE_FACES = 5
 
 
 def library_summary(store: Store, pack: str) -> dict:
-    """Per-month counts, failure reasons and the identity totals."""
+    """Per-month counts, failure reasons, the identity totals and the matching rule."""
     with store.transaction() as conn:
-        return {
+        summary = {
             "months": stats.month_summary(conn),
             "failure_reasons": stats.failure_reasons(conn),
             "identities": stats.identity_summary(conn, pack),
         }
+    return {**summary, "matching": matching.matching_rule(store, pack).describe()}
 
 
 def clusters(store: Store, pack: str) -> list[dict]:

@@ -28,8 +28,7 @@ from face_assets.defs.partitions import monthly_partitions
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource
 from face_assets.identity import clustering, knn, linkage
 from face_assets.identity.assignment import ASSIGN_MARGIN
-from face_assets.services import clusters, identities, inspection, training
-from face_assets.vision.packs import person_threshold, thresholds_help
+from face_assets.services import clusters, identities, inspection, matching
 
 # Eager, except that a dependency that has never been produced does not block: there may be
 # no labels yet (person_labels unobserved) and no trained projection head, ever.
@@ -92,7 +91,8 @@ class AssignmentConfig(Config):
         default=None,
         ge=0.0,
         le=1.0,
-        description=f"cosine similarity needed; default per pack ({thresholds_help()})",
+        description="cosine similarity needed; default: the promoted head's calibrated threshold,"
+        f" else the pack's ({matching.thresholds_help()})",
     )
     margin: float = Field(
         default=ASSIGN_MARGIN, ge=0.0, le=1.0, description="lead over the second-best person"
@@ -121,20 +121,11 @@ def face_assignments(
 ) -> MaterializeResult:
     pack = face_models.pack
     plain = store.get()
-    projector = training.promoted_projector(plain, pack, face_models.torch_device())
-    threshold = config.person_threshold
-    if threshold is None:
-        threshold = projector.threshold if projector else person_threshold(pack)
-    started = time.perf_counter()
-    totals = identities.assign_months(
-        plain,
-        pack,
-        context.partition_keys,
-        threshold,
-        config.margin,
-        projector=projector.project if projector else None,
-        head_name=projector.name if projector else None,
+    rule = matching.matching_rule(
+        plain, pack, face_models.torch_device(), override=config.person_threshold
     )
+    started = time.perf_counter()
+    totals = identities.assign_months(plain, pack, context.partition_keys, rule, config.margin)
     sims = np.asarray(totals.similarities)
     return MaterializeResult(
         metadata={
@@ -144,9 +135,10 @@ def face_assignments(
             "assigned_share": round(totals.assigned / totals.faces, 3) if totals.faces else 0.0,
             "persons_assigned_to": len(totals.per_person),
             "similarity_histogram": MetadataValue.md(histogram_table(sims)),
-            "person_threshold": threshold,
+            "person_threshold": rule.threshold,
+            "threshold_source": rule.source,
             "margin": config.margin,
-            "projection_head": projector.name if projector else "none (raw ArcFace)",
+            "projection_head": rule.space,
             **{name: round(value, 3) for name, value in totals.phases.items()},
             "model_pack": pack,
             "seconds": round(time.perf_counter() - started, 3),

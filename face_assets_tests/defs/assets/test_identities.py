@@ -11,7 +11,7 @@ from dagster import RunConfig, materialize
 from face_assets.definitions import build_definitions
 from face_assets.defs.assets.identities import AssignmentConfig, ClusteringConfig
 from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
-from face_assets.services import forgetting, identities, labels, maintenance
+from face_assets.services import forgetting, identities, labels, maintenance, matching
 from face_assets.store import clusters as cluster_store
 from face_assets.store import persons as person_store
 from face_assets.store import prototypes as prototype_store
@@ -19,6 +19,10 @@ from face_assets_tests.defs.assets.conftest import GROUP_PHOTO
 from face_assets_tests.defs.assets.helpers import store_resource
 
 PACK = "buffalo_s"
+
+
+def _rule(store, threshold):
+    return matching.matching_rule(store, PACK, override=threshold)
 
 
 def _defs_assets():
@@ -121,7 +125,7 @@ def test_two_faces_of_one_photo_never_get_the_same_person(real_store):
     faces = _labelled_faces(real_store)
     labels.label_faces(real_store, [faces["kit_harington/1.jpeg"]], "Kit", PACK)
     for month in _months(real_store):
-        identities.assign_month(real_store, PACK, month, threshold=0.0, margin=0.0)
+        identities.assign_month(real_store, PACK, month, _rule(real_store, 0.0), margin=0.0)
     with real_store.transaction() as conn:
         names = [
             r[0]
@@ -139,7 +143,7 @@ def test_human_labels_are_never_overwritten(real_store):
     labels.label_faces(real_store, [faces["angelina_jolie/1.jpg"]], "Angelina", PACK)
     labels.label_faces(real_store, [faces["angelina_jolie/2.jpg"]], "Somebody Else", PACK)
     for month in _months(real_store):
-        identities.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+        identities.assign_month(real_store, PACK, month, _rule(real_store, 0.3), margin=0.0)
     got = _person_of(real_store)
     assert got[faces["angelina_jolie/2.jpg"]] == "Somebody Else"
     assert got[faces["angelina_jolie/1.jpg"]] == "Angelina"
@@ -190,7 +194,7 @@ def test_merge_moves_faces_and_keeps_the_source_for_audit(real_store):
     assert set(protos[1]) == {a["person_id"]}  # only the surviving person has prototypes
     assert list(_person_of(real_store).values()).count("Jo") == 3
     for month in _months(real_store):
-        identities.assign_month(real_store, PACK, month, threshold=0.3)
+        identities.assign_month(real_store, PACK, month, _rule(real_store, 0.3))
     assert "Joanna" not in _person_of(real_store).values()
 
 
@@ -218,12 +222,12 @@ def test_unassign_is_remembered_by_assignment(real_store):
     labels.label_faces(real_store, [faces["person_10/1.jpg"]], "Ten", PACK)
     months = _months(real_store)
     for month in months:
-        identities.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+        identities.assign_month(real_store, PACK, month, _rule(real_store, 0.3), margin=0.0)
     target = faces["person_10/2.jpg"]
     assert _person_of(real_store)[target] == "Ten"
     labels.unassign_face(real_store, target)
     for month in months:
-        identities.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+        identities.assign_month(real_store, PACK, month, _rule(real_store, 0.3), margin=0.0)
     assert _person_of(real_store)[target] is None
 
 
@@ -344,12 +348,12 @@ def test_hide_releases_auto_assignments_and_stops_new_ones(real_store):
     labels.label_faces(real_store, [faces["person_02/1.jpg"]], "Two", PACK)
     months = _months(real_store)
     for month in months:
-        identities.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+        identities.assign_month(real_store, PACK, month, _rule(real_store, 0.3), margin=0.0)
     assert list(_person_of(real_store).values()).count("Two") > 1
     result = labels.hide_person(real_store, "two", True, PACK)
     assert result["auto_assignments_released"] >= 1
     for month in months:
-        identities.assign_month(real_store, PACK, month, threshold=0.3, margin=0.0)
+        identities.assign_month(real_store, PACK, month, _rule(real_store, 0.3), margin=0.0)
     assert list(_person_of(real_store).values()).count("Two") == 1  # the human label stays
     with real_store.transaction() as conn:
         assert prototype_store.prototypes(conn, PACK)[0] == []
