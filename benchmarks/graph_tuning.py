@@ -3,7 +3,7 @@
     python benchmarks/graph_tuning.py [--cache var/bench/lfw_dev_buffalo_s.npz]
 
 Reads the cache written by benchmarks/lfw_embeddings.py (lfw_dev, buffalo_s, every detected
-face). Evaluated like a user's run: ALL faces of quality >= QUALITY_THRESHOLD are clustered
+face). Evaluated like a user's run: ALL faces of quality >= QUALITY_GATE are clustered
 (the product's clustering population, strangers in the background included), and only the
 largest face of each photo, whose identity is known, is scored. Unclustered faces count as
 singletons. Faces of one photo are cannot-linked for the graph methods.
@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from face_assets.defaults import QUALITY_GATE  # the product's clustering population
 from face_assets.identity import clustering, communities, knn, linkage, metrics, synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = ROOT / "var/bench/lfw_dev_buffalo_s.npz"
-QUALITY_THRESHOLD = 0.5  # the product's clustering population (face_clusters)
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 99, 99.9, 99.99)
 SIZE_BINS = ((1, 1), (2, 2), (3, 5), (6, 10), (11, 50), (51, 100), (101, 10**9))
 
@@ -57,13 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = parser.parse_args(argv)
     data = np.load(args.cache)
-    keep = data["quality"] >= QUALITY_THRESHOLD
+    keep = data["quality"] >= QUALITY_GATE
     x = data["embeddings"][keep]
     photos = data["photo"][keep]
     scored = data["is_largest"][keep]
     truth = data["identity"][keep][scored]
     print(
-        f"population: {x.shape[0]} faces of quality >= {QUALITY_THRESHOLD} "
+        f"population: {x.shape[0]} faces of quality >= {QUALITY_GATE} "
         f"({int(scored.sum())} scored, {np.unique(truth).size} people)"
     )
 

@@ -47,6 +47,7 @@ os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 
 import numpy as np
 
+from face_assets.defaults import QUALITY_GATE, RECOGNITION_BATCH
 from face_assets.defs.partitions import partition_of
 from face_assets.identity import clustering, linkage, metrics
 from face_assets.identity.assignment import ASSIGN_MARGIN
@@ -57,10 +58,7 @@ from face_assets.store import (
     db,
 )
 from face_assets.store.faces import vector_array
-from face_assets.vision.models import (
-    RECOGNITION_BATCH,
-    load_face_models,
-)
+from face_assets.vision.models import load_face_models
 from face_assets.vision.packs import person_threshold
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared/data"
@@ -510,7 +508,7 @@ def main() -> int:
         extra_faces = {
             p: fs for p, fs in by_path.items() if p.startswith(f"{EXTRA_DIR}/") and p not in truth
         }
-        low_quality = sum(1 for f in faces if f.quality < clusters.QUALITY_THRESHOLD)
+        low_quality = sum(1 for f in faces if f.quality < QUALITY_GATE)
         print(
             f"{len(truth)} photos of {len(photos)} people from {data_dir}"
             f" (+{len(extras)} extra), {sum(len(v) for v in by_path.values())} faces in"
@@ -518,7 +516,7 @@ def main() -> int:
         )
         print(
             f"labelled faces: {len(faces)} (photos without a face: {faceless or 'none'});"
-            f" below quality {clusters.QUALITY_THRESHOLD} (not clustered): {low_quality}"
+            f" below quality {QUALITY_GATE} (not clustered): {low_quality}"
         )
         spread = similarity_spread(faces)
         print(

@@ -31,6 +31,7 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 import cv2
 
+from face_assets.defaults import MIN_FACE_SIZE, RECOGNITION_BATCH
 from face_assets.defs.partitions import partition_of
 from face_assets.defs.resources import FaceStoreResource
 from face_assets.library import list_library, scan_library
@@ -41,9 +42,7 @@ from face_assets.store import (
     db,
 )
 from face_assets.store import images as image_store
-from face_assets.vision.faces import MIN_FACE_SIZE
 from face_assets.vision.models import (
-    RECOGNITION_BATCH,
     load_face_models,
     vectron_model_dir,
 )

@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE, RECOGNITION_BATCH
 from face_assets.vision.decode import ImageRejected, decode_image
-from face_assets.vision.faces import MIN_CONFIDENCE, MIN_FACE_SIZE, aligned_crop, kept_faces
+from face_assets.vision.faces import aligned_crop, kept_faces
 from face_assets.vision.models import load_face_models
 from face_assets.vision.quality import quality_parts
 
@@ -37,7 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared/data/lfw_dev"
 DEFAULT_OUT = ROOT / "var/bench/lfw_dev_buffalo_s.npz"
 PACK = "buffalo_s"
-EMBED_BATCH = 16  # the pipeline's recognition batch (defs/resources.py RECOGNITION_BATCH)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             quality.append(parts.quality)
         if (index + 1) % 250 == 0:
             print(f"{index + 1}/{len(rows)} photos, {len(crops)} faces", file=sys.stderr)
-    embeddings = models.embed(crops, batch_size=EMBED_BATCH)
+    embeddings = models.embed(crops, batch_size=RECOGNITION_BATCH)
     seconds = time.perf_counter() - started
     photo_arr = np.asarray(photo, dtype=np.int64)
     identities = np.asarray([identity for _, identity in rows])

@@ -37,6 +37,7 @@ from pathlib import Path
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 
 from face_assets.cli import pipeline
+from face_assets.defaults import QUALITY_GATE
 from face_assets.identity import clustering, linkage, metrics
 from face_assets.library import IMAGE_EXTENSIONS
 from face_assets.services import clusters, labels
@@ -94,7 +95,7 @@ def scores(truth: list[str], predicted: list[int]) -> dict:
 def baseline_rows(store: Store, scored: list[dict]) -> dict[str, dict]:
     """Immich-style DBSCAN and kNN + Infomap on the same clustering population."""
     with store.transaction() as conn:
-        inp = cluster_store.cluster_input(conn, PACK, clusters.QUALITY_THRESHOLD)
+        inp = cluster_store.cluster_input(conn, PACK, QUALITY_GATE)
         x = vector_store.embeddings(conn, inp.face_ids)
     row_of = {int(f): i for i, f in enumerate(inp.face_ids.tolist())}
     rows = [row_of[f["face_id"]] for f in scored]
@@ -149,7 +150,7 @@ def main() -> int:
         )
 
         # 1. Clustering of the labelled faces of the clustering population.
-        scored = [f for f in faces if (f["quality"] or 0) >= clusters.QUALITY_THRESHOLD]
+        scored = [f for f in faces if (f["quality"] or 0) >= QUALITY_GATE]
         codes: dict[str, int] = {}
         ours = [
             codes.setdefault(f["cluster_id"], len(codes)) if f["cluster_id"] else -1 for f in scored

@@ -47,6 +47,7 @@ import numpy as np
 import projection_timing
 import torch
 
+from face_assets.defaults import QUALITY_GATE
 from face_assets.identity import clustering, metrics, projection, verification
 from face_assets.identity.devices import resolve_torch_device
 from face_assets.services import labels, training
@@ -111,7 +112,7 @@ def heldout_spread(
     (training.labelled_faces, projection.split_by_person) and the head is read back from its
     checkpoint, so the figures here can be checked against the stored metrics.
     """
-    data = training.labelled_faces(store, pack, training.TRAINING_QUALITY)
+    data = training.labelled_faces(store, pack, QUALITY_GATE)
     persons, counts = np.unique(data.labels, return_counts=True)
     keep = np.isin(data.labels, persons[counts >= config.min_faces_per_person])
     x, y = data.embeddings[keep], data.labels[keep]
@@ -341,7 +342,7 @@ def main() -> int:
         ingest_s = time.perf_counter() - started
         faces = identity_quality.labelled_faces(truth, identity_quality.faces_of_paths(store, pack))
         labelled = label_everyone(store, pack, faces)
-        usable = Counter(f.identity for f in faces if f.quality >= training.TRAINING_QUALITY)
+        usable = Counter(f.identity for f in faces if f.quality >= QUALITY_GATE)
         eligible = sorted(p for p, n in usable.items() if n >= args.min_faces)
         config0 = projection.TrainingConfig(
             epochs=args.epochs,
@@ -354,7 +355,7 @@ def main() -> int:
             f" by person ({len(labelled)} people)"
         )
         print(
-            f"training data: faces of quality >= {training.TRAINING_QUALITY}:"
+            f"training data: faces of quality >= {QUALITY_GATE}:"
             f" {sum(usable.values())}; people with >= {args.min_faces} of them: {len(eligible)}"
             f" ({sum(usable[p] for p in eligible)} faces)"
         )

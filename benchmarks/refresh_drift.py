@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from face_assets.defaults import QUALITY_GATE
 from face_assets.identity import knn, linkage, metrics, refresh
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = ROOT / "var/bench/lfw_dev_buffalo_s.npz"
-QUALITY_THRESHOLD = 0.5  # as services/clusters.QUALITY_THRESHOLD
 
 
 def refreshed_labels(x: np.ndarray, photos: np.ndarray, month: np.ndarray) -> np.ndarray:
@@ -69,13 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.cache} missing: run benchmarks/lfw_embeddings.py first", file=sys.stderr)
         return 2
     data = np.load(args.cache)
-    keep = data["quality"] >= QUALITY_THRESHOLD
+    keep = data["quality"] >= QUALITY_GATE
     x, photos = data["embeddings"][keep], data["photo"][keep]
     scored = data["is_largest"][keep]
     truth = data["identity"][keep][scored]
     full = linkage.cluster_graph(x, photos)
     fp, fr, ff = metrics.bcubed_scores(truth, full[scored])
-    print(f"{x.shape[0]} faces of quality >= {QUALITY_THRESHOLD}, {int(scored.sum())} scored")
+    print(f"{x.shape[0]} faces of quality >= {QUALITY_GATE}, {int(scored.sum())} scored")
     print(f"{'run':28} {'B3 P':>7} {'B3 R':>7} {'B3 F1':>7} {'clusters':>8} {'s':>6}")
     print(f"{'full':28} {fp:7.4f} {fr:7.4f} {ff:7.4f} {np.unique(full[full >= 0]).size:8d}")
     worst = 1.0

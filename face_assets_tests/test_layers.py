@@ -14,13 +14,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "face_assets"
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "records": set(),
-    "identity": {"errors"},
-    "vision": {"errors"},
+    "defaults": set(),
+    "identity": {"errors", "defaults"},
+    "vision": {"errors", "defaults"},
     "library": {"vision", "records", "errors"},
     "media": {"errors"},
     "sample_library": set(),
     "settings": {"vision", "errors"},
-    "store": {"records", "vision", "errors"},
+    "store": {"records", "vision", "errors", "defaults"},
     "services": {
         "store",
         "identity",
@@ -30,6 +31,7 @@ ALLOWED: dict[str, set[str]] = {
         "records",
         "errors",
         "settings",
+        "defaults",
     },  # fmt: skip
     "defs": {
         "services",
@@ -40,11 +42,12 @@ ALLOWED: dict[str, set[str]] = {
         "settings",
         "errors",
         "records",
+        "defaults",
     },  # fmt: skip
     "definitions": {"defs", "settings"},
 }
-NO_DAGSTER = {"errors", "records", "identity", "vision", "library", "media", "settings", "store",
-              "services", "sample_library"}  # fmt: skip
+NO_DAGSTER = {"errors", "records", "defaults", "identity", "vision", "library", "media",
+              "settings", "store", "services", "sample_library"}  # fmt: skip
 SQL_DRIVERS = ("psycopg", "pgvector", "pgserver")
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE
 from face_assets.identity.names import MAX_NAME_LENGTH
 
 
@@ -171,8 +172,8 @@ class FaceListResponse(Page):
 
 
 class DetectFacesRequest(Camel):
-    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
-    min_face_size: int = Field(default=20, ge=1)
+    min_confidence: float = Field(default=MIN_CONFIDENCE, ge=0.0, le=1.0)
+    min_face_size: int = Field(default=MIN_FACE_SIZE, ge=1)
 
 
 class RunResponse(Camel):

@@ -22,11 +22,11 @@ from face_assets.api.schemas import (
     HealthResponse,
     QualityOut,
 )
+from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE
 from face_assets.errors import StoreUnavailableError
 from face_assets.services import analysis
 from face_assets.services.analysis import AnalysedFace
 from face_assets.vision.decode import ImageRejected
-from face_assets.vision.faces import MIN_CONFIDENCE, MIN_FACE_SIZE
 from face_assets.vision.packs import EMBEDDING_DIM
 
 router = APIRouter(tags=["service (seed 001)"])

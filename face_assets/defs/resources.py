@@ -5,6 +5,7 @@ from pathlib import Path
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from face_assets import defaults
 from face_assets.defs.deployment import GPU_RUN_TAG
 from face_assets.store import Store
 from face_assets.vision import models, packs
@@ -22,7 +23,7 @@ class FaceModelsResource(ConfigurableResource):
     device_id: int = Field(default=0, description="GPU index for CUDA/TensorRT providers")
     det_size: int = Field(default=models.DEFAULT_DET_SIZE, description="SCRFD input size")
     batch_size: int = Field(
-        default=models.RECOGNITION_BATCH, description="faces per recognition batch"
+        default=defaults.RECOGNITION_BATCH, description="faces per recognition batch"
     )
     model_root: str = Field(
         default=models.DEFAULT_MODEL_ROOT, description="where buffalo_l is downloaded to"

@@ -23,7 +23,6 @@ ALL_PAIRS_METHODS = ("hdbscan", "dbscan", "agglomerative")
 # better on real faces (benchmarks/identity_quality.py on ../shared/data/faces_real, with the
 # diameter guard below): BCubed F1 0.956 at 3/2 against 0.644 at 5/3 and 0.942 for Immich's
 # DBSCAN. A 2-photo person cannot form a cluster at 3; labelling assigns them later.
-SEED_MIN_CLUSTER_SIZE, SEED_MIN_SAMPLES = 5, 3
 MIN_CLUSTER_SIZE = 3
 MIN_SAMPLES = 2
 # A cluster's faces must be similar to each other on average: mean cosine distance <= 0.7

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
+
+from face_assets.identity import metrics
 
 FAR_LEVELS = (1e-3, 1e-2)  # the operating points face verification is usually quoted at
 DEFAULT_GATE_METRIC = "roc_auc"  # threshold-free, so defined even on small held-out sets
@@ -25,55 +26,34 @@ def tar_key(far: float) -> str:
     return f"tar_at_far_{far:.0e}".replace("e-0", "e-")
 
 
-def _tar_at_far(genuine: np.ndarray, impostor_desc: np.ndarray, far: float) -> float:
-    """Share of genuine pairs accepted at the threshold that admits at most far of impostors.
-
-    Acceptance is strictly above the threshold, so tied impostor scores never push the real
-    false-accept rate over the requested level.
-    """
-    allowed = math.floor(far * len(impostor_desc) + 1e-9)  # impostors that may score above
-    threshold = impostor_desc[allowed]
-    return float(np.mean(genuine > threshold))
-
-
 def verification_metrics(embeddings: np.ndarray, labels: Sequence[Any]) -> dict[str, Any]:
-    """ROC AUC and TAR@FAR over every pair of faces, with the pair counts behind them.
+    """ROC AUC and TAR@FAR over every pair of faces, with the pair counts behind them, in the
+    flat shape checkpoints and the gate store (pairs scored by metrics.verification_scores).
 
-    Rows are L2-normalised first so the score is cosine whatever the input. All pairs are
-    scored at once (n^2 / 2 floats), which suits held-out sets of a few thousand faces. A
-    TAR@FAR value is None when there are fewer than 1/FAR impostor pairs, because its
+    A TAR@FAR value is None when there are fewer than 1/FAR impostor pairs, because its
     threshold would then sit beyond the data; ``notes`` says so.
     """
     x = np.asarray(embeddings, dtype=np.float32)
     y = np.asarray(labels)
     if x.ndim != 2 or y.shape != (x.shape[0],):
         raise ValueError(f"need embeddings (n, d) and n labels, got {x.shape} and {y.shape}")
-    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    rows, cols = np.triu_indices(x.shape[0], k=1)
-    scores = (x @ x.T)[rows, cols]
-    is_genuine = y[rows] == y[cols]
-    genuine, impostor = scores[is_genuine], scores[~is_genuine]
+    _, counts = np.unique(y, return_counts=True)
+    n_g = int((counts * (counts - 1) // 2).sum())
+    n_i = x.shape[0] * (x.shape[0] - 1) // 2 - n_g
     notes: list[str] = []
     result: dict[str, Any] = {
         "faces": int(x.shape[0]),
-        "persons": len(np.unique(y)),
-        "genuine_pairs": len(genuine),
-        "impostor_pairs": len(impostor),
+        "persons": len(counts),
+        "genuine_pairs": n_g,
+        "impostor_pairs": n_i,
         "roc_auc": None,
         **{tar_key(far): None for far in FAR_LEVELS},
     }
-    if len(genuine) == 0 or len(impostor) == 0:
-        notes.append(
-            f"no metrics: {len(genuine)} genuine and {len(impostor)} impostor pairs, need both"
-        )
+    if n_g == 0 or n_i == 0:
+        notes.append(f"no metrics: {n_g} genuine and {n_i} impostor pairs, need both")
         return {**result, "notes": notes}
-
-    # Mann-Whitney U: AUC = P(genuine score > impostor score), ties counted half.
-    ranks = rankdata(np.concatenate([genuine, impostor]))
-    n_g, n_i = len(genuine), len(impostor)
-    result["roc_auc"] = float((ranks[:n_g].sum() - n_g * (n_g + 1) / 2) / (n_g * n_i))
-
-    impostor_desc = np.sort(impostor)[::-1]
+    scores = metrics.verification_scores(x, y.tolist(), FAR_LEVELS)
+    result["roc_auc"] = scores["roc_auc"]
     for far in FAR_LEVELS:
         needed = math.ceil(1 / far)
         if n_i < needed:
@@ -81,7 +61,7 @@ def verification_metrics(embeddings: np.ndarray, labels: Sequence[Any]) -> dict[
                 f"{tar_key(far)} is None: {n_i} impostor pairs, need >= {needed} for FAR {far:g}"
             )
         else:
-            result[tar_key(far)] = _tar_at_far(genuine, impostor_desc, far)
+            result[tar_key(far)] = scores["tar_at_far"][far]
     return {**result, "notes": notes}
 
 

@@ -13,15 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE, RECOGNITION_BATCH
 from face_assets.vision.decode import MAX_PIXELS, ImageRejected, decode_image
 from face_assets.vision.faces import (
     CROP_SIZE,
-    MIN_CONFIDENCE,
-    MIN_FACE_SIZE,
     aligned_crop,
     kept_faces,
 )
-from face_assets.vision.models import RECOGNITION_BATCH, FaceModels
+from face_assets.vision.models import FaceModels
 from face_assets.vision.quality import QualityParts, blur_score, blur_variance, quality_parts
 
 REASON_NO_FACE = "no_face"  # /extract-embedding on a photo where SCRFD finds no face
@@ -41,7 +40,6 @@ class Analysis:
     width: int
     height: int
     faces: list[AnalysedFace]
-    notes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -80,7 +78,7 @@ def analyse(
         )
         for i, (face, crop) in enumerate(zip(kept, crops, strict=True))
     ]
-    return Analysis(int(bgr.shape[1]), int(bgr.shape[0]), faces, ())
+    return Analysis(int(bgr.shape[1]), int(bgr.shape[0]), faces)
 
 
 def embed(models: FaceModels, bgr: np.ndarray, normalise: bool = True) -> Embedding:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from face_assets.defaults import QUALITY_GATE
 from face_assets.identity import clustering, knn, linkage
 from face_assets.identity.cluster_ids import mint_cluster_id, stable_cluster_ids
 from face_assets.identity.refresh import refresh_labels
@@ -30,7 +31,6 @@ from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
 from face_assets.store import vectors as vector_store
 
-QUALITY_THRESHOLD = 0.5  # seed: only faces of quality >= 0.5 are clustered
 METHODS = (*linkage.GRAPH_METHODS, *clustering.ALL_PAIRS_METHODS)
 # The seed's all-pairs methods (hdbscan, dbscan, agglomerative) stay for small libraries:
 # HDBSCAN took 100 s at 10k faces and 417 s at 20k (issue #10), so above this it is refused.
@@ -80,7 +80,7 @@ class ClusterParams:
     k: int = knn.DEFAULT_K
     min_similarity: float = linkage.DEFAULT_MIN_SIMILARITY
     min_cluster_size: int = linkage.DEFAULT_MIN_CLUSTER_SIZE
-    min_quality: float = QUALITY_THRESHOLD
+    min_quality: float = QUALITY_GATE
     # the seed methods' parameters (hdbscan, dbscan, agglomerative)
     min_samples: int = clustering.MIN_SAMPLES
     eps: float = clustering.UNKNOWN_EPS

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from face_assets import media
+from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE, RECOGNITION_BATCH
 from face_assets.library import (
     content_hash,
     list_library,
@@ -30,8 +31,6 @@ from face_assets.vision import matching
 from face_assets.vision.decode import DecodedImage, ImageRejected, decode_image
 from face_assets.vision.faces import (
     CROP_SIZE,
-    MIN_CONFIDENCE,
-    MIN_FACE_SIZE,
     aligned_crop,
     box_key,
     decode_crop,
@@ -40,7 +39,7 @@ from face_assets.vision.faces import (
     face_thumbnail,
     kept_faces,
 )
-from face_assets.vision.models import RECOGNITION_BATCH, FaceModels
+from face_assets.vision.models import FaceModels
 from face_assets.vision.quality import quality_parts
 
 WRITE_CHUNK_IMAGES = 16  # images per transaction: amortises commits, bounds lost work on a crash

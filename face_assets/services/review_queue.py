@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from face_assets.defaults import QUALITY_GATE
 from face_assets.services import identities, labels, matching
 from face_assets.services.views import SAMPLE_FACES
 from face_assets.store import Connection, Store, face_sets
@@ -35,7 +36,6 @@ UNSURE_BAND = 0.10
 MERGE_SUGGESTION_MIN = 0.30
 NEAR_MISS_PROBES = 2000  # best unassigned faces matched against the prototypes: bounded cost
 CLUSTERS_PROBED = 200  # largest clusters compared with the persons' centroids
-MIN_PROBE_QUALITY = 0.5  # seed: the clustering quality gate; worse faces are not worth asking
 DEFAULT_QUESTIONS = 20
 
 
@@ -118,7 +118,7 @@ def _near_misses(
     uses), in the rule's space, so the cost stays bounded on a large library; faces a human
     already rejected for that person are left out."""
     pack = rule.pack
-    face_ids = question_store.best_unassigned_faces(conn, pack, MIN_PROBE_QUALITY, NEAR_MISS_PROBES)
+    face_ids = question_store.best_unassigned_faces(conn, pack, QUALITY_GATE, NEAR_MISS_PROBES)
     if not face_ids:
         return []
     vectors = vector_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))

@@ -1,9 +1,9 @@
 """Training, evaluating and gating projection heads on the labelled people in the store.
 
-Training data: human-labelled faces (quality >= 0.5) of active persons with enough faces.
-Persons are split into training and held-out persons, so the gate measures how the head
-separates people it has never seen; a share of each training person's faces is also held
-out to report known-person accuracy. A head is promoted only if, on the held-out persons,
+Training data: human-labelled faces (quality >= defaults.QUALITY_GATE) of active persons with
+enough faces. Persons are split into training and held-out persons, so the gate measures how
+the head separates people it has never seen; a share of each training person's faces is also
+held out to report known-person accuracy. A head is promoted only if, on the held-out persons,
 it beats the promoted head (or the raw ArcFace embeddings) by a margin.
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from face_assets.defaults import QUALITY_GATE
 from face_assets.identity import projection, verification
 from face_assets.identity.devices import resolve_torch_device
 from face_assets.identity.evaluation import (
@@ -25,12 +26,13 @@ from face_assets.identity.evaluation import (
 )
 from face_assets.store import Store, face_sets
 from face_assets.store import heads as head_store
+from face_assets.vision.packs import person_threshold
 
-TRAINING_QUALITY = 0.5  # seed: faces of quality >= 0.5 train the head
 GATE_METRIC = verification.DEFAULT_GATE_METRIC  # ROC AUC: defined even on small held-out sets
 GATE_MIN_GAIN = verification.DEFAULT_MIN_GAIN
 KNOWN_PERSON_SHARE = 0.2  # faces of each training person kept back for the known-person report
 
+TrainingConfig = projection.TrainingConfig  # what train_candidate takes (seed defaults)
 Log = Callable[[str], None]
 
 
@@ -96,17 +98,19 @@ def train_candidate(
     pack: str,
     config: projection.TrainingConfig,
     device: str,
-    raw_threshold: float,
+    raw_threshold: float | None = None,
     log: Log | None = None,
 ) -> TrainingOutcome:
-    """Train a head on the store's labels and record it as a candidate with its metrics."""
+    """Train a head on the store's labels and record it as a candidate with its metrics. Its
+    threshold is calibrated to the false-accept rate of `raw_threshold` (default: the pack's)."""
     resolve_torch_device(device)  # fail before any work when the device is not there
-    data = labelled_faces(store, pack, TRAINING_QUALITY)
+    raw_threshold = person_threshold(pack) if raw_threshold is None else raw_threshold
+    data = labelled_faces(store, pack, QUALITY_GATE)
     eligible = _enough(data.labels, config.min_faces_per_person)
     if len(eligible) < 4:
         raise ValueError(
             f"training needs at least 4 persons with >= {config.min_faces_per_person} labelled"
-            f" faces of quality >= {TRAINING_QUALITY} (2 to train, 2 to hold out); the store has"
+            f" faces of quality >= {QUALITY_GATE} (2 to train, 2 to hold out); the store has"
             f" {len(eligible)}. Label more clusters, or lower min_faces_per_person."
         )
     mask = np.isin(data.labels, eligible)

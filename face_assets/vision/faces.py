@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-MIN_CONFIDENCE = 0.5  # seed: detection confidence threshold
-MIN_FACE_SIZE = 20  # seed: minimum width and height in pixels
+from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE
+
 CROP_SIZE = 112  # ArcFace input: aligned 112x112 crops
 THUMB_SIZE = 160  # longest side of a review thumbnail, enough for a face grid in a browser
 THUMB_PADDING = 0.25  # context around the box so a reviewer recognises the person

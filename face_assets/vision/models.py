@@ -14,14 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from face_assets.defaults import MIN_CONFIDENCE, RECOGNITION_BATCH
 from face_assets.vision.packs import DEFAULT_PACK, EMBEDDING_DIM, pack_info
 
 DEFAULT_DET_SIZE = 640  # insightface's det_size for both packs
 DEFAULT_MODEL_ROOT = "~/.insightface"  # insightface's own download root
 NMS_THRESHOLD = 0.4  # insightface's SCRFD default
-# Faces per ArcFace batch: measured on this 2-core CPU with w600k_mbf, 7.3 ms/face at 8-16,
-# 8.2 at 32, 10.3 one at a time (benchmarks/ingest.py notes); GPUs want larger batches.
-RECOGNITION_BATCH = 16
 
 PROVIDER_ALIASES = {
     "cpu": "CPUExecutionProvider",
@@ -137,7 +135,7 @@ class FaceModels:
             kps = np.zeros((len(boxes), 5, 2), dtype=np.float32)
         return boxes, kps
 
-    def embed(self, crops: list[np.ndarray], batch_size: int = 32) -> np.ndarray:
+    def embed(self, crops: list[np.ndarray], batch_size: int = RECOGNITION_BATCH) -> np.ndarray:
         """L2-normalised embeddings of aligned 112x112 BGR crops, run in batches."""
         if not crops:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
@@ -210,7 +208,10 @@ def load_face_models(
         _verified(recognizer, names, "recognizer")
         ctx_id = device_id if any(p in GPU_PROVIDERS for p in names) else -1
         detector.prepare(
-            ctx_id, input_size=(det_size, det_size), det_thresh=0.5, nms_thresh=NMS_THRESHOLD
+            ctx_id,
+            input_size=(det_size, det_size),
+            det_thresh=MIN_CONFIDENCE,
+            nms_thresh=NMS_THRESHOLD,
         )
         recognizer.prepare(ctx_id)
         models = FaceModels(

@@ -57,9 +57,9 @@ def _promote(store, head: projection.TrainedHead, threshold: float) -> str:
 
 
 def test_queue_near_misses_use_the_promoted_heads_threshold_and_space(real_store):
-    from face_assets.services.clusters import QUALITY_THRESHOLD
+    from face_assets.defaults import QUALITY_GATE
 
-    assert QUALITY_THRESHOLD == GATE
+    assert QUALITY_GATE == GATE
     labelled = _label_one_photo_per_person(real_store)
     head = _random_head()
     face_ids, raw = _unclaimed(real_store)

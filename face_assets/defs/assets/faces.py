@@ -13,13 +13,13 @@ from dagster import (
 )
 from pydantic import Field
 
+from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE, QUALITY_GATE
 from face_assets.defs.assets.metadata import counts_table, histogram_table, percentiles, rate
 from face_assets.defs.assets.photos import raw_images
 from face_assets.defs.deployment import MODEL_OP_TAGS, MODEL_POOL
 from face_assets.defs.partitions import monthly_partitions
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
 from face_assets.services import ingest, inspection
-from face_assets.vision.faces import MIN_CONFIDENCE, MIN_FACE_SIZE
 
 # One run per backfill: the models load once for all its months instead of once per month.
 HEAVY_BACKFILL = BackfillPolicy.single_run()
@@ -164,7 +164,7 @@ def face_quality(
             "faces_scored": stats.faces,
             "missing_crops": stats.missing_crops,
             "quality_histogram": MetadataValue.md(histogram_table(values)),
-            "faces_at_or_above_0.5": int((values >= 0.5).sum()),
+            f"faces_at_or_above_{QUALITY_GATE:g}": int((values >= QUALITY_GATE).sum()),
             **percentiles(values, "quality"),
             "faces_per_second": rate(stats.faces, stats.seconds),
             "seconds": round(stats.seconds, 3),

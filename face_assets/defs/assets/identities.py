@@ -22,12 +22,11 @@ from dagster import (
 )
 from pydantic import Field
 
+from face_assets.defaults import QUALITY_GATE
 from face_assets.defs.assets.faces import face_embeddings, face_quality
 from face_assets.defs.assets.metadata import histogram_table
 from face_assets.defs.partitions import monthly_partitions
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource
-from face_assets.identity import clustering, knn, linkage
-from face_assets.identity.assignment import ASSIGN_MARGIN
 from face_assets.services import clusters, identities, inspection, matching
 
 # Eager, except that a dependency that has never been produced does not block: there may be
@@ -95,7 +94,10 @@ class AssignmentConfig(Config):
         f" else the pack's ({matching.thresholds_help()})",
     )
     margin: float = Field(
-        default=ASSIGN_MARGIN, ge=0.0, le=1.0, description="lead over the second-best person"
+        default=identities.ASSIGN_MARGIN,
+        ge=0.0,
+        le=1.0,
+        description="lead over the second-best person",
     )
 
 
@@ -146,9 +148,12 @@ def face_assignments(
     )
 
 
+_CLUSTERING = clusters.ClusterParams()  # the service's defaults, shown in the Launchpad
+
+
 class ClusteringConfig(Config):
     method: str = Field(
-        default=linkage.DEFAULT_GRAPH_METHOD,
+        default=_CLUSTERING.method,
         description=f"one of {', '.join(clusters.METHODS)}; the seed's hdbscan, dbscan and"
         f" agglomerative compare all pairs and are refused above"
         f" {clusters.ALL_PAIRS_MAX_FACES} faces",
@@ -158,14 +163,14 @@ class ClusteringConfig(Config):
         description="re-cluster every face (the weekly schedule); default: only the parts of"
         " the graph that new faces touch, nothing when no input changed",
     )
-    k: int = Field(default=knn.DEFAULT_K, ge=2, le=200, description="neighbours per face")
+    k: int = Field(default=_CLUSTERING.k, ge=2, le=200, description="neighbours per face")
     min_similarity: float = Field(
-        default=linkage.DEFAULT_MIN_SIMILARITY, gt=0.0, lt=1.0, description="mean cosine to merge"
+        default=_CLUSTERING.min_similarity, gt=0.0, lt=1.0, description="mean cosine to merge"
     )
-    min_cluster_size: int = Field(default=linkage.DEFAULT_MIN_CLUSTER_SIZE, ge=2)
-    min_samples: int = Field(default=clustering.MIN_SAMPLES, ge=1, description="hdbscan only")
-    eps: float = Field(default=clustering.UNKNOWN_EPS, gt=0.0, description="dbscan only")
-    quality_threshold: float = Field(default=clusters.QUALITY_THRESHOLD, ge=0.0, le=1.0)
+    min_cluster_size: int = Field(default=_CLUSTERING.min_cluster_size, ge=2)
+    min_samples: int = Field(default=_CLUSTERING.min_samples, ge=1, description="hdbscan only")
+    eps: float = Field(default=_CLUSTERING.eps, gt=0.0, description="dbscan only")
+    quality_threshold: float = Field(default=QUALITY_GATE, ge=0.0, le=1.0)
 
     def params(self) -> clusters.ClusterParams:
         return clusters.ClusterParams(
@@ -185,8 +190,8 @@ class ClusteringConfig(Config):
     kinds={"python", "postgres"},
     automation_condition=FOLLOW_UPSTREAM,
     description="Unsupervised phase over every month at once (a person spans months), after"
-    " the assignments: unlabelled faces of quality >= 0.5 on a sparse kNN graph (average"
-    " linkage by default); two faces of one photo never share a cluster; noise stays"
+    f" the assignments: unlabelled faces of quality >= {QUALITY_GATE:g} on a sparse kNN graph"
+    " (average linkage by default); two faces of one photo never share a cluster; noise stays"
     " unclustered. Incremental: new faces join the clusters they reach (average linkage goes"
     " on from last run's clusters, each by its sum vector), so a month costs what its faces"
     " cost; untouched clusters keep their ids; the weekly full run re-cuts everything.",

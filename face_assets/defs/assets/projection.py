@@ -15,25 +15,25 @@ from face_assets.defs.assets.faces import face_embeddings, face_quality
 from face_assets.defs.assets.identities import person_labels
 from face_assets.defs.deployment import MODEL_OP_TAGS, TRAINING_RUN_TAG
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource
-from face_assets.identity import projection
 from face_assets.services import training
-from face_assets.vision.packs import person_threshold
+
+_TRAINING = training.TrainingConfig()  # the service's defaults (the seed's), in the Launchpad
 
 
 class TrainingRunConfig(Config):
-    epochs: int = Field(default=projection.DEFAULT_EPOCHS, ge=0)
-    margin: float = Field(default=projection.DEFAULT_MARGIN, gt=0.0)
-    batch_size: int = Field(default=projection.DEFAULT_BATCH_SIZE, ge=4)
-    faces_per_person_in_batch: int = Field(default=projection.DEFAULT_FACES_PER_PERSON_IN_BATCH)
-    learning_rate: float = Field(default=projection.DEFAULT_LEARNING_RATE, gt=0.0)
-    min_faces_per_person: int = Field(default=projection.DEFAULT_MIN_FACES_PER_PERSON, ge=2)
-    validation_share: float = Field(default=projection.DEFAULT_VALIDATION_SHARE, gt=0.0, lt=1.0)
-    mining: str = Field(default=projection.DEFAULT_MINING, description="semi-hard or batch-all")
-    seed: int = projection.DEFAULT_SEED
+    epochs: int = Field(default=_TRAINING.epochs, ge=0)
+    margin: float = Field(default=_TRAINING.margin, gt=0.0)
+    batch_size: int = Field(default=_TRAINING.batch_size, ge=4)
+    faces_per_person_in_batch: int = Field(default=_TRAINING.faces_per_person_in_batch)
+    learning_rate: float = Field(default=_TRAINING.learning_rate, gt=0.0)
+    min_faces_per_person: int = Field(default=_TRAINING.min_faces_per_person, ge=2)
+    validation_share: float = Field(default=_TRAINING.validation_share, gt=0.0, lt=1.0)
+    mining: str = Field(default=_TRAINING.mining, description="semi-hard or batch-all")
+    seed: int = _TRAINING.seed
 
-    def training_config(self) -> projection.TrainingConfig:
+    def training_config(self) -> training.TrainingConfig:
         # The same fields by name: a field added here but not there fails loudly.
-        return projection.TrainingConfig(**self.model_dump())
+        return training.TrainingConfig(**self.model_dump())
 
 
 def _metrics_table(found: dict) -> str:
@@ -77,7 +77,6 @@ def projection_head(
         face_models.pack,
         config.training_config(),
         face_models.torch_device(),
-        raw_threshold=person_threshold(face_models.pack),
         log=context.log.info,
     )
     found = outcome.metrics
