@@ -36,12 +36,13 @@ import numpy as np
 from ingest import fresh_store, plain_analysis, stop_servers
 from PIL import Image
 
+from face_assets.defaults import RECOGNITION_BATCH
 from face_assets.defs.partitions import partition_of
 from face_assets.library import list_library, scan_library
 from face_assets.services import ingest
 from face_assets.store import images as image_store
 from face_assets.vision.decode import decode_image
-from face_assets.vision.models import RECOGNITION_BATCH, load_face_models
+from face_assets.vision.models import load_face_models
 
 HEIC_QUALITY = 80  # a phone's HEIC is about half its JPEG's size
 # x265 "ultrafast": encoding 60 photos at the default preset takes ~30 min on 2 cores; the
