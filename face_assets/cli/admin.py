@@ -28,15 +28,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from face_assets.store import db
+    from face_assets.services import maintenance
 
-    home = common.settings().home
     if args.action == "url":
         print(common.store().url())
     elif args.action == "migrate":
-        print(f"applied: {db.migrate(common.store().url()) or 'nothing new'}")
+        print(f"applied: {maintenance.migrate(common.store()) or 'nothing new'}")
     elif args.action == "stop":
-        print("stopped" if db.stop_embedded_server(home / "pgdata") else "not running")
+        stopped = maintenance.stop_embedded_server(common.store())
+        print("stopped" if stopped else "not running")
     return 0
 
 

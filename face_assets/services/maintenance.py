@@ -1,9 +1,10 @@
-"""Housekeeping: faces without embeddings or files, and files without faces."""
+"""Housekeeping: the database's schema and embedded server, faces without embeddings or
+files, and files without faces (the CLI's `db` and `find-orphans` verbs)."""
 
 from __future__ import annotations
 
 from face_assets import media
-from face_assets.store import Store
+from face_assets.store import Store, db
 from face_assets.store import checks as check_queries
 from face_assets.store import faces as face_store
 
@@ -28,3 +29,14 @@ def find_orphans(store: Store, pack: str, fix: bool = False) -> dict:
         "files_deleted": deleted,
         "faces_queued_for_redetection": len(audit.faces_without_files) if fix else 0,
     }
+
+
+def migrate(store: Store) -> list[int]:
+    """Apply the migrations the store's database lacks; returns their numbers."""
+    return db.migrate(store.url())
+
+
+def stop_embedded_server(store: Store) -> bool:
+    """Stop the embedded PostgreSQL under the store's home if it runs (True when one was
+    stopped); an external server is never touched."""
+    return db.stop_embedded_server(store.home_path / "pgdata")
