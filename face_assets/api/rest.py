@@ -62,13 +62,16 @@ def list_clusters(
     include_labeled: bool = Query(
         default=False,
         alias="includeLabeled",
-        description="accepted for seed 002; naming a cluster moves its faces to the person",
+        description="seed 002: also list each known person's faces as a group"
+        " (clusterId person_<id>, with personId and personName)",
     ),
 ) -> s.ClusterListResponse:
     """Clusters of unlabelled faces, largest first, with their best faces."""
     state = request.app.state
     limit, offset = _page_args(page, page_size)
-    rows, total = views.cluster_page(state.store, state.pack, limit, offset, views.SAMPLE_FACES)
+    rows, total = views.cluster_page(
+        state.store, state.pack, limit, offset, views.SAMPLE_FACES, include_labeled
+    )
     return s.ClusterListResponse(
         items=[
             s.ClusterSummary(
@@ -76,6 +79,8 @@ def list_clusters(
                 face_count=r["size"],
                 sample_face_ids=r["sample_faces"],
                 avg_quality=None if r["avg_quality"] is None else float(r["avg_quality"]),
+                person_id=r.get("person_id"),
+                person_name=r.get("person_name"),
             )
             for r in rows
         ],
@@ -130,9 +135,13 @@ def label_cluster_faces(request: Request, cluster_id: str, name: str, exclude: l
 
 
 @router.post("/clusters/{cluster_id}/split", response_model=s.SplitClusterResponse)
-def split_cluster(request: Request, cluster_id: str) -> s.SplitClusterResponse:
-    """Re-cluster one mixed cluster with tighter parameters."""
-    result = labels.split_cluster(request.app.state.store, cluster_id)
+def split_cluster(
+    request: Request, cluster_id: str, body: s.SplitClusterRequest | None = None
+) -> s.SplitClusterResponse:
+    """Re-cluster one mixed cluster with tighter parameters (minClusterSize faces at least
+    per sub-cluster)."""
+    body = body or s.SplitClusterRequest()
+    result = labels.split_cluster(request.app.state.store, cluster_id, body.min_cluster_size)
     labelled(request)
     return s.SplitClusterResponse(
         original_cluster_id=cluster_id,
@@ -349,6 +358,7 @@ def trigger_clustering(
         k: v
         for k, v in {
             "quality_threshold": body.quality_threshold,
+            "max_faces": body.max_faces,
             "min_cluster_size": body.min_cluster_size,
         }.items()
         if v is not None

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE
+from face_assets.identity.clustering import SPLIT_MIN_CLUSTER_SIZE
 from face_assets.identity.names import MAX_NAME_LENGTH
 
 
@@ -82,6 +83,10 @@ class LabelClusterResponse(Camel):
     faces_labeled: int
     faces_excluded: int
     prototypes_created: int
+
+
+class SplitClusterRequest(Camel):
+    min_cluster_size: int = Field(default=SPLIT_MIN_CLUSTER_SIZE, ge=2)
 
 
 class SplitClusterResponse(Camel):
@@ -190,6 +195,7 @@ class DetectAssetResponse(RunResponse):
 
 class TriggerClusteringRequest(Camel):
     quality_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    max_faces: int | None = Field(default=None, ge=1)
     min_cluster_size: int | None = Field(default=None, ge=2)
 
 

@@ -55,10 +55,16 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return _changed(labels.merge_persons(common.store(), args.source, args.into, common.pack()))
 
 
+def _given(args: argparse.Namespace, *names: str) -> dict:
+    """The options the user gave, so the services' defaults apply to the others."""
+    return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+
+
 def cmd_split(args: argparse.Namespace) -> int:
     from face_assets.services import labels
 
-    return _changed(labels.split_cluster(common.store(), args.cluster))
+    given = _given(args, "min_cluster_size")
+    return _changed(labels.split_cluster(common.store(), args.cluster, **given))
 
 
 def cmd_unassign(args: argparse.Namespace) -> int:
@@ -109,6 +115,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     merge.set_defaults(func=cmd_merge)
     split = sub.add_parser("split", help="re-cluster one cluster with tighter parameters")
     split.add_argument("cluster")
+    split.add_argument(
+        "--min-cluster-size",
+        type=int,
+        help="faces a sub-cluster needs (seed 002's minClusterSize; default: the split's own)",
+    )
     split.set_defaults(func=cmd_split)
     unassign = sub.add_parser("unassign", help="take a face away from its person")
     unassign.add_argument("face", type=int)

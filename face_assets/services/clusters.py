@@ -61,6 +61,7 @@ class ClusterStats:
     created: int = 0
     grown: int = 0
     unchanged: int = 0
+    deferred: int = 0  # new faces past max_faces, left for the next run
     largest_component: int = 0
     phases: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: float = 0.0
@@ -103,10 +104,18 @@ def recluster(
     params: ClusterParams | None = None,
     full: bool = False,
     log: Log | None = None,
+    max_faces: int | None = None,
 ) -> ClusterStats:
-    """Cluster the unlabelled good faces: a refresh by default, everything when `full`."""
+    """Cluster the unlabelled good faces: a refresh by default, everything when `full`.
+
+    `max_faces` (seed 002's maxFaces) bounds what one run takes in: at most that many new
+    faces (the earliest first) join this run; the rest wait for the next one, which is then
+    never skipped as unchanged. Faces clustered before are always in (a full run re-cuts them).
+    """
     params = params or ClusterParams()
     params.check()
+    if max_faces is not None and max_faces < 1:
+        raise ValueError(f"max_faces must be >= 1, got {max_faces}")
     stats = ClusterStats()
     clock = time.perf_counter()
 
@@ -122,9 +131,10 @@ def recluster(
         digest = cluster_store.input_digest(conn, pack, params.min_quality)
         last = cluster_store.watermark(conn, STAGE, pack, scope)
         inp = cluster_store.cluster_input(conn, pack, params.min_quality)
+    inp, stats.deferred = _within(inp, max_faces)
     stats.faces = len(inp.face_ids)
     phase("read_seconds")
-    if not full and last == digest:
+    if not full and last == digest and not stats.deferred:
         stats.mode = "unchanged"
         _summarise(stats, inp.cluster_ids, {})
         stats.peak_rss_mb = _peak_rss_mb()
@@ -151,8 +161,10 @@ def recluster(
             cluster_store.write_cluster_labels(conn, chunk, [cluster_of[f] for f in chunk])
         # Faces that left the input (claimed, or rescored below the bar) leave their cluster.
         cluster_store.clear_clusters_outside(conn, pack, params.min_quality)
+        after = cluster_store.input_digest(conn, pack, params.min_quality)
+        # Faces left for the next run: a fingerprint no input matches, so it is not skipped.
         cluster_store.set_watermark(
-            conn, STAGE, pack, scope, cluster_store.input_digest(conn, pack, params.min_quality)
+            conn, STAGE, pack, scope, f"{after}+deferred" if stats.deferred else after
         )
     phase("write_seconds")
     previous = dict(zip(inp.face_ids.tolist(), inp.cluster_ids, strict=True))
@@ -164,6 +176,25 @@ def recluster(
             f" re-clustered), {stats.clusters} clusters, phases {stats.phases}"
         )
     return stats
+
+
+def _within(
+    inp: cluster_store.ClusterInput, max_faces: int | None
+) -> tuple[cluster_store.ClusterInput, int]:
+    """The input with at most max_faces new faces (the earliest ids), and how many were left."""
+    new = np.flatnonzero(~inp.clustered)
+    if max_faces is None or len(new) <= max_faces:
+        return inp, 0
+    keep = inp.clustered.copy()
+    keep[new[:max_faces]] = True
+    picked = np.flatnonzero(keep)
+    kept = cluster_store.ClusterInput(
+        inp.face_ids[picked],
+        inp.image_ids[picked],
+        [inp.cluster_ids[i] for i in picked],
+        inp.clustered[picked],
+    )
+    return kept, len(new) - max_faces
 
 
 def _summarise(stats: ClusterStats, labels: list, previous: dict) -> None:

@@ -129,11 +129,19 @@ def rename_person(store: Store, ref: str, name: str) -> dict:
     return {"person_id": person.id, "from": person.name, "to": clean}
 
 
-def split_cluster(store: Store, cluster_id: str) -> dict:
-    """Re-cluster one cluster with tighter parameters; its faces get sub-cluster ids."""
+def split_cluster(
+    store: Store, cluster_id: str, min_cluster_size: int = clustering.SPLIT_MIN_CLUSTER_SIZE
+) -> dict:
+    """Re-cluster one cluster with tighter parameters; its faces get sub-cluster ids. A
+    sub-cluster needs min_cluster_size faces (seed 002's split parameter); fewer are left
+    unclustered."""
+    if min_cluster_size < 2:
+        raise ValueError(f"min_cluster_size must be >= 2, got {min_cluster_size}")
     with store.transaction() as conn:
         faces = face_sets.cluster_face_set(conn, cluster_id)
-        labels = clustering.split_labels(faces.embeddings, photo_ids=faces.image_ids)
+        labels = clustering.split_labels(
+            faces.embeddings, min_cluster_size=min_cluster_size, photo_ids=faces.image_ids
+        )
         groups: dict[int, list[int]] = {}
         for face_id, label in zip(faces.face_ids, labels, strict=True):
             groups.setdefault(int(label), []).append(face_id)

@@ -54,13 +54,26 @@ def face_thumbnail(store: Store, face_id: int) -> bytes | None:
 # --- pages for the HTTP API and the review page --------------------------------------------
 
 
+PERSON_GROUP_PREFIX = "person_"  # seed 002's dual-mode name of a known person's faces
+
+
 def cluster_page(
-    store: Store, pack: str, limit: int, offset: int, samples: int
+    store: Store, pack: str, limit: int, offset: int, samples: int, include_labeled: bool = False
 ) -> tuple[list[dict], int]:
     """A page of clusters of unlabelled faces, largest first, with their best faces; and the
-    total number of clusters."""
+    total number of clusters. With include_labeled (seed 002's includeLabeled), each active
+    person's faces follow as one more group, `person_<id>` with the person's id and name
+    (naming a cluster moves its faces to the person, so labelled faces live there)."""
     with store.transaction() as conn:
-        return listings.cluster_page(conn, pack, limit, offset, samples)
+        rows, total = listings.cluster_page(conn, pack, limit, offset, samples)
+        if not include_labeled:
+            return rows, total
+        start = max(offset - total, 0)
+        room = limit - len(rows)
+        groups, persons = listings.person_group_page(conn, pack, max(room, 0), start, samples)
+    for g in groups if room > 0 else []:
+        rows.append({**g, "cluster_id": f"{PERSON_GROUP_PREFIX}{g['person_id']}"})
+    return rows, total + persons
 
 
 def cluster_detail(store: Store, cluster_id: str) -> list[dict]:

@@ -54,6 +54,26 @@ def cluster_page(
     return [dict(zip(keys, row, strict=True)) for row in rows], int(total)
 
 
+def person_group_page(
+    conn: psycopg.Connection, pack: str, limit: int, offset: int, samples: int
+) -> tuple[list[dict], int]:
+    """One page of the active persons' faces as groups (seed 002's `person_*` clusters),
+    most faces first, and how many such groups there are."""
+    where = (
+        " FROM faces f JOIN persons p ON p.id = f.person_id AND p.status = 'active'"
+        " WHERE f.pack = %s"
+    )
+    total = conn.execute(f"SELECT count(DISTINCT f.person_id){where}", (pack,)).fetchone()[0]
+    rows = conn.execute(
+        "SELECT p.id, p.name, count(*), avg(f.quality),"
+        " (array_agg(f.id ORDER BY f.quality DESC NULLS LAST, f.id))[1:%s]"
+        f"{where} GROUP BY p.id, p.name ORDER BY count(*) DESC, p.id LIMIT %s OFFSET %s",
+        (samples, pack, limit, offset),
+    ).fetchall()
+    keys = ("person_id", "person_name", "size", "avg_quality", "sample_faces")
+    return [dict(zip(keys, row, strict=True)) for row in rows], int(total)
+
+
 def cluster_face_rows(conn: psycopg.Connection, cluster_id: str) -> list[dict]:
     """The unlabelled faces of a cluster, best quality first (empty for an unknown cluster)."""
     rows = conn.execute(

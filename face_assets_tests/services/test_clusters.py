@@ -218,3 +218,21 @@ def test_a_refresh_reclusters_re_embedded_faces_and_drops_faces_that_left(store,
             == 1
         )
     assert len(ids) == N
+
+
+def test_max_faces_leaves_the_rest_for_the_next_run(store, library):
+    """Seed 002's maxFaces: one run takes at most that many new faces; the next run takes the
+    rest (it is not skipped as unchanged), and then the input is unchanged."""
+    lib, _ = library
+    ids = _load(store, lib, np.ones(N, dtype=bool))
+    first = clusters.recluster(store, PACK, max_faces=500)
+    assert (first.faces, first.new_faces, first.deferred) == (500, 500, N - 500)
+    with store.transaction() as conn:
+        done = {r[0] for r in conn.execute("SELECT face_id FROM clustered_faces")}
+    assert done == set(sorted(ids.tolist())[:500])  # the earliest faces first
+    second = clusters.recluster(store, PACK)
+    assert second.mode != "unchanged" and second.deferred == 0 and second.faces == N
+    assert second.new_faces == N - 500
+    assert clusters.recluster(store, PACK).mode == "unchanged"
+    with pytest.raises(ValueError, match="max_faces"):
+        clusters.recluster(store, PACK, max_faces=0)

@@ -171,6 +171,12 @@ class ClusteringConfig(Config):
     min_samples: int = Field(default=_CLUSTERING.min_samples, ge=1, description="hdbscan only")
     eps: float = Field(default=_CLUSTERING.eps, gt=0.0, description="dbscan only")
     quality_threshold: float = Field(default=QUALITY_GATE, ge=0.0, le=1.0)
+    max_faces: int | None = Field(
+        default=None,
+        ge=1,
+        description="seed 002's maxFaces: at most this many new faces join this run (the"
+        " earliest first); the rest wait for the next run. Default: all",
+    )
 
     def params(self) -> clusters.ClusterParams:
         return clusters.ClusterParams(
@@ -203,13 +209,19 @@ def face_clusters(
     store: FaceStoreResource,
 ) -> MaterializeResult:
     stats = clusters.recluster(
-        store.get(), face_models.pack, config.params(), full=config.full, log=context.log.info
+        store.get(),
+        face_models.pack,
+        config.params(),
+        full=config.full,
+        log=context.log.info,
+        max_faces=config.max_faces,
     )
     return MaterializeResult(
         metadata={
             "mode": stats.mode,
             "faces_considered": stats.faces,
             "faces_new": stats.new_faces,
+            "faces_deferred": stats.deferred,
             "faces_reclustered": stats.reclustered_faces,
             "clusters": stats.clusters,
             "clusters_created": stats.created,
