@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import swagger_ui_bundle
 from fastapi import FastAPI, Request
@@ -17,7 +18,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.requests import ClientDisconnect
 
-from face_assets.api import pages, rest, service
+from face_assets.api import pages, people, rest, service
 from face_assets.api.auth import Auth, CallerDep
 from face_assets.api.limits import BodyLimitMiddleware
 from face_assets.api.models import ModelService
@@ -67,6 +68,7 @@ def create_app(
     providers: tuple[str, ...] = DEFAULT_PROVIDERS,
     model_concurrency: int = DEFAULT_MODEL_CONCURRENCY,
     load_models_at_start: bool = True,
+    library_root: Path | None = None,
 ) -> FastAPI:
     """The app for this store and pack. A weak token raises WeakTokenError here, before
     anything listens. `on_labelled` runs after every labelling operation (the CLI passes
@@ -104,10 +106,12 @@ def create_app(
     app.state.models = models
     app.state.runs = runs
     app.state.on_labelled = on_labelled
+    app.state.library_root = library_root  # photos for manual faces and the photo page
     app.add_middleware(BodyLimitMiddleware)
 
     app.include_router(service.router)
     app.include_router(rest.router)
+    app.include_router(people.router)
     app.include_router(pages.router)
 
     @app.get("/docs", include_in_schema=False)

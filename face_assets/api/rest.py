@@ -10,7 +10,7 @@ from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
 from face_assets.defs.jobs import CLUSTER_JOB, INGEST_JOB
 from face_assets.defs.launcher import PARTITION_TAG, DagsterRuns
-from face_assets.services import forgetting, labels, matching, review_queue, views
+from face_assets.services import forgetting, labels, matching, people, review_queue, views
 
 PREFIX = "/api/v1/faces"
 DEFAULT_PAGE_SIZE = 20  # seed 002
@@ -28,7 +28,8 @@ Page = Query(default=1, ge=1, description="page number, from 1")
 PageSize = Query(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, alias="pageSize")
 
 
-def face_out(face: dict) -> s.FaceOut:
+def face_out(face: dict, facts: dict | None = None) -> s.FaceOut:
+    fact = (facts or {}).get(face["id"], {})
     return s.FaceOut(
         id=face["id"],
         asset_id=face["asset_id"],
@@ -41,6 +42,9 @@ def face_out(face: dict) -> s.FaceOut:
         assignment=face["assignment_method"],
         assignment_similarity=face["assignment_similarity"],
         created_at=face["created_at"],
+        taken_at=fact.get("taken_at"),
+        source=fact.get("source") or "detected",
+        age=fact.get("age"),
     )
 
 
@@ -154,7 +158,8 @@ def split_cluster(
 # --- persons ---------------------------------------------------------------------------------
 
 
-def person_out(p: dict) -> s.PersonOut:
+def person_out(p: dict, extras: dict | None = None) -> s.PersonOut:
+    extra = (extras or {}).get(p["id"], {})
     return s.PersonOut(
         id=p["id"],
         name=p["name"],
@@ -166,6 +171,8 @@ def person_out(p: dict) -> s.PersonOut:
         prototype_count=p["prototypes"],
         created_at=p["created_at"],
         updated_at=p["updated_at"],
+        feature_face_id=extra.get("cover_face_id"),
+        birthdate=extra.get("birthdate"),
     )
 
 
@@ -180,8 +187,9 @@ def list_persons(
 ) -> s.PersonListResponse:
     limit, offset = _page_args(page, page_size)
     rows, total = views.person_page(request.app.state.store, status_filter, limit, offset)
+    extras = people.extras_of(request.app.state.store, [p["id"] for p in rows])
     return s.PersonListResponse(
-        items=[person_out(p) for p in rows], total=total, page=page, page_size=page_size
+        items=[person_out(p, extras) for p in rows], total=total, page=page, page_size=page_size
     )
 
 
@@ -190,7 +198,11 @@ def get_person(
     request: Request, person_id: int, page: int = Page, page_size: int = PageSize
 ) -> s.PersonDetailResponse:
     limit, offset = _page_args(page, page_size)
-    p = views.person_detail(request.app.state.store, person_id, limit, offset)
+    store = request.app.state.store
+    p = views.person_detail(store, person_id, limit, offset)
+    extra = people.profile(store, person_id)
+    facts = people.face_facts(store, [f["id"] for f in p["face_list"]], extra["birthdate"])
+    line = extra["timeline"]
     return s.PersonDetailResponse(
         id=p["id"],
         name=p["name"],
@@ -200,9 +212,17 @@ def get_person(
         prototype_count=p["prototypes"],
         created_at=p["created_at"],
         updated_at=p["updated_at"],
-        faces=[face_out(f) for f in p["face_list"]],
+        faces=[face_out(f, facts) for f in p["face_list"]],
         page=page,
         page_size=page_size,
+        feature_face_id=extra["cover_face_id"],
+        birthdate=extra["birthdate"],
+        timeline=s.Timeline(
+            first_seen=line["first"],
+            last_seen=line["last"],
+            undated=line["undated"],
+            per_year=line["per_year"],
+        ),
     )
 
 
@@ -307,8 +327,9 @@ def asset_faces(request: Request, asset_id: int) -> s.FaceListResponse:
     """A photo's faces (asset = image id), in face order, with their persons."""
     state = request.app.state
     faces = views.image_faces(state.store, asset_id, state.pack)
+    facts = people.face_facts(state.store, [f["id"] for f in faces])
     return s.FaceListResponse(
-        items=[face_out(f) for f in faces], total=len(faces), page=1, page_size=len(faces)
+        items=[face_out(f, facts) for f in faces], total=len(faces), page=1, page_size=len(faces)
     )
 
 
@@ -403,6 +424,9 @@ def review_questions(
                 sample_face_ids=list(q.sample_face_ids),
                 person_face_ids=list(q.person_face_ids),
                 assigned=q.assigned,
+                other_person_id=q.other_person_id,
+                other_person_name=q.other_person_name,
+                other_face_ids=list(q.other_face_ids),
             )
             for q in found
         ],
@@ -414,10 +438,12 @@ def review_answer(request: Request, body: s.AnswerRequest) -> s.AnswerResponse:
     """yes: label the face (or cluster) as the person; no: unassign / record the rejection."""
     state = request.app.state
     result = review_queue.answer(
-        state.store, state.pack, body.answer, body.person_id, body.face_id, body.cluster_id
-    )
+        state.store, state.pack, body.answer, body.person_id, body.face_id, body.cluster_id,
+        body.other_person_id,
+    )  # fmt: skip
     labelled(request)
     faces = result.get("faces", result.get("faces_rejected", 1))
     return s.AnswerResponse(
-        operation=result["operation"], person_id=body.person_id, faces=int(faces)
-    )
+        operation=result["operation"], person_id=result.get("person_id", body.person_id),
+        faces=int(faces),
+    )  # fmt: skip

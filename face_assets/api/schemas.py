@@ -3,7 +3,7 @@ service endpoints (seed 001) keep that seed's snake_case fields."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,7 +44,16 @@ class FaceOut(Camel):
     person_name: str | None
     assignment: Literal["human", "auto"] | None
     assignment_similarity: float | None
-    created_at: datetime
+    created_at: datetime = Field(description="when the face was detected")
+    taken_at: datetime | None = Field(
+        default=None, description="when the photo was taken (EXIF, else the file's time)"
+    )
+    source: Literal["detected", "manual", "imported"] = Field(
+        default="detected", description="manual: a face a person drew on the photo"
+    )
+    age: int | None = Field(
+        default=None, description="the person's age on the photo's date (with a birthdate)"
+    )
 
 
 class ClusterSummary(Camel):
@@ -108,6 +117,10 @@ class PersonOut(Camel):
     prototype_count: int
     created_at: datetime
     updated_at: datetime
+    feature_face_id: int | None = Field(
+        default=None, description="the cover face: the one chosen, else the best-quality face"
+    )
+    birthdate: date | None = None
 
 
 class PersonListResponse(Page):
@@ -126,6 +139,18 @@ class PersonDetailResponse(Camel):
     faces: list[FaceOut]
     page: int
     page_size: int
+    feature_face_id: int | None = None
+    birthdate: date | None = None
+    timeline: Timeline | None = None
+
+
+class Timeline(Camel):
+    """A person's faces by the photos' dates (not detection times)."""
+
+    first_seen: datetime | None
+    last_seen: datetime | None
+    undated: int
+    per_year: dict[int, int]
 
 
 class MergePersonsRequest(Camel):
@@ -200,7 +225,7 @@ class TriggerClusteringRequest(Camel):
 
 
 class Question(Camel):
-    kind: Literal["face", "cluster"]
+    kind: Literal["face", "cluster", "persons"]
     person_id: int
     person_name: str
     similarity: float
@@ -211,6 +236,11 @@ class Question(Camel):
     sample_face_ids: list[int]
     person_face_ids: list[int]
     assigned: bool
+    other_person_id: int | None = Field(
+        default=None, description="kind 'persons': are this person and the other the same?"
+    )
+    other_person_name: str | None = None
+    other_face_ids: list[int] = Field(default_factory=list)
 
 
 class QueueResponse(Camel):
@@ -225,6 +255,9 @@ class AnswerRequest(Camel):
     person_id: int
     face_id: int | None = None
     cluster_id: str | None = None
+    other_person_id: int | None = Field(
+        default=None, description="a 'persons' question: yes merges the two, no keeps them apart"
+    )
 
 
 class AnswerResponse(Camel):

@@ -70,5 +70,6 @@ def serve(
         on_labelled=lambda: report_labels_changed(store, settings.dagster_home),
         providers=settings.providers,
         model_concurrency=settings.model_concurrency,
+        library_root=settings.library,
     )
     uvicorn.Server(server_config(app, host, port)).run()

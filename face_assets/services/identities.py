@@ -24,6 +24,7 @@ from face_assets.services.matching import MatchingRule
 from face_assets.store import Connection, Store, face_sets
 from face_assets.store import assignments as assignment_store
 from face_assets.store import labels as label_store
+from face_assets.store import people as people_store
 from face_assets.store import persons as person_store
 from face_assets.store import prototypes as prototype_store
 from face_assets.store import vectors as vector_store
@@ -79,6 +80,7 @@ class AssignmentStats:
     margin: float = 0.0
     head: str | None = None
     phases: Counter = field(default_factory=Counter)  # seconds: read, match, resolve, write
+    before_birthdate: int = 0  # candidates dropped: the photo predates the person's birth
 
 
 def prototype_index(
@@ -126,7 +128,7 @@ def assign_months(
     decided: list = []
     for part in _photo_chunks(image_ids, ASSIGN_CHUNK):
         decided += _assign_chunk(
-            store, pack, face_ids[part], image_ids[part], index, rule, margin, stats.phases,
+            store, pack, face_ids[part], image_ids[part], index, rule, margin, stats,
         )  # fmt: skip
     started = time.perf_counter()
     by_face = {a.face_id: (a.face_id, a.person_id, a.similarity, a.prototype_id, head_name)
@@ -164,11 +166,14 @@ def _assign_chunk(
     index: PrototypeIndex,
     rule: MatchingRule,
     margin: float,
-    phases: Counter,
+    stats: AssignmentStats,
 ) -> list:
+    phases = stats.phases
     started = time.perf_counter()
     with store.transaction() as conn:
         rejected = label_store.rejections(conn, face_ids)
+        # A cannot-link in time: nobody is in a photo taken before their birthdate.
+        early = people_store.born_after_photo(conn, face_ids)
         taken = assignment_store.human_persons_per_photo(conn, sorted(set(image_ids)), pack)
         embeddings = vector_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))
     phases["read_seconds"] += time.perf_counter() - started
@@ -176,13 +181,13 @@ def _assign_chunk(
     candidates = index.candidates(rule.vectors(embeddings), min_similarity=rule.threshold)
     phases["match_seconds"] += time.perf_counter() - started
     started = time.perf_counter()
-    requests = [
-        FaceCandidates(
-            face_id, photo, [c for c in cands if c.person_id not in rejected.get(face_id, ())]
-        )
-        for face_id, photo, cands in zip(face_ids, image_ids, candidates, strict=True)
-        if cands
-    ]
+    requests = []
+    for face_id, photo, cands in zip(face_ids, image_ids, candidates, strict=True):
+        kept = [c for c in cands if c.person_id not in rejected.get(face_id, ())]
+        allowed = [c for c in kept if c.person_id not in early.get(face_id, ())]
+        stats.before_birthdate += len(kept) - len(allowed)
+        if allowed:
+            requests.append(FaceCandidates(face_id, photo, allowed))
     decided = resolve_assignments(requests, threshold=rule.threshold, margin=margin, taken=taken)
     phases["resolve_seconds"] += time.perf_counter() - started
     return decided

@@ -16,6 +16,7 @@ from face_assets.store import Connection, Store, face_sets
 from face_assets.store import clusters as cluster_store
 from face_assets.store import label_events as event_store
 from face_assets.store import labels as label_store
+from face_assets.store import people as people_store
 from face_assets.store import persons as person_store
 
 
@@ -49,6 +50,18 @@ def _label(
     }
 
 
+def label_in(
+    conn: Connection,
+    person: person_store.Person,
+    created: bool,
+    face_ids: list[int],
+    pack: str,
+    detail: dict,
+) -> dict:
+    """Human labels in the caller's transaction (a manual face is stored and named in one)."""
+    return _label(conn, person, created, face_ids, pack, None, detail)
+
+
 def label_cluster(store: Store, cluster_id: str, name: str, pack: str) -> dict:
     name = normalise_name(name)
     with store.transaction() as conn:
@@ -62,8 +75,16 @@ def label_cluster(store: Store, cluster_id: str, name: str, pack: str) -> dict:
             raise ValueError(f"{person.name!r} is hidden; unhide it before labelling")
         # A face a human said is not this person stays out, even when clustered with them.
         rejected = label_store.rejections(conn, faces.face_ids)
-        keep = [f for f in faces.face_ids if person.id not in rejected.get(f, ())]
-        return _label(conn, person, created, keep, pack, cluster_id, {})
+        # Nor a face in a photo taken before their birthdate (identity/lifetime.py).
+        early = people_store.born_after_photo(conn, faces.face_ids)
+        keep = [
+            f
+            for f in faces.face_ids
+            if person.id not in rejected.get(f, ()) and person.id not in early.get(f, ())
+        ]
+        done = _label(conn, person, created, keep, pack, cluster_id, {})
+        done["before_birthdate"] = sum(person.id in early.get(f, ()) for f in faces.face_ids)
+        return done
 
 
 def label_faces(store: Store, face_ids: list[int], name: str, pack: str) -> dict:
@@ -75,6 +96,13 @@ def label_faces(store: Store, face_ids: list[int], name: str, pack: str) -> dict
         person, created = person_store.person_by_name(conn, name)
         if person.status != "active":
             raise ValueError(f"{person.name!r} is {person.status}; it cannot take new faces")
+        early = [f for f, ps in people_store.born_after_photo(conn, face_ids).items()
+                 if person.id in ps]  # fmt: skip
+        if early:
+            raise ValueError(
+                f"face {min(early)} is in a photo taken before {person.name}'s birthdate:"
+                " it cannot show them"
+            )
         return _label(conn, person, created, face_ids, pack, None, {"faces": face_ids})
 
 

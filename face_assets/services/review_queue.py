@@ -1,9 +1,11 @@
 """The "Is this X?" queue: the questions whose answers teach the system most, least sure first.
 
-Three kinds of question, each answered yes or no by a person at the review page:
+Four kinds of question, each answered yes or no by a person at the review page:
 - an automatic assignment just above the matching threshold ("is this face X?"),
 - an unassigned face whose nearest person is just below the threshold ("is this face X?"),
-- a cluster whose centroid is near a known person's centroid (a merge suggestion).
+- a cluster whose centroid is near a known person's centroid (a merge suggestion),
+- two persons whose centroids are close ("are X and Y the same person?", services/people.py):
+  yes merges them, no is a lasting "different".
 The threshold and the space are the assignments' own (services/matching.py): with a promoted
 projection head, near misses are measured in its space against its calibrated threshold.
 Every answer is a labelling operation: yes labels (label_faces / label_cluster), no records
@@ -18,11 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from face_assets.defaults import QUALITY_GATE
-from face_assets.services import identities, labels, matching
+from face_assets.services import identities, labels, matching, people
 from face_assets.services.views import SAMPLE_FACES
 from face_assets.store import Connection, Store, face_sets
 from face_assets.store import label_events as event_store
 from face_assets.store import labels as label_store
+from face_assets.store import people as people_store
 from face_assets.store import persons as person_store
 from face_assets.store import questions as question_store
 from face_assets.store import vectors as vector_store
@@ -41,7 +44,8 @@ DEFAULT_QUESTIONS = 20
 
 @dataclass(frozen=True)
 class Question:
-    """One question: kind 'face' (face_id set) or 'cluster' (cluster_id set)."""
+    """One question: kind 'face' (face_id set), 'cluster' (cluster_id set) or 'persons'
+    (other_person_id set)."""
 
     kind: str
     person_id: int
@@ -54,6 +58,9 @@ class Question:
     sample_face_ids: tuple[int, ...] = ()  # the cluster's faces (kind 'cluster')
     person_face_ids: tuple[int, ...] = ()  # faces of the person, to compare with
     assigned: bool = False  # the face is automatically assigned to the person now
+    other_person_id: int | None = None  # kind 'persons': the person that may be the same
+    other_person_name: str | None = None
+    other_face_ids: tuple[int, ...] = ()
 
 
 def questions(
@@ -95,13 +102,32 @@ def questions(
                     ),
                 )
             )
+    pairs = people.pair_suggestions(store, pack, limit)
+    with store.transaction() as conn:
+        names = person_store.person_names(conn, sorted({p for a, b, _ in pairs for p in (a, b)}))
+        for a, b, sim in pairs:
+            found.append(
+                Question("persons", a, names[a], sim, abs(sim - threshold),
+                         other_person_id=b, other_person_name=names[b])
+            )  # fmt: skip
         found.sort(key=lambda q: (q.uncertainty, q.kind, q.face_id or 0, q.cluster_id or ""))
         found = found[:limit]
+        wanted = {q.person_id for q in found} | {q.other_person_id for q in found}
         samples = {
-            q.person_id: tuple(question_store.best_person_face_ids(conn, q.person_id, SAMPLE_FACES))
-            for q in found
+            p: tuple(question_store.best_person_face_ids(conn, p, SAMPLE_FACES))
+            for p in wanted
+            if p is not None
         }
-    return [Question(**{**q.__dict__, "person_face_ids": samples[q.person_id]}) for q in found]
+    return [
+        Question(
+            **{
+                **q.__dict__,
+                "person_face_ids": samples[q.person_id],
+                "other_face_ids": samples.get(q.other_person_id, ()),
+            }
+        )
+        for q in found
+    ]
 
 
 def _near_misses(
@@ -123,6 +149,8 @@ def _near_misses(
         return []
     vectors = vector_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))
     rejected = label_store.rejections(conn, face_ids)
+    for face, persons in people_store.born_after_photo(conn, face_ids).items():
+        rejected.setdefault(face, set()).update(persons)  # never suggested before birth
     index = identities.prototype_index(store, pack, rule.projector)
     candidates = index.candidates(rule.vectors(vectors), min_similarity=low)
     found = []
@@ -145,12 +173,17 @@ def answer(
     person_id: int,
     face_id: int | None = None,
     cluster_id: str | None = None,
+    other_person_id: int | None = None,
 ) -> dict:
     """Apply a yes/no answer as a labelling operation; returns what it did."""
     if answer not in ("yes", "no"):
         raise ValueError("an answer is 'yes' or 'no' (skipping changes nothing)")
+    if other_person_id is not None:
+        if face_id is not None or cluster_id is not None:
+            raise ValueError("a question is about one face, one cluster or two persons")
+        return people.answer_pair(store, pack, answer, person_id, other_person_id)
     if (face_id is None) == (cluster_id is None):
-        raise ValueError("a question is about one face or one cluster")
+        raise ValueError("a question is about one face, one cluster or two persons")
     with store.transaction() as conn:
         person = person_store.find_person(conn, person_id)
     if cluster_id is not None:

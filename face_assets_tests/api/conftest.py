@@ -79,14 +79,19 @@ def stop(server: uvicorn.Server, thread: threading.Thread) -> None:
 
 
 @pytest.fixture
-def live(real_store, face_models):
+def live(real_store, real_library, face_models):
     """The app on a free port; kit_harington's faces form the cluster CLUSTER."""
     face_ids = faces_of(real_store, "kit_harington")
     with real_store.transaction() as conn:
         cluster_store.set_cluster(conn, face_ids, CLUSTER)
     calls: list[int] = []
     app = create_app(
-        real_store, PACK, TOKEN, runs=DagsterRuns(), on_labelled=lambda: calls.append(1)
+        real_store,
+        PACK,
+        TOKEN,
+        runs=DagsterRuns(),
+        on_labelled=lambda: calls.append(1),
+        library_root=real_library.root,
     )
     server, thread, port = start(app)
     try:

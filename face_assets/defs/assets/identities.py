@@ -136,6 +136,8 @@ def face_assignments(
             "faces_assigned": totals.assigned,
             "assigned_share": round(totals.assigned / totals.faces, 3) if totals.faces else 0.0,
             "persons_assigned_to": len(totals.per_person),
+            # Candidates refused because the photo predates the person's birthdate.
+            "refused_before_birthdate": totals.before_birthdate,
             "similarity_histogram": MetadataValue.md(histogram_table(sims)),
             "person_threshold": rule.threshold,
             "threshold_source": rule.source,
