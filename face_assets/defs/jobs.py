@@ -2,7 +2,7 @@
 
 from dagster import define_asset_job
 
-from face_assets.defs.assets import faces, photos
+from face_assets.defs.assets import faces, photos, videos
 from face_assets.defs.assets.identities import face_assignments, face_clusters, person_prototypes
 from face_assets.defs.assets.projection import projection_head
 from face_assets.defs.deployment import TRAINING_RUN_TAG
@@ -14,6 +14,8 @@ ASSIGN_JOB = "assign_month"
 CLUSTER_JOB = "cluster_faces"
 IDENTITIES_JOB = "refresh_identities"
 TRAINING_JOB = "train_projection_head"
+FACES_EMBED_JOB = "faces_embed"  # seed 004's stage and endpoint name (POST /jobs/faces_embed)
+FACES_EXPORT_JOB = "export_faces"
 
 INGEST_ASSETS = [*photos.ASSETS, *faces.ASSETS]
 
@@ -55,4 +57,26 @@ training_job = define_asset_job(
     description="Train a projection head on labelled people and gate its promotion.",
 )
 
-JOBS = [ingest_job, prototypes_job, assignment_job, cluster_job, identity_job, training_job]
+# The video branch (seed 004): a month's clips -> tracks of gated faces -> named tracks.
+faces_embed_job = define_asset_job(
+    FACES_EMBED_JOB,
+    selection=[videos.raw_videos, videos.video_faces, videos.video_track_assignments],
+    description="Clips of a month -> sampled frames -> gated faces in tracks -> embeddings ->"
+    " tracks named after known persons (seed 004's faces harvest).",
+)
+faces_export_job = define_asset_job(
+    FACES_EXPORT_JOB,
+    selection=[videos.faces_export],
+    description="faces.jsonl + faces.npy (+ crops) of a month, seed 004's export.",
+)
+
+JOBS = [
+    faces_embed_job,
+    faces_export_job,
+    ingest_job,
+    prototypes_job,
+    assignment_job,
+    cluster_job,
+    identity_job,
+    training_job,
+]

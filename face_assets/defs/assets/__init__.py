@@ -1,7 +1,7 @@
 """The asset modules; each exports ASSETS and CHECKS the same way."""
 
-from face_assets.defs.assets import faces, identities, photos, projection
+from face_assets.defs.assets import faces, identities, photos, projection, videos
 
-_MODULES = (photos, faces, identities, projection)
+_MODULES = (photos, faces, identities, projection, videos)
 ASSETS = [asset for module in _MODULES for asset in module.ASSETS]
 CHECKS = [check for module in _MODULES for check in module.CHECKS]

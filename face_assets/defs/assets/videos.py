@@ -1,0 +1,194 @@
+"""The video branch (issue 20, seed 004's faces harvest): raw_videos -> video_faces ->
+video_track_assignments, monthly like the photos, on the same models resource and pool."""
+
+from dagster import (
+    AssetExecutionContext,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from pydantic import Field
+
+from face_assets.defs.assets.faces import HEAVY_BACKFILL
+from face_assets.defs.assets.identities import person_prototypes
+from face_assets.defs.assets.metadata import counts_table
+from face_assets.defs.deployment import MODEL_OP_TAGS, MODEL_POOL
+from face_assets.defs.partitions import monthly_partitions, partition_of
+from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
+from face_assets.services import videos
+from face_assets.vision import harvest_rules as rules
+
+
+class FacesEmbedConfig(Config):
+    """Seed 004's faces_embed_sampling.yaml: its names and defaults."""
+
+    sample_interval: int = Field(default=24, ge=1, description="sample every Nth frame (seed)")
+    sample_seconds: float | None = Field(
+        default=None, gt=0, description="or one frame every so many seconds (overrides the above)"
+    )
+    min_quality: float = Field(
+        default=rules.MIN_QUALITY, ge=0, le=1, description="combined quality score threshold"
+    )
+    min_confidence: float = Field(
+        default=rules.MIN_CONFIDENCE, ge=0, le=1, description="detection confidence threshold"
+    )
+    min_face_size: int = Field(
+        default=rules.MIN_FACE_SIZE, ge=1, description="minimum face size in pixels"
+    )
+    max_blur: float = Field(
+        default=rules.MAX_BLUR, ge=0, description="Laplacian variance threshold (lower = blur)"
+    )
+    check_pose_quality: bool = Field(default=rules.CHECK_POSE_QUALITY, description="gate on yaw")
+    max_yaw_angle: float = Field(
+        default=rules.MAX_YAW_ANGLE, ge=0, le=90, description="max head yaw from landmarks, deg"
+    )
+    max_crops_per_track: int = Field(
+        default=rules.MAX_CROPS_PER_TRACK, ge=1, description="faces kept per track"
+    )
+    max_crops_per_video: int = Field(
+        default=rules.MAX_CROPS_PER_VIDEO,
+        ge=1,
+        description="faces kept per clip (seed: max_crops_per_episode); lowest quality dropped",
+    )
+    sampling_mode: str = Field(
+        default=rules.SAMPLING_MODE, description="uniform | quality-weighted | stratified"
+    )
+    thumb_size: int = Field(default=rules.THUMB_SIZE, description="saved crop size, px")
+    jpeg_quality: int = Field(default=rules.JPEG_QUALITY, ge=1, le=100, description="crop JPEG")
+
+    def harvest(self, batch_size: int) -> rules.HarvestConfig:
+        return rules.HarvestConfig(
+            **{k: getattr(self, k) for k in type(self).model_fields}, embed_batch_size=batch_size
+        )
+
+
+@asset(
+    partitions_def=monthly_partitions,
+    backfill_policy=HEAVY_BACKFILL,
+    group_name="videos",
+    kinds={"ffmpeg", "postgres"},
+    description="The library's clips (mp4, mov, m4v, avi, mkv, webm, 3gp, mts) filed under the"
+    " month of their container creation time (else file time): duration, fps, size, codec,"
+    " rotation, or the reason a clip cannot be used.",
+)
+def raw_videos(
+    context: AssetExecutionContext, store: FaceStoreResource, library: PhotoLibraryResource
+) -> MaterializeResult:
+    months = videos.register_videos(store.get(), library.root_path, partition_of)
+    wanted = set(context.partition_keys)
+    return MaterializeResult(
+        metadata={
+            "months": ", ".join(context.partition_keys),
+            "clips": sum(n for m, n in months.items() if m in wanted),
+            "clips_in_library": sum(months.values()),
+        }
+    )
+
+
+@asset(
+    deps=[raw_videos],
+    partitions_def=monthly_partitions,
+    backfill_policy=HEAVY_BACKFILL,
+    group_name="videos",
+    kinds={"onnx", "pgvector"},
+    tags={"face_assets/model": "detector-recognizer"},
+    op_tags=MODEL_OP_TAGS,
+    pool=MODEL_POOL,
+    description="Seed 004's faces harvest of the month's clips: sampled frames, SCRFD faces,"
+    " quality gating (rejection_reason counted), tracks (box overlap + ArcFace), volume control"
+    " per track and per clip, batched embeddings. A clip already harvested with the same config"
+    " is skipped.",
+)
+def video_faces(
+    context: AssetExecutionContext,
+    config: FacesEmbedConfig,
+    face_models: FaceModelsResource,
+    store: FaceStoreResource,
+    library: PhotoLibraryResource,
+) -> MaterializeResult:
+    models = face_models.load()
+    harvest = config.harvest(face_models.batch_size)
+    total = videos.VideoMonthStats()
+    for month in context.partition_keys:
+        stats = videos.harvest_month(store.get(), library.root_path, month, models, harvest)
+        context.log.info(f"{month}: {stats.harvested} clips harvested, {stats.unchanged} unchanged")
+        for name in ("videos", "harvested", "unchanged", "faces", "tracks", "frames_read",
+                     "forgotten_dropped"):  # fmt: skip
+            setattr(total, name, getattr(total, name) + getattr(stats, name))
+        total.rejected_videos.update(stats.rejected_videos)
+        total.rejection_reasons.update(stats.rejection_reasons)
+    return MaterializeResult(
+        metadata={
+            "months": ", ".join(context.partition_keys),
+            "clips": total.videos,
+            "clips_harvested": total.harvested,
+            "clips_unchanged": total.unchanged,
+            "clips_rejected": MetadataValue.md(counts_table(total.rejected_videos, "reason")),
+            "faces_kept": total.faces,
+            "tracks": total.tracks,
+            "rejection_reason": MetadataValue.md(
+                counts_table(total.rejection_reasons, "rejection_reason")
+            ),
+            "frames_read": total.frames_read,
+            "forgotten_faces_skipped": total.forgotten_dropped,
+            "model_pack": models.pack,
+            "providers": ", ".join(models.providers),
+        }
+    )
+
+
+@asset(
+    deps=[video_faces, person_prototypes],
+    partitions_def=monthly_partitions,
+    backfill_policy=HEAVY_BACKFILL,
+    group_name="videos",
+    kinds={"pgvector"},
+    description="Tracks named after known persons: each track is one item (the quality-weighted"
+    " normalised mean of its faces) matched with the persons' centroids at the pack's"
+    " threshold; a human's label on a track is never replaced.",
+)
+def video_track_assignments(
+    context: AssetExecutionContext, face_models: FaceModelsResource, store: FaceStoreResource
+) -> MaterializeResult:
+    result = videos.assign_tracks(store.get(), face_models.pack)
+    return MaterializeResult(metadata={k: v for k, v in result.items() if v is not None})
+
+
+class ExportConfig(Config):
+    save_crops: bool = Field(default=False, description="also crops/{track_id}/*.jpg (seed 004)")
+    names: bool = Field(default=False, description="include person names (off: exports hold none)")
+
+
+@asset(
+    deps=[video_faces],
+    partitions_def=monthly_partitions,
+    backfill_policy=HEAVY_BACKFILL,
+    group_name="videos",
+    kinds={"numpy"},
+    description="Seed 004's export of the month's faces (clips and photos): faces.jsonl, faces.npy"
+    " (same row order, unit norm) and optional crops, under $FACE_ASSETS_HOME/exports/MONTH."
+    " Forgotten people's faces are never in it.",
+)
+def faces_export(
+    context: AssetExecutionContext,
+    config: ExportConfig,
+    face_models: FaceModelsResource,
+    store: FaceStoreResource,
+) -> MaterializeResult:
+    faces = crops = 0
+    for month in context.partition_keys:
+        target = store.get().home_path / "exports" / month
+        summary = videos.export_faces(
+            store.get(), target, face_models.pack, month=month, save_crops=config.save_crops,
+            with_names=config.names,
+        )  # fmt: skip
+        faces += summary.faces
+        crops += summary.crops
+    return MaterializeResult(
+        metadata={"months": ", ".join(context.partition_keys), "faces": faces, "crops": crops}
+    )
+
+
+ASSETS = [raw_videos, video_faces, video_track_assignments, faces_export]
+CHECKS: list = []
