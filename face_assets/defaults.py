@@ -10,3 +10,19 @@ MIN_FACE_SIZE = 20  # seed 002: minimum width and height of a face, in pixels
 # Faces per ArcFace batch: measured on a 2-core CPU with w600k_mbf, 7.3 ms/face at 8-16, 8.2
 # at 32, 10.3 one at a time (benchmarks/ingest.py notes); GPUs want larger batches (per run).
 RECOGNITION_BATCH = 16
+
+# Seed 004 (Screenalytics faces harvest, faces_embed_sampling.yaml): gating and volume control
+# of faces in videos; the names after HARVEST_ are the seed's config keys.
+HARVEST_SAMPLE_INTERVAL = 24  # sample every Nth frame
+HARVEST_MIN_QUALITY = 0.7
+HARVEST_MIN_CONFIDENCE = 0.8  # set for RetinaFace; SCRFD-500M scores clean faces 0.7-0.9
+HARVEST_MIN_FACE_SIZE = 64
+HARVEST_MAX_BLUR = 100.0  # Laplacian variance threshold (lower = more blur)
+HARVEST_CHECK_POSE_QUALITY = True
+HARVEST_MAX_YAW_ANGLE = 45.0  # degrees
+HARVEST_MAX_CROPS_PER_TRACK = 50
+HARVEST_MAX_CROPS_PER_VIDEO = 5000  # the seed's max_crops_per_episode
+HARVEST_SAMPLING_MODE = "uniform"
+HARVEST_SAMPLING_MODES = ("uniform", "quality-weighted", "stratified")
+HARVEST_THUMB_SIZE = 224
+HARVEST_JPEG_QUALITY = 90

@@ -1,7 +1,7 @@
 """The faces-harvest rules of seed 004 (Screenalytics): quality gating and volume control.
 
-Each default is the seed's `faces_embed_sampling.yaml` value; the names are the seed's too, so
-run config, the REST job and the CLI all speak its vocabulary.
+Each default is the seed's `faces_embed_sampling.yaml` value, defined once in defaults.py; the
+names are the seed's too, so run config, the REST job and the CLI all speak its vocabulary.
 """
 
 from __future__ import annotations
@@ -13,21 +13,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from face_assets import defaults
 from face_assets.vision.quality import yaw_ratio
 
-MIN_QUALITY = 0.7  # seed 004: combined quality score threshold
-MIN_CONFIDENCE = 0.8  # seed 004: RetinaFace (here SCRFD) detection confidence
-MIN_FACE_SIZE = 64  # seed 004: minimum face size in pixels (shorter side of the box)
-MAX_BLUR = 100.0  # seed 004: Laplacian variance threshold (lower = more blur)
-CHECK_POSE_QUALITY = True  # seed 004
-MAX_YAW_ANGLE = 45.0  # seed 004: max head rotation in degrees
-MAX_CROPS_PER_TRACK = 50  # seed 004
-MAX_CROPS_PER_VIDEO = 5000  # seed 004: max_crops_per_episode
-SAMPLING_MODE = "uniform"  # seed 004
-SAMPLING_MODES = ("uniform", "quality-weighted", "stratified")  # seed 004
-THUMB_SIZE = 224  # seed 004: saved crop size (aligned; 112x112 goes to ArcFace)
-JPEG_QUALITY = 90  # seed 004
-EMBED_BATCH_SIZE = 16  # ours: ArcFace batch measured fastest on this CPU (vision/models.py)
+MIN_QUALITY = defaults.HARVEST_MIN_QUALITY
+MIN_CONFIDENCE = defaults.HARVEST_MIN_CONFIDENCE
+MIN_FACE_SIZE = defaults.HARVEST_MIN_FACE_SIZE
+MAX_BLUR = defaults.HARVEST_MAX_BLUR
+CHECK_POSE_QUALITY = defaults.HARVEST_CHECK_POSE_QUALITY
+MAX_YAW_ANGLE = defaults.HARVEST_MAX_YAW_ANGLE
+MAX_CROPS_PER_TRACK = defaults.HARVEST_MAX_CROPS_PER_TRACK
+MAX_CROPS_PER_VIDEO = defaults.HARVEST_MAX_CROPS_PER_VIDEO
+SAMPLING_MODE = defaults.HARVEST_SAMPLING_MODE
+SAMPLING_MODES = defaults.HARVEST_SAMPLING_MODES
+THUMB_SIZE = defaults.HARVEST_THUMB_SIZE
+JPEG_QUALITY = defaults.HARVEST_JPEG_QUALITY
+EMBED_BATCH_SIZE = defaults.RECOGNITION_BATCH
 # Detector threshold for harvesting: below the seed's min_confidence so that faces between the
 # two are seen and counted as low_confidence instead of vanishing without a trace.
 DETECT_THRESHOLD = 0.5  # insightface's SCRFD default
@@ -54,7 +55,7 @@ REJECTION_REASONS = (
 class HarvestConfig:
     """Seed 004's sampling config, with its names and defaults."""
 
-    sample_interval: int = 24  # seed 004: sample every Nth frame
+    sample_interval: int = defaults.HARVEST_SAMPLE_INTERVAL
     sample_seconds: float | None = None  # ours: or one frame every so many seconds
     min_quality: float = MIN_QUALITY
     min_confidence: float = MIN_CONFIDENCE

@@ -20,6 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from face_assets import defaults
+
 # Registered as videos (issue 20): phones, cameras (mts), the web (webm), old phones (3gp).
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".3gp", ".mts"})
 # Policy (ours): a family clip is minutes long; a 3-hour file is a film or a stuck recorder.
@@ -33,7 +35,7 @@ MAX_VIDEO_PIXELS = 7680 * 4320
 # finish, a phone that died mid-recording). 2%: container counts are exact for mp4; estimates
 # for mkv/avi can be a frame or two off.
 TRUNCATED_FRACTION = 0.98
-SAMPLE_INTERVAL = 24  # seed 004: sample_interval, every Nth frame
+SAMPLE_INTERVAL = defaults.HARVEST_SAMPLE_INTERVAL  # seed 004: every Nth frame
 
 REASON_TRUNCATED = "truncated"
 REASON_NO_VIDEO_STREAM = "no_video_stream"
