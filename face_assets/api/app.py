@@ -18,7 +18,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.requests import ClientDisconnect
 
-from face_assets.api import pages, people, rest, service
+from face_assets.api import pages, people, rest, service, videos
 from face_assets.api.auth import Auth, CallerDep
 from face_assets.api.limits import BodyLimitMiddleware
 from face_assets.api.models import ModelService
@@ -112,6 +112,8 @@ def create_app(
     app.include_router(service.router)
     app.include_router(rest.router)
     app.include_router(people.router)
+    app.include_router(videos.router)
+    app.include_router(videos.jobs)
     app.include_router(pages.router)
 
     @app.get("/docs", include_in_schema=False)

@@ -60,9 +60,14 @@ training_job = define_asset_job(
 # The video branch (seed 004): a month's clips -> tracks of gated faces -> named tracks.
 faces_embed_job = define_asset_job(
     FACES_EMBED_JOB,
-    selection=[videos.raw_videos, videos.video_faces, videos.video_track_assignments],
+    selection=[
+        videos.raw_videos,
+        videos.video_faces,
+        videos.video_track_assignments,
+        videos.faces_export,
+    ],
     description="Clips of a month -> sampled frames -> gated faces in tracks -> embeddings ->"
-    " tracks named after known persons (seed 004's faces harvest).",
+    " tracks named after known persons -> the month's export (seed 004's faces harvest).",
 )
 faces_export_job = define_asset_job(
     FACES_EXPORT_JOB,

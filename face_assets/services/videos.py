@@ -239,3 +239,57 @@ def export_faces(
     if out_dir.exists() and (out_dir / exports.FACES_JSONL).exists():
         shutil.rmtree(out_dir / exports.CROPS_DIR, ignore_errors=True)
     return exports.write_export(out_dir, faces(), save_crops=save_crops, with_names=with_names)
+
+
+def label_track(store: Store, track_id: int, name: str) -> dict:
+    """A human names a whole track: every face of it is that person (the track is one unit)."""
+    from face_assets.identity.names import normalise_name
+    from face_assets.store import persons as person_store
+
+    with store.transaction() as conn:
+        person, created = person_store.person_by_name(conn, normalise_name(name))
+        if not video_store.label_track(conn, track_id, person.id):
+            raise LookupError(f"no track {track_id}")
+        faces = len(video_store.track_faces(conn, track_id))
+    return {"track_id": track_id, "person_id": person.id, "created": created, "faces": faces}
+
+
+def clip_tracks(store: Store, video_id: int | None = None, rel_path: str | None = None) -> dict:
+    """A clip and its tracks, each shown by its best face with its frame and time."""
+    with store.transaction() as conn:
+        video = video_store.video_by_ref(conn, video_id, rel_path)
+        if video is None:
+            raise LookupError(f"no video {video_id if video_id is not None else rel_path!r}")
+        rows = video_store.video_tracks(conn, video[0])
+    return {
+        "video_id": video[0],
+        "path": video[1],
+        "month": video[2],
+        "status": video[3],
+        "tracks": [
+            {"track_id": r[0], "first_frame": r[1], "last_frame": r[2], "faces": r[3],
+             "person_id": r[4], "person_name": r[5], "assignment": r[6], "best_face_id": r[7],
+             "frame_idx": r[8], "time_s": round(float(r[9]), 3)}
+            for r in rows
+        ],
+    }  # fmt: skip
+
+
+def track_detail(store: Store, track_id: int) -> list[dict]:
+    with store.transaction() as conn:
+        rows = video_store.track_faces(conn, track_id)
+    if not rows:
+        raise LookupError(f"no track {track_id}")
+    return [
+        {"face_id": r[0], "track_id": track_id, "frame_idx": r[1], "time_s": round(float(r[2]), 3),
+         "bbox": [float(v) for v in r[3]], "quality": float(r[4])}
+        for r in rows
+    ]  # fmt: skip
+
+
+def video_month(store: Store, video_id: int | None, rel_path: str | None) -> tuple[int, str]:
+    with store.transaction() as conn:
+        video = video_store.video_by_ref(conn, video_id, rel_path)
+    if video is None:
+        raise LookupError(f"no video {video_id if video_id is not None else rel_path!r}")
+    return int(video[0]), video[2]

@@ -312,3 +312,34 @@ def photo_export_rows(conn: psycopg.Connection, pack: str, month: str | None, ba
             return
         yield from rows
         last = int(rows[-1][0])
+
+
+def video_by_ref(conn: psycopg.Connection, video_id: int | None, rel_path: str | None):
+    """(id, rel_path, month, status) of a clip by id or library path, or None."""
+    return conn.execute(
+        "SELECT id, rel_path, month, status FROM videos WHERE id = %s OR rel_path = %s",
+        (video_id, rel_path),
+    ).fetchone()
+
+
+def track_faces(conn: psycopg.Connection, track_id: int) -> list[tuple]:
+    """(face id, frame_idx, time_s, bbox, quality) of one track, in frame order."""
+    return conn.execute(
+        "SELECT id, frame_idx, time_s, bbox, quality FROM video_faces WHERE track_id = %s"
+        " ORDER BY frame_idx",
+        (track_id,),
+    ).fetchall()
+
+
+def video_tracks(conn: psycopg.Connection, video_id: int) -> list[tuple]:
+    """Each track of a clip with its best face: (track id, first, last, faces, person id, name,
+    method, best face id, best frame, best time_s)."""
+    return conn.execute(
+        "SELECT t.id, t.first_frame, t.last_frame, t.face_count, t.person_id, p.name,"
+        " t.assignment_method, b.id, b.frame_idx, b.time_s FROM video_tracks t"
+        " LEFT JOIN persons p ON p.id = t.person_id"
+        " JOIN LATERAL (SELECT id, frame_idx, time_s FROM video_faces f WHERE f.track_id = t.id"
+        " ORDER BY quality DESC, frame_idx LIMIT 1) b ON true"
+        " WHERE t.video_id = %s ORDER BY t.first_frame, t.id",
+        (video_id,),
+    ).fetchall()
