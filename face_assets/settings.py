@@ -34,6 +34,16 @@ PROVIDERS_ENV = "FACE_ASSETS_PROVIDERS"  # the app's ONNX providers, e.g. "cuda"
 DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
 MODEL_CONCURRENCY_ENV = "FACE_ASSETS_MODEL_CONCURRENCY"
 DEFAULT_MODEL_CONCURRENCY = 2  # model calls at once in the app (see api/models.py)
+# Seed 001's names, read beside ours (ours win where both are set): the stateless service's
+# bind address and port, providers, model, detector input size, log level and model cache.
+SEED_HOST_ENV, SEED_PORT_ENV = "HOST", "PORT"
+SEED_PROVIDERS_ENV = "ONNX_PROVIDERS"  # = FACE_ASSETS_PROVIDERS
+SEED_MODEL_ENV = "INSIGHTFACE_MODEL"  # = FACE_ASSETS_PACK
+DET_SIZE_ENV = "DET_SIZE"  # the app's SCRFD input size
+LOG_LEVEL_ENV = "LOG_LEVEL"
+MODEL_CACHE_ENV = "MODEL_CACHE_DIR"  # where the app's models are found (or downloaded)
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+DEFAULT_LOG_LEVEL = "info"  # seed 001's INFO
 DEFAULT_APP_HOST = "127.0.0.1"  # loopback: the app speaks plain HTTP; put TLS in front to share it
 DEFAULT_APP_PORT = 8765  # `face-assets serve`, docker-compose and the Helm chart
 _TRUE = ("1", "on", "true", "yes")
@@ -54,6 +64,11 @@ class Settings:
     executor_env: Mapping[str, str] = field(default_factory=dict)  # defs/deployment reads it
     providers: tuple[str, ...] = DEFAULT_PROVIDERS
     model_concurrency: int = DEFAULT_MODEL_CONCURRENCY
+    app_host: str = DEFAULT_APP_HOST
+    app_port: int = DEFAULT_APP_PORT
+    det_size: int | None = None  # None: the pack's own
+    model_root: Path | None = None  # None: the loader's default
+    log_level: str = DEFAULT_LOG_LEVEL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -61,7 +76,7 @@ class Settings:
         env = os.environ if env is None else env
         home = Path(env.get(HOME_ENV) or DEFAULT_HOME).expanduser()
         library = env.get(LIBRARY_ENV) or ""
-        pack = env.get(PACK_ENV) or DEFAULT_PACK
+        pack = env.get(PACK_ENV) or env.get(SEED_MODEL_ENV) or DEFAULT_PACK
         pack_info(pack)  # ValueError naming the known packs
         start = env.get(START_MONTH_ENV) or DEFAULT_START_MONTH
         try:
@@ -74,7 +89,18 @@ class Settings:
         concurrency = env.get(MODEL_CONCURRENCY_ENV) or str(DEFAULT_MODEL_CONCURRENCY)
         if not concurrency.isdigit() or int(concurrency) < 1:
             raise ValueError(f"{MODEL_CONCURRENCY_ENV}={concurrency!r} is not a positive number")
-        providers = tuple(p for p in env.get(PROVIDERS_ENV, "").split(",") if p.strip())
+        named = env.get(PROVIDERS_ENV) or env.get(SEED_PROVIDERS_ENV) or ""
+        providers = tuple(p.strip() for p in named.split(",") if p.strip())
+        port = env.get(SEED_PORT_ENV) or str(DEFAULT_APP_PORT)
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{SEED_PORT_ENV}={port!r} is not a TCP port")
+        det_size = env.get(DET_SIZE_ENV) or ""
+        if det_size and (not det_size.isdigit() or int(det_size) < 32 or int(det_size) % 32):
+            raise ValueError(f"{DET_SIZE_ENV}={det_size!r} is not a multiple of 32 pixels")
+        log_level = (env.get(LOG_LEVEL_ENV) or DEFAULT_LOG_LEVEL).strip().lower()
+        if log_level not in LOG_LEVELS:
+            raise ValueError(f"{LOG_LEVEL_ENV}={log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+        model_root = env.get(MODEL_CACHE_ENV) or ""
         dagster_home = env.get(DAGSTER_HOME_ENV) or ""
         return cls(
             home=home,
@@ -90,4 +116,9 @@ class Settings:
             executor_env={k: env[k] for k in (EXECUTOR_ENV, K8S_MAX_CONCURRENT_ENV) if k in env},
             providers=providers or DEFAULT_PROVIDERS,
             model_concurrency=int(concurrency),
+            app_host=env.get(SEED_HOST_ENV) or DEFAULT_APP_HOST,
+            app_port=int(port),
+            det_size=int(det_size) if det_size else None,
+            model_root=Path(model_root).expanduser() if model_root else None,
+            log_level=log_level,
         )

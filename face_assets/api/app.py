@@ -69,12 +69,14 @@ def create_app(
     model_concurrency: int = DEFAULT_MODEL_CONCURRENCY,
     load_models_at_start: bool = True,
     library_root: Path | None = None,
+    det_size: int | None = None,
+    model_root: Path | None = None,
 ) -> FastAPI:
     """The app for this store and pack. A weak token raises WeakTokenError here, before
     anything listens. `on_labelled` runs after every labelling operation (the CLI passes
     the Dagster report of person_labels)."""
     auth = Auth(token)
-    models = ModelService(pack, providers, model_concurrency)
+    models = ModelService(pack, providers, model_concurrency, det_size, model_root)
     runs = runs if runs is not None else DagsterRuns()
 
     @asynccontextmanager

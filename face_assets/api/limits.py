@@ -13,7 +13,8 @@ MiB = 1024 * 1024
 MAX_UPLOAD_BYTES = 20 * MiB  # a phone JPEG is 3-8 MB and a 48 MP HEIC-to-JPEG about 15 MB
 MAX_BODY_BYTES = 256 * 1024  # JSON and form bodies: a label or merge is a few hundred bytes
 BODY_CHUNK_TIMEOUT = 30.0  # seconds between two body chunks before the request is dropped
-UPLOAD_PATHS = ("/detect", "/extract-embedding")  # routes that take an image upload
+# Routes that take an image upload (base64 in JSON too: 20 MiB holds a 15 MB photo).
+UPLOAD_PATHS = ("/detect", "/extract-embedding", "/extract-single-embedding")
 
 
 class _TooLarge(HTTPException):

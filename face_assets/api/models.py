@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -28,9 +29,17 @@ class ModelService:
         pack: str,
         providers: tuple[str, ...] = DEFAULT_PROVIDERS,
         concurrency: int = DEFAULT_MODEL_CONCURRENCY,
+        det_size: int | None = None,
+        model_root: Path | None = None,
     ) -> None:
         self.pack = pack
         self.providers = providers
+        # Seed 001's DET_SIZE and MODEL_CACHE_DIR; None keeps the loader's defaults.
+        self.options = {
+            k: v
+            for k, v in {"det_size": det_size, "model_root": model_root and str(model_root)}.items()
+            if v is not None
+        }
         self.concurrency = concurrency
         self._models: FaceModels | None = None
         self._lock = threading.Lock()
@@ -44,7 +53,7 @@ class ModelService:
     def load(self) -> FaceModels:
         with self._lock:
             if self._models is None:
-                self._models = load_face_models(self.pack, self.providers)
+                self._models = load_face_models(self.pack, self.providers, **self.options)
             return self._models
 
     async def run(self, work: Callable[[FaceModels], T]) -> T:

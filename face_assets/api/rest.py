@@ -4,13 +4,25 @@ NameTakenError 409, StoreUnavailableError and RunsUnavailable 503."""
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
 from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
-from face_assets.defs.jobs import CLUSTER_JOB, INGEST_JOB
+from face_assets.defs.automation import RANGE_END_TAG, RANGE_START_TAG
+from face_assets.defs.jobs import CLUSTER_JOB, IDENTITIES_JOB, INGEST_JOB, TRAINING_JOB
 from face_assets.defs.launcher import PARTITION_TAG, DagsterRuns
-from face_assets.services import forgetting, labels, matching, people, review_queue, views
+from face_assets.services import (
+    clusters,
+    dual,
+    forgetting,
+    labels,
+    matching,
+    people,
+    review_queue,
+    views,
+)
 
 PREFIX = "/api/v1/faces"
 DEFAULT_PAGE_SIZE = 20  # seed 002
@@ -387,6 +399,99 @@ def trigger_clustering(
     run_config = {"ops": {"face_clusters": {"config": config}}} if config else {}
     run = _runs(request).submit(CLUSTER_JOB, run_config, {})
     return s.RunResponse(run_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via)
+
+
+def _queued(request: Request, job: str, run_config: dict, tags: dict) -> s.QueuedRunResponse:
+    run = _runs(request).submit(job, run_config, tags)
+    return s.QueuedRunResponse(run_id=run.run_id, job_name=run.job_name, via=run.via)
+
+
+@router.post("/cluster/dual", response_model=s.DualClusterResponse | s.QueuedRunResponse)
+def cluster_dual(
+    request: Request, body: s.DualClusterRequest | None = None
+) -> s.DualClusterResponse | s.QueuedRunResponse:
+    """Seed 002's dual mode: known persons claim their faces (prototypes, then assignment),
+    then the rest is clustered. `queue: true` runs it as a refresh_identities run."""
+    body = body or s.DualClusterRequest()
+    state = request.app.state
+    given = {
+        "method": body.unknown_method,
+        "min_cluster_size": body.unknown_min_cluster_size,
+        "eps": body.unknown_eps,
+    }
+    params = clusters.ClusterParams(**{k: v for k, v in given.items() if v is not None})
+    params.check()
+    if body.queue:
+        months = dual.months_with_faces(state.store)
+        if not months:
+            raise ValueError("no month has faces yet: ingest photos first")
+        assign = {"person_threshold": body.person_threshold}
+        cluster = {**given, "max_faces": body.max_faces}
+        run_config = {
+            "ops": {
+                name: {"config": {k: v for k, v in config.items() if v is not None}}
+                for name, config in (("face_assignments", assign), ("face_clusters", cluster))
+            }
+        }
+        tags = {RANGE_START_TAG: months[0], RANGE_END_TAG: months[-1]}
+        return _queued(request, IDENTITIES_JOB, run_config, tags)
+    done = dual.dual_cluster(state.store, state.pack, body.person_threshold, params, body.max_faces)
+    labelled(request)  # prototypes were rebuilt from the labels
+    return s.DualClusterResponse(
+        supervised=s.SupervisedOut(
+            faces_processed=done.faces_processed,
+            assigned_to_persons=done.assigned_to_persons,
+            persons_matched=done.persons_matched,
+        ),
+        unsupervised=s.UnsupervisedOut(
+            unlabeled_faces=done.unlabeled_faces,
+            clusters_found=done.clusters_found,
+            noise_count=done.noise_count,
+        ),
+        total_faces=done.faces_processed,
+        execution_time_seconds=done.seconds,
+        person_threshold=done.threshold,
+        threshold_source=done.threshold_source,
+        deferred_faces=done.deferred_faces,
+    )
+
+
+@router.post("/train", response_model=s.TrainFaceMatchingResponse | s.QueuedRunResponse)
+def train_matching(
+    request: Request, body: s.TrainFaceMatchingRequest | None = None
+) -> s.TrainFaceMatchingResponse | s.QueuedRunResponse:
+    """Seed 002's training: a projection head on the labelled people, then the gate decides
+    whether assignments use it. `queue: true` runs it as a train_projection_head run."""
+    from face_assets.services import training  # torch: loaded by the first call, not at start
+
+    body = body or s.TrainFaceMatchingRequest()
+    fields = training.training_fields(
+        epochs=body.epochs,
+        margin=body.margin,
+        batch_size=body.batch_size,
+        learning_rate=body.learning_rate,
+        min_faces_per_person=body.min_faces_per_person,
+    )
+    config = training.TrainingConfig(**fields)  # a bad combination fails here (422)
+    if body.queue:
+        return _queued(request, TRAINING_JOB, {"ops": {"projection_head": {"config": fields}}}, {})
+    state = request.app.state
+    started = time.perf_counter()
+    outcome, decision = training.train_and_gate(state.store, state.pack, config)
+    last = outcome.history[-1] if outcome.history else {}
+    return s.TrainFaceMatchingResponse(
+        persons_used=outcome.persons_train + outcome.persons_heldout,
+        total_faces=outcome.faces,
+        training_faces=outcome.training_faces,
+        validation_faces=outcome.validation_faces,
+        final_train_loss=last.get("loss"),
+        final_val_loss=last.get("val_loss"),
+        model_checkpoint=str(outcome.checkpoint.relative_to(state.store.home_path)),
+        training_time_seconds=round(time.perf_counter() - started, 3),
+        head_id=outcome.head_id,
+        promoted=decision.promote,
+        gate_reason=decision.reason,
+    )
 
 
 @router.get("/runs/{run_id}", response_model=s.RunResponse)

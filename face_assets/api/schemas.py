@@ -295,6 +295,10 @@ class DetectedFaceOut(BaseModel):
     det_score: float
     quality: QualityOut
     embedding: list[float] | None = None
+    # Seed 001's attributes: from a pack's attribute model; our packs load none, so null (the
+    # seed allows it).
+    age: int | None = None
+    gender: Literal["M", "F"] | None = None
 
 
 class DetectResponse(BaseModel):
@@ -315,3 +319,79 @@ class EmbeddingResponse(BaseModel):
     face: DetectedFaceOut | None
     processing_time_ms: float
     model: str
+
+
+# --- seed 002's dual-mode clustering and training: its examples are snake_case -------------
+
+
+class SeedRequest(BaseModel):
+    """Seed 002's examples send snake_case here; camelCase is taken too, unknown refused."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class DualClusterRequest(SeedRequest):
+    person_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="default: the matching rule's (measured)"
+    )
+    unknown_method: str | None = Field(default=None, description="default: average linkage")
+    unknown_min_cluster_size: int | None = Field(default=None, ge=2)
+    unknown_eps: float | None = Field(default=None, gt=0.0)
+    max_faces: int | None = Field(default=None, ge=1)
+    queue: bool = False
+
+
+class SupervisedOut(BaseModel):
+    faces_processed: int
+    assigned_to_persons: int
+    persons_matched: int
+
+
+class UnsupervisedOut(BaseModel):
+    unlabeled_faces: int
+    clusters_found: int
+    noise_count: int
+
+
+class DualClusterResponse(BaseModel):
+    status: Literal["completed"] = "completed"
+    supervised: SupervisedOut
+    unsupervised: UnsupervisedOut
+    total_faces: int
+    execution_time_seconds: float
+    person_threshold: float
+    threshold_source: str
+    deferred_faces: int
+
+
+class QueuedRunResponse(BaseModel):
+    """`queue: true`: the work runs as a Dagster run (it shows in the Dagster UI)."""
+
+    status: Literal["queued"] = "queued"
+    run_id: str
+    job_name: str | None
+    via: str
+
+
+class TrainFaceMatchingRequest(SeedRequest):
+    epochs: int | None = Field(default=None, ge=0)
+    margin: float | None = Field(default=None, gt=0.0)
+    batch_size: int | None = Field(default=None, ge=4)
+    learning_rate: float | None = Field(default=None, gt=0.0)
+    min_faces_per_person: int | None = Field(default=None, ge=2)
+    queue: bool = False
+
+
+class TrainFaceMatchingResponse(BaseModel):
+    status: Literal["completed"] = "completed"
+    persons_used: int
+    total_faces: int
+    training_faces: int
+    validation_faces: int
+    final_train_loss: float | None
+    final_val_loss: float | None
+    model_checkpoint: str
+    training_time_seconds: float
+    head_id: int
+    promoted: bool  # the gate's decision: assignments use the head only if it won
+    gate_reason: str

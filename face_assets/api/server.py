@@ -55,10 +55,9 @@ def server_config(
     )
 
 
-def serve(
-    settings: Settings, token: str, host: str = DEFAULT_APP_HOST, port: int = DEFAULT_APP_PORT
-) -> None:
-    """`face-assets serve`: the app on this host and port until interrupted."""
+def serve(settings: Settings, token: str, host: str | None = None, port: int | None = None) -> None:
+    """`face-assets serve`: the app on this host and port (default: the settings', where
+    seed 001's HOST and PORT are read) until interrupted."""
     from face_assets.defs.instance import report_labels_changed
 
     store = Store(settings.database_url, settings.home)
@@ -71,5 +70,10 @@ def serve(
         providers=settings.providers,
         model_concurrency=settings.model_concurrency,
         library_root=settings.library,
+        det_size=settings.det_size,
+        model_root=settings.model_root,
     )
-    uvicorn.Server(server_config(app, host, port)).run()
+    config = server_config(
+        app, host or settings.app_host, port or settings.app_port, log_level=settings.log_level
+    )
+    uvicorn.Server(config).run()

@@ -1,5 +1,6 @@
 """Seed 001's stateless InsightFace service on the app: /health, /detect, /extract-embedding
-(with seed 000's blur quality). Uploads are decoded by the ingest path's decoder, so a bomb
+(every face with its embedding, as /detect answers), and /extract-single-embedding (one
+embedding with seed 000's blur quality). Uploads are decoded by the ingest path's decoder, so a bomb
 or a non-image is refused with the same reason codes ingest records."""
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from face_assets.api.auth import require_caller
+from face_assets.api.limits import MAX_UPLOAD_BYTES
 from face_assets.api.schemas import (
     DetectedFaceOut,
     DetectResponse,
@@ -134,19 +137,96 @@ async def detect(
     )
 
 
+_IMAGE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["image_base64"],
+                    "properties": {"image_base64": {"type": "string"}},
+                }
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "image_base64": {"type": "string"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+async def _request_image(request: Request) -> bytes:
+    """The image of a JSON body {"image_base64": ...} (seed 001) or of a multipart form
+    (`file` or `image_base64`, as /detect takes it)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        try:
+            body = await request.json()
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body is not JSON") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("image_base64"), str):
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, 'send {"image_base64": "..."}'
+            )
+        return await _upload_bytes(None, body["image_base64"])
+    if kind in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
+        file, text = form.get("file"), form.get("image_base64")
+        return await _upload_bytes(
+            file if isinstance(file, StarletteUpload) else None,
+            text if isinstance(text, str) else None,
+        )
+    raise HTTPException(
+        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        "send JSON {\"image_base64\": ...} or a multipart form with 'file'",
+    )
+
+
 @router.post(
     "/extract-embedding",
+    response_model=DetectResponse,
+    dependencies=[Depends(require_caller)],
+    openapi_extra=_IMAGE_BODY,
+)
+async def extract_embedding(request: Request) -> DetectResponse:
+    """Seed 001: every face of an image with its embedding, in /detect's format; the image as
+    JSON {"image_base64": ...} (the seed's body) or multipart (`file` or `image_base64`)."""
+    started = time.perf_counter()
+    bgr = await _decoded(await _request_image(request))
+    service = request.app.state.models
+    result = await service.run(
+        lambda models: analysis.analyse(models, bgr, MIN_CONFIDENCE, MIN_FACE_SIZE, True)
+    )
+    return DetectResponse(
+        faces=[_face_out(f) for f in result.faces],
+        processing_time_ms=round((time.perf_counter() - started) * 1000, 2),
+        image_width=result.width,
+        image_height=result.height,
+        model=service.pack,
+    )
+
+
+@router.post(
+    "/extract-single-embedding",
     response_model=EmbeddingResponse,
     dependencies=[Depends(require_caller)],
 )
-async def extract_embedding(
+async def extract_single_embedding(
     request: Request,
     file: Annotated[UploadFile | None, File(description="a face photo or aligned crop")] = None,
     image_base64: Annotated[str | None, Form(description="or the image in base64")] = None,
     normalize: Annotated[bool, Form(description="L2-normalise the embedding")] = True,
 ) -> EmbeddingResponse:
-    """A 512-d embedding: of an aligned 112x112 crop as sent, else of the photo's largest
-    face (detected and aligned as ingest does), with the crop's blur quality (seed 000)."""
+    """One embedding: of an aligned 112x112 crop as sent, else of the photo's largest face
+    (detected and aligned as ingest does), with the crop's blur quality (seed 000). This was
+    /extract-embedding before that name took seed 001's meaning (every face, as /detect)."""
     started = time.perf_counter()
     bgr = await _decoded(await _upload_bytes(file, image_base64))
     service = request.app.state.models

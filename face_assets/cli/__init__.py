@@ -2,12 +2,15 @@
 adds its verbs to the parser:
 
 - pipeline: demo, ingest, stats, train (Dagster runs through defs/launcher.JobLauncher);
+- identities: seed 002's cluster, cluster-dual, assign, centroids, train-matching (the
+  services in the foreground, or `--queue`: a Dagster run);
 - people: clusters, persons, label, merge, split, unassign, hide, unhide, rename, forget;
 - videos: export (seed 004's faces.jsonl / faces.npy / crops);
 - admin: serve (review), find-orphans, db.
 
 `main` maps what any verb raises to one line and an exit status: 2 for a bad request
-(ValueError, LookupError), 3 for a database that cannot be reached, 1 for a failed run.
+(ValueError, LookupError, no Dagster for --queue), 3 for a database that cannot be reached,
+1 for a failed run.
 """
 
 from __future__ import annotations
@@ -17,11 +20,17 @@ import os
 import sys
 import warnings
 
-from face_assets.cli import admin, people, pipeline, videos
+from face_assets.cli import admin, identities, people, pipeline, videos
 from face_assets.errors import StoreUnavailableError
 from face_assets.settings import HOME_ENV
 
-VERB_GROUPS = (pipeline, people, videos, admin)  # parser order: the pipeline's verbs come first
+VERB_GROUPS = (
+    pipeline,
+    identities,
+    people,
+    videos,
+    admin,
+)  # parser order: the pipeline's verbs come first
 
 
 def _quiet() -> None:
@@ -41,13 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from face_assets.defs.launcher import RunFailed
+    from face_assets.defs.launcher import RunFailed, RunsUnavailable
 
     _quiet()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, LookupError) as exc:
+    except (ValueError, LookupError, RunsUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except StoreUnavailableError as exc:

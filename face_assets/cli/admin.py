@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from face_assets.cli import common
-from face_assets.settings import DEFAULT_APP_HOST, DEFAULT_APP_PORT
+from face_assets.settings import DEFAULT_APP_HOST, DEFAULT_APP_PORT, SEED_HOST_ENV, SEED_PORT_ENV
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -19,11 +19,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except auth.WeakTokenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    settings = common.settings()
+    host = args.host or settings.app_host
+    port = args.port or settings.app_port
     print(
-        f"face-assets app: open http://{args.host}:{args.port}/?token=${auth.TOKEN_ENV} once;"
+        f"face-assets app: open http://{host}:{port}/?token=${auth.TOKEN_ENV} once;"
         f" API docs at /docs (Ctrl-C stops)"
     )
-    server.serve(common.settings(), token, args.host, args.port)
+    server.serve(settings, token, host, port)
     return 0
 
 
@@ -53,8 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("review", "the same as serve (its old name)"),
     ):
         serve = sub.add_parser(verb, help=text)
-        serve.add_argument("--host", default=DEFAULT_APP_HOST, help="interface (default loopback)")
-        serve.add_argument("--port", type=int, default=DEFAULT_APP_PORT)
+        serve.add_argument(
+            "--host", help=f"interface (default ${SEED_HOST_ENV}, else {DEFAULT_APP_HOST})"
+        )
+        serve.add_argument(
+            "--port", type=int, help=f"default ${SEED_PORT_ENV}, else {DEFAULT_APP_PORT}"
+        )
         serve.set_defaults(func=cmd_serve)
     orphans = sub.add_parser("find-orphans", help="faces without embeddings or files, and back")
     orphans.add_argument("--fix", action="store_true", help="delete stray files, re-detect")

@@ -91,6 +91,29 @@ class TrainingOutcome:
     seconds_per_epoch: float
     threshold: float
     device: str
+    training_faces: int = 0  # faces the head was fitted on
+    validation_faces: int = 0  # faces of the held-out persons (the gate's evidence)
+
+
+def training_fields(**given: float | int | None) -> dict:
+    """The given TrainingConfig fields (None = the default), with the faces per person in a
+    batch lowered to min_faces_per_person when a caller asks for fewer (seed 002 allows 2)."""
+    fields = {k: v for k, v in given.items() if v is not None}
+    k = TrainingConfig().faces_per_person_in_batch
+    if fields.get("min_faces_per_person", k) < k:
+        fields["faces_per_person_in_batch"] = fields["min_faces_per_person"]
+    return fields
+
+
+def train_and_gate(
+    store: Store, pack: str, config: projection.TrainingConfig, device: str = "cpu"
+) -> tuple[TrainingOutcome, verification.GateDecision]:
+    """Train a candidate and let the gate decide it at once (the Dagster job's two steps,
+    for foreground callers)."""
+    outcome = train_candidate(store, pack, config, device)
+    decided = gate_latest(store, pack)
+    assert decided is not None and decided[1] == outcome.head_id
+    return outcome, decided[0]
 
 
 def train_candidate(
@@ -186,6 +209,8 @@ def train_candidate(
         train_seconds / epochs,
         threshold,
         device,
+        len(fit_y),
+        len(held_y),
     )
 
 

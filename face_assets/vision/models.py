@@ -26,8 +26,19 @@ PROVIDER_ALIASES = {
     "cuda": "CUDAExecutionProvider",
     "tensorrt": "TensorrtExecutionProvider",
     "trt": "TensorrtExecutionProvider",
+    "rocm": "ROCMExecutionProvider",  # seed 001: AMD GPUs, ROCm 6.x-7.0
+    "migraphx": "MIGraphXExecutionProvider",  # seed 001: AMD GPUs, ROCm 7.1+
 }
-GPU_PROVIDERS = frozenset({"CUDAExecutionProvider", "TensorrtExecutionProvider"})
+# Accelerators: asked for and missing is an error, never a silent CPU run (seed 001's AMD
+# providers included).
+GPU_PROVIDERS = frozenset(
+    {
+        "CUDAExecutionProvider",
+        "TensorrtExecutionProvider",
+        "ROCMExecutionProvider",
+        "MIGraphXExecutionProvider",
+    }
+)
 
 
 class ModelPackMissingError(RuntimeError):
@@ -59,7 +70,9 @@ def check_providers_available(requested: list[str]) -> None:
     if not missing:
         return
     hint = ""
-    if any(p in GPU_PROVIDERS for p in missing):
+    if any(p in ("ROCMExecutionProvider", "MIGraphXExecutionProvider") for p in missing):
+        hint = " AMD GPUs need ONNX Runtime built for ROCm or MIGraphX (seed 001)."
+    elif any(p in GPU_PROVIDERS for p in missing):
         hint = (
             " The installed ONNX Runtime has no GPU support: install 'onnxruntime-gpu' and make"
             " sure the CPU 'onnxruntime' wheel is not installed after it (both ship the same"

@@ -42,3 +42,72 @@ def test_split_honours_min_cluster_size(live):
         done = client.post(path, json={"minClusterSize": n + 1}).json()
     # No sub-cluster can hold more faces than the cluster has: every face is left out.
     assert done["newClusters"] == [] and done["unclustered"] == n
+
+
+def test_cluster_dual_answers_the_seeds_response_from_one_call(live):
+    seed_body = {
+        "person_threshold": 0.7,
+        "unknown_method": "hdbscan",
+        "unknown_min_cluster_size": 3,
+        "unknown_eps": 0.5,
+        "max_faces": 50000,
+        "queue": False,
+    }
+    with live.client() as client:
+        client.post(f"{API}/clusters/{CLUSTER}/label", json={"name": "Kit"}).raise_for_status()
+        done = client.post(f"{API}/cluster/dual", json=seed_body)
+        queued = client.post(f"{API}/cluster/dual", json={"queue": True})
+        wrong = client.post(f"{API}/cluster/dual", json={"unknown_method": "kmeans"})
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert set(body["supervised"]) == {"faces_processed", "assigned_to_persons", "persons_matched"}
+    assert set(body["unsupervised"]) == {"unlabeled_faces", "clusters_found", "noise_count"}
+    assert body["status"] == "completed" and body["person_threshold"] == 0.7
+    with live.store.transaction() as conn:
+        auto, persons, unlabelled, clustered = conn.execute(
+            "SELECT count(*) FILTER (WHERE assignment_method = 'auto'),"
+            " count(DISTINCT person_id) FILTER (WHERE assignment_method = 'auto'),"
+            " count(*) FILTER (WHERE person_id IS NULL AND assignment_method IS NULL),"
+            " count(DISTINCT cluster_id) FILTER (WHERE person_id IS NULL)"
+            " FROM faces WHERE pack = 'buffalo_s'"
+        ).fetchone()
+    sup, unsup = body["supervised"], body["unsupervised"]
+    assert (sup["assigned_to_persons"], sup["persons_matched"]) == (auto, persons)
+    assert sup["faces_processed"] == body["total_faces"] >= unlabelled
+    assert unsup["clusters_found"] == clustered
+    assert queued.status_code == 503  # no Dagster here: the queued form needs one
+    assert wrong.status_code == 400 and "kmeans" in wrong.json()["detail"]
+
+
+def test_train_answers_the_seeds_response_and_the_gate_decides(live):
+    from face_assets.services import labels
+    from face_assets.store import heads as head_store
+    from face_assets_tests.api.conftest import PACK, faces_of
+    from face_assets_tests.conftest import FACES_REAL
+
+    folders = sorted(
+        p.name for p in FACES_REAL.iterdir() if p.is_dir() and len(list(p.iterdir())) >= 3
+    )
+    labelled = 0
+    for folder in folders[:6]:
+        faces = faces_of(live.store, folder)[:3]
+        labels.label_faces(live.store, faces, folder, PACK)
+        labelled += len(faces)
+    body = {"epochs": 2, "margin": 0.2, "batch_size": 8, "min_faces_per_person": 2}
+    with live.client() as client:
+        done = client.post(f"{API}/train", json=body)
+        bad = client.post(f"{API}/train", json={"batch_size": 4, "min_faces_per_person": 3})
+    assert done.status_code == 200, done.text
+    out = done.json()
+    for key in ("persons_used", "total_faces", "training_faces", "validation_faces",
+                "final_train_loss", "final_val_loss", "model_checkpoint",
+                "training_time_seconds"):  # fmt: skip
+        assert key in out
+    # Faces under the quality gate do not train: at most what was labelled.
+    assert 4 <= out["persons_used"] <= 6 and 0 < out["total_faces"] <= labelled
+    assert out["training_faces"] + out["validation_faces"] <= out["total_faces"]
+    assert (live.store.home_path / out["model_checkpoint"]).is_file()
+    with live.store.transaction() as conn:
+        record = head_store.head(conn, out["head_id"])
+    assert record.status == ("promoted" if out["promoted"] else "rejected")
+    assert bad.status_code == 400  # 4 faces cannot hold 2 persons x 3

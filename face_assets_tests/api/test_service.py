@@ -91,6 +91,34 @@ def test_detect_finds_the_six_faces_of_t1(live, t1_path):
     assert [f["bbox"] for f in as_base64["faces"]] == [f["bbox"] for f in body["faces"]]
 
 
+def test_extract_embedding_answers_seed_001s_json_body_in_detects_format(live, t1_path):
+    encoded = base64.b64encode(t1_path.read_bytes()).decode()
+    with live.client() as client:
+        as_json = client.post("/extract-embedding", json={"image_base64": encoded})
+        as_form = client.post(
+            "/extract-embedding", files={"file": ("t1.jpg", t1_path.read_bytes())}
+        )
+        detected = client.post(
+            "/detect", files={"file": ("t1.jpg", t1_path.read_bytes())},
+            data={"include_embedding": "true"},
+        ).json()  # fmt: skip
+        wrong = client.post("/extract-embedding", json={"image": encoded})
+        plain = client.post(
+            "/extract-embedding", content=b"x", headers={"Content-Type": "text/plain"}
+        )
+    assert as_json.status_code == 200, as_json.text
+    body = as_json.json()
+    assert set(body) >= {"faces", "processing_time_ms", "image_width", "image_height"}
+    assert len(body["faces"]) == 6
+    for face in body["faces"]:
+        assert set(face) >= {"bbox", "embedding", "det_score", "age", "gender"}
+        assert len(face["embedding"]) == EMBEDDING_DIM
+        assert face["age"] is None and face["gender"] is None  # buffalo_s has no attribute model
+    assert [f["bbox"] for f in body["faces"]] == [f["bbox"] for f in detected["faces"]]
+    assert [f["bbox"] for f in as_form.json()["faces"]] == [f["bbox"] for f in body["faces"]]
+    assert wrong.status_code == 422 and plain.status_code == 415
+
+
 def test_extract_embedding_matches_the_ingest_path(live):
     """The stored embedding of a real library photo's face (written by the ingest assets)
     and the endpoint's, from the photo and from the stored aligned crop."""
@@ -110,15 +138,20 @@ def test_extract_embedding_matches_the_ingest_path(live):
     ok, crop_png = cv2.imencode(".png", crop)
     assert ok
     with live.client() as client:
-        from_photo = client.post("/extract-embedding", files={"file": ("p.jpg", photo_bytes)})
-        from_crop = client.post("/extract-embedding", files={"file": ("c.png", crop_png.tobytes())})
+        from_photo = client.post(
+            "/extract-single-embedding", files={"file": ("p.jpg", photo_bytes)}
+        )
+        from_crop = client.post(
+            "/extract-single-embedding", files={"file": ("c.png", crop_png.tobytes())}
+        )
         raw = client.post(
-            "/extract-embedding",
+            "/extract-single-embedding",
             files={"file": ("c.png", crop_png.tobytes())},
             data={"normalize": "false"},
         ).json()
         blank = client.post(
-            "/extract-embedding", files={"file": ("b.png", _png(Image.new("RGB", (300, 300))))}
+            "/extract-single-embedding",
+            files={"file": ("b.png", _png(Image.new("RGB", (300, 300))))},
         )
     assert from_photo.status_code == 200, from_photo.text
     photo_body, crop_body = from_photo.json(), from_crop.json()
@@ -147,7 +180,7 @@ def test_sharp_crops_score_higher_than_blurred_ones(live):
         for img in (crop, blurred):
             png = cv2.imencode(".png", img)[1].tobytes()
             scores.append(
-                client.post("/extract-embedding", files={"file": ("c.png", png)}).json()[
+                client.post("/extract-single-embedding", files={"file": ("c.png", png)}).json()[
                     "quality_score"
                 ]
             )

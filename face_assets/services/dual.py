@@ -1,0 +1,63 @@
+"""Dual-mode clustering in one call (seed 002's `cluster-dual`): known persons claim their
+faces first (prototypes from the human labels, then assignment under the matching rule), then
+only the faces nobody claimed are clustered. The same steps the `refresh_identities` job runs
+as assets, for the HTTP app's and the CLI's foreground calls."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from face_assets.identity.assignment import ASSIGN_MARGIN
+from face_assets.services import clusters, identities, matching
+from face_assets.store import Store, stats
+
+
+@dataclass(frozen=True)
+class DualResult:
+    faces_processed: int  # faces without a human label that assignment considered
+    assigned_to_persons: int
+    persons_matched: int
+    unlabeled_faces: int  # faces the clustering phase considered
+    clusters_found: int
+    noise_count: int
+    deferred_faces: int  # new faces past max_faces, left for the next run
+    threshold: float
+    threshold_source: str
+    seconds: float
+
+
+def months_with_faces(store: Store) -> list[str]:
+    with store.transaction() as conn:
+        return [m["month"] for m in stats.month_summary(conn) if m["faces"]]
+
+
+def dual_cluster(
+    store: Store,
+    pack: str,
+    person_threshold: float | None = None,
+    params: clusters.ClusterParams | None = None,
+    max_faces: int | None = None,
+    device: str = "cpu",
+    margin: float = ASSIGN_MARGIN,
+) -> DualResult:
+    """Phase 1 (supervised) over every month, then phase 2 (unsupervised) on the rest."""
+    started = time.perf_counter()
+    params = params or clusters.ClusterParams()
+    params.check()  # a wrong method fails before any write
+    identities.refresh_prototypes(store, pack)
+    rule = matching.matching_rule(store, pack, device, override=person_threshold)
+    assigned = identities.assign_months(store, pack, months_with_faces(store), rule, margin)
+    found = clusters.recluster(store, pack, params, max_faces=max_faces)
+    return DualResult(
+        faces_processed=assigned.faces,
+        assigned_to_persons=assigned.assigned,
+        persons_matched=len(assigned.per_person),
+        unlabeled_faces=found.faces,
+        clusters_found=found.clusters,
+        noise_count=found.noise,
+        deferred_faces=found.deferred,
+        threshold=rule.threshold,
+        threshold_source=rule.source,
+        seconds=round(time.perf_counter() - started, 3),
+    )

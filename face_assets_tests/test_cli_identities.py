@@ -1,0 +1,61 @@
+"""Seed 002's identity verbs on a real store: the same service calls as the HTTP app, the
+seed's output lines, and clear errors for what we refuse (exit 2, one line)."""
+
+from __future__ import annotations
+
+import pytest
+
+from face_assets import cli
+from face_assets.services import labels
+from face_assets_tests.api.conftest import PACK, faces_of
+
+
+@pytest.fixture
+def run(real_store, monkeypatch, capsys):
+    for name in ("DAGSTER_HOME", "FACE_ASSETS_DAGSTER_URL", "FACE_ASSETS_PACK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FACE_ASSETS_DATABASE_URL", real_store.database_url)
+    monkeypatch.setenv("FACE_ASSETS_HOME", str(real_store.home_path))
+
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return invoke
+
+
+def test_seed_verbs_run_the_services_and_print_the_seeds_lines(real_store, run):
+    labels.label_faces(real_store, faces_of(real_store, "kit_harington"), "Kit", PACK)
+    code, out, _ = run("centroids")
+    assert code == 0 and "Persons: 1" in out
+    code, out, _ = run("cluster-dual", "--person-threshold", "0.4", "--unknown-min-size", "3")
+    assert code == 0, out
+    seed_lines = (
+        "Phase 1 (Supervised):",
+        "  - Faces processed:",
+        "  - Persons matched:",
+        "Phase 2 (Unsupervised):",
+        "  - Clusters found:",
+        "  - Noise (outliers):",
+    )
+    assert all(line in out for line in seed_lines), out
+    code, out, _ = run("assign", "--since", "2000-01-01", "--threshold", "0.5")
+    assert code == 0 and "Faces assigned:" in out and "Threshold: 0.5 (override" in out
+    code, out, _ = run("cluster", "--min-cluster-size", "3", "--max-faces", "1000")
+    assert code == 0 and "Clusters found:" in out
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["cluster", "--time-bucket", "2025-12"], "spans months"),
+        (["assign", "--max-faces", "10"], "--since"),
+        (["assign", "--since", "yesterday"], "not a date"),
+        (["cluster-dual", "--unknown-method", "kmeans"], "kmeans"),
+        (["centroids", "--queue"], "no Dagster"),
+    ],
+)
+def test_what_we_refuse_is_one_clear_line(run, argv, says):
+    code, _, err = run(*argv)
+    assert code == 2 and says in err and err.count("\n") == 1

@@ -1,0 +1,55 @@
+"""Seed 001's environment names work beside ours, through Settings only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from face_assets.settings import DEFAULT_APP_HOST, DEFAULT_APP_PORT, Settings
+
+
+def test_seed_001s_names_are_read_and_ours_win():
+    seed = {
+        "HOST": "0.0.0.0",
+        "PORT": "8100",
+        "ONNX_PROVIDERS": "MIGraphXExecutionProvider",
+        "INSIGHTFACE_MODEL": "buffalo_l",
+        "DET_SIZE": "480",
+        "LOG_LEVEL": "DEBUG",
+        "MODEL_CACHE_DIR": "/tmp/models",
+    }
+    got = Settings.from_env(seed)
+    assert (got.app_host, got.app_port) == ("0.0.0.0", 8100)
+    assert got.providers == ("MIGraphXExecutionProvider",) and got.pack == "buffalo_l"
+    assert (got.det_size, got.log_level, got.model_root) == (480, "debug", Path("/tmp/models"))
+    ours = Settings.from_env(
+        {**seed, "FACE_ASSETS_PROVIDERS": "cpu", "FACE_ASSETS_PACK": "buffalo_s"}
+    )
+    assert ours.providers == ("cpu",) and ours.pack == "buffalo_s"
+    plain = Settings.from_env({})
+    assert (plain.app_host, plain.app_port, plain.det_size) == (
+        DEFAULT_APP_HOST, DEFAULT_APP_PORT, None
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "env, name",
+    [
+        ({"PORT": "http"}, "PORT"),
+        ({"DET_SIZE": "500"}, "DET_SIZE"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+    ],
+)
+def test_a_bad_seed_value_fails_by_name(env, name):
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env(env)
+
+
+def test_amd_providers_never_fall_back_silently():
+    from face_assets.vision.models import GPU_PROVIDERS, normalise_providers
+
+    assert normalise_providers(["rocm", "migraphx"]) == [
+        "ROCMExecutionProvider", "MIGraphXExecutionProvider"
+    ]  # fmt: skip
+    assert {"ROCMExecutionProvider", "MIGraphXExecutionProvider"} <= GPU_PROVIDERS
