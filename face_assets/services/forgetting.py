@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from face_assets import media
+from face_assets.services.face_tags import forget_in_sidecars
 from face_assets.services.labels import person_ref
 from face_assets.store import Connection, Store
 from face_assets.store import forgetting as forget_store
@@ -63,7 +64,7 @@ def _heads_trained_on(store: Store, person_ids: list[int]) -> list[head_store.He
     return used
 
 
-def forget_person(store: Store, ref: str) -> dict:
+def forget_person(store: Store, ref: str, library_root: Path | None = None) -> dict:
     """Delete a person's biometric data and name everywhere this product writes them.
 
     Faces (their embeddings, crops, thumbnails), the same faces found by other packs,
@@ -72,11 +73,15 @@ def forget_person(store: Store, ref: str) -> dict:
     their automatic assignments released; with the promoted head retired, assignments use
     raw ArcFace until a new head passes the gate). Box tombstones (no pixels, no name) stop
     any detector size or pack from finding the faces again. Dagster's event log holds ids
-    and counts only.
+    and counts only. With the library root, the name is removed from the XMP sidecars we
+    wrote (export-tags); tag files of others that named them are listed, not modified.
     """
     with store.transaction() as conn:
         person = person_store.find_person(conn, person_ref(ref))
+        aliases = forget_store.person_and_aliases(conn, person.id)
+        names = list(person_store.person_names(conn, aliases).values())
     heads = _heads_trained_on(store, [person.id])
+    tags = forget_in_sidecars(store, library_root, aliases, names)
     with store.transaction() as conn:
         person = person_store.find_person(conn, str(person.id))  # still there, same person
         video_media = video_store.forget_person_tracks(conn, person.id)  # before the person
@@ -108,6 +113,7 @@ def forget_person(store: Store, ref: str) -> dict:
         "checkpoints_deleted": checkpoints,
         "auto_assignments_released": released,
         "promoted_head_retired": promoted[0] if promoted else None,
+        **tags,
         "remains": (
             "box tombstones (image id + box, no pixels, no name) and audit rows with ids only"
             + (

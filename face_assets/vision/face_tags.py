@@ -373,11 +373,47 @@ def _detach_mwg(root: ET.Element) -> tuple[ET.Element, list[TagRegion]]:
     return target, existing
 
 
+SAME_REGION_IOU = 0.9  # a region of the same name moved less than this is the same tag
+
+
+def _name_changes(before: list[TagRegion], after: list[TagRegion]) -> tuple[list[str], list[str]]:
+    """Names added and removed, pairing regions of one name that overlap by SAME_REGION_IOU
+    (a box re-expressed by another tool, rounded differently, is no change)."""
+    unpaired = list(before)
+    added = []
+    for region in after:
+        twin = next(
+            (
+                r
+                for r in unpaired
+                if (r.name or "") == (region.name or "")
+                and _iou(r.box, region.box) >= SAME_REGION_IOU
+            ),
+            None,
+        )
+        if twin is None:
+            added.append(region.name or "")
+        else:
+            unpaired.remove(twin)
+    return sorted(added), sorted(r.name or "" for r in unpaired)
+
+
+def _applied_dimensions(root: ET.Element) -> tuple[int, int]:
+    for holder in root.iter():
+        info = _struct(holder, "mwg-rs", "Regions")
+        dims = _struct(info, "mwg-rs", "AppliedToDimensions") if info is not None else None
+        if dims is not None:
+            w, h = _float(_value(dims, "stDim", "w")), _float(_value(dims, "stDim", "h"))
+            if w and h:
+                return int(w), int(h)
+    return 0, 0
+
+
 def merged_sidecar(
     existing: bytes | None,
     ours: list[TagRegion],
-    width: int,
-    height: int,
+    width: int | None,
+    height: int | None,
     drop_names: frozenset[str] = frozenset(),
 ) -> SidecarUpdate:
     """An XMP sidecar holding our face regions, merged into `existing` (None: a new file).
@@ -385,9 +421,12 @@ def merged_sidecar(
     Everything else in the existing sidecar is kept (other schemas, non-face regions are
     dropped only if they were MWG face regions replaced by ours). An existing face region
     overlapping one of ours (IoU >= 0.5) is replaced by ours; the others are kept, except
-    those named in `drop_names` (forgetting a person).
+    those named in `drop_names` (forgetting a person). Without width and height the
+    existing applied-to dimensions are kept.
     """
     root = parse_xml(existing) if existing else ET.fromstring(_EMPTY_XMP)
+    if width is None or height is None:
+        width, height = _applied_dimensions(root)
     non_face: list[ET.Element] = []
     for holder in root.iter():
         info = _struct(holder, "mwg-rs", "Regions")
@@ -408,10 +447,7 @@ def merged_sidecar(
         li = ET.SubElement(bag, _q("rdf", "li"), {_q("rdf", "parseType"): "Resource"})
         li.extend(list(item))
     target.append(node)
-    names_before = sorted((r.name or "", r.key) for r in before)
-    names_after = sorted((r.name or "", r.key) for r in after)
-    added = [n for n, k in names_after if (n, k) not in names_before]
-    removed = [n for n, k in names_before if (n, k) not in names_after]
+    added, removed = _name_changes(before, after)
     content = b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
     content += ET.tostring(root, encoding="utf-8", xml_declaration=False)
     content += b'\n<?xpacket end="w"?>\n'

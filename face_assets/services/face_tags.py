@@ -1,0 +1,446 @@
+"""Import the face tags a library already has, and export our names as XMP face regions.
+
+Import (on ingest, after embeddings, and `face-assets import-tags`): each named region of a
+photo's XMP (embedded, `photo.jpg.xmp`, `photo.xmp`) or of its folder's `.picasa.ini` is
+matched to a detected face by box overlap (vision.matching's rule, as re-detection); the face
+becomes a human label of the named person. A region no detected face overlaps becomes an
+imported face (source 'imported': landmarks from the detector run on the region, else from
+the box), embedded from its crop and labelled. Imported labels are human labels: prototypes
+are rebuilt at once and no machine overwrites them. A region already read changes nothing;
+a region gone from its file is reported, its label kept. A face already labelled by a human
+as someone else is left alone (counted as a conflict). Regions on a forgotten face's
+tombstone are skipped: a tag never brings back a forgotten person.
+
+Export (`face-assets export-tags`): our human labels as MWG face regions in an XMP sidecar
+next to each photo, merged into an existing sidecar, never written into a photo; a dry run
+lists what would change. The sidecars written are recorded, so forgetting a person removes
+their name from exactly those files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from face_assets import media
+from face_assets.identity.names import normalise_name
+from face_assets.library import confined_path, read_library_file
+from face_assets.services.identities import rebuild_prototypes
+from face_assets.store import Store
+from face_assets.store import face_tags as tag_store
+from face_assets.store import faces as face_store
+from face_assets.store import label_events as event_store
+from face_assets.store import labels as label_store
+from face_assets.store import persons as person_store
+from face_assets.vision import face_tags, matching
+from face_assets.vision.decode import ImageRejected, decode_image
+from face_assets.vision.faces import (
+    aligned_crop,
+    box_key,
+    box_landmarks,
+    encode_crop,
+    encode_jpeg,
+    face_thumbnail,
+    kept_faces,
+)
+from face_assets.vision.models import FaceModels
+
+SIDECAR_SUFFIX = ".xmp"  # photo.jpg.xmp (digiKam, darktable); photo.xmp (Lightroom) is read too
+PICASA_INI = ".picasa.ini"
+PICASA_CONTACTS = "contacts.xml"  # Picasa 3's names, when copied into the library root
+REGION_CONTEXT = 0.5  # the region grown by half its size each side before re-detecting in it
+TAG_FACE_SCORE = 0.0  # det_score of a face the detector did not find (none to report)
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class ImportStats:
+    images: int = 0
+    tag_files: int = 0
+    regions_read: int = 0
+    matched: int = 0
+    created: int = 0
+    already_imported: int = 0
+    unnamed: int = 0
+    conflicts: int = 0  # the face is a human label of someone else: left alone
+    forgotten: int = 0  # on a forgotten face's tombstone: skipped
+    removed_in_file: int = 0  # read earlier, gone from the file now: label kept
+    unreadable: Counter = field(default_factory=Counter)
+    persons: set = field(default_factory=set)
+
+    def metadata(self) -> dict:
+        return {
+            "images": self.images,
+            "tag_files": self.tag_files,
+            "regions_read": self.regions_read,
+            "matched": self.matched,
+            "created": self.created,
+            "already_imported": self.already_imported,
+            "unnamed": self.unnamed,
+            "conflicts": self.conflicts,
+            "forgotten_skipped": self.forgotten,
+            "removed_in_file": self.removed_in_file,
+            "unreadable": dict(self.unreadable),
+            "persons": len(self.persons),
+        }
+
+
+def sidecar_candidates(rel_path: str) -> list[str]:
+    """Sidecar names a photo may have, in the order they are preferred."""
+    path = Path(rel_path)
+    return [f"{rel_path}{SIDECAR_SUFFIX}", path.with_suffix(SIDECAR_SUFFIX).as_posix()]
+
+
+def _read_optional(root: Path, rel_path: str, limit: int) -> bytes | None:
+    try:
+        path = confined_path(root, rel_path)
+    except ImageRejected:
+        return None
+    if not path.is_file():
+        return None
+    if path.stat().st_size > limit:
+        raise face_tags.TagsRejected(face_tags.REASON_TOO_LARGE, f"{rel_path} exceeds {limit}")
+    return path.read_bytes()
+
+
+class _PicasaCache:
+    """Each folder's .picasa.ini parsed once per run."""
+
+    def __init__(self, root: Path, stats: ImportStats) -> None:
+        self.root, self.stats = root, stats
+        self.folders: dict[str, dict[str, list[face_tags.TagRegion]]] = {}
+        self.contacts: dict[str, str] | None = None
+
+    def _contacts(self) -> dict[str, str]:
+        if self.contacts is None:
+            self.contacts = {}
+            try:
+                data = _read_optional(self.root, PICASA_CONTACTS, face_tags.MAX_PICASA_BYTES)
+                if data:
+                    self.contacts = face_tags.picasa_contacts(data)
+            except face_tags.TagsRejected as exc:
+                self.stats.unreadable[exc.reason] += 1
+        return self.contacts
+
+    def regions(self, rel_path: str) -> tuple[str, list[face_tags.TagRegion]]:
+        folder = Path(rel_path).parent.as_posix()
+        ini_path = PICASA_INI if folder == "." else f"{folder}/{PICASA_INI}"
+        if folder not in self.folders:
+            self.folders[folder] = {}
+            try:
+                data = _read_optional(self.root, ini_path, face_tags.MAX_PICASA_BYTES)
+                if data:
+                    self.stats.tag_files += 1
+                    self.folders[folder] = face_tags.picasa_regions(data, self._contacts())
+            except face_tags.TagsRejected as exc:
+                self.stats.unreadable[exc.reason] += 1
+        return ini_path, self.folders[folder].get(Path(rel_path).name, [])
+
+
+def _tag_regions(
+    root: Path, image: tag_store.TagImage, data: bytes, picasa: _PicasaCache, stats: ImportStats
+) -> list[tuple[str, face_tags.TagRegion]]:
+    """(tag file, region) of every face region the photo's tag files hold."""
+    found: list[tuple[str, face_tags.TagRegion]] = []
+    rel_path = image.paths[0]
+    try:
+        packet = face_tags.embedded_xmp(data)
+        if packet is not None:
+            stats.tag_files += 1
+            found += [(rel_path, r) for r in face_tags.xmp_regions(packet)]
+    except face_tags.TagsRejected as exc:
+        stats.unreadable[exc.reason] += 1
+    for candidate in sidecar_candidates(rel_path):
+        try:
+            sidecar = _read_optional(root, candidate, face_tags.MAX_XMP_BYTES)
+            if sidecar is not None:
+                stats.tag_files += 1
+                found += [(candidate, r) for r in face_tags.xmp_regions(sidecar)]
+        except face_tags.TagsRejected as exc:
+            stats.unreadable[exc.reason] += 1
+    ini_path, regions = picasa.regions(rel_path)
+    found += [(ini_path, r) for r in regions]
+    return found
+
+
+def _region_face(
+    models: FaceModels, bgr: np.ndarray, box: tuple[float, float, float, float]
+) -> tuple[tuple[float, float, float, float], np.ndarray, float]:
+    """Box, landmarks and score for a region: the detector's, run on the region with context,
+    when it finds a face centred in it; else the region's box with estimated landmarks."""
+    height, width = bgr.shape[:2]
+    x1, y1, x2, y2 = box
+    pad_x, pad_y = (x2 - x1) * REGION_CONTEXT, (y2 - y1) * REGION_CONTEXT
+    left, top = max(0, int(x1 - pad_x)), max(0, int(y1 - pad_y))
+    right, bottom = min(width, int(x2 + pad_x)), min(height, int(y2 + pad_y))
+    if right - left >= 16 and bottom - top >= 16:
+        crop = np.ascontiguousarray(bgr[top:bottom, left:right])
+        boxes, kps = models.detect(crop, threshold=0.3)
+        for face in kept_faces(boxes, kps, 0.3, 8):
+            cx = (face.bbox[0] + face.bbox[2]) / 2 + left
+            cy = (face.bbox[1] + face.bbox[3]) / 2 + top
+            if x1 <= cx <= x2 and y1 <= cy <= y2:
+                shifted = (
+                    face.bbox[0] + left,
+                    face.bbox[1] + top,
+                    face.bbox[2] + left,
+                    face.bbox[3] + top,
+                )
+                return shifted, face.landmarks + np.float32([left, top]), face.det_score
+    return box, box_landmarks(box), TAG_FACE_SCORE
+
+
+def import_tags(
+    models: FaceModels,
+    store: Store,
+    library_root: Path,
+    months: list[str] | None = None,
+    log: Log | None = None,
+) -> ImportStats:
+    """Read the face tags of the detected photos (of these months, or all) into human labels."""
+    stats = ImportStats()
+    root = Path(library_root)
+    picasa = _PicasaCache(root, stats)
+    with store.transaction() as conn:
+        images = tag_store.images_for_tags(conn, models.pack, months)
+    for image in images:
+        try:
+            data = read_library_file(root, image.paths[0])
+        except ImageRejected:
+            continue
+        regions = _tag_regions(root, image, data, picasa, stats)
+        with store.transaction() as conn:
+            seen = tag_store.imported_regions(conn, image.image_id)
+        if not regions and not seen:
+            continue
+        stats.images += 1
+        present = {(r.origin, path, r.key) for path, r in regions}
+        stats.removed_in_file += len(set(seen) - present)
+        fresh = [(p, r) for p, r in regions if (r.origin, p, r.key) not in seen]
+        stats.already_imported += len(regions) - len(fresh)
+        stats.regions_read += len(regions)
+        if fresh:
+            _import_image(models, store, image, data, fresh, stats)
+        if log:
+            log(f"{image.paths[0]}: {len(regions)} regions")
+    if stats.persons:
+        with store.transaction() as conn:
+            rebuild_prototypes(conn, models.pack, sorted(stats.persons))
+            event_store.log_event(
+                conn,
+                "import_tags",
+                None,
+                None,
+                stats.matched + stats.created,
+                {"persons": len(stats.persons)},  # ids and counts only: no names in the log
+            )
+    return stats
+
+
+def _import_image(
+    models: FaceModels,
+    store: Store,
+    image: tag_store.TagImage,
+    data: bytes,
+    regions: list[tuple[str, face_tags.TagRegion]],
+    stats: ImportStats,
+) -> None:
+    """One photo's new regions, in one transaction."""
+    pixels = None
+    with store.transaction() as conn:
+        faces = tag_store.image_faces(conn, image.image_id, models.pack)
+        for tag_path, region in regions:
+            box = region.pixels(image.width, image.height)
+            if image.forgotten and matching.overlapping([box], image.forgotten)[0]:
+                stats.forgotten += 1
+                tag_store.record_region(
+                    conn, image.image_id, region.origin, tag_path, region.box, region.key,
+                    None, None, "skipped",
+                )  # fmt: skip
+                continue
+            if not region.name:
+                stats.unnamed += 1
+                continue
+            try:
+                name = normalise_name(region.name)
+            except ValueError:
+                stats.unreadable["tags_invalid_name"] += 1
+                continue
+            person, _ = person_store.person_by_name(conn, name)
+            if person.status != "active":
+                stats.conflicts += 1
+                continue
+            pairs = matching.match_boxes([box], [f.bbox for f in faces], matching.SAME_FACE_IOU)
+            if pairs:
+                face = faces[pairs[0][1]]
+                if face.method == "human" and face.person_id != person.id:
+                    stats.conflicts += 1  # a human's decision is never overwritten
+                    outcome, face_id = "skipped", face.face_id
+                else:
+                    rejected = label_store.rejections(conn, [face.face_id])
+                    if person.id in rejected.get(face.face_id, ()):
+                        stats.conflicts += 1
+                        outcome, face_id = "skipped", face.face_id
+                    else:
+                        label_store.label_faces(conn, [face.face_id], person.id)
+                        stats.matched += 1
+                        stats.persons.add(person.id)
+                        outcome, face_id = "matched", face.face_id
+            else:
+                if pixels is None:
+                    pixels = decode_image(data, name=image.paths[0])
+                face_id = _create_face(conn, models, store, image, pixels.bgr, box)
+                label_store.label_faces(conn, [face_id], person.id)
+                faces.append(tag_store.ImageFace(face_id, box, person.id, "human"))
+                stats.created += 1
+                stats.persons.add(person.id)
+                outcome = "created"
+            tag_store.record_region(
+                conn, image.image_id, region.origin, tag_path, region.box, region.key,
+                face_id, person.id, outcome,
+            )  # fmt: skip
+
+
+def _create_face(conn, models: FaceModels, store: Store, image, bgr: np.ndarray, box) -> int:
+    """An imported face from a region: crop, thumbnail, row and embedding."""
+    bbox, landmarks, score = _region_face(models, bgr, box)
+    key = box_key(bbox)
+    crop_path = media.face_file_name(image.sha256, models.pack, key, "crop")
+    thumb_path = media.face_file_name(image.sha256, models.pack, key, "thumb")
+    crop = aligned_crop(bgr, landmarks)
+    media.write_media(store.media_root, crop_path, encode_crop(crop))
+    media.write_media(store.media_root, thumb_path, encode_jpeg(face_thumbnail(bgr, bbox)))
+    face_id = tag_store.insert_tag_face(
+        conn, image.image_id, models.pack, image.month, bbox, key, landmarks, score,
+        crop_path, thumb_path, "imported",
+    )  # fmt: skip
+    face_store.store_embeddings(conn, [face_id], models.pack, models.embed([crop]))
+    return face_id
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SidecarChange:
+    sidecar: str
+    added: list[str]
+    removed: list[str]
+    existed: bool
+
+
+def _sidecar_for(root: Path, rel_path: str) -> tuple[str, bytes | None]:
+    """The sidecar to merge into (an existing one, preferred order), else photo.jpg.xmp."""
+    for candidate in sidecar_candidates(rel_path):
+        data = _read_optional(root, candidate, face_tags.MAX_XMP_BYTES)
+        if data is not None:
+            return candidate, data
+    return sidecar_candidates(rel_path)[0], None
+
+
+def _write_sidecar(root: Path, rel_path: str, content: bytes) -> None:
+    target = confined_path(root, rel_path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_bytes(content)
+    tmp.replace(target)
+
+
+def export_tags(
+    store: Store,
+    library_root: Path,
+    pack: str,
+    months: list[str] | None = None,
+    dry_run: bool = False,
+) -> dict:
+    """Our human labels as MWG face regions in XMP sidecars (never in the photos)."""
+    root = Path(library_root)
+    changes: list[SidecarChange] = []
+    refused: Counter = Counter()
+    with store.transaction() as conn:
+        named = tag_store.named_faces_by_image(conn, pack, months)
+        images = {i.image_id: i for i in tag_store.images_for_tags(conn, pack, months)}
+    for image_id, faces in sorted(named.items()):
+        image = images.get(image_id)
+        if image is None or not image.width or not image.height:
+            continue
+        regions = [
+            face_tags.TagRegion(
+                (
+                    f.bbox[0] / image.width,
+                    f.bbox[1] / image.height,
+                    f.bbox[2] / image.width,
+                    f.bbox[3] / image.height,
+                ),
+                f.name,
+                face_tags.ORIGIN_MWG,
+            )
+            for f in faces
+        ]
+        try:
+            sidecar, existing = _sidecar_for(root, image.paths[0])
+            update = face_tags.merged_sidecar(existing, regions, image.width, image.height)
+        except face_tags.TagsRejected as exc:
+            refused[exc.reason] += 1
+            continue
+        if not update.changed:
+            continue
+        changes.append(SidecarChange(sidecar, update.added, update.removed, existing is not None))
+        if dry_run:
+            continue
+        _write_sidecar(root, sidecar, update.content)
+        with store.transaction() as conn:
+            tag_store.record_sidecar(
+                conn,
+                sidecar,
+                image_id,
+                [f.person_id for f in faces],
+                hashlib.sha256(update.content).hexdigest(),
+            )
+    return {
+        "dry_run": dry_run,
+        "sidecars_changed": len(changes),
+        "sidecars_merged": sum(c.existed for c in changes),
+        "refused": dict(refused),
+        "changes": [
+            {"sidecar": c.sidecar, "added": c.added, "removed": c.removed} for c in changes
+        ],
+    }
+
+
+def forget_in_sidecars(
+    store: Store, library_root: Path | None, person_ids: list[int], names: list[str]
+) -> dict:
+    """Before a forget commits: remove the names from the sidecars we wrote, and list the tag
+    files (not ours) whose regions named them, which we do not modify."""
+    with store.transaction() as conn:
+        ours = tag_store.sidecars_naming(conn, person_ids)
+        theirs = tag_store.tag_files_naming(conn, person_ids)
+    cleaned = []
+    if library_root is not None:
+        root = Path(library_root)
+        for rel_path, _ in ours:
+            try:
+                existing = _read_optional(root, rel_path, face_tags.MAX_XMP_BYTES)
+            except face_tags.TagsRejected:
+                existing = None
+            sha = None
+            if existing is not None:
+                update = face_tags.merged_sidecar(
+                    existing, [], None, None, drop_names=frozenset(names)
+                )
+                if update.changed:
+                    _write_sidecar(root, rel_path, update.content)
+                sha = hashlib.sha256(update.content).hexdigest()
+            with store.transaction() as conn:
+                tag_store.drop_from_sidecar(conn, rel_path, person_ids, sha)
+            cleaned.append(rel_path)
+    return {
+        "sidecars_cleaned": cleaned,
+        "tag_files_naming_them": sorted(set(theirs) - set(cleaned)),
+    }

@@ -1,0 +1,158 @@
+"""Importing the tags people have and exporting ours, on real photos, models and PostgreSQL.
+
+Sidecars are written by exiftool (as digiKam or Lightroom would), read by import_tags; the
+sidecars export_tags writes are read back by exiftool; forgetting removes the name from ours.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from face_assets.defs.partitions import partition_of
+from face_assets.services import face_tags as tag_service
+from face_assets.services import forgetting, ingest
+from face_assets_tests.conftest import FACES_REAL
+
+PACK = "buffalo_s"
+
+
+@pytest.fixture(scope="module")
+def exiftool() -> str:
+    path = shutil.which("exiftool")
+    if path is None:
+        pytest.fail("exiftool is missing: `make system-deps` installs libimage-exiftool-perl")
+    return path
+
+
+def _ingest(store, models, root: Path) -> list[str]:
+    months = list(ingest.scan_months(store, root, partition_of))
+    ingest.register_months(store, root, months, partition_of)
+    ingest.detect_faces(models, store, root, months)
+    ingest.embed_faces(models, store, months)
+    return months
+
+
+def _mwg(exiftool: str, photo: Path, regions: list[tuple[str, tuple[float, ...]]]) -> None:
+    """A sidecar photo.jpg.xmp with MWG face regions (centre x, y, w, h normalised)."""
+    items = ",".join(
+        f"{{Area={{X={x:.4f},Y={y:.4f},W={w:.4f},H={h:.4f},Unit=normalized}},Name={n},Type=Face}}"
+        for n, (x, y, w, h) in regions
+    )
+    args = photo.parent / "args.txt"
+    args.write_text(f"-RegionInfo={{RegionList=[{items}]}}\n")
+    sidecar = Path(f"{photo}.xmp")
+    sidecar.unlink(missing_ok=True)
+    subprocess.run([exiftool, "-q", "-@", str(args), "-o", str(sidecar), str(photo)], check=True)
+    args.unlink()
+
+
+def _face_rows(store) -> list[tuple]:
+    with store.transaction() as conn:
+        return conn.execute(
+            "SELECT f.id, f.source, f.assignment_method, p.name, e.face_id IS NOT NULL"
+            " FROM faces f LEFT JOIN persons p ON p.id = f.person_id"
+            " LEFT JOIN face_embeddings e ON e.face_id = f.id ORDER BY f.id"
+        ).fetchall()
+
+
+def test_import_export_and_forget_round_trip(store, face_models, tmp_path, exiftool):
+    root = tmp_path / "library"
+    (root / "alex").mkdir(parents=True)
+    photo = root / "alex" / "1.jpg"
+    shutil.copy(FACES_REAL / "alex_lacamoire" / "1.jpg", photo)
+    months = _ingest(store, face_models, root)
+    with store.transaction() as conn:
+        width, height, (x1, y1, x2, y2) = conn.execute(
+            "SELECT i.width, i.height, f.bbox FROM faces f JOIN images i ON i.id = f.image_id"
+        ).fetchone()
+    # One region on the detected face, one where the detector found nothing.
+    face = ((x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height)
+    _mwg(exiftool, photo, [("Alex Lacamoire", face), ("Lin Manuel", (0.15, 0.85, 0.12, 0.1))])
+    original = photo.read_bytes()
+
+    stats = tag_service.import_tags(face_models, store, root, months)
+    assert (stats.regions_read, stats.matched, stats.created) == (2, 1, 1)
+    rows = _face_rows(store)
+    assert {(r[1], r[2], r[3], r[4]) for r in rows} == {
+        ("detected", "human", "Alex Lacamoire", True),
+        ("imported", "human", "Lin Manuel", True),  # embedded from its crop at once
+    }
+    with store.transaction() as conn:
+        prototypes = conn.execute("SELECT count(DISTINCT person_id) FROM person_prototypes")
+        assert prototypes.fetchone()[0] == 2  # human labels: prototypes at once
+
+    # Re-import changes nothing; a re-detection keeps the imported face.
+    again = tag_service.import_tags(face_models, store, root, months)
+    assert (again.matched, again.created, again.already_imported) == (0, 0, 2)
+    assert _face_rows(store) == rows
+    ingest.detect_faces(face_models, store, root, months, redetect=True)
+    assert {r[1] for r in _face_rows(store)} == {"detected", "imported"}
+
+    # A tag removed from the file is reported, the label kept.
+    _mwg(exiftool, photo, [("Alex Lacamoire", face)])
+    removed = tag_service.import_tags(face_models, store, root, months)
+    assert removed.removed_in_file == 1
+    assert "Lin Manuel" in {r[3] for r in _face_rows(store)}
+
+    # Export: a dry run writes nothing; then MWG regions merged into the existing sidecar.
+    sidecar = Path(f"{photo}.xmp")
+    before = sidecar.read_bytes()
+    dry = tag_service.export_tags(store, root, PACK, dry_run=True)
+    assert dry["sidecars_changed"] == 1 and dry["changes"][0]["added"] == ["Lin Manuel"]
+    assert sidecar.read_bytes() == before
+    done = tag_service.export_tags(store, root, PACK)
+    assert done["sidecars_merged"] == 1
+    seen = json.loads(
+        subprocess.run(
+            [exiftool, "-struct", "-j", str(sidecar)], check=True, capture_output=True, text=True
+        ).stdout
+    )[0]
+    assert sorted(r["Name"] for r in seen["RegionInfo"]["RegionList"]) == [
+        "Alex Lacamoire",
+        "Lin Manuel",
+    ]
+    assert photo.read_bytes() == original  # never the photo
+    assert tag_service.export_tags(store, root, PACK)["sidecars_changed"] == 0
+
+    # Forgetting a person removes their name from the sidecar we wrote.
+    result = forgetting.forget_person(store, "Lin Manuel", library_root=root)
+    assert result["sidecars_cleaned"] == ["alex/1.jpg.xmp"]
+    assert b"Lin Manuel" not in sidecar.read_bytes()
+    assert b"Alex Lacamoire" in sidecar.read_bytes()
+    # The tag is still in no file of ours, and re-importing does not bring the person back
+    # (their face's box is a tombstone).
+    _mwg(exiftool, photo, [("Alex Lacamoire", face), ("Lin Manuel", (0.15, 0.85, 0.12, 0.1))])
+    back = tag_service.import_tags(face_models, store, root, months)
+    assert back.forgotten == 1 and "Lin Manuel" not in {r[3] for r in _face_rows(store)}
+
+
+def test_picasa_and_hostile_sidecars(store, face_models, tmp_path):
+    root = tmp_path / "library"
+    (root / "trip").mkdir(parents=True)
+    shutil.copy(FACES_REAL / "alex_lacamoire" / "1.jpg", root / "trip" / "a.jpg")
+    shutil.copy(FACES_REAL / "alex_lacamoire" / "3.jpg", root / "trip" / "b.jpg")
+    months = _ingest(store, face_models, root)
+    with store.transaction() as conn:
+        width, height, (x1, y1, x2, y2) = conn.execute(
+            "SELECT i.width, i.height, f.bbox FROM faces f JOIN images i ON i.id = f.image_id"
+            " WHERE i.rel_path = 'trip/a.jpg'"
+        ).fetchone()
+    rect = "".join(
+        f"{round(v * 65535):04x}" for v in (x1 / width, y1 / height, x2 / width, y2 / height)
+    )
+    (root / "trip" / ".picasa.ini").write_text(
+        f"[Contacts2]\nc1=Alex Lacamoire;;\n[a.jpg]\nfaces=rect64({rect}),c1\n"
+    )
+    (root / "trip" / "b.jpg.xmp").write_bytes(
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/">&b;</x:xmpmeta>'
+    )
+    stats = tag_service.import_tags(face_models, store, root, months)
+    assert stats.matched == 1 and stats.created == 0
+    assert stats.unreadable == {"tags_forbidden_xml": 1}
+    assert stats.metadata()["regions_read"] == 1
