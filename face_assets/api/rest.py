@@ -23,6 +23,7 @@ from face_assets.services import (
     review_queue,
     views,
 )
+from face_assets.settings import Settings
 
 PREFIX = "/api/v1/faces"
 DEFAULT_PAGE_SIZE = 20  # seed 002
@@ -301,7 +302,9 @@ def forget_person(
             f"forget deletes this person's biometric data for good; confirm with"
             f' {{"confirm": {expected!r}}}',
         )
-    result = forgetting.forget_person(state.store, str(person_id))
+    # The library root lets the forget remove the name from the sidecars export-tags wrote.
+    library = Settings.from_env().library
+    result = forgetting.forget_person(state.store, str(person_id), library_root=library)
     labelled(request)
     return s.ForgetPersonResponse(
         person_id=person_id,

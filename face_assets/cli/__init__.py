@@ -6,7 +6,8 @@ adds its verbs to the parser:
   services in the foreground, or `--queue`: a Dagster run);
 - people: clusters, persons, label, merge, split, unassign, hide, unhide, rename, forget;
 - videos: export (seed 004's faces.jsonl / faces.npy / crops);
-- admin: serve (review), find-orphans, db.
+- admin: serve (review), find-orphans, db;
+- tags: import-tags, export-tags (XMP / Picasa face tags).
 
 `main` maps what any verb raises to one line and an exit status: 2 for a bad request
 (ValueError, LookupError, no Dagster for --queue), 3 for a database that cannot be reached,
@@ -20,7 +21,7 @@ import os
 import sys
 import warnings
 
-from face_assets.cli import admin, identities, people, pipeline, videos
+from face_assets.cli import admin, identities, people, pipeline, tags, videos
 from face_assets.errors import StoreUnavailableError
 from face_assets.settings import HOME_ENV
 
@@ -30,6 +31,7 @@ VERB_GROUPS = (
     people,
     videos,
     admin,
+    tags,
 )  # parser order: the pipeline's verbs come first
 
 

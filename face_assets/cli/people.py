@@ -96,7 +96,9 @@ def cmd_forget(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return _changed(forgetting.forget_person(common.store(), args.person))
+    # The library root lets the forget remove the name from the sidecars export-tags wrote.
+    library = common.settings().library
+    return _changed(forgetting.forget_person(common.store(), args.person, library_root=library))
 
 
 def register(sub: argparse._SubParsersAction) -> None:

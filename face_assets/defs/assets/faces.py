@@ -19,7 +19,7 @@ from face_assets.defs.assets.photos import raw_images
 from face_assets.defs.deployment import MODEL_OP_TAGS, MODEL_POOL
 from face_assets.defs.partitions import monthly_partitions
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
-from face_assets.services import ingest, inspection
+from face_assets.services import face_tags, ingest, inspection
 
 # One run per backfill: the models load once for all its months instead of once per month.
 HEAVY_BACKFILL = BackfillPolicy.single_run()
@@ -172,6 +172,38 @@ def face_quality(
     )
 
 
+@asset(
+    deps=[face_embeddings, face_quality],
+    partitions_def=monthly_partitions,
+    backfill_policy=HEAVY_BACKFILL,
+    group_name="faces",
+    kinds={"python", "postgres"},
+    description="Face names people already gave (XMP MWG / Microsoft Photo regions, embedded"
+    " or in sidecars; Picasa's .picasa.ini) as human labels of the month's faces; a region"
+    " no detected face overlaps becomes an imported face, embedded from its crop.",
+)
+def imported_face_tags(
+    context: AssetExecutionContext,
+    face_models: FaceModelsResource,
+    store: FaceStoreResource,
+    library: PhotoLibraryResource,
+) -> MaterializeResult:
+    models = face_models.load()
+    stats = face_tags.import_tags(
+        models, store.get(), library.root_path, list(context.partition_keys)
+    )
+    scored = ingest.score_faces(store.get(), models.pack, context.partition_keys)  # new faces
+    return MaterializeResult(
+        metadata={
+            "months": ", ".join(context.partition_keys),
+            **{k: v for k, v in stats.metadata().items() if k != "unreadable"},
+            "unreadable": sum(stats.unreadable.values()),
+            "unreadable_by_reason": MetadataValue.md(counts_table(stats.unreadable, "reason")),
+            "imported_faces_scored": scored.faces,
+        }
+    )
+
+
 @asset_check(asset=face_embeddings, description="Embeddings are unit-norm and 512-d.")
 def embeddings_unit_norm(
     face_models: FaceModelsResource, store: FaceStoreResource
@@ -223,4 +255,4 @@ def quality_in_range(face_models: FaceModelsResource, store: FaceStoreResource) 
 
 CHECKS = [embeddings_unit_norm, every_face_embedded, face_files_present, quality_in_range]
 
-ASSETS = [detected_faces, face_embeddings, face_quality]
+ASSETS = [detected_faces, face_embeddings, face_quality, imported_face_tags]
