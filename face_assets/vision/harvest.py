@@ -135,7 +135,7 @@ def harvest_video(
     rejected: list[HarvestedFace] = []
     timings = Counter()
     pending: list[tuple[HarvestedFace, np.ndarray]] = []  # gated faces awaiting embedding
-    pending_frames: list[tuple[int, list[HarvestedFace]]] = []
+    pending_frames: list[tuple[int, list[HarvestedFace], list[HarvestedFace]]] = []
 
     def flush() -> None:
         if not pending:
@@ -146,11 +146,16 @@ def harvest_video(
         timings["embed_s"] += time.perf_counter() - t0
         for (face, _), emb in zip(pending, embs, strict=True):
             face.embedding = emb
-        for frame_idx, faces in pending_frames:
+        for frame_idx, faces, refused in pending_frames:
+            ids: list[int] = []
             if faces:
                 boxes = np.array([f.bbox for f in faces])
                 ids = tracker.update(frame_idx, boxes, np.stack([f.embedding for f in faces]))
                 for face, track_id in zip(faces, ids, strict=True):
+                    face.track_id = track_id
+            if refused:
+                followed = tracker.follow(frame_idx, np.array([f.bbox for f in refused]), set(ids))
+                for face, track_id in zip(refused, followed, strict=True):
                     face.track_id = track_id
         pending.clear()
         pending_frames.clear()
@@ -169,10 +174,12 @@ def harvest_video(
         timings["detect_s"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         gated: list[HarvestedFace] = []
+        refused: list[HarvestedFace] = []
         for face in kept_faces(boxes, kps, min_confidence=DETECT_THRESHOLD, min_face_size=1):
             harvested, crop = _measure(frame, face, config, frame_idx, info.fps)
             if harvested.rejection_reason is not None:
                 rejected.append(harvested)
+                refused.append(harvested)
                 continue
             number = len(kept)
             harvested.crop_file = spool_dir / f"face_{number:07d}.npy"
@@ -183,7 +190,7 @@ def harvest_video(
             kept.append(harvested)
             gated.append(harvested)
             pending.append((harvested, crop))
-        pending_frames.append((frame_idx, gated))
+        pending_frames.append((frame_idx, gated, refused))
         timings["crops_s"] += time.perf_counter() - t0
         if len(pending_frames) >= FRAMES_PER_EMBED_FLUSH:
             flush()

@@ -31,6 +31,9 @@ OVERLAP_COSINE = 0.2
 # the seed's interval and 24 fps; long enough for a turned head, short enough to end at a
 # cut-away. In seconds, so a denser sampling does not shorten it.
 MAX_GAP_SECONDS = 3.0
+# A rejected (unembedded) face continues a track on overlap alone only when it is this close:
+# one sample later at the seed's interval a face that moved less than a third of its width.
+FOLLOW_IOU = 0.5
 IOU_WEIGHT = 0.5  # how much overlap adds to the cosine when ranking candidate matches
 
 
@@ -83,6 +86,28 @@ class FaceTracker:
                 self._active.append(track)
                 self._next_id += 1
                 ids[c] = track.track_id
+        return ids
+
+    def follow(self, frame_idx: int, boxes: np.ndarray, taken: set[int]) -> list[int | None]:
+        """Track ids for faces the gate rejected (not embedded): matched by box overlap alone,
+        one to one, to tracks not seen in this frame (`taken`). A matched track stays alive
+        through frames where its face was only blurred or scored low, so a gap in the gated
+        faces does not split one appearance into two tracks; its embedding is unchanged."""
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        ids: list[int | None] = [None] * len(boxes)
+        live = [
+            t for t in self._active
+            if t.track_id not in taken and frame_idx - t.last_frame <= self.max_gap_frames
+        ]  # fmt: skip
+        if not len(boxes) or not live:
+            return ids
+        iou = iou_matrix(np.stack([t.box for t in live]), boxes)
+        rows, cols = linear_sum_assignment(-iou)
+        for r, c in zip(rows, cols, strict=True):
+            if iou[r, c] >= FOLLOW_IOU:
+                live[r].box = boxes[c]
+                live[r].last_frame = frame_idx
+                ids[c] = live[r].track_id
         return ids
 
     def _extend(self, track: _Track, frame_idx: int, box: np.ndarray, emb: np.ndarray) -> int:

@@ -208,3 +208,16 @@ def segments_clip(
         start += n
     writer.release()
     return ClipTruth(tuple(appearances), start)
+
+
+def segments_truth(segments: list[tuple[float, list[tuple[str, str]]]]) -> ClipTruth:
+    """The ClipTruth segments_clip returns, without building the clip again."""
+    appearances, start = [], 0
+    for seconds, people in segments:
+        n = round(seconds * FPS)
+        sides = ["centre"] if len(people) == 1 else [f"slot{k}" for k in range(len(people))]
+        appearances.extend(
+            (p[0], start, start + n - 1, s) for p, s in zip(people, sides, strict=True)
+        )
+        start += n
+    return ClipTruth(tuple(appearances), start)

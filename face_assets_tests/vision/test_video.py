@@ -249,6 +249,14 @@ def test_tracker_links_by_embedding_and_refuses_strangers():
     # After a gap longer than max_gap_frames the track has ended.
     later = tracker.update(200, np.array([[500, 0, 600, 100]]), np.stack([near(alice)]))
     assert later[0] not in (first[0], second[0])
+    # A face the gate rejected (no embedding) keeps its track alive by overlap alone: after
+    # three rejected samples the gated face 96 frames after the last embedded one still joins.
+    followed = FaceTracker(max_gap_frames=72)
+    (start,) = followed.update(0, np.array([[0, 0, 100, 100]]), np.stack([near(alice)]))
+    for frame in (24, 48, 72):
+        assert followed.follow(frame, np.array([[2, 0, 102, 100]]), set()) == [start]
+    assert followed.follow(72, np.array([[600, 0, 700, 100]]), set()) == [None]  # no overlap
+    assert followed.update(96, np.array([[4, 0, 104, 100]]), np.stack([near(alice)])) == [start]
     weighted = track_embedding(np.stack([alice, bob]), np.array([0.9, 0.1]))
     assert float(weighted @ alice) > float(weighted @ bob)
     assert np.linalg.norm(weighted) == pytest.approx(1.0, abs=1e-5)
