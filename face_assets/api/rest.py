@@ -17,6 +17,7 @@ from face_assets.services import (
     clusters,
     dual,
     forgetting,
+    ingest,
     labels,
     matching,
     people,
@@ -355,32 +356,52 @@ def _runs(request: Request) -> DagsterRuns:
     return request.app.state.runs
 
 
-@router.post("/detect/{asset_id}", response_model=s.DetectAssetResponse, status_code=202)
-def detect_asset(
-    request: Request, asset_id: int, body: s.DetectFacesRequest | None = None
-) -> s.DetectAssetResponse:
-    """Re-detect the asset's month as an `ingest_month` run (it shows in the Dagster UI)."""
+@router.post("/detect/{asset_id}", response_model=s.DetectFacesResponse | s.DetectAssetResponse)
+async def detect_asset(
+    request: Request, response: Response, asset_id: int, body: s.DetectFacesRequest | None = None
+) -> s.DetectFacesResponse | s.DetectAssetResponse:
+    """Seed 002: re-detect this photo now (its faces embedded and scored as ingest does; a
+    face found again keeps its id) and answer its face ids. `queue: true` re-detects the
+    photo's month as an `ingest_month` run instead (202, it shows in the Dagster UI)."""
     body = body or s.DetectFacesRequest()
-    month = views.image_month(request.app.state.store, asset_id)
-    run_config = {
-        "ops": {
-            "detected_faces": {
-                "config": {
-                    "min_confidence": body.min_confidence,
-                    "min_face_size": body.min_face_size,
-                    "redetect": True,
+    state = request.app.state
+    month = views.image_month(state.store, asset_id)
+    if body.queue:
+        run_config = {
+            "ops": {
+                "detected_faces": {
+                    "config": {
+                        "min_confidence": body.min_confidence,
+                        "min_face_size": body.min_face_size,
+                        "redetect": True,
+                    }
                 }
             }
         }
-    }
-    run = _runs(request).submit(INGEST_JOB, run_config, {PARTITION_TAG: month})
-    return s.DetectAssetResponse(
-        run_id=run.run_id,
-        job_name=run.job_name,
-        status=run.status,
-        via=run.via,
-        asset_id=asset_id,
-        month=month,
+        run = _runs(request).submit(INGEST_JOB, run_config, {PARTITION_TAG: month})
+        response.status_code = status.HTTP_202_ACCEPTED
+        return s.DetectAssetResponse(
+            run_id=run.run_id,
+            job_name=run.job_name,
+            status=run.status,
+            via=run.via,
+            asset_id=asset_id,
+            month=month,
+        )
+    if state.library_root is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "this app serves no photo library (FACE_ASSETS_LIBRARY); send queue: true",
+        )
+    await state.models.run(
+        lambda models: ingest.detect_photo(
+            models, state.store, state.library_root, asset_id, month,
+            body.min_confidence, body.min_face_size,
+        )
+    )  # fmt: skip
+    faces = views.image_faces(state.store, asset_id, state.pack)
+    return s.DetectFacesResponse(
+        asset_id=asset_id, faces_detected=len(faces), face_ids=[f["id"] for f in faces]
     )
 
 

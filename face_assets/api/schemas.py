@@ -204,6 +204,17 @@ class FaceListResponse(Page):
 class DetectFacesRequest(Camel):
     min_confidence: float = Field(default=MIN_CONFIDENCE, ge=0.0, le=1.0)
     min_face_size: int = Field(default=MIN_FACE_SIZE, ge=1)
+    queue: bool = Field(
+        default=False,
+        description="re-detect the photo's whole month as an ingest_month run (202) instead"
+        " of this photo now",
+    )
+
+
+class DetectFacesResponse(Camel):
+    asset_id: int
+    faces_detected: int
+    face_ids: list[int]
 
 
 class RunResponse(Camel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -225,8 +225,10 @@ def detect_faces(
     min_face_size: float = MIN_FACE_SIZE,
     redetect: bool = False,
     log: Log | None = None,
+    image_ids: Collection[int] | None = None,
 ) -> DetectionStats:
-    """Detect, align and thumbnail the faces of every not-yet-detected image of the months."""
+    """Detect, align and thumbnail the faces of every not-yet-detected image of the months
+    (only these images of them when `image_ids` is given)."""
     started = time.perf_counter()
     stats = DetectionStats()
     params = {
@@ -237,6 +239,8 @@ def detect_faces(
     for month in sorted(set(months)):
         with store.transaction() as conn:
             pending = image_store.images_to_detect(conn, month, models.pack, redetect)
+        if image_ids is not None:
+            pending = [i for i in pending if i.image_id in set(image_ids)]
         for chunk in _chunks(pending, WRITE_CHUNK_IMAGES):
             with store.transaction() as conn:
                 known = face_store.known_faces(conn, [i.image_id for i in chunk], models.pack)
@@ -308,6 +312,30 @@ def detect_faces(
             if log:
                 log(f"{month}: {stats.images} images, {stats.faces} faces so far")
     stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def detect_photo(
+    models: FaceModels,
+    store: Store,
+    library_root: Path,
+    image_id: int,
+    month: str,
+    min_confidence: float = MIN_CONFIDENCE,
+    min_face_size: float = MIN_FACE_SIZE,
+) -> DetectionStats:
+    """Re-detect one registered photo of `month` (not the whole month) and embed and score
+    its faces as ingest does (seed 002's POST /detect/{asset_id}). A face found again keeps
+    its id, labels and cluster; the month's other photos are not touched. ValueError names
+    the reason when the photo cannot be read."""
+    stats = detect_faces(
+        models, store, library_root, [month], min_confidence, min_face_size, True,
+        image_ids=[image_id],
+    )  # fmt: skip
+    if stats.failed:
+        raise ValueError(f"asset {image_id} could not be detected: {', '.join(stats.failed)}")
+    embed_faces(models, store, [month])
+    score_faces(store, models.pack, [month])
     return stats
 
 

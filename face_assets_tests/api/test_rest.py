@@ -214,8 +214,8 @@ def test_runs_without_dagster_are_a_clear_503(live, path):
         if path == "/detect/1":
             with live.store.transaction() as conn:
                 image = conn.execute("SELECT min(id) FROM images").fetchone()[0]
-            response = client.post(f"{API}/detect/{image}", json={})
-            assert client.post(f"{API}/detect/999999", json={}).status_code == 404
+            response = client.post(f"{API}/detect/{image}", json={"queue": True})
+            assert client.post(f"{API}/detect/999999", json={"queue": True}).status_code == 404
         assert response.status_code == 503
         assert "FACE_ASSETS_DAGSTER_URL" in response.json()["detail"]
         assert client.get(f"{API}/runs/abc").status_code == 503

@@ -39,7 +39,7 @@ def test_cluster_and_detect_are_queued_as_dagster_runs(with_instance):
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as c:
         clustering = c.post(f"{API}/cluster", json={"minClusterSize": 4})
         assert clustering.status_code == 202, clustering.text
-        detect = c.post(f"{API}/detect/{image}", json={"minConfidence": 0.6})
+        detect = c.post(f"{API}/detect/{image}", json={"minConfidence": 0.6, "queue": True})
         assert detect.status_code == 202, detect.text
         status = c.get(f"{API}/runs/{clustering.json()['runId']}").json()
         assert c.get(f"{API}/runs/no-such-run").status_code == 404

@@ -1,5 +1,6 @@
 """Seed 002's request bodies and parameters take effect: /cluster's body (maxFaces too),
-includeLabeled on the cluster list, split's minClusterSize."""
+includeLabeled on the cluster list, split's minClusterSize, /detect/{asset_id} for one photo,
+/cluster/dual and /train with the seed's fields."""
 
 from __future__ import annotations
 
@@ -111,3 +112,43 @@ def test_train_answers_the_seeds_response_and_the_gate_decides(live):
         record = head_store.head(conn, out["head_id"])
     assert record.status == ("promoted" if out["promoted"] else "rejected")
     assert bad.status_code == 400  # 4 faces cannot hold 2 persons x 3
+
+
+def test_detect_one_asset_answers_its_face_ids_and_keeps_them(live, real_library):
+    face = live.cluster_faces[0]
+    with live.store.transaction() as conn:
+        image, month = conn.execute(
+            "SELECT f.image_id, f.month FROM faces f WHERE f.id = %s", (face,)
+        ).fetchone()
+        before = dict(
+            conn.execute(
+                "SELECT f.image_id, count(*) FROM faces f WHERE f.month = %s GROUP BY 1", (month,)
+            ).fetchall()
+        )
+        others = conn.execute(
+            "SELECT max(detected_at) FROM detections WHERE image_id <> %s", (image,)
+        ).fetchone()[0]
+    with live.client() as client:
+        live.app.state.library_root = None  # an app that serves no library cannot read it
+        unserved = client.post(f"{API}/detect/{image}", json={})
+        live.app.state.library_root = real_library.root
+        done = client.post(f"{API}/detect/{image}", json={"minConfidence": 0.5, "minFaceSize": 20})
+        missing = client.post(f"{API}/detect/999999", json={})
+    assert unserved.status_code == 503
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert set(body) == {"assetId", "facesDetected", "faceIds"} and body["assetId"] == image
+    assert face in body["faceIds"]  # found again: the same face, the same id
+    assert body["facesDetected"] == len(body["faceIds"]) == before[image]
+    with live.store.transaction() as conn:
+        untouched = conn.execute(
+            "SELECT max(detected_at) FROM detections WHERE image_id <> %s", (image,)
+        ).fetchone()[0]
+        embedded = conn.execute(
+            "SELECT count(*) FROM faces f JOIN face_embeddings e ON e.face_id = f.id"
+            " WHERE f.image_id = %s",
+            (image,),
+        ).fetchone()[0]
+    assert untouched == others  # the month's other photos were not re-detected
+    assert embedded == body["facesDetected"]
+    assert missing.status_code == 404
