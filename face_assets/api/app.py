@@ -6,20 +6,20 @@ with uvicorn (server.py). Domain errors become HTTP errors here, in one place.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import swagger_ui_bundle
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.requests import ClientDisconnect
 
 from face_assets.api import pages, people, rest, service, videos
-from face_assets.api.auth import Auth, CallerDep
+from face_assets.api.auth import Auth, CallerDep, require_caller
 from face_assets.api.limits import BodyLimitMiddleware
 from face_assets.api.models import ModelService
 from face_assets.defs.launcher import DagsterRuns, RunsUnavailable
@@ -34,6 +34,67 @@ SWAGGER_FILES = {
     "favicon-32x32.png": "image/png",
 }
 log = logging.getLogger("face_assets.api")
+
+DESCRIPTION = """Faces, persons and clusters of a photo library, and the people app's features
+(manual faces, "not a face", covers, birthdates, search by face, photos of several persons).
+
+**Authentication.** Every route but `/health` needs the token: send the header
+`Authorization: Bearer <token>` (the *Authorize* button), or open `/?token=<token>` once in
+this browser: its session cookie then works here too, and "Try it out" adds the session's
+CSRF token to every write by itself.
+
+**Casing.** Each seed keeps its own: the library API under `/api/v1/faces` (seed 002) speaks
+camelCase JSON; the stateless detection service (`/health`, `/detect`,
+`/extract-embedding`, seed 001) answers in that seed's snake_case.
+
+**Errors** are `{"detail": ...}` with 400 (bad input, nothing changed), 401 (no token),
+403 (a cookie write without its CSRF token), 404 (unknown id), 409 (a name taken, a photo
+unreadable), 413 (too large), 422 (a body or parameter of the wrong shape), 503 (database or
+Dagster unreachable)."""
+
+TAGS = [
+    {"name": "library", "description": "clusters, persons and faces of the library; long work"
+     " (detection, clustering) as Dagster runs; the \"Is this X?\" queue (seed 002)"},
+    {"name": "people", "description": "faces drawn by hand, \"not a face\", cover faces,"
+     " birthdates, search by face, photos of several persons"},
+    {"name": "detection service", "description": "stateless: detect faces, embed a face"
+     " (seed 001, snake_case)"},
+]  # fmt: skip
+
+
+def _error(text: str) -> dict:
+    return {"description": text, "content": {"application/json": {"example": {"detail": text}}}}
+
+
+API_ERRORS: dict = {
+    400: _error("bad input: nothing was changed"),
+    401: _error("unauthorised: send 'Authorization: Bearer <token>'"),
+    403: _error("forbidden: missing or wrong CSRF token"),
+    404: _error("no such person, face, cluster, photo or run"),
+    409: _error("conflict: the name is taken, or the photo is unreadable"),
+    503: _error("the database or Dagster is unreachable"),
+}
+SERVICE_ERRORS: dict = {
+    400: _error("image refused: not_an_image"),
+    401: API_ERRORS[401],
+    413: _error("image refused: too_many_pixels"),
+}
+
+
+def _swagger_page(csrf: str) -> str:
+    """Swagger UI from the local bundle (no CDN), sending the session's CSRF token on writes."""
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{TITLE} API</title><link rel=stylesheet href='/docs/static/swagger-ui.css'>"
+        "<link rel=icon href='/docs/static/favicon-32x32.png'></head><body>"
+        "<div id=swagger-ui></div><script src='/docs/static/swagger-ui-bundle.js'></script>"
+        f"<script>const csrf = {json.dumps(csrf)};"
+        "SwaggerUIBundle({url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true,"
+        " layout: 'BaseLayout', presets: [SwaggerUIBundle.presets.apis],"
+        " requestInterceptor: (req) => { if (csrf && req.method !== 'GET')"
+        " req.headers['X-CSRF-Token'] = csrf; return req; }});</script></body></html>"
+    )
 
 
 def _json_error(status: int, detail: str) -> JSONResponse:
@@ -91,12 +152,8 @@ def create_app(
     app = FastAPI(
         title=TITLE,
         version=service.app_version(),
-        description=(
-            "Faces, persons and clusters of a photo library (seed 002's REST API under"
-            " /api/v1/faces), the stateless detection and embedding service (seed 001), and"
-            " the review page. Every route but /health needs the token: 'Authorization:"
-            " Bearer <token>'."
-        ),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
         lifespan=lifespan,
         docs_url=None,  # served below with local Swagger UI files: no CDN
         redoc_url=None,
@@ -111,22 +168,24 @@ def create_app(
     app.state.library_root = library_root  # photos for manual faces and the photo page
     app.add_middleware(BodyLimitMiddleware)
 
-    app.include_router(service.router)
-    app.include_router(rest.router)
-    app.include_router(people.router)
-    app.include_router(videos.router)
-    app.include_router(videos.jobs)
+    app.include_router(service.router, responses=SERVICE_ERRORS)
+    app.include_router(rest.router, responses=API_ERRORS)
+    app.include_router(people.router, responses=API_ERRORS)
+    app.include_router(videos.router, responses=API_ERRORS)
+    app.include_router(videos.jobs, responses=API_ERRORS)
     app.include_router(pages.router)
 
     @app.get("/docs", include_in_schema=False)
-    def docs(_: CallerDep) -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title=f"{TITLE} API",
-            swagger_js_url="/docs/static/swagger-ui-bundle.js",
-            swagger_css_url="/docs/static/swagger-ui.css",
-            swagger_favicon_url="/docs/static/favicon-32x32.png",
-        )
+    async def docs(request: Request) -> HTMLResponse:
+        """Swagger UI; without a session it asks for the token (and comes back here). With
+        the browser's session, every "Try it out" carries the session's CSRF token."""
+        try:
+            caller = await require_caller(request)
+        except HTTPException as exc:
+            if exc.status_code != 401:
+                raise
+            return pages.login_form("/docs", 401)
+        return HTMLResponse(_swagger_page(caller.csrf))
 
     @app.get("/docs/static/{name}", include_in_schema=False)
     def docs_static(name: str, _: CallerDep) -> FileResponse:

@@ -31,7 +31,7 @@ DEFAULT_PAGE_SIZE = 20  # seed 002
 MAX_PAGE_SIZE = 100  # seed 002: "max: 100"
 MAX_QUESTIONS = 100  # review queue items per request
 
-router = APIRouter(prefix=PREFIX, tags=["faces (seed 002)"], dependencies=[Depends(require_caller)])
+router = APIRouter(prefix=PREFIX, tags=["library"], dependencies=[Depends(require_caller)])
 
 
 def _page_args(page: int, page_size: int) -> tuple[int, int]:

@@ -21,29 +21,37 @@ class Camel(BaseModel):
 
 
 class Page(Camel):
-    total: int
-    page: int
-    page_size: int
+    total: int = Field(description="items in all pages")
+    page: int = Field(description="this page, from 1", examples=[1])
+    page_size: int = Field(description="items per page (at most 100)", examples=[20])
 
 
 class BBox(Camel):
-    x: int
-    y: int
-    width: int
-    height: int
+    """A face's box in the photo's upright pixels (EXIF orientation applied)."""
+
+    x: int = Field(description="left edge", examples=[120])
+    y: int = Field(description="top edge", examples=[80])
+    width: int = Field(examples=[96])
+    height: int = Field(examples=[110])
 
 
 class FaceOut(Camel):
-    id: int
-    asset_id: int
+    id: int = Field(description="the face; stable across re-detections (matched by overlap)")
+    asset_id: int = Field(description="the photo (image id)")
     bbox: BBox
-    detection_confidence: float
-    quality_score: float | None
-    cluster_id: str | None
+    detection_confidence: float = Field(description="SCRFD's score (0 for a box drawn by hand)")
+    quality_score: float | None = Field(
+        description="0-1 mix of confidence, size, sharpness and pose; null until scored"
+    )
+    cluster_id: str | None = Field(description="its cluster while nobody claims it")
     person_id: int | None
     person_name: str | None
-    assignment: Literal["human", "auto"] | None
-    assignment_similarity: float | None
+    assignment: Literal["human", "auto"] | None = Field(
+        description="human: a person said so (never overwritten); auto: matched by prototypes"
+    )
+    assignment_similarity: float | None = Field(
+        description="cosine similarity to the person's prototype (automatic assignments)"
+    )
     created_at: datetime = Field(description="when the face was detected")
     taken_at: datetime | None = Field(
         default=None, description="when the photo was taken (EXIF, else the file's time)"
@@ -57,9 +65,9 @@ class FaceOut(Camel):
 
 
 class ClusterSummary(Camel):
-    cluster_id: str
-    face_count: int
-    sample_face_ids: list[int]
+    cluster_id: str = Field(examples=["clu_3f2a9c"])
+    face_count: int = Field(description="unlabelled faces in the cluster")
+    sample_face_ids: list[int] = Field(description="its best faces (thumbnails)")
     avg_quality: float | None
     person_id: int | None = None
     person_name: str | None = None
@@ -108,13 +116,16 @@ class SplitClusterResponse(Camel):
 
 class PersonOut(Camel):
     id: int
-    name: str
-    status: str
+    name: str = Field(examples=["Rose Leslie"])
+    status: str = Field(
+        description="active; hidden (no prototypes, no new assignments); merged (into"
+        " mergedInto, kept for the audit trail)"
+    )
     merged_into: int | None
-    face_count: int
-    human_count: int
-    auto_count: int
-    prototype_count: int
+    face_count: int = Field(description="faces assigned to the person, human and automatic")
+    human_count: int = Field(description="faces a person labelled")
+    auto_count: int = Field(description="faces assigned automatically")
+    prototype_count: int = Field(description="centroid + exemplars the matcher compares with")
     created_at: datetime
     updated_at: datetime
     feature_face_id: int | None = Field(
@@ -236,11 +247,14 @@ class TriggerClusteringRequest(Camel):
 
 
 class Question(Camel):
-    kind: Literal["face", "cluster", "persons"]
+    kind: Literal["face", "cluster", "persons"] = Field(
+        description="face: is this face X?; cluster: is this cluster X?; persons: are X and"
+        " the other person the same?"
+    )
     person_id: int
     person_name: str
-    similarity: float
-    uncertainty: float
+    similarity: float = Field(description="cosine similarity behind the question")
+    uncertainty: float = Field(description="distance from the pack's threshold: lower = less sure")
     face_id: int | None
     cluster_id: str | None
     cluster_size: int

@@ -32,7 +32,7 @@ from face_assets.services.analysis import AnalysedFace
 from face_assets.vision.decode import ImageRejected
 from face_assets.vision.packs import EMBEDDING_DIM
 
-router = APIRouter(tags=["service (seed 001)"])
+router = APIRouter(tags=["detection service"])
 UPLOAD_READ_CHUNK = 1024 * 1024  # bytes read from the spooled upload at a time
 
 
