@@ -142,7 +142,9 @@ def test_browser_names_a_cluster_after_deselecting_a_face(page, live):
     page.uncheck(f"input[name=face][value='{wrong}']")
     page.fill("#label-form input[name=name]", "Kit Harington")
     page.click("#label-form button")
-    page.wait_for_url(f"{live.url}/")
+    page.wait_for_url(re.compile(re.escape(live.url) + r"/\?done=named"))
+    flash = page.inner_text(".flash")
+    assert "Named 2 faces as Kit Harington" in flash and "1 face you unticked" in flash
     assert _labelled(live.store, "Kit Harington") == live.cluster_faces[:-1]
     with live.store.transaction() as conn:
         assert (
@@ -213,10 +215,11 @@ def test_browser_merges_two_persons(page, live):
             for n in ("A. Jolie", "Angelina")
         )
     page.goto("/review/persons")
-    page.select_option("#merge-form select[name=source]", str(source))
-    page.select_option("#merge-form select[name=into]", str(into))
+    page.fill("#merge-form input[name=source]", "A. Jolie")
+    page.fill("#merge-form input[name=into]", "angelina")  # any case
     page.click("#merge-form button")
-    page.wait_for_url(f"{live.url}/review/persons/{into}")
+    page.wait_for_url(re.compile(re.escape(f"{live.url}/review/persons/{into}?done=merged")))
+    assert "Merged into Angelina: 2 faces moved" in page.inner_text(".flash")
     assert _labelled(live.store, "Angelina") == angelina[:4]
     with live.store.transaction() as conn:
         status, merged_into = conn.execute(
@@ -225,5 +228,8 @@ def test_browser_merges_two_persons(page, live):
     assert (status, merged_into) == ("merged", into)
     # "not this person" on the person page
     page.click(f"form[action='/review/faces/{angelina[3]}/unassign'] button")
-    page.wait_for_url(f"{live.url}/review/persons/{into}")
+    page.wait_for_url(re.compile(re.escape(f"{live.url}/review/persons/{into}?done=unassigned")))
     assert _labelled(live.store, "Angelina") == angelina[:3]
+    page.click(".flash button")  # Undo: it is Angelina
+    page.wait_for_selector(".flash:has-text('Named the face Angelina')")
+    assert _labelled(live.store, "Angelina") == angelina[:4]
