@@ -5,6 +5,7 @@ adds its verbs to the parser:
 - identities: seed 002's cluster, cluster-dual, assign, centroids, train-matching (the
   services in the foreground, or `--queue`: a Dagster run);
 - people: clusters, persons, label, merge, split, unassign, hide, unhide, rename, forget;
+- album: photos-of, search-face, add-face, not-a-face, restore-face, cover, birthdate;
 - videos: export (seed 004's faces.jsonl / faces.npy / crops);
 - admin: serve (review), find-orphans, db;
 - tags: import-tags, export-tags (XMP / Picasa face tags).
@@ -21,7 +22,7 @@ import os
 import sys
 import warnings
 
-from face_assets.cli import admin, identities, people, pipeline, tags, videos
+from face_assets.cli import admin, album, identities, people, pipeline, tags, videos
 from face_assets.errors import StoreUnavailableError
 from face_assets.settings import HOME_ENV
 
@@ -29,6 +30,7 @@ VERB_GROUPS = (
     pipeline,
     identities,
     people,
+    album,
     videos,
     admin,
     tags,

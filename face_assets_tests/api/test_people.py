@@ -244,3 +244,23 @@ def test_persons_named_twice_are_suggested_once_until_answered(live):
         assert yes.json()["operation"] == "merge"
         merged = _one(live.store, "SELECT count(*) FROM persons WHERE status = 'merged'")[0]
         assert merged == 1
+
+
+def test_cli_verbs_on_the_same_services(real_store, monkeypatch, capsys):
+    from face_assets import cli
+    from face_assets.settings import DATABASE_URL_ENV, HOME_ENV
+
+    monkeypatch.setenv(DATABASE_URL_ENV, real_store.database_url)
+    monkeypatch.setenv(HOME_ENV, str(real_store.home_path))
+    kit = faces_of(real_store, "kit_harington")
+    labels.label_faces(real_store, kit, "Kit Cli", PACK)
+    assert cli.main(["cover", "kit cli", str(kit[-1])]) == 0
+    assert f'"feature_face_id": {kit[-1]}' in capsys.readouterr().out
+    assert cli.main(["cover", "kit cli", str(faces_of(real_store, "rose_leslie")[0])]) == 2
+    assert "is not a face of Kit Cli" in capsys.readouterr().err
+    assert cli.main(["birthdate", "Kit Cli", "1986-12-26"]) == 0
+    assert cli.main(["photos-of", "Kit Cli", "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(kit)} photos, newest first (showing 2 from 0)" in out
+    assert cli.main(["search-face", "--face", str(kit[0]), "--limit", "3"]) == 0
+    assert "Kit Cli" in capsys.readouterr().out.splitlines()[0]

@@ -1,0 +1,143 @@
+"""Verbs of the People app: photos of several persons, search by face, a face drawn by hand or
+refused as "not a face" (and restored), cover faces and birthdates. Each calls the service the
+REST API and the review page call (services/people.py)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, datetime
+from pathlib import Path
+
+from face_assets.cli import common
+
+
+def _changed(result: dict) -> int:
+    common.report_labels_changed()
+    common.print_json(result)
+    return 0
+
+
+def _models():
+    from face_assets.vision.models import load_face_models
+
+    current = common.settings()
+    return load_face_models(current.pack, current.providers)
+
+
+def cmd_photos_of(args: argparse.Namespace) -> int:
+    from face_assets.services import people
+
+    store = common.store()
+    wanted = [people.find_person(store, p).id for p in args.persons]
+    unwanted = [people.find_person(store, p).id for p in args.exclude]
+    rows, total = people.photos_of(
+        store, common.pack(), wanted, unwanted, args.taken_from, args.taken_to,
+        args.min_faces, args.max_faces, args.limit, args.offset,
+    )  # fmt: skip
+    for r in rows:
+        taken = r["taken_at"].strftime("%Y-%m-%d") if r["taken_at"] else "undated  "
+        names = ", ".join(n for _, n in r["persons"])
+        print(f"{r['id']:>8} {taken} {r['faces']:>3} faces  {r['rel_path']}  ({names})")
+    print(f"{total} photos, newest first (showing {len(rows)} from {args.offset})")
+    return 0
+
+
+def cmd_search_face(args: argparse.Namespace) -> int:
+    from face_assets.services import analysis, people
+
+    store, pack = common.store(), common.pack()
+    if args.face is not None:
+        vector = people.face_vector(store, args.face, pack)
+    else:
+        bgr = analysis.decode(Path(args.photo).read_bytes())
+        vector = analysis.embed(_models(), bgr).vector
+    found = people.search(store, pack, vector, args.limit, args.face)
+    for p in found.persons:
+        likely = " (likely)" if p["similarity"] >= found.threshold else ""
+        print(f"person {p['person_id']:>6} {p['person_name']:24} {p['similarity']:.3f}{likely}")
+    for f in found.faces:
+        print(f"  face {f['id']:>8} photo {f['asset_id']:>8} {f['similarity']:.3f}"
+              f"  {f['person_name'] or '-'}")  # fmt: skip
+    return 0
+
+
+def cmd_add_face(args: argparse.Namespace) -> int:
+    from face_assets.services import people
+
+    x, y, w, h = args.box
+    done = people.add_manual_face(
+        common.store(), _models(), common.settings().library, args.asset, (x, y, x + w, y + h),
+        args.name,
+    )  # fmt: skip
+    return _changed(done)
+
+
+def cmd_not_a_face(args: argparse.Namespace) -> int:
+    from face_assets.services import people
+
+    return _changed(people.not_a_face(common.store(), args.face))
+
+
+def cmd_restore_face(args: argparse.Namespace) -> int:
+    from face_assets.services import people
+
+    return _changed(
+        people.restore_face(common.store(), args.mark, _models(), common.settings().library)
+    )
+
+
+def cmd_cover(args: argparse.Namespace) -> int:
+    from face_assets.services import people
+
+    store = common.store()
+    person = people.find_person(store, args.person)
+    return _changed(people.set_cover(store, person.id, args.face))
+
+
+def cmd_birthdate(args: argparse.Namespace) -> int:
+    from face_assets.services import people
+
+    store = common.store()
+    person = people.find_person(store, args.person)
+    when = None if args.date == "none" else date.fromisoformat(args.date)
+    return _changed(people.set_birthdate(store, person.id, when, common.pack()))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    photos = sub.add_parser("photos-of", help="photos with all of these persons, newest first")
+    photos.add_argument("persons", nargs="*", help="ids or names (none: every photo)")
+    photos.add_argument("--exclude", action="append", default=[], help="and not this person")
+    photos.add_argument("--from", dest="taken_from", type=datetime.fromisoformat)
+    photos.add_argument("--to", dest="taken_to", type=datetime.fromisoformat)
+    photos.add_argument("--min-faces", type=int)
+    photos.add_argument("--max-faces", type=int)
+    photos.add_argument("--limit", type=int, default=20)
+    photos.add_argument("--offset", type=int, default=0)
+    photos.set_defaults(func=cmd_photos_of)
+    search = sub.add_parser("search-face", help="persons and faces most like a face")
+    what = search.add_mutually_exclusive_group(required=True)
+    what.add_argument("--photo", help="a photo file: its largest face")
+    what.add_argument("--face", type=int, help="a stored face id")
+    search.add_argument("--limit", type=int, default=10)
+    search.set_defaults(func=cmd_search_face)
+    add = sub.add_parser("add-face", help="a face the detector missed: a box on a photo, named")
+    add.add_argument("asset", type=int, help="the photo's id")
+    add.add_argument("box", type=float, nargs=4, metavar=("X", "Y", "W", "H"))
+    add.add_argument("name")
+    add.set_defaults(func=cmd_add_face)
+    refuse = sub.add_parser(
+        "not-a-face", help="delete a false face; detection never brings it back"
+    )
+    refuse.add_argument("face", type=int)
+    refuse.set_defaults(func=cmd_not_a_face)
+    restore = sub.add_parser("restore-face", help="undo not-a-face: detect the photo again")
+    restore.add_argument("mark", type=int, help="the mark id not-a-face printed")
+    restore.set_defaults(func=cmd_restore_face)
+    cover = sub.add_parser("cover", help="a person's cover face (none: the best-quality one)")
+    cover.add_argument("person", help="id or name")
+    cover.add_argument("face", type=lambda v: None if v == "none" else int(v))
+    cover.set_defaults(func=cmd_cover)
+    birth = sub.add_parser("birthdate", help="a person's birthdate: earlier photos never match")
+    birth.add_argument("person", help="id or name")
+    birth.add_argument("date", help="YYYY-MM-DD, or none to clear it")
+    birth.set_defaults(func=cmd_birthdate)
