@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from face_assets import media
+from face_assets.services import people
 from face_assets.services.face_tags import forget_in_sidecars
 from face_assets.services.labels import person_ref
 from face_assets.store import Connection, Store
@@ -74,7 +75,8 @@ def forget_person(store: Store, ref: str, library_root: Path | None = None) -> d
     raw ArcFace until a new head passes the gate). Box tombstones (no pixels, no name) stop
     any detector size or pack from finding the faces again. Dagster's event log holds ids
     and counts only. With the library root, the name is removed from the XMP sidecars we
-    wrote (export-tags); tag files of others that named them are listed, not modified.
+    wrote (export-tags); tag files of others that named them are listed, not modified. The review page's
+    cached previews of their photos go too.
     """
     with store.transaction() as conn:
         person = person_store.find_person(conn, person_ref(ref))
@@ -85,12 +87,13 @@ def forget_person(store: Store, ref: str, library_root: Path | None = None) -> d
     with store.transaction() as conn:
         person = person_store.find_person(conn, str(person.id))  # still there, same person
         video_media = video_store.forget_person_tracks(conn, person.id)  # before the person
+        previews = people.person_previews(conn, person.id)  # photo previews the pages cached
         gone = _erase(conn, person.id)
         head_ids = [h.id for h in heads]
         released = head_store.retire_for_forget(conn, head_ids) if head_ids else 0
         event_store.log_event(conn, "forget", person.id, None, gone.faces)
     # After the commit: a crash before it deletes nothing that is still referenced.
-    removed = media.delete_media(store.media_root, gone.media_paths + video_media)
+    removed = media.delete_media(store.media_root, gone.media_paths + video_media + previews)
     checkpoints = 0
     for use in heads:
         path = Path(store.home_path / use.checkpoint_path)

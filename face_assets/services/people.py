@@ -498,6 +498,19 @@ def find_person(store: Store, ref: str | int) -> person_store.Person:
 PREVIEW_SIDES = (320, 1600)  # a photo grid's preview and the photo page's picture (pixels)
 
 
+def _preview_path(sha256: str, side: int) -> str:
+    return f"previews/{sha256[:2]}/{sha256}_{side}.jpg"
+
+
+def person_previews(conn, person_id: int) -> list[str]:
+    """The cached previews of a person's photos: forgetting deletes them with the faces."""
+    return [
+        _preview_path(sha, side)
+        for sha in people_store.person_photo_hashes(conn, person_id)
+        for side in PREVIEW_SIDES
+    ]
+
+
 def photo_preview(store: Store, library_root: Path, image_id: int, side: int) -> bytes:
     """The photo upright as JPEG, at most `side` pixels wide or high, cached under the media
     root by content hash (a photo grid would otherwise decode every photo on every view)."""
@@ -509,7 +522,7 @@ def photo_preview(store: Store, library_root: Path, image_id: int, side: int) ->
         found = people_store.photo(conn, image_id)
     if found is None:
         raise LookupError(f"no asset {image_id}")
-    rel_path = f"previews/{found['sha256'][:2]}/{found['sha256']}_{side}.jpg"
+    rel_path = _preview_path(found["sha256"], side)
     try:
         return media.read_media(store.media_root, rel_path)
     except OSError:

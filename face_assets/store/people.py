@@ -523,3 +523,13 @@ def drop_rejection(conn: psycopg.Connection, face_id: int, person_id: int) -> in
     return conn.execute(
         "DELETE FROM face_rejections WHERE face_id = %s AND person_id = %s", (face_id, person_id)
     ).rowcount
+
+
+def person_photo_hashes(conn: psycopg.Connection, person_id: int) -> list[str]:
+    """Content hashes of the photos holding a person's faces (or their merged aliases')."""
+    rows = conn.execute(
+        "SELECT DISTINCT i.sha256 FROM faces f JOIN images i ON i.id = f.image_id"
+        " JOIN persons p ON p.id = f.person_id WHERE p.id = %s OR p.merged_into = %s",
+        (person_id, person_id),
+    ).fetchall()
+    return [r[0] for r in rows]

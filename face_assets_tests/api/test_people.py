@@ -205,13 +205,17 @@ def test_search_by_face_and_photos_of_two_persons(live, shared_data):
         assert client.get(f"{API}/photos", params={"persons": k, "exclude": k}).status_code == 400
         assert client.get(f"{API}/photos", params={"persons": "99999"}).status_code == 404
 
-        # Forgetting Kit: no search hit, no photo, no cover, no drawn face left.
+        # Forgetting Kit: no search hit, no photo, no cover, no cached preview left.
+        assert client.get(f"/review/photos/{image_id}/image", params={"size": 320}).is_success
+        previews = list((live.store.media_root / "previews").rglob("*.jpg"))
+        assert len(previews) == 1
         name = client.get(f"{API}/persons/{k}").json()["name"]
         client.post(f"{API}/persons/{k}/forget", json={"confirm": f"forget {name}"})
         after = client.post(f"{API}/search", files={"file": ("k.jpg", photo, "image/jpeg")})
         assert all(p["personName"] != "Kit" for p in after.json()["persons"])
         assert all(f["faceId"] not in kit for f in after.json()["faces"])
         assert client.get(f"{API}/photos", params={"persons": k}).status_code == 404
+        assert not previews[0].exists()
 
 
 def test_persons_named_twice_are_suggested_once_until_answered(live):
