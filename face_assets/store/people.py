@@ -124,11 +124,14 @@ _PHOTO_FILTERS = sql.SQL(
     " AND (%(to)s::timestamp IS NULL OR i.taken_at < %(to)s)"
     " AND NOT EXISTS (SELECT 1 FROM faces x WHERE x.image_id = i.id"
     "   AND x.person_id = ANY(%(exclude)s))"
-    " AND c.faces >= %(min)s AND (%(max)s::int IS NULL OR c.faces <= %(max)s)"
 )
-_WITH_FACE_COUNT = sql.SQL(
-    " CROSS JOIN LATERAL (SELECT count(*) AS faces FROM faces n"
-    " WHERE n.image_id = i.id AND n.pack = %(pack)s) c"
+# Only with minFaces / maxFaces: each candidate photo's faces counted (faces_image_pack).
+_FACE_COUNT_FILTER = sql.SQL(
+    " AND (SELECT count(*) FROM faces n WHERE n.image_id = i.id AND n.pack = %(pack)s)"
+    " BETWEEN %(min)s AND COALESCE(%(max)s::int, 2147483647)"
+)
+_HAS_FACES = sql.SQL(
+    " AND EXISTS (SELECT 1 FROM faces n WHERE n.image_id = i.id AND n.pack = %(pack)s)"
 )
 # Photos with all the wanted persons: each person's photos by faces_person_image.
 _WITH_PERSONS = sql.SQL(
@@ -153,7 +156,8 @@ def photos_of(
     """Photos holding every person of `persons` and none of `exclude`, newest first, one page,
     and how many there are. With persons, the photos come from faces_person_image (each
     person's photos, an index-only scan) intersected; without, from images_taken in date
-    order. Face counts are counted per candidate photo by faces_image_pack."""
+    order. Faces are counted per candidate photo only when minFaces / maxFaces ask for it,
+    else for the page's photos alone."""
     args = {
         "pack": pack,
         "persons": persons,
@@ -161,31 +165,47 @@ def photos_of(
         "exclude": exclude,
         "from": taken_from,
         "to": taken_to,
-        "min": min_faces,
+        "min": min_faces or 0,
         "max": max_faces,
         "limit": limit,
         "offset": offset,
     }
     # Without persons: every photo with at least one face of the pack, by images_taken.
     source = _WITH_PERSONS if persons else sql.SQL("images i")
-    args["min"] = min_faces if min_faces is not None else (0 if persons else 1)
+    filters = _PHOTO_FILTERS
+    if min_faces is not None or max_faces is not None:
+        filters = sql.Composed([filters, _FACE_COUNT_FILTER])
+    elif not persons:
+        filters = sql.Composed([filters, _HAS_FACES])
     query = sql.SQL(
-        "SELECT i.id, i.taken_at, i.rel_path, i.width, i.height, c.faces, count(*) OVER ()"
-        " FROM {source}{faces}{filters}"
+        "SELECT i.id, i.taken_at, i.rel_path, i.width, i.height, count(*) OVER ()"
+        " FROM {source}{filters}"
         " ORDER BY i.taken_at DESC NULLS LAST, i.id DESC LIMIT %(limit)s OFFSET %(offset)s"
-    ).format(source=source, faces=_WITH_FACE_COUNT, filters=_PHOTO_FILTERS)
+    ).format(source=source, filters=filters)
     rows = conn.execute(query, args).fetchall()
-    total = rows[0][6] if rows else _count_photos(conn, source, args) if offset else 0
-    keys = ("id", "taken_at", "rel_path", "width", "height", "faces")
-    return [dict(zip(keys, r[:6], strict=True)) for r in rows], int(total)
-
-
-def _count_photos(conn: psycopg.Connection, source: sql.Composable, args: dict) -> int:
-    """The total when the page asked for lies past the end (no row carried the count)."""
-    query = sql.SQL("SELECT count(*) FROM {source}{faces}{filters}").format(
-        source=source, faces=_WITH_FACE_COUNT, filters=_PHOTO_FILTERS
+    if rows:
+        total = rows[0][5]
+    elif offset:  # past the end: no row carried the count
+        total = conn.execute(
+            sql.SQL("SELECT count(*) FROM {source}{filters}").format(
+                source=source, filters=filters
+            ),
+            args,
+        ).fetchone()[0]
+    else:
+        total = 0
+    counts = dict(
+        conn.execute(
+            "SELECT image_id, count(*) FROM faces WHERE image_id = ANY(%s) AND pack = %s"
+            " GROUP BY image_id",
+            ([r[0] for r in rows], pack),
+        ).fetchall()
     )
-    return conn.execute(query, args).fetchone()[0]
+    keys = ("id", "taken_at", "rel_path", "width", "height")
+    found = [dict(zip(keys, r[:5], strict=True)) for r in rows]
+    for photo_row in found:
+        photo_row["faces"] = counts.get(photo_row["id"], 0)
+    return found, int(total)
 
 
 def photo(conn: psycopg.Connection, image_id: int) -> dict | None:
