@@ -75,8 +75,8 @@ def forget_person(store: Store, ref: str, library_root: Path | None = None) -> d
     raw ArcFace until a new head passes the gate). Box tombstones (no pixels, no name) stop
     any detector size or pack from finding the faces again. Dagster's event log holds ids
     and counts only. With the library root, the name is removed from the XMP sidecars we
-    wrote (export-tags); tag files of others that named them are listed, not modified. The review page's
-    cached previews of their photos go too.
+    wrote (export-tags); tag files of others that named them are listed, not modified. The
+    review page's cached previews of their photos go too.
     """
     with store.transaction() as conn:
         person = person_store.find_person(conn, person_ref(ref))
