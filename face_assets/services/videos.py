@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from face_assets import media
+from face_assets.identity.track_units import resolve_track_assignments
 from face_assets.library import list_videos
 from face_assets.services import exports
 from face_assets.store import Store
@@ -180,21 +181,25 @@ def _write_harvest(store, video_id, pack, params, result, tombstones, stats) -> 
 
 def assign_tracks(store: Store, pack: str, threshold: float | None = None) -> dict:
     """Name tracks from the persons' centroids: each track is one item (its quality-weighted
-    mean), so one labelled photo names the whole track; a human's label is never replaced."""
+    mean), so one labelled photo names the whole track; a human's label is never replaced, and
+    two tracks seen in the same frame never get the same person (the stronger match wins)."""
     threshold = person_threshold(pack) if threshold is None else threshold
     with store.transaction() as conn:
         person_ids, centroids = video_store.prototype_centroids(conn, pack)
         tracks = video_store.unassigned_tracks(conn, pack)
+        cannot = video_store.cooccurring_pairs(conn, pack)
+        fixed = video_store.human_track_labels(conn, pack)
     if not person_ids or not tracks:
         return {"tracks": len(tracks), "assigned": 0}
     matrix = np.stack([emb for _, emb in tracks]) @ centroids.T
-    best = matrix.argmax(axis=1)
-    rows = [
-        (track_id, person_ids[int(best[i])])
+    candidates = [
+        (track_id, person_ids[j], float(matrix[i, j]))
         for i, (track_id, _) in enumerate(tracks)
-        if matrix[i, best[i]] >= threshold
+        for j in np.flatnonzero(matrix[i] >= threshold)
     ]
+    rows = resolve_track_assignments(candidates, cannot, fixed)
     with store.transaction() as conn:
+        video_store.release_auto(conn, [t for t, _ in tracks])
         video_store.assign_tracks(conn, rows)
     return {"tracks": len(tracks), "assigned": len(rows), "threshold": threshold}
 

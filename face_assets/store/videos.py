@@ -343,3 +343,31 @@ def video_tracks(conn: psycopg.Connection, video_id: int) -> list[tuple]:
         " WHERE t.video_id = %s ORDER BY t.first_frame, t.id",
         (video_id,),
     ).fetchall()
+
+
+def cooccurring_pairs(conn: psycopg.Connection, pack: str) -> list[tuple[int, int]]:
+    """Pairs of tracks (smaller id first) with kept faces in the same frame of one clip."""
+    rows = conn.execute(
+        "SELECT DISTINCT a.track_id, b.track_id FROM video_faces a JOIN video_faces b"
+        " ON a.video_id = b.video_id AND a.frame_idx = b.frame_idx AND a.track_id < b.track_id"
+        " JOIN video_tracks t ON t.id = a.track_id WHERE t.pack = %s",
+        (pack,),
+    ).fetchall()
+    return [(int(a), int(b)) for a, b in rows]
+
+
+def human_track_labels(conn: psycopg.Connection, pack: str) -> dict[int, int]:
+    rows = conn.execute(
+        "SELECT id, person_id FROM video_tracks WHERE pack = %s AND assignment_method = 'human'",
+        (pack,),
+    ).fetchall()
+    return {int(r[0]): int(r[1]) for r in rows}
+
+
+def release_auto(conn: psycopg.Connection, track_ids: list[int]) -> None:
+    """Machine labels of these tracks cleared before they are assigned again."""
+    conn.execute(
+        "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL"
+        " WHERE id = ANY(%s) AND assignment_method = 'auto'",
+        (track_ids,),
+    )

@@ -389,3 +389,13 @@ def test_export_matches_the_seed_schema_and_npy_rows(scene_harvest, tmp_path):
         assert line["rejection_reason"] and line["embedding"] is None
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({**lines[0], "bbox": [0.1, 0.2, 1.3, 0.4]})
+
+
+def test_cooccurring_tracks_never_share_a_person():
+    from face_assets.identity.track_units import resolve_track_assignments
+
+    # Tracks 1 and 2 share frames; both look most like person 7, track 1 more so.
+    candidates = [(1, 7, 0.8), (2, 7, 0.6), (2, 8, 0.5), (3, 7, 0.7)]
+    assert sorted(resolve_track_assignments(candidates, [(1, 2)], {})) == [(1, 7), (2, 8), (3, 7)]
+    # A human named track 2 person 7: track 1 (same frames) cannot be 7 as well.
+    assert resolve_track_assignments(candidates, [(1, 2)], {2: 7}) == [(3, 7)]
