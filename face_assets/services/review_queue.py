@@ -2,7 +2,8 @@
 
 Four kinds of question, each answered yes or no by a person at the review page:
 - an automatic assignment just above the matching threshold ("is this face X?"),
-- an unassigned face whose nearest person is just below the threshold ("is this face X?"),
+- an unassigned face whose nearest person is near the threshold ("is this face X?"): just
+  below it, or just above before an assignment run (naming someone refreshes the queue),
 - a cluster whose centroid is near a known person's centroid (a merge suggestion),
 - two persons whose centroids are close ("are X and Y the same person?", services/people.py):
   yes merges them, no is a lasting "different".
@@ -81,8 +82,10 @@ def questions(
             found.append(
                 Question("face", person, name, sim, abs(sim - threshold), face, assigned=True)
             )
+        # Unassigned faces in the whole unsure band: just below the threshold, and just above
+        # it before an assignment run has given them (so naming someone refreshes the queue).
         for face, person, name, sim in _near_misses(
-            store, conn, rule, threshold - UNSURE_BAND, threshold, limit
+            store, conn, rule, threshold - UNSURE_BAND, threshold + UNSURE_BAND, limit
         ):
             found.append(Question("face", person, name, sim, abs(sim - threshold), face))
         for cluster, size, person, name, sim in question_store.cluster_person_suggestions(
@@ -139,10 +142,10 @@ def _near_misses(
     limit: int,
 ) -> list[tuple[int, int, str, float]]:
     """(face, person, name, similarity) of unassigned faces whose nearest person's similarity
-    lies in [low, high): just below the threshold. The NEAR_MISS_PROBES best unassigned faces
-    are matched against every prototype in one matrix product (the PrototypeIndex assignment
-    uses), in the rule's space, so the cost stays bounded on a large library; faces a human
-    already rejected for that person are left out."""
+    lies in [low, high), the unsure band around the threshold. The NEAR_MISS_PROBES best
+    unassigned faces are matched against every prototype in one matrix product (the
+    PrototypeIndex assignment uses), in the rule's space, so the cost stays bounded on a large
+    library; faces a human already rejected for that person are left out."""
     pack = rule.pack
     face_ids = question_store.best_unassigned_faces(conn, pack, QUALITY_GATE, NEAR_MISS_PROBES)
     if not face_ids:
