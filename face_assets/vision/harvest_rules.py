@@ -29,8 +29,9 @@ SAMPLING_MODES = defaults.HARVEST_SAMPLING_MODES
 THUMB_SIZE = defaults.HARVEST_THUMB_SIZE
 JPEG_QUALITY = defaults.HARVEST_JPEG_QUALITY
 EMBED_BATCH_SIZE = defaults.RECOGNITION_BATCH
-# Detector threshold for harvesting: below the seed's min_confidence so that faces between the
-# two are seen and counted as low_confidence instead of vanishing without a trace.
+# Detector threshold for harvesting: at or below min_confidence, so that with a stricter run
+# config (the seed's 0.8) faces between the two are counted as low_confidence instead of
+# vanishing without a trace.
 DETECT_THRESHOLD = 0.5  # insightface's SCRFD default
 
 REJECT_LOW_CONFIDENCE = "low_confidence"

@@ -39,7 +39,8 @@ class FacesEmbedConfig(Config):
         default=rules.HARVEST_MIN_CONFIDENCE,
         ge=0,
         le=1,
-        description="detection confidence threshold",
+        description="detection confidence threshold (seed: 0.8, set for RetinaFace; 0.5 measured"
+        " for SCRFD-500M, which scores clean faces 0.72-0.84)",
     )
     min_face_size: int = Field(
         default=rules.HARVEST_MIN_FACE_SIZE, ge=1, description="minimum face size in pixels"
