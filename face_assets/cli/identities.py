@@ -109,6 +109,11 @@ def cmd_cluster_dual(args: argparse.Namespace) -> int:
     print(f"  - Unlabeled faces: {done.unlabeled_faces}")
     print(f"  - Clusters found: {done.clusters_found}")
     print(f"  - Noise (outliers): {done.noise_count} ({noise:.1%})")
+    print("Cluster Distribution:")
+    print(f"  - person_* clusters: {done.persons_matched} ({done.assigned_to_persons} faces)")
+    clustered = done.unlabeled_faces - done.noise_count
+    print(f"  - unknown_cluster_* groups: {done.clusters_found} ({clustered} faces)")
+    print(f"  - Unassigned (noise): {done.noise_count} faces")
     common.report_labels_changed()
     return 0
 
