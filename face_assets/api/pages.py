@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from face_assets.api import rest
 from face_assets.api.auth import CSRF_FIELD, Caller, CallerDep, require_caller
+from face_assets.api.people import MAX_PERSONS_PER_QUERY
 from face_assets.identity.lifetime import age_on
 from face_assets.identity.names import MAX_NAME_LENGTH
 from face_assets.services import analysis, labels, people, views
@@ -696,9 +697,10 @@ async def undo_mark_form(request: Request, mark_id: int, caller: CallerDep) -> R
 
 
 def _resolve_names(store, raw: str) -> tuple[list[int], list[str]]:
-    """Person ids of comma-separated names (or ids), and the names nobody has."""
+    """Person ids of comma-separated names (or ids), and the names nobody has; at most
+    MAX_PERSONS_PER_QUERY names are read (the API's limit on what one query may cost)."""
     found, unknown = [], []
-    for part in [p.strip() for p in raw.split(",") if p.strip()]:
+    for part in [p.strip() for p in raw.split(",") if p.strip()][:MAX_PERSONS_PER_QUERY]:
         try:
             found.append(people.find_person(store, part).id)
         except LookupError:
@@ -759,6 +761,8 @@ async def photo_image(
     request: Request, image_id: int, _: CallerDep, size: int = PREVIEW_LARGE
 ) -> Response:
     state = request.app.state
+    if size not in people.PREVIEW_SIDES:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"size is one of {people.PREVIEW_SIDES}")
     if state.library_root is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the app has no photo library")
     try:

@@ -207,6 +207,9 @@ def test_search_by_face_and_photos_of_two_persons(live, shared_data):
 
         # Forgetting Kit: no search hit, no photo, no cover, no cached preview left.
         assert client.get(f"/review/photos/{image_id}/image", params={"size": 320}).is_success
+        assert (
+            client.get(f"/review/photos/{image_id}/image", params={"size": 9999}).status_code == 400
+        )
         previews = list((live.store.media_root / "previews").rglob("*.jpg"))
         assert len(previews) == 1
         name = client.get(f"{API}/persons/{k}").json()["name"]
