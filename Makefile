@@ -4,6 +4,8 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The same defaults as face_assets/settings.py (the checkout's var/, its dagster_home), so
+# `.venv/bin/face-assets ...` run with nothing exported finds the store and runs make made.
 export FACE_ASSETS_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(FACE_ASSETS_HOME)/dagster_home
 STAMP := $(VENV)/.installed

@@ -32,7 +32,7 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 import httpx
 
-TOKEN = "bench-token-0123456789abcdef"
+TOKEN = "Bq8Wn3Lx7Tk2Rv9Mz4Hc6Pj5"  # generated-looking: auth refuses word-and-digit tokens
 PACK = "buffalo_s"
 FACES_PER_CLUSTER = 20
 FACES_PER_IMAGE = 4

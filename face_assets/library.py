@@ -202,15 +202,19 @@ def scan_library(
     cache: Mapping[str, FileRecord],
     month_of: Callable[[datetime], str],
     wanted_months: set[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[ScannedFile]:
     """Scan the library, reading only files that are new or changed since the cached scan.
 
     `cache` maps rel_path to the store's record of it (the library_files table). A file whose
     size and mtime match its cached row is not read again, unless its month is wanted and
     its image is not registered yet (the image row must then be built, which needs the
-    header): re-running a month reads nothing.
+    header): re-running a month reads nothing. `progress(done, total)` follows the files.
     """
-    for entry in list_library(root):
+    entries = list(list_library(root))  # the walk only stats; its length is the total
+    for done, entry in enumerate(entries, 1):
+        if progress is not None:
+            progress(done, len(entries))
         if entry.problem is not None:
             record = FileRecord(
                 entry.rel_path,

@@ -17,10 +17,16 @@ from face_assets.vision.packs import DEFAULT_PACK, pack_info
 
 HOME_ENV = "FACE_ASSETS_HOME"
 DEFAULT_HOME = "~/.face_assets"  # embedded database, media, models and sample library live here
+# Run from a source checkout (the README's `.venv/bin/face-assets ...`), the home is the
+# checkout's var/: what the Makefile's FACE_ASSETS_HOME ?= $(CURDIR)/var names, so `make demo`
+# and the commands after it find one store with nothing exported.
+CHECKOUT_ROOT = Path(__file__).resolve().parents[1]
+CHECKOUT_HOME_DIR = "var"
+DAGSTER_HOME_DIR = "dagster_home"  # under home, as the Makefile's DAGSTER_HOME default
 DATABASE_URL_ENV = "FACE_ASSETS_DATABASE_URL"  # points everything at an external server
 LIBRARY_ENV = "FACE_ASSETS_LIBRARY"  # photo library root; unset = the sample library
 PACK_ENV = "FACE_ASSETS_PACK"  # model pack of runs, labels and queries
-START_MONTH_ENV = "FACE_ASSETS_START_MONTH"
+START_MONTH_ENV = "FACE_ASSETS_START_MONTH"  # older photos go to it; partitions start there
 DEFAULT_START_MONTH = "2000-01"  # early enough for scanned prints and the first digital cameras
 AUTOMATION_ENV = "FACE_ASSETS_AUTOMATION"  # "on": sensors and schedules start running
 SENSOR_INTERVAL_ENV = "FACE_ASSETS_SENSOR_INTERVAL"
@@ -46,7 +52,20 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 DEFAULT_LOG_LEVEL = "info"  # seed 001's INFO
 DEFAULT_APP_HOST = "127.0.0.1"  # loopback: the app speaks plain HTTP; put TLS in front to share it
 DEFAULT_APP_PORT = 8765  # `face-assets serve`, docker-compose and the Helm chart
+APP_URL_ENV = "FACE_ASSETS_APP_URL"  # where users open the app: asset metadata links to it
 _TRUE = ("1", "on", "true", "yes")
+
+
+def checkout_root() -> Path | None:
+    """The source checkout face_assets runs from, None for an installed package."""
+    markers = ("Makefile", "pyproject.toml", "dagster.yaml")
+    return CHECKOUT_ROOT if all((CHECKOUT_ROOT / m).is_file() for m in markers) else None
+
+
+def default_home() -> Path:
+    """The home when FACE_ASSETS_HOME is unset: the checkout's var/, else ~/.face_assets."""
+    checkout = checkout_root()
+    return checkout / CHECKOUT_HOME_DIR if checkout else Path(DEFAULT_HOME).expanduser()
 
 
 @dataclass(frozen=True)
@@ -59,7 +78,7 @@ class Settings:
     start_month: str
     automation: bool
     sensor_interval: int
-    dagster_home: Path | None = None  # None: no instance (runs are not recorded)
+    dagster_home: Path | None = None  # the instance runs are recorded in (None: not recorded)
     dagster_url: str | None = None
     executor_env: Mapping[str, str] = field(default_factory=dict)  # defs/deployment reads it
     providers: tuple[str, ...] = DEFAULT_PROVIDERS
@@ -69,12 +88,14 @@ class Settings:
     det_size: int | None = None  # None: the pack's own
     model_root: Path | None = None  # None: the loader's default
     log_level: str = DEFAULT_LOG_LEVEL
+    app_url: str | None = None
+    start_month_from_env: bool = False  # FACE_ASSETS_START_MONTH set: partitions start there
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the environment once; a bad value fails here, by name."""
         env = os.environ if env is None else env
-        home = Path(env.get(HOME_ENV) or DEFAULT_HOME).expanduser()
+        home = Path(env[HOME_ENV]).expanduser() if env.get(HOME_ENV) else default_home()
         library = env.get(LIBRARY_ENV) or ""
         pack = env.get(PACK_ENV) or env.get(SEED_MODEL_ENV) or DEFAULT_PACK
         pack_info(pack)  # ValueError naming the known packs
@@ -111,7 +132,9 @@ class Settings:
             start_month=start,
             automation=(env.get(AUTOMATION_ENV) or "").strip().lower() in _TRUE,
             sensor_interval=int(interval),
-            dagster_home=Path(dagster_home).expanduser() if dagster_home else None,
+            dagster_home=(
+                Path(dagster_home).expanduser() if dagster_home else home / DAGSTER_HOME_DIR
+            ),
             dagster_url=env.get(DAGSTER_URL_ENV) or None,
             executor_env={k: env[k] for k in (EXECUTOR_ENV, K8S_MAX_CONCURRENT_ENV) if k in env},
             providers=providers or DEFAULT_PROVIDERS,
@@ -121,4 +144,6 @@ class Settings:
             det_size=int(det_size) if det_size else None,
             model_root=Path(model_root).expanduser() if model_root else None,
             log_level=log_level,
+            app_url=env.get(APP_URL_ENV) or None,
+            start_month_from_env=bool(env.get(START_MONTH_ENV)),
         )

@@ -18,6 +18,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 FACES_REAL = SHARED_DATA / "faces_real"
 GROUP_PHOTOS = SHARED_DATA / "group_photos"
+# Partitions start at the library's first month unless this is set (defs/partitions.py):
+# the tests' processes get fixed partitions, whatever store FACE_ASSETS_HOME names.
+os.environ.setdefault("FACE_ASSETS_START_MONTH", "2000-01")
 
 
 def pytest_configure(config):

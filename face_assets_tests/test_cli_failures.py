@@ -40,8 +40,13 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+INFO_PREFIXES = ("store: ", "runs: ")  # which store and instance: said once, not errors
+
+
 def _error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.strip()]
+    return [
+        line for line in stderr.splitlines() if line.strip() and not line.startswith(INFO_PREFIXES)
+    ]
 
 
 def test_database_that_is_not_there_is_one_line(tmp_path, library):

@@ -23,6 +23,9 @@ TOKEN_ENV = "FACE_ASSETS_API_TOKEN"
 LEGACY_TOKEN_ENV = "FACE_ASSETS_REVIEW_TOKEN"  # the old review page's variable, still read
 MIN_TOKEN_LENGTH = 16  # 16 random url-safe characters = 96 bits: beyond guessing online
 MIN_DISTINCT_CHARACTERS = 8  # "aaaa...", "abababab..." and the like are not secrets
+# zxcvbn's estimate of the guesses a token needs, as log10: 16 random url-safe characters
+# score 16.0, while "password1234567890" scores 4.2 and "correcthorsebatterystaple" 14.4.
+MIN_TOKEN_GUESSES_LOG10 = 16.0
 SESSION_COOKIE = "face_assets_session"
 SESSION_SECONDS = 12 * 60 * 60  # a working day: a browser logs in again the next morning
 MAX_SESSIONS = 1000  # logins need the token, so this only bounds memory; oldest dropped first
@@ -43,8 +46,9 @@ def check_token_strength(token: str | None) -> str:
     """The token itself when it is a usable secret; WeakTokenError naming the rule otherwise.
 
     The one place for the rule: at least MIN_TOKEN_LENGTH characters, no whitespace (headers
-    and cookies trim it), and at least MIN_DISTINCT_CHARACTERS different characters (which
-    also refuses a single repeated character).
+    and cookies trim it), at least MIN_DISTINCT_CHARACTERS different characters (which
+    also refuses a single repeated character), and no token zxcvbn finds guessable (made of
+    dictionary words, common passwords, sequences or keyboard runs): generated ones pass.
     """
     if not token or not token.strip():
         raise WeakTokenError(f"the app needs an auth token; {TOKEN_HINT}")
@@ -58,6 +62,13 @@ def check_token_strength(token: str | None) -> str:
         raise WeakTokenError(
             f"the auth token needs at least {MIN_DISTINCT_CHARACTERS} different characters"
             f" (a repeated pattern is guessable); {TOKEN_HINT}"
+        )
+    from zxcvbn import zxcvbn
+
+    if zxcvbn(token)["guesses_log10"] < MIN_TOKEN_GUESSES_LOG10:
+        raise WeakTokenError(
+            "the auth token is guessable (common words, passwords, sequences or keyboard"
+            f" patterns); use a generated one: {TOKEN_HINT}"
         )
     return token
 

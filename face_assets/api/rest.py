@@ -385,6 +385,7 @@ async def detect_asset(
             job_name=run.job_name,
             status=run.status,
             via=run.via,
+            hint=run.hint,
             asset_id=asset_id,
             month=month,
         )
@@ -422,7 +423,9 @@ def trigger_clustering(
     }
     run_config = {"ops": {"face_clusters": {"config": config}}} if config else {}
     run = _runs(request).submit(CLUSTER_JOB, run_config, {})
-    return s.RunResponse(run_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via)
+    return s.RunResponse(
+        run_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via, hint=run.hint
+    )
 
 
 def _queued(request: Request, job: str, run_config: dict, tags: dict) -> s.QueuedRunResponse:
@@ -521,7 +524,9 @@ def train_matching(
 @router.get("/runs/{run_id}", response_model=s.RunResponse)
 def run_status(request: Request, run_id: str) -> s.RunResponse:
     run = _runs(request).status(run_id)
-    return s.RunResponse(run_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via)
+    return s.RunResponse(
+        run_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via, hint=run.hint
+    )
 
 
 # --- the "Is this X?" queue -------------------------------------------------------------------

@@ -233,6 +233,9 @@ class RunResponse(Camel):
     job_name: str | None
     status: str
     via: str
+    hint: str | None = Field(
+        default=None, description="why a run waits (e.g. no Dagster daemon) and what to do"
+    )
 
 
 class DetectAssetResponse(RunResponse):

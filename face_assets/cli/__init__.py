@@ -12,7 +12,7 @@ adds its verbs to the parser:
 
 `main` maps what any verb raises to one line and an exit status: 2 for a bad request
 (ValueError, LookupError, no Dagster for --queue), 3 for a database that cannot be reached,
-1 for a failed run.
+1 for a failed run, 141 (quietly) when the reader of a pipe went away, 130 for Ctrl-C.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ VERB_GROUPS = (
     admin,
     tags,
 )  # parser order: the pipeline's verbs come first
+BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
+INTERRUPTED_EXIT = 130  # 128 + SIGINT
 
 
 def _quiet() -> None:
@@ -59,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     _quiet()
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit
+        return status
     except (ValueError, LookupError, RunsUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -69,3 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `face-assets clusters | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return BROKEN_PIPE_EXIT
+    except KeyboardInterrupt:
+        print("interrupted: finished work is kept; run the same command again", file=sys.stderr)
+        return INTERRUPTED_EXIT

@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("serve", "serve the HTTP API and the review page (token in $FACE_ASSETS_API_TOKEN)"),
         ("review", "the same as serve (its old name)"),
     ):
-        serve = sub.add_parser(verb, help=text)
+        serve = common.add_verb(sub, verb, text)
         serve.add_argument(
             "--host", help=f"interface (default ${SEED_HOST_ENV}, else {DEFAULT_APP_HOST})"
         )
@@ -63,9 +63,14 @@ def register(sub: argparse._SubParsersAction) -> None:
             "--port", type=int, help=f"default ${SEED_PORT_ENV}, else {DEFAULT_APP_PORT}"
         )
         serve.set_defaults(func=cmd_serve)
-    orphans = sub.add_parser("find-orphans", help="faces without embeddings or files, and back")
+    orphans = common.add_verb(sub, "find-orphans", "faces without embeddings or files, and back")
     orphans.add_argument("--fix", action="store_true", help="delete stray files, re-detect")
     orphans.set_defaults(func=cmd_find_orphans)
-    dbp = sub.add_parser("db", help="database housekeeping")
-    dbp.add_argument("action", choices=["url", "migrate", "stop"])
+    dbp = common.add_verb(sub, "db", "database housekeeping")
+    dbp.add_argument(
+        "action",
+        choices=["url", "migrate", "stop"],
+        help="url: print the database URL; migrate: apply new schema migrations;"
+        " stop: stop the embedded PostgreSQL server",
+    )
     dbp.set_defaults(func=cmd_db)

@@ -4,20 +4,42 @@ Dagster report after a labelling operation and JSON output."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from face_assets.settings import Settings
+from face_assets.settings import DATABASE_URL_ENV, HOME_ENV, Settings
+
+_TOLD: set[str] = set()  # what this process already said on stderr (once each)
 
 
 def settings() -> Settings:
     return Settings.from_env()
 
 
+def tell_once(key: str, line: str) -> None:
+    """A line on stderr, once per process: which store and which Dagster instance."""
+    if key not in _TOLD:
+        _TOLD.add(key)
+        print(line, file=sys.stderr, flush=True)
+
+
+def store_description(current: Settings) -> str:
+    """Where the data lives, without credentials."""
+    if current.database_url:
+        parts = urlsplit(current.database_url)
+        where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+        return f"PostgreSQL at {where} ({DATABASE_URL_ENV}), media in {current.home}"
+    return f"{current.home} (embedded PostgreSQL in {current.home / 'pgdata'}; {HOME_ENV})"
+
+
 def store():
-    """The store these settings name: the same one the Dagster resources hand out."""
+    """The store these settings name: the same one the Dagster resources hand out. The first
+    call of a process says which one it is."""
     from face_assets.store import Store
 
     current = settings()
+    tell_once("store", f"store: {store_description(current)}")
     return Store(current.database_url, current.home)
 
 
@@ -32,7 +54,10 @@ def launcher(library_root: Path | None = None):
     def told(stale: list[str]) -> None:
         print(f"  {len(stale)} run(s) of killed face-assets processes marked failed")
 
-    return JobLauncher(settings(), library_root=library_root, on_stale=told)
+    current = settings()
+    if current.dagster_home is not None:
+        tell_once("runs", f"runs: Dagster instance {current.dagster_home} (what `make dev` shows)")
+    return JobLauncher(current, library_root=library_root, on_stale=told)
 
 
 def report_labels_changed() -> None:
@@ -43,6 +68,11 @@ def report_labels_changed() -> None:
     from face_assets.defs.instance import report_labels_changed as report
 
     report(store(), dagster_home)
+
+
+def add_verb(sub, name: str, text: str):
+    """A verb whose one-line text shows both in `face-assets -h` and in its own `-h`."""
+    return sub.add_parser(name, help=text, description=text)
 
 
 def print_json(result: dict) -> None:

@@ -102,42 +102,44 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    clusters = sub.add_parser("clusters", help="clusters of unlabelled faces, largest first")
-    clusters.add_argument("--limit", type=int, default=50)
+    clusters = common.add_verb(sub, "clusters", "clusters of unlabelled faces, largest first")
+    clusters.add_argument(
+        "--limit", type=int, default=50, help="clusters to list (default 50); all are counted"
+    )
     clusters.set_defaults(func=cmd_clusters)
-    persons = sub.add_parser("persons", help="known persons with face counts")
+    persons = common.add_verb(sub, "persons", "known persons with face counts")
     persons.set_defaults(func=cmd_persons)
-    label = sub.add_parser("label", help="name a cluster (creates the person if new)")
-    label.add_argument("cluster")
-    label.add_argument("name")
+    label = common.add_verb(sub, "label", "name a cluster (creates the person if new)")
+    label.add_argument("cluster", help="cluster id, as `face-assets clusters` lists it")
+    label.add_argument("name", help="the person's name (quote it if it has spaces)")
     label.set_defaults(func=cmd_label)
-    merge = sub.add_parser("merge", help="merge person SOURCE into person INTO")
+    merge = common.add_verb(sub, "merge", "merge person SOURCE into person INTO")
     merge.add_argument("source", help="id or name")
     merge.add_argument("into", help="id or name")
     merge.set_defaults(func=cmd_merge)
-    split = sub.add_parser("split", help="re-cluster one cluster with tighter parameters")
-    split.add_argument("cluster")
+    split = common.add_verb(sub, "split", "re-cluster one cluster with tighter parameters")
+    split.add_argument("cluster", help="cluster id, as `face-assets clusters` lists it")
     split.add_argument(
         "--min-cluster-size",
         type=int,
         help="faces a sub-cluster needs (seed 002's minClusterSize; default: the split's own)",
     )
     split.set_defaults(func=cmd_split)
-    unassign = sub.add_parser("unassign", help="take a face away from its person")
-    unassign.add_argument("face", type=int)
+    unassign = common.add_verb(sub, "unassign", "take a face away from its person")
+    unassign.add_argument("face", type=int, help="face id (the review page and the API show it)")
     unassign.set_defaults(func=cmd_unassign)
     for verb, text in (
         ("hide", "hide a person (no prototypes, no assignments)"),
         ("unhide", "make a hidden person active again"),
     ):
-        hide = sub.add_parser(verb, help=text)
+        hide = common.add_verb(sub, verb, text)
         hide.add_argument("person", help="id or name")
         hide.set_defaults(func=cmd_hide)
-    rename = sub.add_parser("rename", help="rename a person")
+    rename = common.add_verb(sub, "rename", "rename a person")
     rename.add_argument("person", help="id or name")
-    rename.add_argument("name")
+    rename.add_argument("name", help="the new name")
     rename.set_defaults(func=cmd_rename)
-    forget = sub.add_parser("forget", help="delete a person's biometric data")
+    forget = common.add_verb(sub, "forget", "delete a person's biometric data")
     forget.add_argument("person", help="id or name")
     forget.add_argument("--yes", action="store_true", help="confirm the deletion")
     forget.set_defaults(func=cmd_forget)

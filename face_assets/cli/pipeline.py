@@ -6,29 +6,99 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 
 from face_assets.cli import common
 
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")  # a partition key: YYYY-MM
+MAX_LISTED_FILES = 50  # unusable files listed one by one before "... and N more"
+
+
+def library_folder(path: str | Path) -> Path:
+    """The photo folder a user named, or a one-line ValueError saying what to give."""
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise ValueError(f"no folder {root}: give the folder that holds your photos")
+    if not root.is_dir():
+        raise ValueError(f"{root} is a file, not a folder: give the folder that holds it")
+    return root.resolve()
+
+
+def checked_months(months: list[str]) -> list[str]:
+    """`--month` values, each a real YYYY-MM month, or a one-line ValueError."""
+    for month in months:
+        if not MONTH.fullmatch(month):
+            raise ValueError(f"--month {month} is not a month: write YYYY-MM, e.g. 2019-07")
+    return sorted(set(months))
+
+
+def _refuse_unusable(root: Path, found) -> None:
+    """A library with no usable photo: list its files and reasons, and refuse it."""
+    from face_assets.library import IMAGE_EXTENSIONS
+
+    if found is None or not found.files:
+        kinds = ", ".join(sorted(IMAGE_EXTENSIONS))
+        raise LookupError(
+            f"no photos in {root}: no file there ends in {kinds}; give the folder of your photos"
+        )
+    for record in found.unusable[:MAX_LISTED_FILES]:
+        detail = f" ({record.status_detail})" if record.status_detail else ""
+        print(f"  {record.rel_path}: {record.status}{detail}")
+    if len(found.unusable) > MAX_LISTED_FILES:
+        print(f"  ... and {len(found.unusable) - MAX_LISTED_FILES} more")
+    raise LookupError(
+        f"none of the {found.files} files in {root} is a usable photo (reasons above);"
+        " nothing was filed: add readable photos and run it again"
+    )
+
 
 def run_ingest(library_root: Path, months: list[str] | None = None) -> dict:
-    """Materialize the ingest job for every month of the library (or the given months)."""
-    from face_assets.defs.jobs import INGEST_JOB
-    from face_assets.defs.partitions import partition_of
+    """Materialize the ingest job for every month of the library (or the given months) that
+    holds something new; say at once which hold nothing new."""
+    from face_assets.library import list_library
+
+    root = library_folder(library_root)
+    wanted = checked_months(months or [])
+    if next(iter(list_library(root)), None) is None:  # stops at the first photo
+        _refuse_unusable(root, None)
+
+    from face_assets.cli import progress
+    from face_assets.library import month_of
     from face_assets.services import ingest
 
-    root = library_root.resolve()
-    launcher = common.launcher(root)
-    found = ingest.scan_months(common.store(), root, partition_of)
-    todo = months or list(found)
-    timings = {}
+    store = common.store()
+    # defs/partitions.partition_of's rule; the Dagster definitions are loaded only after the
+    # scan, so their monthly partitions start at the library's first month, this one's too.
+    first = common.settings().start_month
+    with progress.shown():
+        found = ingest.scan_library_files(store, root, lambda moment: month_of(moment, first))
+    if not found.usable:
+        _refuse_unusable(root, found)
+    missing = [m for m in wanted if m not in found.months]
+    if missing:
+        raise LookupError(
+            f"no photos of {', '.join(missing)} in {root}; its months: {', '.join(found.months)}"
+        )
+    todo = wanted or list(found.months)
+    new = ingest.months_with_new_work(store, common.pack(), todo)
     for month in todo:
-        started = time.perf_counter()
-        result = launcher.execute(INGEST_JOB, partition_key=month, what=f"ingest of {month}")
-        timings[month] = round(time.perf_counter() - started, 2)
-        print(f"  {month}: done in {timings[month]} s (run {result.run_id[:8]})")
-    return {"months": todo, "seconds": timings}
+        if month not in new:
+            print(f"  {month}: nothing new ({found.months[month]} files, all ingested)")
+    from face_assets.defs.jobs import INGEST_JOB
+
+    launcher = common.launcher(root)
+    timings = {}
+    with progress.shown():
+        for month in new:
+            started = time.perf_counter()
+            result = launcher.execute(INGEST_JOB, partition_key=month, what=f"ingest of {month}")
+            timings[month] = round(time.perf_counter() - started, 2)
+            print(f"  {month}: done in {timings[month]} s (run {result.run_id[:8]})")
+    if found.unusable:
+        print(f"  {len(found.unusable)} files are no usable photos (see `face-assets stats`)")
+    return {"months": new, "seconds": timings, "library_months": todo}
 
 
 def run_identities(months: list[str]) -> None:
@@ -98,8 +168,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.library:
         photos = build_sample_library(library_root)
         print(f"sample library: {len(photos)} real photos in {library_root}")
-    external = settings.database_url
-    print(f"store: {'external database' if external else settings.home / 'pgdata'}")
     done = run_ingest(library_root)
     run_identities(done["months"])
     totals = print_summary()
@@ -110,7 +178,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     done = run_ingest(Path(args.library), args.month or None)
-    if not args.no_identities:
+    if not done["months"]:
+        print(f"nothing new in {args.library}: every photo of its months is ingested")
+    elif not args.no_identities:
         run_identities(done["months"])
     print_summary()
     return 0
@@ -152,24 +222,24 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    demo = sub.add_parser(
-        "demo", help="build the sample library and run every month through Dagster"
+    demo = common.add_verb(
+        sub, "demo", "build the sample library and run every month through Dagster"
     )
     demo.add_argument("--library", help="use this photo folder instead of the sample library")
     demo.set_defaults(func=cmd_demo)
-    ingest = sub.add_parser(
-        "ingest", help="run a photo library through every asset (ingest, then identities)"
+    ingest = common.add_verb(
+        sub, "ingest", "run a photo library through every asset (ingest, then identities)"
     )
-    ingest.add_argument("library", help="photo library root")
+    ingest.add_argument("library", help="the folder that holds the photos (subfolders too)")
     ingest.add_argument("--month", action="append", help="YYYY-MM (repeatable); default all")
     ingest.add_argument(
         "--no-identities", action="store_true", help="skip prototypes, clusters, assignments"
     )
     ingest.set_defaults(func=cmd_ingest)
-    stats = sub.add_parser("stats", help="images, faces and quality per month")
+    stats = common.add_verb(sub, "stats", "images, faces and quality per month")
     stats.set_defaults(func=cmd_stats)
-    train = sub.add_parser("train", help="train a projection head; promoted only if it is better")
+    train = common.add_verb(sub, "train", "train a projection head; promoted only if it is better")
     train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--epochs", type=int, default=20, help="passes over the labels (20)")
     train.add_argument("--min-faces", type=int, default=5, help="labelled faces per person")
     train.set_defaults(func=cmd_train)

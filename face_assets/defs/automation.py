@@ -31,7 +31,7 @@ from dagster import (
 )
 
 from face_assets.defs.jobs import ASSIGN_JOB, CLUSTER_JOB, INGEST_JOB, PROTOTYPES_JOB
-from face_assets.defs.partitions import partition_of
+from face_assets.defs.partitions import monthly_partitions, partition_of
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
 from face_assets.services import ingest
 from face_assets.settings import Settings
@@ -93,6 +93,16 @@ def new_photos_sensor(
         store.get(), library.root_path, partition_of, known, MAX_READS_PER_TICK
     )
     fingerprints = pending_by_month(pending)
+    # Photos older than the first partition this code location loaded: their month is not a
+    # partition until the location reloads (partitions start at the library's first month).
+    first = monthly_partitions.get_first_partition_key()
+    early = sorted(m for m in fingerprints if m < first)
+    if early:
+        context.log.warning(
+            f"photos of {', '.join(early)} predate the first partition {first}: reload the"
+            " code location (Deployment > Reload) to give them their months"
+        )
+        fingerprints = {m: fp for m, fp in fingerprints.items() if m >= first}
     # Already requested with exactly these files: the run is queued or running (or failed and
     # waits for a human retry); asking again would duplicate work.
     new = {m: fp for m, fp in fingerprints.items() if requested.get(m) != fp}

@@ -20,6 +20,7 @@ submits them to an instance or a webserver; both read a failed run the same way.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ REPOSITORY_NAME = "__repository__"  # Dagster's name for the repository of a Def
 DEFINITIONS_MODULE = "face_assets.definitions"
 GRAPHQL_TIMEOUT = 10  # seconds: a launch only queues the run
 PARTITION_TAG = "dagster/partition"  # how Dagster names a run's partition
+QUEUE_DAEMON = "QUEUED_RUN_COORDINATOR"  # the daemon that launches queued runs
+DAEMON_SILENT_SECONDS = 120  # daemons beat every 30 s (Dagster's interval): 4 missed = none
 # The CLI prints its own summary and, for a failed run, one line with the root error;
 # Dagster's console log (step failures come with full tracebacks at ERROR) would bury both.
 # The runs' full event logs are still in the instance (dagster dev shows them).
@@ -162,6 +165,20 @@ class RunInfo:
     job_name: str | None
     status: str
     via: str
+    hint: str | None = None  # why a queued run does not start, and what to do
+
+
+def queued_run_hint(instance, status: str) -> str | None:
+    """For a QUEUED run on an instance whose run queue no daemon serves: say so."""
+    if status != "QUEUED":
+        return None
+    beat = instance.get_daemon_heartbeats().get(QUEUE_DAEMON)
+    if beat is not None and time.time() - beat.timestamp <= DAEMON_SILENT_SECONDS:
+        return None
+    return (
+        "no Dagster daemon is taking runs from this instance's queue, so the run waits:"
+        " start one (`make dev`, or `dagster-daemon run` with the same DAGSTER_HOME)"
+    )
 
 
 class DagsterRuns:
@@ -206,10 +223,13 @@ class DagsterRuns:
         if self.url:
             return self._status_graphql(run_id)
         if self.dagster_home:
-            run = self._get_instance().get_run_by_id(run_id)
+            instance = self._get_instance()
+            run = instance.get_run_by_id(run_id)
             if run is None:
                 raise LookupError(f"no run {run_id!r}")
-            return RunInfo(run.run_id, run.job_name, run.status.value, "instance")
+            status = run.status.value
+            hint = queued_run_hint(instance, status)
+            return RunInfo(run.run_id, run.job_name, status, "instance", hint)
         raise RunsUnavailable(
             f"no Dagster to read runs from: set {DAGSTER_URL_ENV} or {DAGSTER_HOME_ENV}"
         )
@@ -357,4 +377,6 @@ class DagsterRuns:
             asset_graph=repo.asset_graph,
         )
         submitted = instance.submit_run(run.run_id, workspace)
-        return RunInfo(submitted.run_id, job_name, submitted.status.value, "instance")
+        status = submitted.status.value
+        hint = queued_run_hint(instance, status)
+        return RunInfo(submitted.run_id, job_name, status, "instance", hint)

@@ -24,6 +24,8 @@ from face_assets.library import (
     scan_library,
     scanned_file,
 )
+from face_assets.records import FileRecord
+from face_assets.services.progress import Reporter
 from face_assets.store import Store
 from face_assets.store import faces as face_store
 from face_assets.store import images as image_store
@@ -94,6 +96,13 @@ class QualityStats:
 def _chunks(items: list, size: int) -> Iterable[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _each(items: list, progress: Reporter) -> Iterable:
+    """The items, each counted done when the loop body has finished with it."""
+    for item in items:
+        yield item
+        progress.advance()
 
 
 def _read_image(library_root: Path, paths: tuple[str, ...], sha256: str) -> bytes:
@@ -241,11 +250,12 @@ def detect_faces(
             pending = image_store.images_to_detect(conn, month, models.pack, redetect)
         if image_ids is not None:
             pending = [i for i in pending if i.image_id in set(image_ids)]
+        progress = Reporter("detect", month, len(pending), "photos", log, "detected_faces")
         for chunk in _chunks(pending, WRITE_CHUNK_IMAGES):
             with store.transaction() as conn:
                 known = face_store.known_faces(conn, [i.image_id for i in chunk], models.pack)
             results = []
-            for image in chunk:
+            for image in _each(chunk, progress):
                 t0 = time.perf_counter()
                 name = image.paths[0]
                 try:
@@ -309,8 +319,7 @@ def detect_faces(
             # After the commit: a crash before it leaves files a re-run overwrites or
             # `find-orphans --fix` removes, never a face row without its files.
             media.delete_media(store.media_root, removed_paths)
-            if log:
-                log(f"{month}: {stats.images} images, {stats.faces} faces so far")
+        progress.finish()
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -361,6 +370,7 @@ def embed_faces(
     for month in sorted(set(months)):
         with store.transaction() as conn:
             pending = face_store.faces_without_embedding(conn, month, models.pack)
+        progress = Reporter("embed", month, len(pending), "faces", log, "face_embeddings")
         for chunk in _chunks(pending, WRITE_CHUNK_FACES):
             ids, crops = [], []
             for face_id, crop_path in chunk:
@@ -376,8 +386,8 @@ def embed_faces(
             with store.transaction() as conn:
                 face_store.store_embeddings(conn, ids, models.pack, embeddings)
             stats.faces += len(ids)
-            if log:
-                log(f"{month}: {stats.faces} faces embedded so far")
+            progress.advance(len(chunk))
+        progress.finish()
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -387,6 +397,7 @@ def score_faces(
     pack: str,
     months: Iterable[str],
     only_unscored: bool = True,
+    log: Log | None = None,
 ) -> QualityStats:
     """Quality of every face of the months (all four parts), from its box, crop and landmarks."""
     started = time.perf_counter()
@@ -394,6 +405,7 @@ def score_faces(
     for month in sorted(set(months)):
         with store.transaction() as conn:
             faces = face_store.faces_of_month(conn, month, pack, only_unscored)
+        progress = Reporter("score", month, len(faces), "faces", log, "face_quality")
         for chunk in _chunks(faces, WRITE_CHUNK_FACES):
             rows = []
             for face in chunk:
@@ -418,6 +430,8 @@ def score_faces(
             with store.transaction() as conn:
                 face_store.store_quality(conn, rows)
             stats.faces += len(rows)
+            progress.advance(len(chunk))
+        progress.finish()
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -435,8 +449,24 @@ class RegistrationStats:
     seconds: float = 0.0
 
 
+def _scan_progress(month: str, log: Log | None, name: str) -> Callable[[int, int], None]:
+    """A library scan's progress(done, total) callback, told as the "scan" stage."""
+    reporters: list[Reporter] = []
+
+    def told(done: int, total: int) -> None:
+        if not reporters:
+            reporters.append(Reporter("scan", month, total, "files", log, name))
+        reporters[0].advance(done - reporters[0].done)
+
+    return told
+
+
 def register_months(
-    store: Store, library_root: Path, months: Iterable[str], month_of: Callable
+    store: Store,
+    library_root: Path,
+    months: Iterable[str],
+    month_of: Callable,
+    log: Log | None = None,
 ) -> RegistrationStats:
     """Register the months' photos: one image row per distinct content, each file's status.
 
@@ -448,7 +478,8 @@ def register_months(
     months = set(months)
     with store.transaction() as conn:
         cache = image_store.cached_files(conn)
-    scanned = list(scan_library(library_root, cache, month_of, wanted_months=months))
+    progress = _scan_progress(", ".join(sorted(months)), log, "raw_images")
+    scanned = list(scan_library(library_root, cache, month_of, months, progress))
     files = [s.file for s in scanned]
     wanted = [s.image for s in scanned if s.image is not None and s.image.month in months]
     unique = list({img.sha256: img for img in wanted}.values())  # same content, one image
@@ -465,19 +496,44 @@ def register_months(
     return stats
 
 
-def scan_months(store: Store, library_root: Path, month_of: Callable) -> dict[str, int]:
-    """Refresh the library-file cache and return the months holding files (with counts).
+@dataclass
+class LibraryScan:
+    """What a scan of the whole library found."""
 
-    Only new or changed files are read; the demo, the CLI and the upload sensor use it to
-    decide which month partitions to run.
+    months: dict[str, int]  # month -> files (empty when no file is a usable photo)
+    files: int  # photo candidates (by extension)
+    usable: int  # of them, readable images
+    unusable: list[FileRecord]  # the others, each with its reason (status) and detail
+
+
+def scan_library_files(
+    store: Store, library_root: Path, month_of: Callable, log: Log | None = None
+) -> LibraryScan:
+    """Refresh the library-file cache and say which months hold files, which files are no
+    usable photos, and why.
+
+    Only new or changed files are read. A library without a single usable photo leaves the
+    store as it was: its files are filed under no month (they would all land in the month of
+    their file times, usually the current one).
     """
     with store.transaction() as conn:
         cache = image_store.cached_files(conn)
-    files = [s.file for s in scan_library(library_root, cache, month_of)]
-    with store.transaction() as conn:
-        image_store.upsert_files(conn, files)
-        image_store.forget_missing_files(conn, {f.rel_path for f in files})
-    return dict(sorted(Counter(f.month for f in files).items()))
+    progress = _scan_progress("", log, "library scan")
+    files = [s.file for s in scan_library(library_root, cache, month_of, progress=progress)]
+    usable = sum(1 for f in files if f.status == "ok")
+    found = LibraryScan({}, len(files), usable, [f for f in files if f.status != "ok"])
+    if usable:
+        with store.transaction() as conn:
+            image_store.upsert_files(conn, files)
+            image_store.forget_missing_files(conn, {f.rel_path for f in files})
+        found.months = dict(sorted(Counter(f.month for f in files).items()))
+    return found
+
+
+def scan_months(store: Store, library_root: Path, month_of: Callable) -> dict[str, int]:
+    """The months holding files (with counts), after refreshing the library-file cache;
+    the demo, the CLI and the benchmarks use it to decide which month partitions to run."""
+    return scan_library_files(store, library_root, month_of).months
 
 
 @dataclass
@@ -540,3 +596,29 @@ def months_with_new_faces(store: Store, pack: str, since: datetime) -> list[str]
     """Months that received faces since a moment (what a nightly assignment run covers)."""
     with store.transaction() as conn:
         return image_store.months_with_new_faces(conn, pack, since)
+
+
+def months_with_new_work(store: Store, pack: str, months: Iterable[str]) -> list[str]:
+    """The months an ingest run would change: files readable but not registered, photos
+    this pack has not detected, faces without an embedding or a quality. The others are
+    said to hold nothing new at once, instead of after a run that finds nothing to do."""
+    with store.transaction() as conn:
+        cache = image_store.cached_files(conn)
+        unregistered = {f.month for f in cache.values() if f.sha256 and not f.registered}
+        return [
+            month
+            for month in months
+            if month in unregistered
+            or image_store.images_to_detect(conn, month, pack, False)
+            or face_store.faces_without_embedding(conn, month, pack)
+            or face_store.faces_of_month(conn, month, pack, True)
+        ]
+
+
+def first_library_month(store: Store) -> str | None:
+    """The library's first month as the scans filed it; None when nothing was scanned yet,
+    or when there is no store to ask (an embedded one never created: nothing ingested)."""
+    if store.database_url is None and not (store.home_path / "pgdata").is_dir():
+        return None
+    with store.transaction() as conn:
+        return image_store.first_file_month(conn)

@@ -44,6 +44,11 @@ def upsert_files(conn: psycopg.Connection, files: list[FileRecord]) -> None:
         )
 
 
+def first_file_month(conn: psycopg.Connection) -> str | None:
+    """The earliest month of any library file scanned (None for an empty library)."""
+    return conn.execute("SELECT min(month) FROM library_files").fetchone()[0]
+
+
 def forget_missing_files(conn: psycopg.Connection, present: set[str]) -> int:
     """Drop cache rows of files no longer in the library (their images and faces stay)."""
     known = [r[0] for r in conn.execute("SELECT rel_path FROM library_files").fetchall()]

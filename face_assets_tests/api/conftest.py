@@ -19,7 +19,7 @@ from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
 
 PACK = "buffalo_s"
-TOKEN = "test-token-0123456789abcdef"
+TOKEN = "N7qVx2RkT9mWp4LzH8cJd3Fs"  # generated-looking: auth refuses word-and-digit tokens
 CLUSTER = "clu_test"
 START_TIMEOUT = 30  # seconds for the server (and the models) to come up
 

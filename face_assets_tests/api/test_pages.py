@@ -50,6 +50,10 @@ def test_weak_tokens_are_refused_at_start():
         "a" * 32,
         "abababababababababab",
         "has space 0123456789",
+        "password1234567890",  # a common password and a sequence (issue 17)
+        "correcthorsebatterystaple",  # dictionary words
+        "0123456789abcdef0123456789abcdef",  # a sequence, twice
+        "test-token-0123456789abcdef",
     ):
         with pytest.raises(auth.WeakTokenError):
             auth.check_token_strength(weak)

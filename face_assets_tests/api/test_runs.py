@@ -48,6 +48,9 @@ def test_cluster_and_detect_are_queued_as_dagster_runs(with_instance):
         clustering.json()["jobName"] == "cluster_faces" and clustering.json()["via"] == "instance"
     )
     assert status == {**status, "jobName": "cluster_faces", "status": "QUEUED"}
+    # No daemon serves this instance's queue: the answer and the status say so, and how.
+    for answer in (clustering.json(), detect.json(), status):
+        assert "no Dagster daemon" in answer["hint"] and "make dev" in answer["hint"]
     body = detect.json()
     assert body["assetId"] == image and body["month"] == month and body["jobName"] == "ingest_month"
 

@@ -154,6 +154,16 @@ def test_no_literal_secrets():
         if line and not line.startswith("#")
     )
     assert example["POSTGRES_PASSWORD"] == "" and example["FACE_ASSETS_UI_TOKEN"] == ""
+    # Every value compose requires (${VAR:?...}) is blank in the example, so compose's guard
+    # stops a copy that was not filled in (a placeholder such as /path/to/photos would pass).
+    compose = (REPO_ROOT / "docker-compose.yml").read_text()
+    required = set(re.findall(r"\$\{(\w+):\?", compose))
+    assert {"FACE_ASSETS_PHOTOS", "FACE_ASSETS_UI_TOKEN", "POSTGRES_PASSWORD"} <= required
+    assert {name: example.get(name) for name in required} == dict.fromkeys(required, "")
+    # ...and every optional one is listed with its default (or named in a comment).
+    text = (REPO_ROOT / "deploy" / "env.example").read_text()
+    for name, default in re.findall(r"\$\{(\w+):-([^}]*)\}", compose):
+        assert example.get(name) == default or (name not in example and name in text), name
     assert ".env" in (REPO_ROOT / ".dockerignore").read_text().split()
 
 

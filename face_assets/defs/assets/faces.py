@@ -26,7 +26,9 @@ HEAVY_BACKFILL = BackfillPolicy.single_run()
 
 
 class DetectionConfig(Config):
-    min_confidence: float = Field(default=MIN_CONFIDENCE, ge=0.0, le=1.0)
+    min_confidence: float = Field(
+        default=MIN_CONFIDENCE, ge=0.0, le=1.0, description="SCRFD score a face needs to be kept"
+    )
     min_face_size: int = Field(default=MIN_FACE_SIZE, ge=1, description="pixels, width and height")
     redetect: bool = Field(
         default=False, description="run detection again on images already detected by this pack"
@@ -155,7 +157,11 @@ def face_quality(
     store: FaceStoreResource,
 ) -> MaterializeResult:
     stats = ingest.score_faces(
-        store.get(), face_models.pack, context.partition_keys, only_unscored=not config.rescore
+        store.get(),
+        face_models.pack,
+        context.partition_keys,
+        only_unscored=not config.rescore,
+        log=context.log.info,
     )
     values = ingest.month_quality_values(store.get(), face_models.pack, context.partition_keys)
     return MaterializeResult(
@@ -225,7 +231,10 @@ def every_face_embedded(
     return AssetCheckResult(
         passed=not missing,
         severity=AssetCheckSeverity.ERROR,
-        metadata={"faces_without_embedding": sum(missing.values()), "months": ", ".join(missing)},
+        metadata={
+            "faces_without_embedding": sum(missing.values()),
+            "months": ", ".join(missing) or "none (every month's faces are embedded)",
+        },
     )
 
 

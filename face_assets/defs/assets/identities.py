@@ -24,10 +24,11 @@ from pydantic import Field
 
 from face_assets.defaults import QUALITY_GATE
 from face_assets.defs.assets.faces import face_embeddings, face_quality
-from face_assets.defs.assets.metadata import histogram_table
+from face_assets.defs.assets.metadata import clusters_preview, histogram_table, review_page
 from face_assets.defs.partitions import monthly_partitions
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource
-from face_assets.services import clusters, identities, inspection, matching
+from face_assets.services import clusters, identities, inspection, matching, views
+from face_assets.settings import Settings
 
 # Eager, except that a dependency that has never been produced does not block: there may be
 # no labels yet (person_labels unobserved) and no trained projection head, ever.
@@ -42,6 +43,7 @@ MONTH_EMBEDDED = (
     & ~AutomationCondition.in_progress()
 ).with_label("month's embeddings updated")
 FOLLOW_NEW_FACES = FOLLOW_UPSTREAM | MONTH_EMBEDDED
+PREVIEW = 10  # largest clusters shown in face_clusters' metadata
 
 
 @observable_source_asset(
@@ -169,10 +171,17 @@ class ClusteringConfig(Config):
     min_similarity: float = Field(
         default=_CLUSTERING.min_similarity, gt=0.0, lt=1.0, description="mean cosine to merge"
     )
-    min_cluster_size: int = Field(default=_CLUSTERING.min_cluster_size, ge=2)
+    min_cluster_size: int = Field(
+        default=_CLUSTERING.min_cluster_size, ge=2, description="fewer faces stay noise"
+    )
     min_samples: int = Field(default=_CLUSTERING.min_samples, ge=1, description="hdbscan only")
     eps: float = Field(default=_CLUSTERING.eps, gt=0.0, description="dbscan only")
-    quality_threshold: float = Field(default=QUALITY_GATE, ge=0.0, le=1.0)
+    quality_threshold: float = Field(
+        default=QUALITY_GATE,
+        ge=0.0,
+        le=1.0,
+        description="faces below this quality are not clustered",
+    )
     max_faces: int | None = Field(
         default=None,
         ge=1,
@@ -218,6 +227,7 @@ def face_clusters(
         log=context.log.info,
         max_faces=config.max_faces,
     )
+    app_url = Settings.from_env().app_url
     return MaterializeResult(
         metadata={
             "mode": stats.mode,
@@ -232,6 +242,10 @@ def face_clusters(
             "noise_faces": stats.noise,
             "noise_share": round(stats.noise / stats.faces, 3) if stats.faces else 0.0,
             "largest_clusters": ", ".join(str(s) for s in stats.sizes[:15]) or "none",
+            "largest_clusters_preview": MetadataValue.md(
+                clusters_preview(views.clusters(store.get(), face_models.pack), app_url, PREVIEW)
+            ),
+            **review_page(app_url, "/review/clusters"),
             # full runs: the largest connected part of the kNN graph (what a cluster could span)
             **({"largest_graph_component": stats.largest_component} if stats.full else {}),
             **stats.phases,

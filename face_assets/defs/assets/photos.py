@@ -26,7 +26,9 @@ def raw_images(
     context: AssetExecutionContext, library: PhotoLibraryResource, store: FaceStoreResource
 ) -> MaterializeResult:
     months = sorted(context.partition_keys)
-    stats = ingest.register_months(store.get(), library.root_path, months, partition_of)
+    stats = ingest.register_months(
+        store.get(), library.root_path, months, partition_of, log=context.log.info
+    )
     failed = {k: v for k, v in stats.statuses.items() if k != "ok"}
     context.log.info(
         f"{stats.files_in_months} files in {months}: {stats.statuses.get('ok', 0)} images ok,"

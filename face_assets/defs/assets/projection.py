@@ -21,15 +21,39 @@ _TRAINING = training.TrainingConfig()  # the service's defaults (the seed's), in
 
 
 class TrainingRunConfig(Config):
-    epochs: int = Field(default=_TRAINING.epochs, ge=0)
-    margin: float = Field(default=_TRAINING.margin, gt=0.0)
-    batch_size: int = Field(default=_TRAINING.batch_size, ge=4)
-    faces_per_person_in_batch: int = Field(default=_TRAINING.faces_per_person_in_batch)
-    learning_rate: float = Field(default=_TRAINING.learning_rate, gt=0.0)
-    min_faces_per_person: int = Field(default=_TRAINING.min_faces_per_person, ge=2)
-    validation_share: float = Field(default=_TRAINING.validation_share, gt=0.0, lt=1.0)
+    epochs: int = Field(
+        default=_TRAINING.epochs, ge=0, description="passes over the labelled faces"
+    )
+    margin: float = Field(
+        default=_TRAINING.margin,
+        gt=0.0,
+        description="triplet margin (squared distance between unit vectors)",
+    )
+    batch_size: int = Field(
+        default=_TRAINING.batch_size, ge=4, description="faces per optimiser step"
+    )
+    faces_per_person_in_batch: int = Field(
+        default=_TRAINING.faces_per_person_in_batch,
+        description="faces of each person in a batch (batch_size / this = persons per batch)",
+    )
+    learning_rate: float = Field(
+        default=_TRAINING.learning_rate, gt=0.0, description="Adam's learning rate"
+    )
+    min_faces_per_person: int = Field(
+        default=_TRAINING.min_faces_per_person,
+        ge=2,
+        description="human-labelled faces a person needs to be trained on",
+    )
+    validation_share: float = Field(
+        default=_TRAINING.validation_share,
+        gt=0.0,
+        lt=1.0,
+        description="share of persons held out to judge the head (the gate's figures)",
+    )
     mining: str = Field(default=_TRAINING.mining, description="semi-hard or batch-all")
-    seed: int = _TRAINING.seed
+    seed: int = Field(
+        default=_TRAINING.seed, description="random seed: a rerun gives the same head"
+    )
 
     def training_config(self) -> training.TrainingConfig:
         # The same fields by name: a field added here but not there fails loudly.
