@@ -101,6 +101,27 @@ def test_a_guessable_token_is_refused(tmp_path):
     assert "guessable" in line and "secrets.token_urlsafe" in line
 
 
+def test_a_model_pack_that_needs_a_download_offline(tmp_path, database_url, shared_data):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    _photo_folder(folder, shared_data, 1)
+    offline = "http://127.0.0.1:9"  # nothing listens: a download fails at once, as offline
+    done = _run(
+        tmp_path,
+        "ingest",
+        str(folder),
+        "--no-identities",
+        FACE_ASSETS_DATABASE_URL=database_url,
+        FACE_ASSETS_PACK="buffalo_l",
+        HOME=str(tmp_path),  # an empty ~/.insightface
+        HTTPS_PROXY=offline,
+        HTTP_PROXY=offline,
+    )
+    line = _one_error_line(done)
+    assert "model pack 'buffalo_l'" in line and "could not be downloaded" in line
+    assert "unzip it into" in line  # the remedy
+
+
 def _photo_folder(root: Path, shared_data: Path, count: int) -> Path:
     """`count` real photos of lfw_dev, copied (the library refuses links that leave it)."""
     photos = sorted((shared_data / "lfw_dev").glob("*/*.jpg"))[:count]

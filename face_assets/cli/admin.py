@@ -20,6 +20,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = common.settings()
+    common.tell_once("store", f"store: {common.store_description(settings)}")
     host = args.host or settings.app_host
     port = args.port or settings.app_port
     print(
