@@ -21,7 +21,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    export = sub.add_parser("export", help="faces.jsonl + faces.npy (+ crops), seed 004's export")
+    export = common.add_verb(sub, "export", "faces.jsonl + faces.npy (+ crops), seed 004's export")
     export.add_argument("out", help="output folder")
     scope = export.add_mutually_exclusive_group(required=True)
     scope.add_argument("--video", help="one clip, by library path")
