@@ -18,6 +18,7 @@ adds its verbs to the parser:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import warnings
@@ -41,6 +42,9 @@ INTERRUPTED_EXIT = 130  # 128 + SIGINT
 
 def _quiet() -> None:
     warnings.filterwarnings("ignore")
+    # The CLI says itself when the store is down (one line, exit 3); the partitions' warning
+    # for a code location that loads without a store would be a second line.
+    logging.getLogger("face_assets.defs.partitions").setLevel(logging.ERROR)
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 

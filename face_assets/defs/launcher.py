@@ -19,6 +19,7 @@ submits them to an instance or a webserver; both read a failed run the same way.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ DAEMON_SILENT_SECONDS = 120  # daemons beat every 30 s (Dagster's interval): 4 m
 # The CLI prints its own summary and, for a failed run, one line with the root error;
 # Dagster's console log (step failures come with full tracebacks at ERROR) would bury both.
 # The runs' full event logs are still in the instance (dagster dev shows them).
+OUR_ERRORS = "face_assets."  # how a run's error names an exception of this package
 QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
@@ -63,16 +65,22 @@ class RunFailure:
 
 
 def run_failure(result, what: str) -> RunFailure | None:
-    """The first step failure of an in-process run, as one line (its root cause's message,
-    not the traceback); None when no step failed."""
+    """The first step failure of an in-process run, as one line; None when no step failed.
+
+    The line holds the message of the outermost error of ours in the cause chain (it says
+    what to do: "unzip the pack into ...", "run the same command again"), else the root
+    cause's, never a traceback.
+    """
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
+            chain = []
             error = event.event_specific_data.error
-            while error.cause is not None:
+            while error is not None:
+                chain.append(error)
                 error = error.cause
-            message = error.message.strip()
-            for prefix in (f"face_assets.errors.{error.cls_name}: ", f"{error.cls_name}: "):
-                message = message.removeprefix(prefix)
+            ours = [e for e in chain if e.message.startswith(OUR_ERRORS)]
+            error = ours[0] if ours else chain[-1]
+            message = re.sub(rf"^[\w.]*\b{re.escape(error.cls_name)}: ", "", error.message.strip())
             first = (message.splitlines() or ["failed"])[0]
             return RunFailure(
                 f"{what} failed: {first} (run {result.run_id[:8]} in Dagster)",
