@@ -104,40 +104,48 @@ def cmd_birthdate(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    photos = sub.add_parser("photos-of", help="photos with all of these persons, newest first")
+    photos = common.add_verb(sub, "photos-of", "photos with all of these persons, newest first")
     photos.add_argument("persons", nargs="*", help="ids or names (none: every photo)")
     photos.add_argument("--exclude", action="append", default=[], help="and not this person")
-    photos.add_argument("--from", dest="taken_from", type=datetime.fromisoformat)
-    photos.add_argument("--to", dest="taken_to", type=datetime.fromisoformat)
-    photos.add_argument("--min-faces", type=int)
-    photos.add_argument("--max-faces", type=int)
-    photos.add_argument("--limit", type=int, default=20)
-    photos.add_argument("--offset", type=int, default=0)
+    photos.add_argument(
+        "--from", dest="taken_from", type=datetime.fromisoformat, help="taken on or after (ISO)"
+    )
+    photos.add_argument(
+        "--to", dest="taken_to", type=datetime.fromisoformat, help="taken before (ISO date)"
+    )
+    photos.add_argument("--min-faces", type=int, help="photos with at least this many faces")
+    photos.add_argument("--max-faces", type=int, help="photos with at most this many faces")
+    photos.add_argument("--limit", type=int, default=20, help="photos per page (20)")
+    photos.add_argument("--offset", type=int, default=0, help="photos to skip (paging)")
     photos.set_defaults(func=cmd_photos_of)
-    search = sub.add_parser("search-face", help="persons and faces most like a face")
+    search = common.add_verb(sub, "search-face", "persons and faces most like a face")
     what = search.add_mutually_exclusive_group(required=True)
     what.add_argument("--photo", help="a photo file: its largest face")
     what.add_argument("--face", type=int, help="a stored face id")
-    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--limit", type=int, default=10, help="matches to list (10)")
     search.set_defaults(func=cmd_search_face)
-    add = sub.add_parser("add-face", help="a face the detector missed: a box on a photo, named")
+    add = common.add_verb(sub, "add-face", "a face the detector missed: a box on a photo, named")
     add.add_argument("asset", type=int, help="the photo's id")
-    add.add_argument("box", type=float, nargs=4, metavar=("X", "Y", "W", "H"))
-    add.add_argument("name")
-    add.set_defaults(func=cmd_add_face)
-    refuse = sub.add_parser(
-        "not-a-face", help="delete a false face; detection never brings it back"
+    add.add_argument(
+        "box", type=float, nargs=4, metavar=("X", "Y", "W", "H"), help="the face's box, pixels"
     )
-    refuse.add_argument("face", type=int)
+    add.add_argument("name", help="the person's name")
+    add.set_defaults(func=cmd_add_face)
+    refuse = common.add_verb(
+        sub, "not-a-face", "delete a false face; detection never brings it back"
+    )
+    refuse.add_argument("face", type=int, help="face id")
     refuse.set_defaults(func=cmd_not_a_face)
-    restore = sub.add_parser("restore-face", help="undo not-a-face: detect the photo again")
+    restore = common.add_verb(sub, "restore-face", "undo not-a-face: detect the photo again")
     restore.add_argument("mark", type=int, help="the mark id not-a-face printed")
     restore.set_defaults(func=cmd_restore_face)
-    cover = sub.add_parser("cover", help="a person's cover face (none: the best-quality one)")
+    cover = common.add_verb(sub, "cover", "a person's cover face (none: the best-quality one)")
     cover.add_argument("person", help="id or name")
-    cover.add_argument("face", type=lambda v: None if v == "none" else int(v))
+    cover.add_argument(
+        "face", type=lambda v: None if v == "none" else int(v), help="face id, or none"
+    )
     cover.set_defaults(func=cmd_cover)
-    birth = sub.add_parser("birthdate", help="a person's birthdate: earlier photos never match")
+    birth = common.add_verb(sub, "birthdate", "a person's birthdate: earlier photos never match")
     birth.add_argument("person", help="id or name")
     birth.add_argument("date", help="YYYY-MM-DD, or none to clear it")
     birth.set_defaults(func=cmd_birthdate)
