@@ -53,6 +53,11 @@ from face_assets.vision.models import FaceModels
 SIDECAR_SUFFIX = ".xmp"  # photo.jpg.xmp (digiKam, darktable); photo.xmp (Lightroom) is read too
 PICASA_INI = ".picasa.ini"
 PICASA_CONTACTS = "contacts.xml"  # Picasa 3's names, when copied into the library root
+# Embedded XMP is searched in the photo's first bytes only: JPEG's APP1, PNG's iTXt before the
+# pixels, TIFF/DNG and HEIF writers put it near the start (ours: exiftool-written files), so a
+# run over a month reads 1 MiB per photo, not the photo (the whole photo only for a region
+# that needs a new face's crop).
+EMBEDDED_XMP_WINDOW = 1024 * 1024
 REGION_CONTEXT = 0.5  # the region grown by half its size each side before re-detecting in it
 TAG_FACE_SCORE = 0.0  # det_score of a face the detector did not find (none to report)
 
@@ -107,6 +112,12 @@ def _read_optional(root: Path, rel_path: str, limit: int) -> bytes | None:
     if path.stat().st_size > limit:
         raise face_tags.TagsRejected(face_tags.REASON_TOO_LARGE, f"{rel_path} exceeds {limit}")
     return path.read_bytes()
+
+
+def _read_head(root: Path, rel_path: str, limit: int) -> bytes:
+    """The first `limit` bytes of a library file (confined like every read)."""
+    with confined_path(root, rel_path).open("rb") as handle:
+        return handle.read(limit)
 
 
 class _PicasaCache:
@@ -211,10 +222,10 @@ def import_tags(
         images = tag_store.images_for_tags(conn, models.pack, months)
     for image in images:
         try:
-            data = read_library_file(root, image.paths[0])
-        except ImageRejected:
+            head = _read_head(root, image.paths[0], EMBEDDED_XMP_WINDOW)
+        except (ImageRejected, OSError):
             continue
-        regions = _tag_regions(root, image, data, picasa, stats)
+        regions = _tag_regions(root, image, head, picasa, stats)
         with store.transaction() as conn:
             seen = tag_store.imported_regions(conn, image.image_id)
         if not regions and not seen:
@@ -226,7 +237,10 @@ def import_tags(
         stats.already_imported += len(regions) - len(fresh)
         stats.regions_read += len(regions)
         if fresh:
-            _import_image(models, store, image, data, fresh, stats)
+            try:
+                _import_image(models, store, root, image, fresh, stats)
+            except ImageRejected as exc:  # the photo changed or broke since it was detected
+                stats.unreadable[exc.reason] += 1
         if log:
             log(f"{image.paths[0]}: {len(regions)} regions")
     if stats.persons:
@@ -246,8 +260,8 @@ def import_tags(
 def _import_image(
     models: FaceModels,
     store: Store,
+    root: Path,
     image: tag_store.TagImage,
-    data: bytes,
     regions: list[tuple[str, face_tags.TagRegion]],
     stats: ImportStats,
 ) -> None:
@@ -294,6 +308,7 @@ def _import_image(
                         outcome, face_id = "matched", face.face_id
             else:
                 if pixels is None:
+                    data = read_library_file(root, image.paths[0])
                     pixels = decode_image(data, name=image.paths[0])
                 face_id = _create_face(conn, models, store, image, pixels.bgr, box)
                 label_store.label_faces(conn, [face_id], person.id)
