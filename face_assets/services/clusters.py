@@ -27,9 +27,11 @@ from face_assets.defaults import QUALITY_GATE
 from face_assets.identity import clustering, knn, linkage
 from face_assets.identity.cluster_ids import mint_cluster_id, stable_cluster_ids
 from face_assets.identity.refresh import refresh_labels
+from face_assets.identity.track_units import track_clusters
 from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
 from face_assets.store import vectors as vector_store
+from face_assets.store import videos as video_store
 
 METHODS = (*linkage.GRAPH_METHODS, *clustering.ALL_PAIRS_METHODS)
 # The seed's all-pairs methods (hdbscan, dbscan, agglomerative) stay for small libraries:
@@ -63,6 +65,9 @@ class ClusterStats:
     unchanged: int = 0
     deferred: int = 0  # new faces past max_faces, left for the next run
     largest_component: int = 0
+    tracks: int = 0  # unassigned video tracks, each one item (identity/track_units.py)
+    tracks_joined: int = 0  # of them, joined a photo cluster
+    track_clusters: int = 0  # clusters of tracks only
     phases: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: float = 0.0
 
@@ -137,6 +142,7 @@ def recluster(
     if not full and last == digest and not stats.deferred:
         stats.mode = "unchanged"
         _summarise(stats, inp.cluster_ids, {})
+        _cluster_tracks(store, pack, params, stats)
         stats.peak_rss_mb = _peak_rss_mb()
         return stats
     is_new = ~inp.clustered
@@ -169,6 +175,8 @@ def recluster(
     phase("write_seconds")
     previous = dict(zip(inp.face_ids.tolist(), inp.cluster_ids, strict=True))
     _summarise(stats, [cluster_of.get(f, previous[f]) for f in previous], previous)
+    _cluster_tracks(store, pack, params, stats)
+    phase("tracks_seconds")
     stats.peak_rss_mb = _peak_rss_mb()
     if log:
         log(
@@ -176,6 +184,37 @@ def recluster(
             f" re-clustered), {stats.clusters} clusters, phases {stats.phases}"
         )
     return stats
+
+
+def _cluster_tracks(store: Store, pack: str, params: ClusterParams, stats: ClusterStats) -> None:
+    """Unassigned video tracks enter the clusters as one item each, after the photos (whose
+    clusters they never change): a track joins the photo cluster it matches on average, or a
+    cluster of tracks; two tracks seen in the same frame never share a cluster."""
+    with store.transaction() as conn:
+        track_ids, x = video_store.clusterable_tracks(conn, pack)
+        if not track_ids:
+            video_store.set_track_clusters(conn, pack, [])
+            return
+        cluster_ids, sums, sizes = video_store.photo_cluster_sums(conn, pack, params.min_quality)
+        cannot = video_store.cooccurring_pairs(conn, pack)
+    row = {t: i for i, t in enumerate(track_ids)}
+    pairs = [(row[a], row[b]) for a, b in cannot if a in row and b in row]
+    joined, group = track_clusters(x, sums, sizes, pairs, params.min_similarity)
+    used = set(cluster_ids)
+    own: dict[int, str] = {}
+    for g in np.unique(group[group >= 0]).tolist():
+        members = [track_ids[i] for i in np.flatnonzero(group == g)]
+        # Track ids negated: never the member set of a photo cluster.
+        own[g] = mint_cluster_id([-t for t in members], used)
+    rows = [
+        (t, cluster_ids[joined[i]] if joined[i] >= 0 else own[int(group[i])])
+        for i, t in enumerate(track_ids)
+    ]
+    with store.transaction() as conn:
+        video_store.set_track_clusters(conn, pack, rows)
+    stats.tracks = len(track_ids)
+    stats.tracks_joined = int((joined >= 0).sum())
+    stats.track_clusters = len(own)
 
 
 def _within(

@@ -18,6 +18,7 @@ from face_assets.store import label_events as event_store
 from face_assets.store import labels as label_store
 from face_assets.store import people as people_store
 from face_assets.store import persons as person_store
+from face_assets.store import videos as video_store
 
 
 def person_ref(ref: str | int) -> str:
@@ -65,7 +66,14 @@ def label_in(
 def label_cluster(store: Store, cluster_id: str, name: str, pack: str) -> dict:
     name = normalise_name(name)
     with store.transaction() as conn:
-        faces = face_sets.cluster_face_set(conn, cluster_id)
+        # A cluster may hold video tracks (one member each): naming it names each whole track.
+        tracks = video_store.cluster_tracks(conn, cluster_id)
+        try:
+            faces = face_sets.cluster_face_set(conn, cluster_id)
+        except LookupError:
+            if not tracks:
+                raise
+            faces = None
         person, created = person_store.person_by_name(conn, name)
         if person.status == "merged":
             raise ValueError(
@@ -73,17 +81,20 @@ def label_cluster(store: Store, cluster_id: str, name: str, pack: str) -> dict:
             )
         if person.status == "hidden":
             raise ValueError(f"{person.name!r} is hidden; unhide it before labelling")
+        face_ids = faces.face_ids if faces is not None else []
         # A face a human said is not this person stays out, even when clustered with them.
-        rejected = label_store.rejections(conn, faces.face_ids)
+        rejected = label_store.rejections(conn, face_ids)
         # Nor a face in a photo taken before their birthdate (identity/lifetime.py).
-        early = people_store.born_after_photo(conn, faces.face_ids)
+        early = people_store.born_after_photo(conn, face_ids)
         keep = [
             f
-            for f in faces.face_ids
+            for f in face_ids
             if person.id not in rejected.get(f, ()) and person.id not in early.get(f, ())
         ]
-        done = _label(conn, person, created, keep, pack, cluster_id, {})
-        done["before_birthdate"] = sum(person.id in early.get(f, ()) for f in faces.face_ids)
+        named = video_store.label_tracks(conn, tracks, person.id)  # rejected tracks stay out
+        done = _label(conn, person, created, keep, pack, cluster_id, {"tracks": named})
+        done["before_birthdate"] = sum(person.id in early.get(f, ()) for f in face_ids)
+        done["tracks"] = len(named)
         return done
 
 

@@ -371,3 +371,62 @@ def release_auto(conn: psycopg.Connection, track_ids: list[int]) -> None:
         " WHERE id = ANY(%s) AND assignment_method = 'auto'",
         (track_ids,),
     )
+
+
+def clusterable_tracks(conn: psycopg.Connection, pack: str) -> tuple[list[int], np.ndarray]:
+    """(ids, embeddings) of the tracks no person holds: what clustering sees of videos."""
+    rows = conn.execute(
+        "SELECT id, embedding FROM video_tracks WHERE pack = %s AND person_id IS NULL ORDER BY id",
+        (pack,),
+    ).fetchall()
+    if not rows:
+        return [], np.zeros((0, 512), dtype=np.float32)
+    return [int(r[0]) for r in rows], np.stack([vector_array(r[1]) for r in rows])
+
+
+def photo_cluster_sums(
+    conn: psycopg.Connection, pack: str, min_quality: float
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(cluster ids, member embedding sums, sizes) of the photo clusters of unlabelled faces."""
+    rows = conn.execute(
+        "SELECT f.cluster_id, sum(e.embedding), count(*) FROM faces f"
+        " JOIN face_embeddings e ON e.face_id = f.id WHERE f.pack = %s"
+        " AND f.cluster_id IS NOT NULL AND f.person_id IS NULL AND f.quality >= %s"
+        " GROUP BY f.cluster_id ORDER BY f.cluster_id",
+        (pack, min_quality),
+    ).fetchall()
+    if not rows:
+        return [], np.zeros((0, 512), dtype=np.float64), np.zeros(0, dtype=np.int64)
+    sums = np.stack([vector_array(r[1]).astype(np.float64) for r in rows])
+    return [r[0] for r in rows], sums, np.array([int(r[2]) for r in rows], dtype=np.int64)
+
+
+def set_track_clusters(conn: psycopg.Connection, pack: str, rows: list[tuple[int, str]]) -> None:
+    """Each unassigned track's cluster (track id, cluster id); the others' are cleared."""
+    conn.execute("UPDATE video_tracks SET cluster_id = NULL WHERE pack = %s", (pack,))
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE video_tracks SET cluster_id = %s WHERE id = %s AND person_id IS NULL",
+            [(c, t) for t, c in rows],
+        )
+
+
+def cluster_tracks(conn: psycopg.Connection, cluster_id: str) -> list[int]:
+    """Ids of the unassigned tracks in this cluster."""
+    rows = conn.execute(
+        "SELECT id FROM video_tracks WHERE cluster_id = %s AND person_id IS NULL ORDER BY id",
+        (cluster_id,),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def label_tracks(conn: psycopg.Connection, track_ids: list[int], person_id: int) -> list[int]:
+    """A human names these tracks (they leave their cluster), except any a human said is not
+    this person; returns the tracks named."""
+    rows = conn.execute(
+        "UPDATE video_tracks t SET person_id = %s, assignment_method = 'human', cluster_id = NULL"
+        " WHERE t.id = ANY(%s) AND NOT EXISTS (SELECT 1 FROM video_track_rejections r"
+        " WHERE r.track_id = t.id AND r.person_id = %s) RETURNING t.id",
+        (person_id, track_ids, person_id),
+    ).fetchall()
+    return sorted(int(r[0]) for r in rows)

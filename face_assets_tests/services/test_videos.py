@@ -118,3 +118,50 @@ def test_export_verb_takes_one_scope():
     assert (args.month, args.video, args.all, args.save_crops) == ("2023-11", None, False, True)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["export", "out", "--month", "2023-11", "--all"])
+
+
+def _track_rows(store):
+    with store.transaction() as conn:
+        return conn.execute(
+            "SELECT t.id, t.first_frame, t.cluster_id, t.person_id, t.assignment_method"
+            " FROM video_tracks t ORDER BY t.first_frame, t.id"
+        ).fetchall()
+
+
+def test_tracks_are_one_cluster_member_each_and_naming_the_cluster_names_the_track(
+    real_store, real_library, shared_data, face_models
+):
+    from face_assets.services import clusters
+
+    month = _library_with_clips(real_library.root, shared_data)
+    try:
+        videos.register_videos(real_store, real_library.root, partition_of)
+        videos.harvest_month(real_store, real_library.root, month, face_models, HarvestConfig())
+        stats = clusters.recluster(real_store, PACK, full=True)
+        # A (alone), then B and C side by side: three tracks, three items, whatever their faces.
+        assert stats.tracks == 3 and stats.tracks_joined + stats.track_clusters >= 2
+        rows = _track_rows(real_store)
+        a, b, c = rows
+        assert all(r[2] for r in rows) and b[2] != c[2]  # seen together: never one cluster
+        with real_store.transaction() as conn:
+            photo_faces = conn.execute(
+                "SELECT count(*) FROM faces WHERE cluster_id = %s", (a[2],)
+            ).fetchone()[0]
+        assert stats.tracks_joined == sum(1 for r in rows if r[2] in _photo_clusters(real_store))
+        # Naming A's cluster names the whole track (and the photo faces with it).
+        done = labels.label_cluster(real_store, a[2], "Alice", PACK)
+        assert done["tracks"] == 1 and done["faces"] == photo_faces
+        a2, b2, c2 = _track_rows(real_store)
+        assert a2[3] == done["person_id"] and a2[4] == "human" and a2[2] is None
+        assert b2[3] is None and c2[3] is None
+        # The next run sees only the two unnamed tracks; photo clusters are the photos' own.
+        again = clusters.recluster(real_store, PACK)
+        assert again.tracks == 2 and again.clusters == stats.clusters - (photo_faces > 0)
+    finally:
+        shutil.rmtree(real_library.root / "clips")
+
+
+def _photo_clusters(store) -> set[str]:
+    with store.transaction() as conn:
+        rows = conn.execute("SELECT DISTINCT cluster_id FROM faces WHERE cluster_id IS NOT NULL")
+        return {r[0] for r in rows.fetchall()}

@@ -246,6 +246,9 @@ def face_clusters(
                 clusters_preview(views.clusters(store.get(), face_models.pack), app_url, PREVIEW)
             ),
             **review_page(app_url, "/review/clusters"),
+            "video_tracks": stats.tracks,  # one item each
+            "video_tracks_in_photo_clusters": stats.tracks_joined,
+            "clusters_of_tracks": stats.track_clusters,
             # full runs: the largest connected part of the kNN graph (what a cluster could span)
             **({"largest_graph_component": stats.largest_component} if stats.full else {}),
             **stats.phases,
