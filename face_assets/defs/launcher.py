@@ -308,7 +308,11 @@ class DagsterRuns:
                 try:
                     self._instance = instance_at(self.dagster_home, create=False)
                 except FileNotFoundError as exc:
-                    raise RunsUnavailable(str(exc)) from exc
+                    raise RunsUnavailable(
+                        f"no Dagster instance in {self.dagster_home} ({DAGSTER_HOME_ENV}):"
+                        " `make dev` creates it and runs the daemon that starts queued runs;"
+                        f" or set {DAGSTER_URL_ENV} to a Dagster webserver"
+                    ) from exc
             return self._instance
 
     def _get_workspace(self, instance):
