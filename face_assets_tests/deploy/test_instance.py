@@ -169,7 +169,8 @@ def test_dagster_k8s_parses_the_gpu_tags_of_exactly_the_model_assets():
     from face_assets.definitions import defs
 
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
-    model_assets = {"detected_faces", "face_embeddings"} | ({"projection_head"} & keys)
+    inference = {"detected_faces", "face_embeddings", "video_faces", "imported_face_tags"}
+    model_assets = inference | ({"projection_head"} & keys)
     assert {"raw_images", "face_quality"} <= keys - model_assets
     for key in keys:
         op = defs.resolve_assets_def(AssetKey.from_user_string(key)).op
@@ -179,7 +180,7 @@ def test_dagster_k8s_parses_the_gpu_tags_of_exactly_the_model_assets():
             assert gpu == "1", key
             assert k8s.container_config["resources"]["requests"]["nvidia.com/gpu"] == "1"
             assert k8s.pod_spec_config["tolerations"][0]["key"] == "nvidia.com/gpu"
-            if key in ("detected_faces", "face_embeddings"):  # inference: the face_models pool
+            if key in inference:  # inference: the face_models pool
                 assert op.pool == MODEL_POOL, key
         else:
             assert gpu is None and "dagster-k8s/config" not in op.tags, key

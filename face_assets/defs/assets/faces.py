@@ -184,6 +184,8 @@ def face_quality(
     backfill_policy=HEAVY_BACKFILL,
     group_name="faces",
     kinds={"python", "postgres"},
+    op_tags=MODEL_OP_TAGS,  # it embeds the imported faces: a model step like detection
+    pool=MODEL_POOL,
     description="Face names people already gave (XMP MWG / Microsoft Photo regions, embedded"
     " or in sidecars; Picasa's .picasa.ini) as human labels of the month's faces; a region"
     " no detected face overlaps becomes an imported face, embedded from its crop.",
