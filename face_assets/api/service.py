@@ -30,7 +30,7 @@ from face_assets.errors import StoreUnavailableError
 from face_assets.services import analysis
 from face_assets.services.analysis import AnalysedFace
 from face_assets.vision.decode import ImageRejected
-from face_assets.vision.packs import EMBEDDING_DIM
+from face_assets.vision.packs import embedding_dim
 
 router = APIRouter(tags=["detection service"])
 UPLOAD_READ_CHUNK = 1024 * 1024  # bytes read from the spooled upload at a time
@@ -104,7 +104,7 @@ def health(request: Request) -> HealthResponse:
         model=state.models.pack,
         models_loaded=models is not None,
         onnx_providers=list(models.providers) if models else [],
-        embedding_dimension=EMBEDDING_DIM,
+        embedding_dimension=embedding_dim(state.models.pack),
         database=database,
     )
 
@@ -116,7 +116,7 @@ async def detect(
     image_base64: Annotated[str | None, Form(description="or the image in base64")] = None,
     min_confidence: Annotated[float, Form(ge=0.0, le=1.0)] = MIN_CONFIDENCE,
     min_face_size: Annotated[float, Form(ge=1)] = MIN_FACE_SIZE,
-    include_embedding: Annotated[bool, Form(description="add 512-d embeddings")] = False,
+    include_embedding: Annotated[bool, Form(description="add the pack's embeddings")] = False,
 ) -> DetectResponse:
     """Faces of an uploaded image: box, 5 landmarks, detection score, quality (and embedding),
     largest first; the same filters and steps as ingest."""
@@ -224,7 +224,7 @@ async def extract_single_embedding(
     image_base64: Annotated[str | None, Form(description="or the image in base64")] = None,
     normalize: Annotated[bool, Form(description="L2-normalise the embedding")] = True,
 ) -> EmbeddingResponse:
-    """One embedding: of an aligned 112x112 crop as sent, else of the photo's largest face
+    """One embedding (the pack's width): of an aligned crop as sent, else of the photo's largest face
     (detected and aligned as ingest does), with the crop's blur quality (seed 000). This was
     /extract-embedding before that name took seed 001's meaning (every face, as /detect)."""
     started = time.perf_counter()

@@ -28,7 +28,7 @@ from torch import nn
 
 from face_assets.identity.devices import resolve_torch_device
 
-IN_DIM = 512  # ArcFace embedding width: the head reads frozen ArcFace vectors
+# The input width is the pack's embedding width (vision/packs.py), read from the embeddings.
 HIDDEN_DIM = 256  # seed architecture: Linear(512->256), ReLU
 OUT_DIM = 128  # seed architecture: Linear(256->128), then L2 normalise
 
@@ -47,13 +47,13 @@ CHECKPOINT_FORMAT = "face_assets.projection_head/1"  # bump when the checkpoint 
 
 
 class ProjectionHead(nn.Module):
-    """Linear(512->256), ReLU, Linear(256->128), L2 normalise.
+    """Linear(in_dim->256), ReLU, Linear(256->128), L2 normalise (in_dim: the pack's width).
 
     Output rows are unit vectors so downstream code keeps using cosine = dot product, exactly
     as with raw ArcFace embeddings.
     """
 
-    def __init__(self, in_dim: int = IN_DIM, hidden_dim: int = HIDDEN_DIM, out_dim: int = OUT_DIM):
+    def __init__(self, in_dim: int, hidden_dim: int = HIDDEN_DIM, out_dim: int = OUT_DIM):
         super().__init__()
         self.layers = nn.Sequential(
             nn.Linear(in_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, out_dim)
@@ -135,7 +135,7 @@ class TrainedHead:
     config: TrainingConfig
     history: list[EpochStats]
     persons_used: list[Any]
-    in_dim: int = IN_DIM
+    in_dim: int
     out_dim: int = OUT_DIM
     hidden_dim: int = HIDDEN_DIM
 
@@ -286,10 +286,16 @@ def _persons_with_enough_faces(labels: np.ndarray, min_faces: int) -> np.ndarray
 
 
 def _prepared(
-    embeddings: np.ndarray, labels: Sequence[Any], min_faces: int, what: str
+    embeddings: np.ndarray,
+    labels: Sequence[Any],
+    min_faces: int,
+    what: str,
+    in_dim: int | None = None,
 ) -> tuple[np.ndarray, _PersonIndex]:
-    """Filter to persons with enough faces, refusing sets too small to form triplets."""
-    x = _as_embedding_matrix(embeddings, IN_DIM)
+    """Filter to persons with enough faces, refusing sets too small to form triplets.
+    in_dim None takes the embeddings' own width (any pack's)."""
+    width = np.asarray(embeddings).shape[-1] if in_dim is None else in_dim
+    x = _as_embedding_matrix(embeddings, width)
     y = np.asarray(labels)
     if y.shape != (x.shape[0],):
         raise ValueError(f"{what}: {x.shape[0]} embeddings but labels of shape {y.shape}")
@@ -359,13 +365,13 @@ def train_projection_head(
         raise ValueError("pass both val_embeddings and val_labels, or neither")
     if val_embeddings is not None and val_labels is not None:
         vx, vindex = _prepared(
-            val_embeddings, val_labels, config.min_faces_per_person, "validation set"
+            val_embeddings, val_labels, config.min_faces_per_person, "validation set", x.shape[1]
         )
         val = _TripletSet(vx, vindex, config, target)
 
     with torch.random.fork_rng(devices=[]):  # seed the init without touching global RNG state
         torch.manual_seed(config.seed)
-        model = ProjectionHead().to(target)
+        model = ProjectionHead(x.shape[1]).to(target)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     train_rng = np.random.default_rng([config.seed, 0])
     train_probe = train.batches(np.random.default_rng([config.seed, 1]))
@@ -399,6 +405,7 @@ def train_projection_head(
         config=config,
         history=history,
         persons_used=index.persons,
+        in_dim=x.shape[1],
     )
 
 

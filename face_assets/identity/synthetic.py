@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-EMBEDDING_DIM = 512  # ArcFace embedding size
+# Every figure below was fitted on buffalo_s's lfw_dev embeddings, so the library has its
+# width (vision/packs.py buffalo_s.embedding_dim; identity/ may not import vision/).
+EMBEDDING_DIM = 512
 # Fitted on lfw_dev (buffalo_s): different-person similarity std 0.0665 -> 1 / 0.0665^2 = 226.
 SUBSPACE_DIM = 226
 # Fitted on lfw_dev (buffalo_s): same-person similarity mean 0.606, std 0.093; with sim ~ r_i r_j
@@ -43,7 +45,7 @@ CHUNK = 65_536  # seed value: rows generated at a time (bounds temporary memory)
 
 @dataclass(frozen=True)
 class SyntheticLibrary:
-    """embeddings (n, 512) float32 unit rows; person_ids, photo_ids, months (n,) int64."""
+    """embeddings (n, EMBEDDING_DIM) float32 unit rows; person_ids, photo_ids, months (n,) int64."""
 
     embeddings: np.ndarray
     person_ids: np.ndarray
@@ -99,7 +101,7 @@ def synthetic_library(n_faces: int, seed: int = 0, n_months: int = N_MONTHS) -> 
     order = np.lexsort((np.arange(n_faces), month))
     person, photo, month = person[order], photo[order], month[order]
     basis, _ = np.linalg.qr(rng.standard_normal((EMBEDDING_DIM, SUBSPACE_DIM)))
-    basis = basis.T.astype(np.float32)  # (SUBSPACE_DIM, 512), orthonormal rows
+    basis = basis.T.astype(np.float32)  # (SUBSPACE_DIM, EMBEDDING_DIM), orthonormal rows
     centres = rng.standard_normal((sizes.size, SUBSPACE_DIM)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     out = np.empty((n_faces, EMBEDDING_DIM), dtype=np.float32)

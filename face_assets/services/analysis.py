@@ -2,9 +2,9 @@
 /extract-embedding (seed 001) and the embedding plugin's blur quality (seed 000).
 
 The steps are the ingest path's own (services/ingest.py): decode_image with its pixel limit,
-the pack's SCRFD detect, kept_faces' confidence and size filters, insightface's norm_crop
-alignment, quality_parts, and FaceModels.embed; so an uploaded photo's embedding is the one
-ingest stores for the same face.
+the pack's detector, kept_faces' confidence and size filters, the pack's alignment,
+quality_parts, and FaceModels.embed; so an uploaded photo's embedding is the one ingest stores
+for the same face.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ import numpy as np
 from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE, RECOGNITION_BATCH
 from face_assets.vision.decode import MAX_PIXELS, ImageRejected, decode_image
 from face_assets.vision.faces import (
-    CROP_SIZE,
-    aligned_crop,
     kept_faces,
 )
 from face_assets.vision.models import FaceModels
@@ -32,7 +30,7 @@ class AnalysedFace:
     landmarks: np.ndarray  # (5, 2)
     det_score: float
     quality: QualityParts
-    embedding: np.ndarray | None  # L2-normalised 512-d, when asked for
+    embedding: np.ndarray | None  # L2-normalised, the pack's width, when asked for
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,7 @@ class Analysis:
 
 @dataclass(frozen=True)
 class Embedding:
-    vector: np.ndarray  # 512-d, normalised unless asked otherwise
+    vector: np.ndarray  # the pack's width, normalised unless asked otherwise
     blur_quality: float  # seed 000's quality_score: sharpness of the crop in [0, 1]
     blur_variance: float
     aligned_input: bool  # the upload was used as the aligned crop itself
@@ -66,7 +64,7 @@ def analyse(
     """Faces of an image, largest first, with landmarks, quality and optional embeddings."""
     boxes, kps = models.detect(bgr, threshold=min_confidence)
     kept = kept_faces(boxes, kps, min_confidence, min_face_size)
-    crops = [aligned_crop(bgr, face.landmarks) for face in kept]
+    crops = [models.align(bgr, face.landmarks) for face in kept]
     vectors = models.embed(crops, batch_size=RECOGNITION_BATCH) if with_embeddings else None
     faces = [
         AnalysedFace(
@@ -82,9 +80,9 @@ def analyse(
 
 
 def embed(models: FaceModels, bgr: np.ndarray, normalise: bool = True) -> Embedding:
-    """The embedding of an aligned 112x112 crop as given, or of the largest face of a photo
-    (detected and aligned as ingest does); ImageRejected('no_face') when there is none."""
-    aligned = bgr.shape[:2] == (CROP_SIZE, CROP_SIZE)
+    """The embedding of an aligned crop (the pack's input size) as given, or of the largest
+    face of a photo (detected and aligned as ingest does); ImageRejected('no_face') if none."""
+    aligned = bgr.shape[:2] == (models.crop_size, models.crop_size)
     face = None
     if aligned:
         crop = bgr
@@ -92,12 +90,10 @@ def embed(models: FaceModels, bgr: np.ndarray, normalise: bool = True) -> Embedd
         found = analyse(models, bgr).faces
         if not found:
             raise ImageRejected(REASON_NO_FACE, "no face found; send a photo with a face or an"
-                                " aligned 112x112 crop")  # fmt: skip
+                                f" aligned {models.crop_size}x{models.crop_size} crop")  # fmt: skip
         face = found[0]
-        crop = aligned_crop(bgr, face.landmarks)
-    if normalise:
-        vector = models.embed([crop])[0]
-    else:  # the recognizer's raw output, as seed 000 returns it with normalize=false
-        vector = np.asarray(models.recognizer.get_feat([crop]), dtype=np.float32).reshape(-1)
+        crop = models.align(bgr, face.landmarks)
+    # normalise=False: the recognizer's raw output, as seed 000 returns it with normalize=false
+    vector = models.embed([crop], normalise=normalise)[0]
     variance = blur_variance(crop)
     return Embedding(vector, blur_score(variance), variance, aligned, face)

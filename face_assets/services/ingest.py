@@ -32,7 +32,6 @@ from face_assets.store import images as image_store
 from face_assets.vision import matching
 from face_assets.vision.decode import DecodedImage, ImageRejected, decode_image
 from face_assets.vision.faces import (
-    aligned_crop,
     box_key,
     decode_crop,
     encode_crop,
@@ -132,7 +131,7 @@ def _stored_faces(
     pixels: DecodedImage,
     detail: DecodedImage,
     faces: list,
-    pack: str,
+    models: FaceModels,
     media_root: Path,
     known: list[face_store.KnownFace],
 ) -> _PlannedFaces:
@@ -164,14 +163,14 @@ def _stored_faces(
             plan.refreshed += 1
         else:
             key = box_key(face.bbox)
-            crop_path = media.face_file_name(image.sha256, pack, key, "crop")
-            thumb_path = media.face_file_name(image.sha256, pack, key, "thumb")
+            crop_path = media.face_file_name(image.sha256, models.pack, key, "crop")
+            thumb_path = media.face_file_name(image.sha256, models.pack, key, "thumb")
             changed = True
         source = pixels if face.width / pixels.scale[0] >= ALIGN_MIN_FACE_PX else detail
         sx, sy = source.scale
         points = np.asarray(face.landmarks, dtype=np.float32) / np.float32([sx, sy])
         box = (face.bbox[0] / sx, face.bbox[1] / sy, face.bbox[2] / sx, face.bbox[3] / sy)
-        crop = aligned_crop(source.bgr, points)
+        crop = models.align(source.bgr, points)
         media.write_media(media_root, crop_path, encode_crop(crop))
         media.write_media(media_root, thumb_path, encode_jpeg(face_thumbnail(source.bgr, box)))
         plan.rows.append(
@@ -286,7 +285,7 @@ def detect_faces(
                     decoded,
                     pixels,
                     faces,
-                    models.pack,
+                    models,
                     store.media_root,
                     known.get(image.image_id, []),
                 )
@@ -364,7 +363,7 @@ def embed_faces(
     batch_size: int = RECOGNITION_BATCH,
     log: Log | None = None,
 ) -> EmbeddingStats:
-    """ArcFace embeddings for every face of the months that has none, in model batches."""
+    """The pack's embeddings for every face of the months that has none, in model batches."""
     started = time.perf_counter()
     stats = EmbeddingStats()
     for month in sorted(set(months)):

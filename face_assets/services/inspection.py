@@ -10,7 +10,7 @@ from face_assets import media
 from face_assets.store import Store, listings
 from face_assets.store import checks as check_queries
 from face_assets.store import label_events as event_store
-from face_assets.vision.packs import EMBEDDING_DIM
+from face_assets.vision.packs import embedding_dim
 
 NORM_TOLERANCE = 1e-3  # float32 ArcFace outputs normalise to within ~1e-6; 1e-3 flags real bugs
 
@@ -31,7 +31,7 @@ def labels_state(store: Store) -> dict:
 def embedding_violations(store: Store, pack: str) -> dict:
     with store.transaction() as conn:
         bad_norm, bad_dim, total = check_queries.embedding_shape_violations(
-            conn, pack, EMBEDDING_DIM, NORM_TOLERANCE
+            conn, pack, embedding_dim(pack), NORM_TOLERANCE
         )
     return {"embeddings": total, "not_unit_norm": bad_norm, "wrong_dimension": bad_dim}
 

@@ -26,7 +26,7 @@ from face_assets.identity.evaluation import (
 )
 from face_assets.store import Store, face_sets
 from face_assets.store import heads as head_store
-from face_assets.vision.packs import person_threshold
+from face_assets.vision.packs import embedding_dim, person_threshold
 
 GATE_METRIC = verification.DEFAULT_GATE_METRIC  # ROC AUC: defined even on small held-out sets
 GATE_MIN_GAIN = verification.DEFAULT_MIN_GAIN
@@ -50,7 +50,7 @@ def labelled_faces(store: Store, pack: str, min_quality: float) -> TrainingData:
         keep = [i for i, q in enumerate(faces.qualities) if q >= min_quality]
         labels.extend([person_id] * len(keep))
         rows.extend(faces.embeddings[i] for i in keep)
-    embeddings = np.vstack(rows) if rows else np.zeros((0, 512), dtype=np.float32)
+    embeddings = np.vstack(rows) if rows else np.zeros((0, embedding_dim(pack)), dtype=np.float32)
     return TrainingData(np.asarray(labels), embeddings)
 
 

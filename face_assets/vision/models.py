@@ -1,8 +1,11 @@
-"""InsightFace model packs, loaded once per process on exactly the providers a run asked for.
+"""Model packs, loaded once per process on exactly the providers a run asked for.
 
-Two packs give two different 512-d embedding spaces; the pack name travels with every
-embedding so nothing ever compares across them. ONNX Runtime quietly builds a CPU session when
-CUDA libraries are missing, so the providers a session really got are compared with the request.
+Each pack is its own embedding space (its width is the registry's `embedding_dim`); the pack
+name travels with every embedding so nothing ever compares across them. Every loader offers the
+same four calls (`detect`, `align`, `embed`, and `embedding_dim`/`crop_size`), so ingestion, the
+HTTP app and the benchmarks never ask which family a pack is. ONNX Runtime quietly builds a CPU
+session when CUDA libraries are missing, so the providers a session really got are compared
+with the request.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from face_assets.defaults import MIN_CONFIDENCE, RECOGNITION_BATCH
-from face_assets.vision.packs import DEFAULT_PACK, EMBEDDING_DIM, pack_info
+from face_assets.vision.faces import aligned_crop
+from face_assets.vision.packs import DEFAULT_PACK, FAMILY_DLIB, pack_info
 
 DEFAULT_DET_SIZE = 640  # insightface's det_size for both packs
 DEFAULT_MODEL_ROOT = "~/.insightface"  # insightface's own download root
@@ -93,10 +98,10 @@ def vectron_model_dir() -> Path:
 def pack_files(
     pack: str, model_root: str = DEFAULT_MODEL_ROOT, download: bool = True
 ) -> tuple[Path, Path]:
-    """Locate (or, for buffalo_l, fetch) the detector and recognizer ONNX files of a pack."""
+    """Locate (or, for a downloadable pack, fetch) the detector and recognizer ONNX files."""
     info = pack_info(pack)
-    det_name, rec_name = info.detector_file, info.recognizer_file
-    if pack == "buffalo_s":
+    det_name, rec_name = info.detector, info.recognizer
+    if info.offline:
         try:
             folder = vectron_model_dir()
         except ImportError as exc:
@@ -118,6 +123,8 @@ def pack_files(
                     f" use; otherwise fetch {pack}.zip from InsightFace's model-zoo release and"
                     f" unzip it into {folder}."
                 ) from exc
+        if not (folder / det_name).exists() and (folder / pack / det_name).exists():
+            folder = folder / pack  # antelopev2.zip unpacks into a folder of its own name
     det, rec = folder / det_name, folder / rec_name
     for path in (det, rec):
         if not path.exists():
@@ -129,15 +136,55 @@ def _provider_options(providers: list[str], device_id: int) -> list[dict]:
     return [{"device_id": str(device_id)} if p in GPU_PROVIDERS else {} for p in providers]
 
 
+class FaceModels(Protocol):
+    """What every loaded pack offers, whatever its family (the loaders below and dlib_models)."""
+
+    pack: str
+    providers: list[str]
+    det_size: int
+
+    @property
+    def embedding_dim(self) -> int: ...
+
+    @property
+    def crop_size(self) -> int: ...
+
+    def detect(self, bgr: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes (n, 5: x1, y1, x2, y2, score in [0, 1]) and landmarks (n, 5, 2) in the
+        ArcFace order (left eye, right eye, nose, then two points the aligner needs)."""
+        ...
+
+    def align(self, bgr: np.ndarray, landmarks: np.ndarray) -> np.ndarray: ...
+
+    def embed(
+        self,
+        crops: list[np.ndarray],
+        batch_size: int = RECOGNITION_BATCH,
+        normalise: bool = True,
+    ) -> np.ndarray: ...
+
+
 @dataclass
-class FaceModels:
-    """A loaded pack: SCRFD detector + ArcFace recognizer on verified providers."""
+class InsightFaceModels:
+    """A loaded InsightFace pack: SCRFD detector + ArcFace recognizer on verified providers."""
 
     pack: str
     detector: object
     recognizer: object
     providers: list[str]
     det_size: int
+
+    @property
+    def embedding_dim(self) -> int:
+        return pack_info(self.pack).embedding_dim
+
+    @property
+    def crop_size(self) -> int:
+        return pack_info(self.pack).input_size
+
+    def align(self, bgr: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """The recognizer's aligned BGR crop of one face from its 5 landmarks."""
+        return aligned_crop(bgr, landmarks, self.crop_size)
 
     def detect(self, bgr: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
         """Boxes (n, 5: x1, y1, x2, y2, score) and landmarks (n, 5, 2), highest score first."""
@@ -148,20 +195,27 @@ class FaceModels:
             kps = np.zeros((len(boxes), 5, 2), dtype=np.float32)
         return boxes, kps
 
-    def embed(self, crops: list[np.ndarray], batch_size: int = RECOGNITION_BATCH) -> np.ndarray:
-        """L2-normalised embeddings of aligned 112x112 BGR crops, run in batches."""
+    def embed(
+        self,
+        crops: list[np.ndarray],
+        batch_size: int = RECOGNITION_BATCH,
+        normalise: bool = True,
+    ) -> np.ndarray:
+        """Embeddings (L2-normalised unless asked otherwise) of aligned BGR crops, in batches."""
         if not crops:
-            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+            return np.zeros((0, self.embedding_dim), dtype=np.float32)
         out = []
         for start in range(0, len(crops), max(1, batch_size)):
             feats = np.asarray(self.recognizer.get_feat(crops[start : start + batch_size]))
             out.append(feats.reshape(len(crops[start : start + batch_size]), -1))
         feats = np.vstack(out).astype(np.float32)
+        if not normalise:
+            return feats
         norms = np.linalg.norm(feats, axis=1, keepdims=True)
         return feats / np.maximum(norms, 1e-12)
 
 
-_CACHE: dict[tuple, FaceModels] = {}
+_CACHE: dict[tuple, InsightFaceModels] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -195,6 +249,10 @@ def load_face_models(
     download: bool = True,
 ) -> FaceModels:
     """Load a pack once per process and configuration; later calls reuse the sessions."""
+    if pack_info(pack).family == FAMILY_DLIB:
+        from face_assets.vision.dlib_models import load_dlib_models
+
+        return load_dlib_models(pack, providers, det_size)
     names = normalise_providers(list(providers))
     key = (pack, tuple(names), device_id, det_size, os.path.expanduser(model_root))
     with _CACHE_LOCK:
@@ -227,7 +285,7 @@ def load_face_models(
             nms_thresh=NMS_THRESHOLD,
         )
         recognizer.prepare(ctx_id)
-        models = FaceModels(
+        models = InsightFaceModels(
             pack, detector, recognizer, list(detector.session.get_providers()), det_size
         )
         _CACHE[key] = models

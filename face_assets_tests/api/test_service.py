@@ -20,8 +20,10 @@ from PIL import Image
 from face_assets import media
 from face_assets.api.limits import MAX_UPLOAD_BYTES
 from face_assets.vision.faces import decode_crop
-from face_assets.vision.packs import EMBEDDING_DIM
+from face_assets.vision.packs import embedding_dim
 from face_assets_tests.api.conftest import TOKEN
+
+EMBEDDING_DIM = embedding_dim("buffalo_s")  # the app under test runs buffalo_s
 
 IDLE_CONNECTIONS = 200  # issue #12: held open while a normal request must still be answered
 ANSWER_WITHIN = 2.0  # seconds

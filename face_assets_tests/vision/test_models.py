@@ -21,7 +21,7 @@ def test_t1_has_six_faces_with_unit_norm_embeddings(face_models, t1_path):
     bgr = cv2.imread(str(t1_path))
     faces, emb = _faces_and_embeddings(face_models, bgr)
     assert len(faces) == 6
-    assert emb.shape == (6, models.EMBEDDING_DIM)
+    assert emb.shape == (6, face_models.embedding_dim)
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
     # Six different people: no pair is as similar as the same person would be.
     sims = emb @ emb.T

@@ -109,8 +109,9 @@ def detected_faces(
     tags={"face_assets/model": "recognizer"},
     op_tags=MODEL_OP_TAGS,
     pool=MODEL_POOL,
-    description="ArcFace 512-d L2-normalised embeddings of the month's faces (vector(512),"
-    " HNSW cosine index), computed in batches; each row records its model pack.",
+    description="L2-normalised embeddings of the month's faces from the run's model pack (its"
+    " own width, e.g. 512 for buffalo_s, 128 for dlib_resnet; an HNSW cosine index per pack),"
+    " computed in batches; each row records its model pack.",
 )
 def face_embeddings(
     context: AssetExecutionContext, face_models: FaceModelsResource, store: FaceStoreResource
@@ -212,7 +213,7 @@ def imported_face_tags(
     )
 
 
-@asset_check(asset=face_embeddings, description="Embeddings are unit-norm and 512-d.")
+@asset_check(asset=face_embeddings, description="Embeddings are unit-norm and of the pack's width.")
 def embeddings_unit_norm(
     face_models: FaceModelsResource, store: FaceStoreResource
 ) -> AssetCheckResult:

@@ -86,9 +86,10 @@ def _curve_table(history: list[dict]) -> str:
     group_name="models",
     kinds={"pytorch"},
     op_tags={**MODEL_OP_TAGS, TRAINING_RUN_TAG: "true"},
-    description="A 512->256->128 MLP trained with triplet loss on labelled people (ArcFace"
-    " frozen), split by person; saved as a versioned checkpoint. The blocking gate check"
-    " promotes it only if it beats the current head (or raw embeddings) on held-out people.",
+    description="A d->256->128 MLP (d: the pack's width) trained with triplet loss on labelled"
+    " people (the pack's embeddings frozen), split by person; saved as a versioned checkpoint."
+    " The blocking gate check promotes it only if it beats the current head (or raw"
+    " embeddings) on held-out people.",
 )
 def projection_head(
     context: AssetExecutionContext,
