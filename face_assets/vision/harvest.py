@@ -91,8 +91,8 @@ class HarvestResult:
         return self.info.height
 
 
-def _measure(frame: np.ndarray, face, config: HarvestConfig, frame_idx: int, fps: float):
-    crop = aligned_crop(frame, face.landmarks)
+def _measure(models, frame: np.ndarray, face, config: HarvestConfig, frame_idx: int, fps: float):
+    crop = models.align(frame, face.landmarks)  # the pack's own alignment and crop size
     parts = quality_parts(face.det_score, face.width, face.height, crop, face.landmarks)
     yaw = yaw_degrees(face.landmarks)
     reason = rejection_reason(
@@ -176,7 +176,7 @@ def harvest_video(
         gated: list[HarvestedFace] = []
         refused: list[HarvestedFace] = []
         for face in kept_faces(boxes, kps, min_confidence=DETECT_THRESHOLD, min_face_size=1):
-            harvested, crop = _measure(frame, face, config, frame_idx, info.fps)
+            harvested, crop = _measure(models, frame, face, config, frame_idx, info.fps)
             if harvested.rejection_reason is not None:
                 rejected.append(harvested)
                 refused.append(harvested)
