@@ -130,10 +130,10 @@ def main() -> int:
             log(f"setup: reused {len(old_rows)} faces in {work} ({time.perf_counter() - t0:.1f} s)")
         else:
             with store.transaction() as conn:
-                bulk.drop_vector_index(conn)
+                bulk.drop_vector_index(conn, PACK)
             old_ids = load(store, lib, old_rows)
             with store.transaction() as conn:
-                bulk.build_vector_index(conn)  # a real library maintains it during ingest
+                bulk.build_vector_index(conn, PACK)  # a real library maintains it during ingest
             np.savez(saved, old_ids=old_ids, faces=args.faces, seed=args.seed)
             log(f"setup: {len(old_rows)} faces loaded in {time.perf_counter() - t0:.1f} s")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from face_assets.store import vectors as vector_store
 
@@ -104,17 +105,16 @@ def label_faces(conn: psycopg.Connection, face_ids: list[int], names: list[str])
     return persons
 
 
-def drop_vector_index(conn: psycopg.Connection) -> None:
-    """Bulk loads go faster without the HNSW index; build_vector_index puts it back."""
-    conn.execute("DROP INDEX IF EXISTS face_embeddings_hnsw")
+def drop_vector_index(conn: psycopg.Connection, pack: str) -> None:
+    """Bulk loads go faster without the pack's HNSW index; build_vector_index puts it back."""
+    conn.execute(
+        sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(vector_store.pack_index(pack)))
+    )
 
 
-def build_vector_index(conn: psycopg.Connection) -> None:
+def build_vector_index(conn: psycopg.Connection, pack: str) -> None:
     """pgvector's HNSW build, in memory and in parallel (measured: 111 s at 100k faces, 973 s
     at 1M on 2 cores; with less memory than the graph needs it spills and takes far longer)."""
     conn.execute("SET maintenance_work_mem = '8GB'")
     conn.execute("SET max_parallel_maintenance_workers = 2")
-    conn.execute(
-        "CREATE INDEX IF NOT EXISTS face_embeddings_hnsw ON face_embeddings"
-        " USING hnsw (embedding vector_cosine_ops)"
-    )
+    vector_store.ensure_pack_index(conn, pack)

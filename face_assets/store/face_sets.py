@@ -27,7 +27,7 @@ class FaceSet:
 
 def _face_set(rows: list[tuple]) -> FaceSet:
     if not rows:
-        return FaceSet([], [], [], no_vectors(), [])
+        return FaceSet([], [], [], no_vectors(0), [])
     return FaceSet(
         [r[0] for r in rows],
         [r[1] for r in rows],

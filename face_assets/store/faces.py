@@ -8,6 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 
+from face_assets.store.vectors import ensure_pack_index
+from face_assets.vision.packs import embedding_dim
+
 
 def vector_array(value: object) -> np.ndarray:
     """pgvector's psycopg loader returns Vector objects; the domain code wants float32 arrays."""
@@ -178,12 +181,17 @@ def faces_without_embedding(
 def store_embeddings(
     conn: psycopg.Connection, face_ids: list[int], pack: str, embeddings: np.ndarray
 ) -> None:
-    """Bulk-load through binary COPY and one upsert (a third of per-row statement time)."""
+    """Bulk-load through binary COPY and one upsert (a third of per-row statement time).
+    Vectors must have the pack's width; the pack's HNSW index is built on its first rows."""
     if not face_ids:
         return
+    width = embedding_dim(pack)
+    if embeddings.ndim != 2 or embeddings.shape[1] != width:
+        raise ValueError(f"pack {pack!r} stores {width}-d vectors, not shape {embeddings.shape}")
+    ensure_pack_index(conn, pack)
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS incoming_embeddings"
-        " (face_id bigint, embedding vector(512)) ON COMMIT DELETE ROWS"
+        " (face_id bigint, embedding vector) ON COMMIT DELETE ROWS"
     )
     with conn.cursor().copy(
         "COPY incoming_embeddings (face_id, embedding) FROM STDIN WITH (FORMAT BINARY)"

@@ -7,6 +7,7 @@ import numpy as np
 import psycopg
 
 from face_assets.store.vectors import id_vectors, no_vectors
+from face_assets.vision.packs import embedding_dim
 
 
 def replace_prototypes_of(
@@ -48,12 +49,13 @@ def prototypes(
         (pack,),
     ).fetchall()
     if not rows:
-        return [], [], no_vectors(), []
+        return [], [], no_vectors(embedding_dim(pack)), []
     ids, vectors = id_vectors(
         conn,
         "SELECT pp.id, pp.embedding FROM person_prototypes pp JOIN persons p"
         " ON p.id = pp.person_id WHERE pp.pack = %s AND p.status = 'active'",
         (pack,),
+        embedding_dim(pack),
     )
     position = {int(i): n for n, i in enumerate(ids.tolist())}
     order = [position[r[0]] for r in rows]

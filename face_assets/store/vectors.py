@@ -1,5 +1,11 @@
 """SQL that reads embeddings in bulk: a binary COPY parsed by one numpy view, the
-embeddings of given faces, and their nearest neighbours through pgvector's HNSW index."""
+embeddings of given faces, and their nearest neighbours through each pack's HNSW index.
+
+Vectors are stored without a fixed width (migration 0011); each pack's rows have the pack's
+width and their own partial expression index, `(embedding::vector(width)) WHERE pack = ...`
+(pack_index). A similarity query names the pack and casts to its width, the two things that
+let the planner walk that pack's graph and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +13,64 @@ import struct
 
 import numpy as np
 import psycopg
+from psycopg import sql
+
+from face_assets.vision.packs import embedding_dim
 
 _COPY_HEADER = 19  # PGCOPY signature (11) + flags (4) + header extension length (4)
 COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 COPY_TRAILER = struct.pack(">h", -1)
-VECTOR_DIM = 512  # ArcFace width: every pack's vector(512) column
 HNSW_EF_SEARCH = 64  # pgvector's default 40 would cap a probe's answers below the k asked for
+_DIM_OFFSET = _COPY_HEADER + 2 + 4 + 8 + 4  # the first row's vector width: fields, id, length
 
 
-def no_vectors() -> np.ndarray:
+def no_vectors(width: int) -> np.ndarray:
     """An empty (0, width) float32 array: what a read of no rows returns."""
-    return np.zeros((0, VECTOR_DIM), dtype=np.float32)
+    return np.zeros((0, width), dtype=np.float32)
+
+
+def pack_index(pack: str) -> str:
+    """Name of the pack's HNSW index (the migration's naming: face_embeddings_hnsw_<pack>)."""
+    return f"face_embeddings_hnsw_{pack}"
+
+
+def _cast(column: str, pack: str) -> sql.Composable:
+    """`column::vector(width)`: the expression the pack's index is built on."""
+    return sql.SQL("({}::vector({}))").format(sql.SQL(column), sql.Literal(embedding_dim(pack)))
+
+
+def ensure_pack_index(conn: psycopg.Connection, pack: str) -> bool:
+    """Build the pack's HNSW index if it is missing (True when built). Checked in the catalog
+    first: CREATE INDEX IF NOT EXISTS would take a SHARE lock and queue behind every writer."""
+    name = pack_index(pack)
+    if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]:
+        return False
+    conn.execute(
+        sql.SQL(
+            "CREATE INDEX IF NOT EXISTS {} ON face_embeddings USING hnsw ({} vector_cosine_ops)"
+            " WHERE pack = {}"
+        ).format(sql.Identifier(name), _cast("embedding", pack), sql.Literal(pack))
+    )
+    return True
 
 
 def id_vectors(
-    conn: psycopg.Connection, query: str, params: tuple
+    conn: psycopg.Connection, query: str, params: tuple, width: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, float32 vectors) of a `SELECT bigint, vector(512)` query, read by a binary COPY.
+    """(ids, float32 vectors) of a `SELECT bigint, vector` query, read by a binary COPY.
 
-    A binary COPY row of (bigint, vector(512)) has a fixed size, so the whole answer is parsed
-    by one numpy view instead of one Python object per row (pgvector's text loader took
-    ~0.2 ms a vector: 7 s for 10k persons' prototypes): ~1M faces in seconds.
+    All rows of one pack have one width, so a binary COPY row of (bigint, vector) has a fixed
+    size and the whole answer is parsed by one numpy view instead of one Python object per row
+    (pgvector's text loader took ~0.2 ms a vector: 7 s for 10k persons' prototypes): ~1M faces
+    in seconds. The width is read from the first row; `width` shapes an empty answer.
     """
     buf = bytearray()
     with conn.cursor().copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)", params) as copy:
         for block in copy:
             buf += block
+    if len(buf) <= _COPY_HEADER + 2:
+        return np.zeros(0, dtype=np.int64), no_vectors(width)
+    (width,) = struct.unpack_from(">h", buf, _DIM_OFFSET)
     row = np.dtype(
         [
             ("fields", ">i2"),
@@ -41,25 +79,28 @@ def id_vectors(
             ("vec_len", ">i4"),
             ("dim", ">i2"),
             ("unused", ">i2"),
-            ("vec", ">f4", (VECTOR_DIM,)),
+            ("vec", ">f4", (width,)),
         ]
     )
     body = memoryview(buf)[_COPY_HEADER : len(buf) - 2]  # minus the trailer (-1 as int16)
+    if len(body) % row.itemsize:
+        raise ValueError("vectors of different widths in one answer (rows of several packs?)")
     rows = np.frombuffer(body, dtype=row)
-    if rows.size and (rows["dim"] != VECTOR_DIM).any():
-        raise ValueError(f"embeddings of another width than {VECTOR_DIM}")
+    if rows.size and (rows["dim"] != width).any():
+        raise ValueError("vectors of different widths in one answer (rows of several packs?)")
     return rows["id"].astype(np.int64), rows["vec"].astype(np.float32)
 
 
-def embeddings(conn: psycopg.Connection, face_ids: np.ndarray) -> np.ndarray:
-    """Embeddings of these faces, in their order."""
+def embeddings(conn: psycopg.Connection, face_ids: np.ndarray, width: int = 0) -> np.ndarray:
+    """Embeddings of these faces, in their order (all of one pack: one width)."""
     ids = np.asarray(face_ids, dtype=np.int64)
     if ids.size == 0:
-        return no_vectors()
+        return no_vectors(width)
     found, vectors = id_vectors(
         conn,
         "SELECT e.face_id, e.embedding FROM face_embeddings e WHERE e.face_id = ANY(%s)",
         (ids.tolist(),),
+        width,
     )
     position = {int(f): i for i, f in enumerate(found.tolist())}
     order = np.fromiter((position[int(f)] for f in ids), np.int64, ids.size)
@@ -69,22 +110,21 @@ def embeddings(conn: psycopg.Connection, face_ids: np.ndarray) -> np.ndarray:
 def nearest_embedded(
     conn: psycopg.Connection, pack: str, face_ids: np.ndarray, k: int
 ) -> list[list[tuple[int, float]]]:
-    """Each face's k nearest faces of the pack by pgvector's HNSW index (cosine similarity),
+    """Each face's k nearest faces of the pack by the pack's HNSW index (cosine similarity),
     itself excluded: how a refresh finds where new faces join the graph without reading the
     whole library."""
     # pgvector returns at most ef_search rows per index scan: never fewer than asked for.
     conn.execute(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, int(k) + 1)}")
-    # Nothing but ORDER BY ... LIMIT in the inner query, so that the planner always walks
-    # the HNSW index (a WHERE on pack made it scan and sort the whole pack when statistics
-    # were stale: 49 ms a probe at 10k faces); other packs and the face itself are dropped
-    # here, and the caller keeps only the faces it clusters.
-    rows = conn.execute(
+    # The inner query is the pack's index predicate (pack = literal) and ORDER BY its
+    # expression ... LIMIT, so the planner walks that pack's graph: its rows are the index's
+    # rows. The pack check on the result stays as a second guard.
+    query = sql.SQL(
         "SELECT q.face_id, n.face_id, n.pack, 1 - n.distance FROM face_embeddings q"
-        " CROSS JOIN LATERAL (SELECT e.face_id, e.pack, e.embedding <=> q.embedding AS distance"
-        "   FROM face_embeddings e ORDER BY e.embedding <=> q.embedding LIMIT %s) n"
-        " WHERE q.face_id = ANY(%s)",
-        (k + 1, np.asarray(face_ids, dtype=np.int64).tolist()),
-    ).fetchall()
+        " CROSS JOIN LATERAL (SELECT e.face_id, e.pack, {e} <=> {q} AS distance"
+        "   FROM face_embeddings e WHERE e.pack = {pack} ORDER BY {e} <=> {q} LIMIT %s) n"
+        " WHERE q.face_id = ANY(%s) AND q.pack = {pack}"
+    ).format(e=_cast("e.embedding", pack), q=_cast("q.embedding", pack), pack=sql.Literal(pack))
+    rows = conn.execute(query, (k + 1, np.asarray(face_ids, dtype=np.int64).tolist())).fetchall()
     found: dict[int, list[tuple[int, float]]] = {}
     for face, other, other_pack, sim in rows:
         if other != face and other_pack == pack:
