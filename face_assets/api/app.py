@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.requests import ClientDisconnect
 
-from face_assets.api import pages, people, rest, service, videos
+from face_assets.api import pages, people, recognition, rest, service, videos
 from face_assets.api.auth import Auth, CallerDep, require_caller
 from face_assets.api.limits import BodyLimitMiddleware
 from face_assets.api.models import ModelService
@@ -174,6 +174,8 @@ def create_app(
     app.include_router(videos.router, responses=API_ERRORS)
     app.include_router(videos.jobs, responses=API_ERRORS)
     app.include_router(pages.router)
+    app.include_router(recognition.router)
+    app.state.recognition = recognition.RecognitionState(models)
 
     @app.get("/docs", include_in_schema=False)
     async def docs(request: Request) -> HTMLResponse:

