@@ -8,7 +8,8 @@ adds its verbs to the parser:
 - album: photos-of, search-face, add-face, not-a-face, restore-face, cover, birthdate;
 - videos: export (seed 004's faces.jsonl / faces.npy / crops);
 - admin: serve (review), find-orphans, db;
-- tags: import-tags, export-tags (XMP / Picasa face tags).
+- tags: import-tags, export-tags (XMP / Picasa face tags);
+- packs: packs (registry, installed, auto), repack --to PACK.
 
 `main` maps what any verb raises to one line and an exit status: 2 for a bad request
 (ValueError, LookupError, no Dagster for --queue), 3 for a database that cannot be reached,
@@ -23,7 +24,7 @@ import os
 import sys
 import warnings
 
-from face_assets.cli import admin, album, identities, people, pipeline, tags, videos
+from face_assets.cli import admin, album, identities, packs, people, pipeline, tags, videos
 from face_assets.errors import StoreUnavailableError
 from face_assets.settings import HOME_ENV
 
@@ -35,6 +36,7 @@ VERB_GROUPS = (
     videos,
     admin,
     tags,
+    packs,
 )  # parser order: the pipeline's verbs come first
 BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
 INTERRUPTED_EXIT = 130  # 128 + SIGINT

@@ -2,7 +2,7 @@
 
 Every photo is detected again with the new pack (its detector may differ), every face is
 embedded and scored in the new pack's space, and each new face is matched to the old pack's
-face at the same place (IoU >= SAME_FACE_IOU, the rule re-detection uses) so the human
+face at the same place (IoU >= CROSS_PACK_IOU, one-to-one) so the human
 decisions carry over: labels and rejections copy to the new face; forgotten faces stay
 forgotten, since their tombstones hold for every pack. Then the new pack's prototypes are
 built from the carried labels, its faces assigned and clustered at its own calibrated
@@ -22,14 +22,19 @@ from pathlib import Path
 import numpy as np
 
 from face_assets import media
-from face_assets.services import clusters, identities, ingest
+from face_assets.services import clusters, identities, ingest, matching
 from face_assets.store import Store
 from face_assets.store import repack as repack_store
-from face_assets.vision import matching
+from face_assets.vision import matching as boxes_matching
 from face_assets.vision.models import FaceModels
 from face_assets.vision.packs import pack_info
 
 Log = Callable[[str], None]
+# Two detectors draw one face differently (SCRFD's box takes in forehead and chin, dlib HOG's
+# is square): measured on faces_real the same face overlaps by IoU 0.55-0.67 between
+# buffalo_s and dlib_resnet, below re-detection's 0.5 margin to spare, while two faces of one
+# photo almost never overlap by 0.3. Matching is one-to-one, best overlap first.
+CROSS_PACK_IOU = 0.3
 
 
 @dataclass
@@ -69,7 +74,7 @@ def repack_month(
         for image_id, old_faces in old.items():
             fresh = new.get(image_id, [])
             boxes = np.asarray([f[1] for f in fresh], dtype=np.float64).reshape(-1, 4)
-            matched = matching.match_boxes(boxes, [f[1] for f in old_faces], matching.SAME_FACE_IOU)
+            matched = boxes_matching.match_boxes(boxes, [f[1] for f in old_faces], CROSS_PACK_IOU)
             found = {j for _, j, _ in matched}
             pairs.extend((old_faces[j][0], fresh[i][0]) for i, j, _ in matched)
             stats.decisions_not_found.extend(
@@ -113,9 +118,11 @@ def repack(
             )
     built = identities.refresh_prototypes(store, models.pack)
     total.persons_with_prototypes = built.persons
+    rule = matching.matching_rule(store, models.pack)
     assigned = identities.assign_months(
-        store, models.pack, total.months, pack_info(models.pack).person_threshold
-    )
+        store, models.pack, total.months, rule.threshold, projector=rule.projector,
+        head_name=rule.head,
+    )  # fmt: skip
     total.assigned = assigned.assigned
     clusters.recluster(store, models.pack, full=True)
     if total.decisions_not_found and not force and not keep_old:
