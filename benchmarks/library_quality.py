@@ -1,6 +1,6 @@
 """Identity quality at library scale on real photos, through the real pipeline.
 
-    python benchmarks/library_quality.py [DATA_DIR]     # default ../shared/data/lfw_dev
+    python benchmarks/library_quality.py [DATA_DIR] [--pack PACK]   # ../shared/data/lfw_dev
 
 DATA_DIR holds one folder of photos per identity (lfw_dev: 3,101 photos of 1,494 people, most
 seen once). The photos are copied into a temporary library and ingested as a user's
@@ -116,7 +116,9 @@ def baseline_rows(store: Store, scored: list[dict]) -> dict[str, dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", nargs="?", default=str(DEFAULT_DATA_DIR))
+    parser.add_argument("--pack", default=PACK, help="model pack (vision/packs.py)")
     args = parser.parse_args()
+    globals()["PACK"] = args.pack  # every query below reads the module's PACK
     warnings.simplefilter("ignore")
     data_dir = Path(args.data_dir).resolve()
     work = Path(tempfile.mkdtemp(prefix="bench_library_"))

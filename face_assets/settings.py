@@ -7,6 +7,7 @@ variable means the same thing everywhere (the pack a label goes to is the pack r
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from face_assets.vision.packs import DEFAULT_PACK, pack_info
+from face_assets.vision.selector import AUTO as AUTO_PACK
+from face_assets.vision.selector import choose
 
 HOME_ENV = "FACE_ASSETS_HOME"
 DEFAULT_HOME = "~/.face_assets"  # embedded database, media, models and sample library live here
@@ -25,7 +28,9 @@ CHECKOUT_HOME_DIR = "var"
 DAGSTER_HOME_DIR = "dagster_home"  # under home, as the Makefile's DAGSTER_HOME default
 DATABASE_URL_ENV = "FACE_ASSETS_DATABASE_URL"  # points everything at an external server
 LIBRARY_ENV = "FACE_ASSETS_LIBRARY"  # photo library root; unset = the sample library
-PACK_ENV = "FACE_ASSETS_PACK"  # model pack of runs, labels and queries
+PACK_ENV = "FACE_ASSETS_PACK"  # model pack of runs, labels and queries; "auto": the selector
+PACK_REQUIREMENT_ENV = "FACE_ASSETS_PACK_REQUIREMENT"  # what "auto" optimises for
+DEFAULT_PACK_REQUIREMENT = "balanced"  # the seed's default requirement
 START_MONTH_ENV = "FACE_ASSETS_START_MONTH"  # older photos go to it; partitions start there
 DEFAULT_START_MONTH = "2000-01"  # early enough for scanned prints and the first digital cameras
 AUTOMATION_ENV = "FACE_ASSETS_AUTOMATION"  # "on": sensors and schedules start running
@@ -90,6 +95,7 @@ class Settings:
     log_level: str = DEFAULT_LOG_LEVEL
     app_url: str | None = None
     start_month_from_env: bool = False  # FACE_ASSETS_START_MONTH set: partitions start there
+    pack_choice: Mapping[str, object] | None = None  # why "auto" chose the pack (selector)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +104,16 @@ class Settings:
         home = Path(env[HOME_ENV]).expanduser() if env.get(HOME_ENV) else default_home()
         library = env.get(LIBRARY_ENV) or ""
         pack = env.get(PACK_ENV) or env.get(SEED_MODEL_ENV) or DEFAULT_PACK
+        choice = None
+        if pack == AUTO_PACK:
+            # Resolved once here, on the memory free now: a library keeps its pack afterwards
+            # (set FACE_ASSETS_PACK to the chosen name; `face-assets repack` switches later).
+            requirement = env.get(PACK_REQUIREMENT_ENV) or DEFAULT_PACK_REQUIREMENT
+            wanted = (env.get(PROVIDERS_ENV) or env.get(SEED_PROVIDERS_ENV) or "").lower()
+            device = "cuda" if "cuda" in wanted or "tensorrt" in wanted else "cpu"
+            picked = choose(requirement, device)
+            pack, choice = picked.pack, picked.metadata()
+            logging.getLogger("face_assets").info("pack auto: %s (%s)", pack, picked.reason)
         pack_info(pack)  # ValueError naming the known packs
         start = env.get(START_MONTH_ENV) or DEFAULT_START_MONTH
         try:
@@ -129,6 +145,7 @@ class Settings:
             library=Path(library).expanduser() if library else home / SAMPLE_LIBRARY_DIR,
             library_from_env=bool(library),
             pack=pack,
+            pack_choice=choice,
             start_month=start,
             automation=(env.get(AUTOMATION_ENV) or "").strip().lower() in _TRUE,
             sensor_interval=int(interval),

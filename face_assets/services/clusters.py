@@ -32,7 +32,7 @@ from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
 from face_assets.store import vectors as vector_store
 from face_assets.store import videos as video_store
-from face_assets.vision.packs import pack_info
+from face_assets.vision.packs import cluster_bars_help, pack_info
 
 METHODS = (*linkage.GRAPH_METHODS, *clustering.ALL_PAIRS_METHODS)
 # The seed's all-pairs methods (hdbscan, dbscan, agglomerative) stay for small libraries:
@@ -50,6 +50,9 @@ WRITE_BATCH = 50_000  # cluster labels / clustered-face records per write statem
 STAGE = "clusters"
 
 Log = Callable[[str], None]
+
+
+__all__ = ["cluster_bars_help"]  # for the asset's config help, re-exported here (layers)
 
 
 @dataclass

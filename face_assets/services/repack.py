@@ -119,10 +119,7 @@ def repack(
     built = identities.refresh_prototypes(store, models.pack)
     total.persons_with_prototypes = built.persons
     rule = matching.matching_rule(store, models.pack)
-    assigned = identities.assign_months(
-        store, models.pack, total.months, rule.threshold, projector=rule.projector,
-        head_name=rule.head,
-    )  # fmt: skip
+    assigned = identities.assign_months(store, models.pack, total.months, rule)
     total.assigned = assigned.assigned
     clusters.recluster(store, models.pack, full=True)
     if total.decisions_not_found and not force and not keep_old:

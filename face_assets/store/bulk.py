@@ -117,4 +117,6 @@ def build_vector_index(conn: psycopg.Connection, pack: str) -> None:
     at 1M on 2 cores; with less memory than the graph needs it spills and takes far longer)."""
     conn.execute("SET maintenance_work_mem = '8GB'")
     conn.execute("SET max_parallel_maintenance_workers = 2")
-    vector_store.ensure_pack_index(conn, pack)
+    width = vector_store.stored_width(conn, pack)
+    if width is not None:
+        vector_store.ensure_pack_index(conn, pack, width)

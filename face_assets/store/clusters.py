@@ -11,8 +11,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from face_assets.store.vectors import id_vectors
-from face_assets.vision.packs import embedding_dim
+from face_assets.store.vectors import id_vectors, stored_width
 
 # The faces clustering sees (and the review queue asks about): embedded, unclaimed, good;
 # with their clustered_faces row when an earlier run clustered them (g.*).
@@ -58,7 +57,7 @@ def cluster_sums(
     """Sum of the member embeddings of each of these clusters, in their order (float64 rows),
     over the faces clustering sees that are in the graph: a refresh needs no member itself,
     only its cluster's sum and size (average similarity = dot of sums / product of sizes)."""
-    out = np.zeros((len(cluster_ids), embedding_dim(pack)), dtype=np.float64)
+    out = np.zeros((len(cluster_ids), stored_width(conn, pack) or 0), dtype=np.float64)
     if not cluster_ids:
         return out
     keys, vectors = id_vectors(

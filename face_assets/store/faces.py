@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 
-from face_assets.store.vectors import ensure_pack_index
-from face_assets.vision.packs import embedding_dim
+from face_assets.store.vectors import ensure_pack_index, stored_width
 
 
 def vector_array(value: object) -> np.ndarray:
@@ -182,13 +181,14 @@ def store_embeddings(
     conn: psycopg.Connection, face_ids: list[int], pack: str, embeddings: np.ndarray
 ) -> None:
     """Bulk-load through binary COPY and one upsert (a third of per-row statement time).
-    Vectors must have the pack's width; the pack's HNSW index is built on its first rows."""
+    Vectors must have the width of the pack's stored ones; the pack's HNSW index is built on
+    its first rows."""
     if not face_ids:
         return
-    width = embedding_dim(pack)
+    width = stored_width(conn, pack) or embeddings.shape[-1]
     if embeddings.ndim != 2 or embeddings.shape[1] != width:
         raise ValueError(f"pack {pack!r} stores {width}-d vectors, not shape {embeddings.shape}")
-    ensure_pack_index(conn, pack)
+    ensure_pack_index(conn, pack, width)
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS incoming_embeddings"
         " (face_id bigint, embedding vector) ON COMMIT DELETE ROWS"

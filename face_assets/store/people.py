@@ -9,6 +9,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from face_assets.store import vectors as vector_store
 from face_assets.store.faces import vector_array
 
 # --- cover faces and birthdates -------------------------------------------------------------
@@ -256,14 +257,14 @@ def nearest_faces(
     """(face id, cosine similarity) of the faces nearest a vector, by pgvector's HNSW index:
     the index returns at most ef_search rows, so the cost is bounded whatever the library."""
     conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
-    # Only ORDER BY ... LIMIT inside, so the planner walks the HNSW index; the pack is
-    # filtered outside (graph.nearest_embedded measured why).
-    rows = conn.execute(
-        "SELECT face_id, 1 - distance FROM (SELECT e.face_id, e.pack,"
-        " e.embedding <=> %s::vector AS distance FROM face_embeddings e"
-        " ORDER BY e.embedding <=> %s::vector LIMIT %s) n WHERE n.pack = %s ORDER BY distance",
-        (vector.tolist(), vector.tolist(), ef_search, pack),
-    ).fetchall()
+    # The pack's own index (vectors.pack_index): its predicate and expression, then ORDER BY
+    # ... LIMIT, so the planner walks that pack's graph and no other pack's rows.
+    e, q = vector_store.cast("e.embedding", len(vector)), vector_store.cast("%s", len(vector))
+    query = sql.SQL(
+        "SELECT e.face_id, 1 - ({e} <=> {q}) AS similarity FROM face_embeddings e"
+        " WHERE e.pack = {pack} ORDER BY {e} <=> {q} LIMIT %s"
+    ).format(e=e, q=q, pack=sql.Literal(pack))
+    rows = conn.execute(query, (vector.tolist(), vector.tolist(), ef_search)).fetchall()
     return [(r[0], float(r[1])) for r in rows[:limit]]
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import psycopg
 
-from face_assets.store.vectors import id_vectors, no_vectors
-from face_assets.vision.packs import embedding_dim
+from face_assets.store.vectors import id_vectors, no_vectors, stored_width
 
 
 def replace_prototypes_of(
@@ -49,13 +48,12 @@ def prototypes(
         (pack,),
     ).fetchall()
     if not rows:
-        return [], [], no_vectors(embedding_dim(pack)), []
+        return [], [], no_vectors(stored_width(conn, pack) or 0), []
     ids, vectors = id_vectors(
         conn,
         "SELECT pp.id, pp.embedding FROM person_prototypes pp JOIN persons p"
         " ON p.id = pp.person_id WHERE pp.pack = %s AND p.status = 'active'",
         (pack,),
-        embedding_dim(pack),
     )
     position = {int(i): n for n, i in enumerate(ids.tolist())}
     order = [position[r[0]] for r in rows]

@@ -15,8 +15,6 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from face_assets.vision.packs import embedding_dim
-
 _COPY_HEADER = 19  # PGCOPY signature (11) + flags (4) + header extension length (4)
 COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 COPY_TRAILER = struct.pack(">h", -1)
@@ -34,12 +32,21 @@ def pack_index(pack: str) -> str:
     return f"face_embeddings_hnsw_{pack}"
 
 
-def _cast(column: str, pack: str) -> sql.Composable:
-    """`column::vector(width)`: the expression the pack's index is built on."""
-    return sql.SQL("({}::vector({}))").format(sql.SQL(column), sql.Literal(embedding_dim(pack)))
+def cast(column: str, width: int) -> sql.Composable:
+    """`column::vector(width)`: the expression a pack's index is built on."""
+    return sql.SQL("({}::vector({}))").format(sql.SQL(column), sql.Literal(int(width)))
 
 
-def ensure_pack_index(conn: psycopg.Connection, pack: str) -> bool:
+def stored_width(conn: psycopg.Connection, pack: str) -> int | None:
+    """The width of the pack's stored vectors (None before its first): a pack's first rows
+    fix it, since the store knows no registry (vision/packs.py gives a pack's width)."""
+    row = conn.execute(
+        "SELECT vector_dims(embedding) FROM face_embeddings WHERE pack = %s LIMIT 1", (pack,)
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def ensure_pack_index(conn: psycopg.Connection, pack: str, width: int) -> bool:
     """Build the pack's HNSW index if it is missing (True when built). Checked in the catalog
     first: CREATE INDEX IF NOT EXISTS would take a SHARE lock and queue behind every writer."""
     name = pack_index(pack)
@@ -49,7 +56,7 @@ def ensure_pack_index(conn: psycopg.Connection, pack: str) -> bool:
         sql.SQL(
             "CREATE INDEX IF NOT EXISTS {} ON face_embeddings USING hnsw ({} vector_cosine_ops)"
             " WHERE pack = {}"
-        ).format(sql.Identifier(name), _cast("embedding", pack), sql.Literal(pack))
+        ).format(sql.Identifier(name), cast("embedding", width), sql.Literal(pack))
     )
     return True
 
@@ -114,6 +121,9 @@ def nearest_embedded(
     itself excluded: how a refresh finds where new faces join the graph without reading the
     whole library."""
     # pgvector returns at most ef_search rows per index scan: never fewer than asked for.
+    width = stored_width(conn, pack)
+    if width is None:
+        return [[] for _ in face_ids]
     conn.execute(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, int(k) + 1)}")
     # The inner query is the pack's index predicate (pack = literal) and ORDER BY its
     # expression ... LIMIT, so the planner walks that pack's graph: its rows are the index's
@@ -123,7 +133,7 @@ def nearest_embedded(
         " CROSS JOIN LATERAL (SELECT e.face_id, e.pack, {e} <=> {q} AS distance"
         "   FROM face_embeddings e WHERE e.pack = {pack} ORDER BY {e} <=> {q} LIMIT %s) n"
         " WHERE q.face_id = ANY(%s) AND q.pack = {pack}"
-    ).format(e=_cast("e.embedding", pack), q=_cast("q.embedding", pack), pack=sql.Literal(pack))
+    ).format(e=cast("e.embedding", width), q=cast("q.embedding", width), pack=sql.Literal(pack))
     rows = conn.execute(query, (k + 1, np.asarray(face_ids, dtype=np.int64).tolist())).fetchall()
     found: dict[int, list[tuple[int, float]]] = {}
     for face, other, other_pack, sim in rows:

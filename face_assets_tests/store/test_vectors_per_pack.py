@@ -34,9 +34,10 @@ def test_each_pack_query_sees_only_its_own_rows_through_its_own_index(store: Sto
         # return them as every buffalo_s face's nearest neighbours (distance 0).
         l_ids = _faces(conn, "buffalo_l", small.copy(), "l")
         d_ids = _faces(conn, "dlib_resnet", _unit(rng, 2000, 128), "d")
-        for pack in ("buffalo_s", "buffalo_l", "dlib_resnet"):
-            assert vector_store.ensure_pack_index(conn, pack)
-            assert not vector_store.ensure_pack_index(conn, pack)  # already there
+        for pack, width in (("buffalo_s", 512), ("buffalo_l", 512), ("dlib_resnet", 128)):
+            assert vector_store.stored_width(conn, pack) == width
+            assert vector_store.ensure_pack_index(conn, pack, width)
+            assert not vector_store.ensure_pack_index(conn, pack, width)  # already there
     with store.transaction() as conn:
         found = vector_store.nearest_embedded(conn, "buffalo_s", s_ids[:5], k=5)
         assert all(len(n) == 5 for n in found)  # none crowded out by the copies
@@ -76,6 +77,7 @@ def test_vectors_of_the_wrong_width_for_a_pack_are_refused(store: Store):
                 conn, ids.tolist(), "dlib_resnet", np.ones((2, 512), np.float32)
             )
         assert prototype_store.prototypes(conn, "dlib_resnet")[2].shape == (0, 128)
+        assert vector_store.nearest_embedded(conn, "antelopev2", ids, k=2) == [[], []]
 
 
 def test_a_512_store_from_before_0011_moves_forward_without_re_embedding(pg_server, database_url):

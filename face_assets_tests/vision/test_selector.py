@@ -68,3 +68,14 @@ def test_the_real_registry_choice_on_this_machine():
         packs.PERMISSIVE_PACK
     )
     assert selector.free_memory_mb("cpu") > 0
+
+
+def test_pack_auto_in_the_settings_resolves_once_and_says_why():
+    from face_assets.settings import Settings
+
+    chosen = Settings.from_env(
+        {"FACE_ASSETS_PACK": "auto", "FACE_ASSETS_PACK_REQUIREMENT": "minimal_memory"}
+    )
+    assert chosen.pack in selector.installed_packs()
+    assert chosen.pack_choice["requirement"] == "minimal_memory"
+    assert chosen.pack_choice["pack"] == chosen.pack and chosen.pack_choice["reason"]

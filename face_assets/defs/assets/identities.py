@@ -29,7 +29,6 @@ from face_assets.defs.partitions import monthly_partitions
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource
 from face_assets.services import clusters, identities, inspection, matching, views
 from face_assets.settings import Settings
-from face_assets.vision.packs import cluster_bars_help
 
 # Eager, except that a dependency that has never been produced does not block: there may be
 # no labels yet (person_labels unobserved) and no trained projection head, ever.
@@ -174,7 +173,7 @@ class ClusteringConfig(Config):
         gt=0.0,
         lt=1.0,
         description="mean cosine to merge; empty: the pack's calibrated bar"
-        f" ({cluster_bars_help()})",
+        f" ({clusters.cluster_bars_help()})",
     )
     min_cluster_size: int = Field(
         default=_CLUSTERING.min_cluster_size, ge=2, description="fewer faces stay noise"
