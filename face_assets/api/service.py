@@ -224,9 +224,10 @@ async def extract_single_embedding(
     image_base64: Annotated[str | None, Form(description="or the image in base64")] = None,
     normalize: Annotated[bool, Form(description="L2-normalise the embedding")] = True,
 ) -> EmbeddingResponse:
-    """One embedding (the pack's width): of an aligned crop as sent, else of the photo's largest face
-    (detected and aligned as ingest does), with the crop's blur quality (seed 000). This was
-    /extract-embedding before that name took seed 001's meaning (every face, as /detect)."""
+    """One embedding (the pack's width): of an aligned crop as sent, else of the photo's
+    largest face (detected and aligned as ingest does), with the crop's blur quality (seed
+    000). This was /extract-embedding before that name took seed 001's meaning (every face, as
+    /detect)."""
     started = time.perf_counter()
     bgr = await _decoded(await _upload_bytes(file, image_base64))
     service = request.app.state.models

@@ -6,6 +6,7 @@ from face_assets.defs.assets import faces, photos, videos
 from face_assets.defs.assets.identities import face_assignments, face_clusters, person_prototypes
 from face_assets.defs.assets.projection import projection_head
 from face_assets.defs.deployment import TRAINING_RUN_TAG
+from face_assets.defs.repack import repack_job
 
 # Job names: the CLI, the HTTP app, the sensors and the schedules launch jobs by these.
 INGEST_JOB = "ingest_month"
@@ -84,4 +85,5 @@ JOBS = [
     cluster_job,
     identity_job,
     training_job,
+    repack_job,  # defs/repack.py: an op job (it rewrites every month of every asset at once)
 ]

@@ -57,13 +57,12 @@ def carry_decisions(conn: psycopg.Connection, pairs: list[tuple[int, int]]) -> t
 
 def drop_pack(conn: psycopg.Connection, pack: str) -> tuple[int, list[str]]:
     """Delete a pack's faces (embeddings, prototypes, rejections, graph rows follow by
-    cascade), its detection records, heads and watermarks; (faces, media paths to delete)."""
+    cascade), detection records, promoted head and watermarks; (faces, media to delete)."""
     paths = conn.execute(
         "DELETE FROM faces WHERE pack = %s RETURNING crop_path, thumb_path", (pack,)
     ).fetchall()
     conn.execute("DELETE FROM person_prototypes WHERE pack = %s", (pack,))
     conn.execute("DELETE FROM detections WHERE pack = %s", (pack,))
-    conn.execute("DELETE FROM suppressed_faces WHERE pack = %s", (pack,))
     conn.execute("DELETE FROM identity_watermarks WHERE pack = %s", (pack,))
     conn.execute(
         "UPDATE projection_heads SET status = 'retired' WHERE pack = %s AND status = 'promoted'",
