@@ -40,7 +40,6 @@ from face_assets.store import persons as person_store
 from face_assets.vision import face_tags, matching
 from face_assets.vision.decode import ImageRejected, decode_image
 from face_assets.vision.faces import (
-    aligned_crop,
     box_key,
     box_landmarks,
     encode_crop,
@@ -328,7 +327,7 @@ def _create_face(conn, models: FaceModels, store: Store, image, bgr: np.ndarray,
     key = box_key(bbox)
     crop_path = media.face_file_name(image.sha256, models.pack, key, "crop")
     thumb_path = media.face_file_name(image.sha256, models.pack, key, "thumb")
-    crop = aligned_crop(bgr, landmarks)
+    crop = models.align(bgr, landmarks)  # the pack's own aligner and crop size
     media.write_media(store.media_root, crop_path, encode_crop(crop))
     media.write_media(store.media_root, thumb_path, encode_jpeg(face_thumbnail(bgr, bbox)))
     face_id = tag_store.insert_tag_face(

@@ -27,7 +27,6 @@ from face_assets.store import persons as person_store
 from face_assets.vision import manual, matching
 from face_assets.vision.decode import decode_image
 from face_assets.vision.faces import (
-    aligned_crop,
     box_key,
     encode_crop,
     encode_jpeg,
@@ -103,7 +102,7 @@ def add_manual_face(
         for face_id, other in people_store.photo_boxes(conn, image_id, pack):
             if matching.iou_matrix([face.bbox], [other])[0, 0] >= matching.SAME_FACE_IOU:
                 raise ValueError(f"face {face_id} is already there: name it instead")
-    crop = aligned_crop(bgr, face.landmarks)
+    crop = models.align(bgr, face.landmarks)  # the pack's own aligner and crop size
     vector = models.embed([crop])[0]
     parts = quality_parts(face.det_score, face.width, face.height, crop, face.landmarks)
     key = box_key(face.bbox)
