@@ -147,11 +147,17 @@ def measure(
     matched, mismatched = lfw_pairs(data, rng)
     with open(data / "manifest.csv", newline="") as fh:
         rows = [(r["path"], r["identity"]) for r in csv.DictReader(fh)]
-    if limit:
+    if limit:  # a quick run: the first photos, pairs among them, rebalanced among them
         rows = rows[:limit]
         keep = {p for p, _ in rows}
         matched = [p for p in matched if p[0] in keep and p[1] in keep]
         mismatched = [p for p in mismatched if p[0] in keep and p[1] in keep]
+        seen = set(mismatched)
+        while len(mismatched) < len(matched):
+            a, b = rng.choice(len(rows), 2, replace=False)
+            if rows[a][1] != rows[b][1] and (rows[a][0], rows[b][0]) not in seen:
+                seen.add((rows[a][0], rows[b][0]))
+                mismatched.append((rows[a][0], rows[b][0]))
     paths = [p for p, _ in rows]
     found = photo_faces(models, data, paths)
     crops = [found["crops"][p] for p in paths]

@@ -29,8 +29,11 @@ def _label_one_photo_per_person(store) -> dict[str, int]:
 
 def _random_head() -> projection.TrainedHead:
     torch.manual_seed(7)
-    state = {k: v.clone() for k, v in projection.ProjectionHead().state_dict().items()}
-    return projection.TrainedHead(state, projection.TrainingConfig(), [], persons_used=[])
+    width = 512  # buffalo_s's embeddings (the head's input width is the pack's)
+    state = {k: v.clone() for k, v in projection.ProjectionHead(width).state_dict().items()}
+    return projection.TrainedHead(
+        state, projection.TrainingConfig(), [], persons_used=[], in_dim=width
+    )
 
 
 def _vector(value) -> np.ndarray:
