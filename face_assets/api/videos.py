@@ -105,6 +105,10 @@ class LabelTrackRequest(s.Camel):
     name: str = Field(min_length=1, max_length=200)
 
 
+class RejectTrackRequest(s.Camel):
+    person_id: int = Field(ge=1, description="the person this track is not")
+
+
 @router.get("/videos/{video_id}/tracks", response_model=VideoTracksResponse)
 def video_tracks(request: Request, video_id: int) -> VideoTracksResponse:
     return VideoTracksResponse(**videos.clip_tracks(request.app.state.store, video_id=video_id))
@@ -122,3 +126,12 @@ def label_track(request: Request, track_id: int, body: LabelTrackRequest) -> dic
     labelled(request)
     return {"trackId": result["track_id"], "personId": result["person_id"],
             "faces": result["faces"], "created": result["created"]}  # fmt: skip
+
+
+@router.post("/tracks/{track_id}/reject")
+def reject_track(request: Request, track_id: int, body: RejectTrackRequest) -> dict:
+    """ "Not this person" on the whole track: it leaves them and is never proposed again."""
+    result = videos.reject_track(request.app.state.store, track_id, body.person_id)
+    labelled(request)
+    return {"trackId": result["track_id"], "personId": result["person_id"],
+            "unassigned": result["unassigned"]}  # fmt: skip

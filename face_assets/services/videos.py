@@ -189,6 +189,7 @@ def assign_tracks(store: Store, pack: str, threshold: float | None = None) -> di
         tracks = video_store.unassigned_tracks(conn, pack)
         cannot = video_store.cooccurring_pairs(conn, pack)
         fixed = video_store.human_track_labels(conn, pack)
+        rejected = video_store.track_rejections(conn, pack)
     if not person_ids or not tracks:
         return {"tracks": len(tracks), "assigned": 0}
     matrix = np.stack([emb for _, emb in tracks]) @ centroids.T
@@ -196,6 +197,7 @@ def assign_tracks(store: Store, pack: str, threshold: float | None = None) -> di
         (track_id, person_ids[j], float(matrix[i, j]))
         for i, (track_id, _) in enumerate(tracks)
         for j in np.flatnonzero(matrix[i] >= threshold)
+        if (track_id, person_ids[j]) not in rejected  # a human's "not this person" holds
     ]
     rows = resolve_track_assignments(candidates, cannot, fixed)
     with store.transaction() as conn:
@@ -257,6 +259,20 @@ def label_track(store: Store, track_id: int, name: str) -> dict:
             raise LookupError(f"no track {track_id}")
         faces = len(video_store.track_faces(conn, track_id))
     return {"track_id": track_id, "person_id": person.id, "created": created, "faces": faces}
+
+
+def reject_track(store: Store, track_id: int, person_ref: str | int) -> dict:
+    """A human's "not this person" on a track: the whole track leaves that person (if it was
+    theirs) and is never proposed to them again (assignment and cluster naming skip it)."""
+    from face_assets.services.labels import person_ref as normalised_ref
+    from face_assets.store import persons as person_store
+
+    with store.transaction() as conn:
+        person = person_store.find_person(conn, normalised_ref(person_ref))
+        unassigned = video_store.reject_track(conn, track_id, person.id)
+        if unassigned is None:
+            raise LookupError(f"no track {track_id}")
+    return {"track_id": track_id, "person_id": person.id, "unassigned": unassigned}
 
 
 def clip_tracks(store: Store, video_id: int | None = None, rel_path: str | None = None) -> dict:

@@ -246,11 +246,48 @@ def forget_person_tracks(conn: psycopg.Connection, person_id: int) -> list[str]:
 
 
 def label_track(conn: psycopg.Connection, track_id: int, person_id: int) -> int:
-    """A human names a whole track (every face of it follows: faces hang off the track)."""
-    return conn.execute(
-        "UPDATE video_tracks SET person_id = %s, assignment_method = 'human' WHERE id = %s",
+    """A human names a whole track (every face of it follows: faces hang off the track); an
+    earlier "not this person" of theirs for it gives way to this later decision."""
+    done = conn.execute(
+        "UPDATE video_tracks SET person_id = %s, assignment_method = 'human', cluster_id = NULL"
+        " WHERE id = %s",
         (person_id, track_id),
     ).rowcount
+    conn.execute(
+        "DELETE FROM video_track_rejections WHERE track_id = %s AND person_id = %s",
+        (track_id, person_id),
+    )
+    return done
+
+
+def reject_track(conn: psycopg.Connection, track_id: int, person_id: int) -> bool | None:
+    """A human's "not this person" on a whole track: remembered (never proposed to them again)
+    and the track leaves them if it was theirs. None when there is no such track, else whether
+    it was unassigned."""
+    if conn.execute("SELECT 1 FROM video_tracks WHERE id = %s", (track_id,)).fetchone() is None:
+        return None
+    conn.execute(
+        "INSERT INTO video_track_rejections (track_id, person_id) VALUES (%s, %s)"
+        " ON CONFLICT DO NOTHING",
+        (track_id, person_id),
+    )
+    return bool(
+        conn.execute(
+            "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL"
+            " WHERE id = %s AND person_id = %s",
+            (track_id, person_id),
+        ).rowcount
+    )
+
+
+def track_rejections(conn: psycopg.Connection, pack: str) -> set[tuple[int, int]]:
+    """(track id, person id) pairs a human rejected."""
+    rows = conn.execute(
+        "SELECT r.track_id, r.person_id FROM video_track_rejections r"
+        " JOIN video_tracks t ON t.id = r.track_id WHERE t.pack = %s",
+        (pack,),
+    ).fetchall()
+    return {(int(a), int(b)) for a, b in rows}
 
 
 def assign_tracks(conn: psycopg.Connection, rows: list[tuple[int, int]]) -> int:

@@ -31,6 +31,7 @@ def test_every_route_but_health_needs_the_token(live):
         ("POST", f"{API}/clusters/{CLUSTER}/label"),
         ("GET", f"{API}/persons"),
         ("POST", f"{API}/faces/1/unassign"),
+        ("POST", f"{API}/tracks/1/reject"),
         ("GET", f"{API}/assets/1"),
         ("POST", f"{API}/cluster"),
         ("GET", f"{API}/review/queue"),
@@ -80,6 +81,14 @@ def test_clusters_are_paged_largest_first_in_camel_case(live):
             assert key in face
         missing = client.get(f"{API}/clusters/clu_nope")
         assert missing.status_code == 404 and "clu_nope" in missing.json()["detail"]
+
+
+def test_reject_a_track_needs_a_person_and_a_track(live):
+    with live.client() as client:
+        for bad in ({}, {"personId": 0}, {"personId": "x"}, {"personId": 1, "extra": 1}):
+            assert client.post(f"{API}/tracks/1/reject", json=bad).status_code == 422
+        gone = client.post(f"{API}/tracks/999999/reject", json={"personId": 999999})
+        assert gone.status_code == 404
 
 
 def test_label_a_cluster_with_one_face_deselected(live):

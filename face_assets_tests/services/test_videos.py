@@ -157,6 +157,21 @@ def test_tracks_are_one_cluster_member_each_and_naming_the_cluster_names_the_tra
         # The next run sees only the two unnamed tracks; photo clusters are the photos' own.
         again = clusters.recluster(real_store, PACK)
         assert again.tracks == 2 and again.clusters == stats.clusters - (photo_faces > 0)
+
+        # "Not Alice" on the track: it leaves her and is never proposed to her again, neither by
+        # assignment (her centroid is her photos and the track's faces match it) nor by naming
+        # the cluster it lands in; a later explicit label of the track by a human wins.
+        alice = done["person_id"]
+        assert videos.reject_track(real_store, a[0], alice)["unassigned"] is True
+        assert videos.reject_track(real_store, a[0], "Alice")["unassigned"] is False
+        refresh_prototypes(real_store, PACK)
+        videos.assign_tracks(real_store, PACK, threshold=-1.0)  # any match would do
+        assert all(r[3] != alice for r in _track_rows(real_store) if r[0] == a[0])
+        clusters.recluster(real_store, PACK)
+        cluster = next(r[2] for r in _track_rows(real_store) if r[0] == a[0])
+        assert cluster and labels.label_cluster(real_store, cluster, "Alice", PACK)["tracks"] == 0
+        videos.label_track(real_store, a[0], "Alice")
+        assert next(r for r in _track_rows(real_store) if r[0] == a[0])[3:] == (alice, "human")
     finally:
         shutil.rmtree(real_library.root / "clips")
 
