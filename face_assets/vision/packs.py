@@ -135,8 +135,10 @@ PACKS: dict[str, ModelPack] = {
         threshold_method="FAR 1e-4 on lfw_dev impostor pairs (benchmarks/packs.py)",
         # FAR 1e-5 on lfw_dev impostor pairs: buffalo_s's measured bar 0.375 sits at ~5e-6.
         cluster_min_similarity=0.945,
-        # Measured as buffalo_s's figures above (same runs, same conditions).
-        lfw_accuracy=0.9857,
+        # Measured as buffalo_s's figures above (same runs, same conditions), except accuracy:
+        # the first 450 lfw_dev photos, 99 + 99 pairs, 10 folds, 97.50 +- 4.03 % (99.00 +- 2.00
+        # with flip averaging, which the pipeline does not do); the full run outlasted its limit.
+        lfw_accuracy=0.975,
         load_memory_mb=40.8,
         detect_images_per_s=2.6,
         embed_faces_per_s=1.2,
