@@ -117,12 +117,19 @@ async def detect(
     min_confidence: Annotated[float, Form(ge=0.0, le=1.0)] = MIN_CONFIDENCE,
     min_face_size: Annotated[float, Form(ge=1)] = MIN_FACE_SIZE,
     include_embedding: Annotated[bool, Form(description="add the pack's embeddings")] = False,
+    model: Annotated[str | None, Form(description="pack for this request only")] = None,
 ) -> DetectResponse:
     """Faces of an uploaded image: box, 5 landmarks, detection score, quality (and embedding),
-    largest first; the same filters and steps as ingest."""
+    largest first; the same filters and steps as ingest. `model` picks a pack for this request
+    (an unknown pack is a 400, one whose weights are not installed a 409)."""
+    from face_assets.api import recognition  # it imports this module
+
     started = time.perf_counter()
-    bgr = await _decoded(await _upload_bytes(file, image_base64))
     service = request.app.state.models
+    if model is not None:
+        service = recognition.state_of(request).service(model)
+        await recognition._loaded(service)
+    bgr = await _decoded(await _upload_bytes(file, image_base64))
     result = await service.run(
         lambda models: analysis.analyse(
             models, bgr, min_confidence, min_face_size, include_embedding

@@ -20,7 +20,7 @@ from PIL import Image
 from face_assets import media
 from face_assets.api.limits import MAX_UPLOAD_BYTES
 from face_assets.vision.faces import decode_crop
-from face_assets.vision.packs import embedding_dim
+from face_assets.vision.packs import PERMISSIVE_PACK, embedding_dim
 from face_assets_tests.api.conftest import TOKEN
 
 EMBEDDING_DIM = embedding_dim("buffalo_s")  # the app under test runs buffalo_s
@@ -91,6 +91,27 @@ def test_detect_finds_the_six_faces_of_t1(live, t1_path):
     assert vectors.shape == (6, EMBEDDING_DIM)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     assert [f["bbox"] for f in as_base64["faces"]] == [f["bbox"] for f in body["faces"]]
+
+
+def test_detect_takes_a_pack_for_one_request(live, t1_path):
+    """`model` on /detect picks a pack for that request only, as /api/v1/face-recognition does."""
+    photo = {"file": ("t1.jpg", t1_path.read_bytes())}
+    with live.client() as client:
+        other = client.post(
+            "/detect", files=photo, data={"model": PERMISSIVE_PACK, "include_embedding": "true"}
+        )
+        unknown = client.post("/detect", files=photo, data={"model": "adaface"})
+        absent = client.post("/detect", files=photo, data={"model": "antelopev2"})
+        default = client.post("/detect", files=photo).json()
+    with live.anonymous() as anon:
+        assert anon.post("/detect", files=photo, data={"model": PERMISSIVE_PACK}).status_code == 401
+    assert other.status_code == 200, other.text
+    body = other.json()
+    assert body["model"] == PERMISSIVE_PACK and body["faces"]
+    assert {len(f["embedding"]) for f in body["faces"]} == {embedding_dim(PERMISSIVE_PACK)}
+    assert unknown.status_code == 400 and "buffalo_s" in unknown.json()["detail"]
+    assert absent.status_code == 409 and "antelopev2" in absent.json()["detail"]
+    assert default["model"] == "buffalo_s" and len(default["faces"]) == 6  # the next one: default
 
 
 def test_extract_embedding_answers_seed_001s_json_body_in_detects_format(live, t1_path):
