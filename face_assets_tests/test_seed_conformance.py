@@ -26,19 +26,7 @@ CLUSTER = "clu_conformance"
 SEED_CLI = "image_search_service.scripts.cli faces"
 # (seed, method, path) -> why ours differs on purpose, or what is not done yet (README table).
 DIFFERENCES: dict[tuple[str, str, str], str] = {
-    ("000", "POST", "/api/jobs/face_embedding"): "not yet: the durable job queue (issue 22 part 4)",
     ("001", "POST", "/my-endpoint"): "the seed's how-to-add-an-endpoint sketch, not an endpoint",
-    **{
-        ("003", m, f"/api/v1/face-recognition/{r}"): "issue 21 (model packs) builds seed 003's"
-        " routes; not on main yet"
-        for m, r in (
-            ("POST", "extract-embedding"),
-            ("POST", "compare-faces"),
-            ("POST", "match-face"),
-            ("GET", "statistics"),
-            ("POST", "switch-model"),
-        )
-    },  # fmt: skip
     ("004", "POST", "/jobs/faces_embed"): "seed 004 answers an SSE stream or a job id; ours"
     " answers the queued run (issue 20)",
     ("002", "POST", "/api/v1/faces/cluster"): "a cluster_faces Dagster run: 202 with its id,"

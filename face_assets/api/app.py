@@ -18,12 +18,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.requests import ClientDisconnect
 
+from face_assets.api import embedding_jobs as job_routes
 from face_assets.api import pages, people, recognition, rest, service, videos
 from face_assets.api.auth import Auth, CallerDep, require_caller
 from face_assets.api.limits import BodyLimitMiddleware
 from face_assets.api.models import ModelService
 from face_assets.defs.launcher import DagsterRuns, RunsUnavailable
 from face_assets.errors import NameTakenError, StoreUnavailableError
+from face_assets.services import embedding_jobs
 from face_assets.settings import DEFAULT_MODEL_CONCURRENCY, DEFAULT_PROVIDERS
 from face_assets.store import Store
 
@@ -132,6 +134,7 @@ def create_app(
     library_root: Path | None = None,
     det_size: int | None = None,
     model_root: Path | None = None,
+    job_worker: bool = True,
 ) -> FastAPI:
     """The app for this store and pack. A weak token raises WeakTokenError here, before
     anything listens. `on_labelled` runs after every labelling operation (the CLI passes
@@ -140,13 +143,19 @@ def create_app(
     models = ModelService(pack, providers, model_concurrency, det_size, model_root)
     runs = runs if runs is not None else DagsterRuns()
 
+    worker = embedding_jobs.Worker(store, models.load) if job_worker else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if load_models_at_start:
             models.load()  # once per process, before the first request is accepted
+        if worker is not None:
+            worker.start()  # seed 000's jobs: what a stopped app was running is queued again
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             runs.close()
 
     app = FastAPI(
@@ -173,6 +182,9 @@ def create_app(
     app.include_router(people.router, responses=API_ERRORS)
     app.include_router(videos.router, responses=API_ERRORS)
     app.include_router(videos.jobs, responses=API_ERRORS)
+    app.include_router(job_routes.router, responses=API_ERRORS)
+    # Seed 000's curl example says /api/jobs/...: the same routes answer there too.
+    app.include_router(job_routes.router, prefix="/api", responses=API_ERRORS)
     app.include_router(pages.router)
     app.include_router(recognition.router)
     app.state.recognition = recognition.RecognitionState(models)

@@ -20,6 +20,8 @@ UPLOAD_PATHS = (
     "/extract-embedding",
     "/extract-single-embedding",
     f"{RECOGNITION}/extract-embedding",
+    "/jobs/face_embedding",  # seed 000's crops (its API section's path)
+    "/api/jobs/face_embedding",  # (and its curl example's)
 )
 # /match-face: api/recognition.py MAX_GALLERY (1000) x 512 floats as JSON is ~10 MB.
 GALLERY_PATH, MAX_GALLERY_BODY_BYTES = f"{RECOGNITION}/match-face", 16 * MiB

@@ -1,0 +1,160 @@
+"""Seed 000's face-embedding jobs: a durable queue in PostgreSQL, run by the app's worker.
+
+A job holds one or more uploaded crops (or photos: their largest face is embedded, as
+/extract-single-embedding does). Jobs run in priority order (10 first, FIFO within a
+priority), survive a restart (a job that was running goes back to the queue), can be
+cancelled, are kept RETENTION_SECONDS after they finish, and at most MAX_QUEUED_JOBS wait
+(past that a submit is refused: the HTTP app answers 429 with Retry-After). A single crop is
+milliseconds of work, so jobs run in the app's own worker thread, not as Dagster runs, whose
+start-up alone takes seconds (benchmarks/job_queue.py measures both)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+
+from face_assets.services import analysis
+from face_assets.store import Store
+from face_assets.store import embedding_jobs as job_store
+from face_assets.vision.decode import ImageRejected
+
+DEFAULT_PRIORITY = 5  # seed 000
+MAX_QUEUED_JOBS = 1000  # a bound on what waiting jobs hold (files are kept until they run)
+MAX_FILES_PER_JOB = 16  # with the app's 20 MiB upload cap, per request
+RETENTION_SECONDS = 24 * 3600  # finished jobs (and their outputs) are kept a day
+RETRY_AFTER_SECONDS = 5  # what a refused submitter is told to wait
+POLL_SECONDS = 0.05  # the worker's wait when the queue is empty (20 light queries a second)
+
+
+class QueueFull(RuntimeError):
+    """MAX_QUEUED_JOBS jobs already wait."""
+
+
+def submit(
+    store: Store,
+    files: list[tuple[str, bytes]],
+    normalize: bool = True,
+    priority: int = DEFAULT_PRIORITY,
+    max_queued: int | None = None,
+) -> str:
+    """Queue a job; QueueFull past the bound (default MAX_QUEUED_JOBS)."""
+    max_queued = MAX_QUEUED_JOBS if max_queued is None else max_queued
+    if not files:
+        raise ValueError("a job needs at least one file")
+    if len(files) > MAX_FILES_PER_JOB:
+        raise ValueError(f"at most {MAX_FILES_PER_JOB} files per job, got {len(files)}")
+    if not 0 <= priority <= 10:
+        raise ValueError(f"priority is 0-10 (seed 000), got {priority}")
+    with store.transaction() as conn:
+        job_id = job_store.enqueue(conn, priority, normalize, files, max_queued)
+    if job_id is None:
+        raise QueueFull(f"{max_queued} jobs are waiting; retry in {RETRY_AFTER_SECONDS} s")
+    return job_id
+
+
+def _checked(job_id: str) -> str:
+    try:
+        return str(uuid.UUID(job_id))
+    except ValueError:
+        raise LookupError(f"no job {job_id!r}") from None
+
+
+def job_view(store: Store, job_id: str) -> dict:
+    """The job's status and, once it ran, seed 000's Task Output (files, total_files,
+    normalize); LookupError for an unknown id."""
+    with store.transaction() as conn:
+        row = job_store.job(conn, _checked(job_id))
+    if row is None:
+        raise LookupError(f"no job {job_id!r}")
+    output = row.output or {"files": [], "total_files": 0, "normalize": row.normalize}
+    return {
+        "job_id": row.id,
+        "status": row.status,
+        "priority": row.priority,
+        "created_at": row.created_at,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+        "error": row.error,
+        **output,
+    }
+
+
+def cancel(store: Store, job_id: str) -> str:
+    with store.transaction() as conn:
+        status = job_store.cancel(conn, _checked(job_id))
+    if status is None:
+        raise LookupError(f"no job {job_id!r}")
+    return status
+
+
+def _task_output(models, files: list[tuple[str, bytes]], normalize: bool) -> dict:
+    entries = []
+    for name, data in files:
+        try:
+            found = analysis.embed(models, analysis.decode(data), normalize)
+        except ImageRejected as exc:
+            entries.append({"file_path": name, "status": "error", "error": exc.reason})
+            continue
+        entries.append(
+            {
+                "file_path": name,
+                "embedding": {
+                    "embedding": found.vector.tolist(),
+                    "embedding_dim": int(found.vector.shape[0]),
+                    "quality_score": found.blur_quality,
+                },
+                "status": "success",
+            }
+        )
+    return {"files": entries, "total_files": len(files), "normalize": normalize}
+
+
+def run_next(store: Store, models) -> str | None:
+    """Run the next queued job (priority, then arrival); its id, None when none waits."""
+    with store.transaction() as conn:
+        claimed = job_store.claim_next(conn)
+    if claimed is None:
+        return None
+    row, files = claimed
+    try:
+        output, error = _task_output(models, files, row.normalize), None
+    except Exception as exc:  # recorded on the job; the worker goes on with the next one
+        output, error = None, f"{type(exc).__name__}: {exc}"
+    with store.transaction() as conn:
+        job_store.finish(conn, row.id, output, error)
+    return row.id
+
+
+class Worker:
+    """The app's job runner: one thread that requeues what a stopped process was running,
+    then runs jobs as they come and purges expired ones."""
+
+    def __init__(self, store: Store, models: Callable[[], object]) -> None:
+        self.store, self.models = store, models
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="embedding-jobs", daemon=True)
+
+    def start(self) -> None:
+        with self.store.transaction() as conn:
+            job_store.requeue_running(conn)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _loop(self) -> None:
+        runs = 0
+        while not self._stop.is_set():
+            try:
+                done = run_next(self.store, self.models())
+                runs += 1
+                if runs % 1000 == 0:
+                    with self.store.transaction() as conn:
+                        job_store.purge_finished(conn, RETENTION_SECONDS)
+            except Exception:  # the database went away: retry after a pause, never die
+                done = None
+                self._stop.wait(1.0)
+            if done is None:
+                self._stop.wait(POLL_SECONDS)

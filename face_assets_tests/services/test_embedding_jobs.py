@@ -1,0 +1,73 @@
+"""Seed 000's embedding jobs in a real PostgreSQL: priority order (FIFO within a priority),
+the queue's bound, cancelling, a restart that loses nothing, retention, the seed's Task
+Output from the real models (the HTTP endpoints: api/test_embedding_jobs.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from face_assets.services import embedding_jobs
+from face_assets.store import embedding_jobs as job_store
+
+CROP = ("crop.jpg", b"not read by the ordering tests")
+
+
+def _claim_order(store) -> list[str]:
+    order = []
+    while True:
+        with store.transaction() as conn:
+            got = job_store.claim_next(conn)
+        if got is None:
+            return order
+        order.append(got[0].id)
+
+
+def test_higher_priority_first_and_fifo_within_a_priority(store):
+    low = [embedding_jobs.submit(store, [CROP], priority=0) for _ in range(3)]
+    top = embedding_jobs.submit(store, [CROP], priority=10)
+    mid = embedding_jobs.submit(store, [CROP], priority=5)
+    assert _claim_order(store) == [top, mid, *low]
+
+
+def test_the_queue_is_bounded_and_a_cancelled_job_never_runs(store):
+    first = embedding_jobs.submit(store, [CROP], max_queued=2)
+    embedding_jobs.submit(store, [CROP], max_queued=2)
+    with pytest.raises(embedding_jobs.QueueFull, match="retry"):
+        embedding_jobs.submit(store, [CROP], max_queued=2)
+    assert embedding_jobs.cancel(store, first) == "cancelled"
+    assert first not in _claim_order(store)
+    with pytest.raises(LookupError):
+        embedding_jobs.cancel(store, "not-a-job")
+    for bad in ([], [CROP] * (embedding_jobs.MAX_FILES_PER_JOB + 1)):
+        with pytest.raises(ValueError):
+            embedding_jobs.submit(store, bad)
+    with pytest.raises(ValueError, match="priority"):
+        embedding_jobs.submit(store, [CROP], priority=11)
+
+
+def test_a_restart_requeues_the_running_job_with_its_files(store):
+    job = embedding_jobs.submit(store, [CROP, ("b.jpg", b"2")])
+    with store.transaction() as conn:
+        running, _ = job_store.claim_next(conn)
+        assert running.id == job and job_store.claim_next(conn) is None
+        assert job_store.requeue_running(conn) == 1  # what Worker.start does after a restart
+        again, files = job_store.claim_next(conn)
+    assert again.id == job and [f[0] for f in files] == ["crop.jpg", "b.jpg"]
+
+
+def test_a_job_runs_to_the_seeds_task_output_and_expires(store, face_models, t1_path):
+    job = embedding_jobs.submit(store, [("t1.jpg", t1_path.read_bytes()), ("x.jpg", b"junk")])
+    assert embedding_jobs.run_next(store, face_models) == job
+    view = embedding_jobs.job_view(store, job)
+    assert view["status"] == "completed" and view["total_files"] == 2 and view["normalize"]
+    ok, bad = view["files"]
+    assert ok["status"] == "success" and ok["file_path"] == "t1.jpg"
+    assert ok["embedding"]["embedding_dim"] == len(ok["embedding"]["embedding"]) == 512
+    assert 0.0 <= ok["embedding"]["quality_score"] <= 1.0
+    assert bad["status"] == "error" and bad["error"]
+    assert embedding_jobs.run_next(store, face_models) is None
+    with store.transaction() as conn:
+        assert conn.execute("SELECT count(*) FROM embedding_job_files").fetchone()[0] == 0
+        assert job_store.purge_finished(conn, 0) == 1
+    with pytest.raises(LookupError):
+        embedding_jobs.job_view(store, job)
