@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 import tempfile
 import threading
@@ -37,7 +38,7 @@ from face_assets.store import Store
 from face_assets.vision.faces import aligned_crop
 from face_assets.vision.models import load_face_models
 
-TOKEN = "bench-token-0123456789abcdef"
+TOKEN = secrets.token_urlsafe(24)  # a fresh one: the app refuses guessable tokens
 PACK = "buffalo_s"
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from face_assets_tests.api.conftest import TOKEN
 from face_assets_tests.conftest import REPO_ROOT
 
 SEEDS = REPO_ROOT.parent / "shared" / "seeds"
-TOKEN = "test-token-0123456789abcdef"
 CLUSTER = "clu_conformance"
 SEED_CLI = "image_search_service.scripts.cli faces"
 # (seed, method, path) -> why ours differs on purpose, or what is not done yet (README table).

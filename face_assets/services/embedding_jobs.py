@@ -5,8 +5,9 @@ A job holds one or more uploaded crops (or photos: their largest face is embedde
 priority), survive a restart (a job that was running goes back to the queue), can be
 cancelled, are kept RETENTION_SECONDS after they finish, and at most MAX_QUEUED_JOBS wait
 (past that a submit is refused: the HTTP app answers 429 with Retry-After). A single crop is
-milliseconds of work, so jobs run in the app's own worker thread, not as Dagster runs, whose
-start-up alone takes seconds (benchmarks/job_queue.py measures both)."""
+milliseconds of model time, so jobs run in the app's own worker thread, not as Dagster runs,
+which add their own start and, queued, the daemon's poll (benchmarks/job_queue.py, README).
+Several app processes may share the queue: a claim skips rows another worker holds."""
 
 from __future__ import annotations
 
