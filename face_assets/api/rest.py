@@ -90,6 +90,7 @@ def list_clusters(
     rows, total = views.cluster_page(
         state.store, state.pack, limit, offset, views.SAMPLE_FACES, include_labeled
     )
+    tracks = views.tracks_per_cluster(state.store, state.pack)
     return s.ClusterListResponse(
         items=[
             s.ClusterSummary(
@@ -99,6 +100,7 @@ def list_clusters(
                 avg_quality=None if r["avg_quality"] is None else float(r["avg_quality"]),
                 person_id=r.get("person_id"),
                 person_name=r.get("person_name"),
+                track_count=tracks.get(r["cluster_id"], 0),
             )
             for r in rows
         ],
@@ -111,7 +113,12 @@ def list_clusters(
 @router.get("/clusters/{cluster_id}", response_model=s.ClusterDetailResponse)
 def get_cluster(request: Request, cluster_id: str) -> s.ClusterDetailResponse:
     faces = views.cluster_detail(request.app.state.store, cluster_id)
-    return s.ClusterDetailResponse(cluster_id=cluster_id, faces=[face_out(f) for f in faces])
+    tracks = views.cluster_tracks(request.app.state.store, cluster_id)
+    return s.ClusterDetailResponse(
+        cluster_id=cluster_id,
+        faces=[face_out(f) for f in faces],
+        tracks=[s.TrackOut(**t) for t in tracks],
+    )
 
 
 @router.post("/clusters/{cluster_id}/label", response_model=s.LabelClusterResponse)
@@ -229,6 +236,7 @@ def get_person(
         faces=[face_out(f, facts) for f in p["face_list"]],
         page=page,
         page_size=page_size,
+        tracks=[s.TrackOut(**t) for t in views.person_tracks(store, person_id)],
         feature_face_id=extra["cover_face_id"],
         birthdate=extra["birthdate"],
         timeline=s.Timeline(

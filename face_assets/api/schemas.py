@@ -69,6 +69,7 @@ class ClusterSummary(Camel):
     face_count: int = Field(description="unlabelled faces in the cluster")
     sample_face_ids: list[int] = Field(description="its best faces (thumbnails)")
     avg_quality: float | None
+    track_count: int = Field(default=0, description="video tracks in it, one member each")
     person_id: int | None = None
     person_name: str | None = None
 
@@ -77,9 +78,25 @@ class ClusterListResponse(Page):
     items: list[ClusterSummary]
 
 
+class TrackOut(Camel):
+    """A video track (one identity unit) shown as its best frame."""
+
+    track_id: int
+    video_id: int
+    video: str = Field(description="the clip's library path")
+    frame_idx: int = Field(description="the best frame's index in the clip")
+    time_s: float = Field(description="the best frame's time in the clip, seconds")
+    video_face_id: int
+    face_count: int = Field(description="faces kept in the track")
+    person_id: int | None = None
+
+
 class ClusterDetailResponse(Camel):
     cluster_id: str
     faces: list[FaceOut]
+    tracks: list[TrackOut] = Field(
+        default_factory=list, description="video tracks in the cluster, one member each"
+    )
     person_id: int | None = None
     person_name: str | None = None
 
@@ -150,6 +167,7 @@ class PersonDetailResponse(Camel):
     faces: list[FaceOut]
     page: int
     page_size: int
+    tracks: list[TrackOut] = Field(default_factory=list, description="their video tracks")
     feature_face_id: int | None = None
     birthdate: date | None = None
     timeline: Timeline | None = None

@@ -467,3 +467,41 @@ def label_tracks(conn: psycopg.Connection, track_ids: list[int], person_id: int)
         (person_id, track_ids, person_id),
     ).fetchall()
     return sorted(int(r[0]) for r in rows)
+
+
+_TRACK_CARD = (
+    "SELECT t.id, t.video_id, v.rel_path, t.face_count, t.person_id, b.id, b.frame_idx, b.time_s"
+    " FROM video_tracks t JOIN videos v ON v.id = t.video_id"
+    " JOIN LATERAL (SELECT id, frame_idx, time_s FROM video_faces f WHERE f.track_id = t.id"
+    " ORDER BY quality DESC, frame_idx LIMIT 1) b ON true"
+)
+TRACK_CARD_KEYS = (
+    "track_id", "video_id", "video", "face_count", "person_id", "video_face_id", "frame_idx",
+    "time_s",
+)  # fmt: skip
+
+
+def track_cards(conn: psycopg.Connection, cluster_id: str | None = None,
+                person_id: int | None = None) -> list[dict]:  # fmt: skip
+    """The tracks of a cluster (unassigned) or of a person, each as its best frame with the
+    clip's path and the time in it, longest first."""
+    where = (
+        " WHERE t.cluster_id = %s AND t.person_id IS NULL"
+        if cluster_id is not None
+        else " WHERE t.person_id = %s"
+    )
+    rows = conn.execute(
+        _TRACK_CARD + where + " ORDER BY t.face_count DESC, t.id",
+        (cluster_id if cluster_id is not None else person_id,),
+    ).fetchall()
+    return [dict(zip(TRACK_CARD_KEYS, r, strict=True)) for r in rows]
+
+
+def cluster_track_counts(conn: psycopg.Connection, pack: str) -> dict[str, int]:
+    """Unassigned tracks per cluster (each one member of it)."""
+    rows = conn.execute(
+        "SELECT cluster_id, count(*) FROM video_tracks WHERE pack = %s"
+        " AND cluster_id IS NOT NULL AND person_id IS NULL GROUP BY cluster_id",
+        (pack,),
+    ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}

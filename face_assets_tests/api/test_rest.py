@@ -62,8 +62,10 @@ def test_clusters_are_paged_largest_first_in_camel_case(live):
         assert sizes == sorted(sizes, reverse=True)
         ours = next(c for c in body["items"] if c["clusterId"] == CLUSTER)
         assert set(ours) == {
-            "clusterId", "faceCount", "sampleFaceIds", "avgQuality", "personId", "personName"
+            "clusterId", "faceCount", "sampleFaceIds", "avgQuality", "personId", "personName",
+            "trackCount",
         }  # fmt: skip
+        assert ours["trackCount"] == 0  # a photo cluster; tracks: services/test_videos.py
         assert ours["faceCount"] == len(live.cluster_faces)
         assert set(ours["sampleFaceIds"]) <= set(live.cluster_faces)
         assert 0 < ours["avgQuality"] <= 1

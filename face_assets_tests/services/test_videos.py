@@ -148,12 +148,22 @@ def test_tracks_are_one_cluster_member_each_and_naming_the_cluster_names_the_tra
                 "SELECT count(*) FROM faces WHERE cluster_id = %s", (a[2],)
             ).fetchone()[0]
         assert stats.tracks_joined == sum(1 for r in rows if r[2] in _photo_clusters(real_store))
+        # Review: a track shows as its best frame, with the clip's path and the time in it.
+        from face_assets.api.schemas import TrackOut
+        from face_assets.services import views
+
+        (card,) = views.cluster_tracks(real_store, b[2])
+        out = TrackOut(**card).model_dump(by_alias=True)
+        assert out["trackId"] == b[0] and out["video"] == "clips/scene.mp4"
+        assert out["frameIdx"] >= b[1] and abs(out["timeS"] - out["frameIdx"] / clips.FPS) < 1e-3
+        assert views.tracks_per_cluster(real_store, PACK)[b[2]] == 1
         # Naming A's cluster names the whole track (and the photo faces with it).
         done = labels.label_cluster(real_store, a[2], "Alice", PACK)
         assert done["tracks"] == 1 and done["faces"] == photo_faces
         a2, b2, c2 = _track_rows(real_store)
         assert a2[3] == done["person_id"] and a2[4] == "human" and a2[2] is None
         assert b2[3] is None and c2[3] is None
+        assert [t["track_id"] for t in views.person_tracks(real_store, a2[3])] == [a[0]]
         # The next run sees only the two unnamed tracks; photo clusters are the photos' own.
         again = clusters.recluster(real_store, PACK)
         assert again.tracks == 2 and again.clusters == stats.clusters - (photo_faces > 0)
