@@ -102,13 +102,17 @@ def write_export(
     save_crops: bool = False,
     with_names: bool = False,
     rejected: Iterable[ExportFace] = (),
+    dim: int | None = None,
 ) -> ExportSummary:
     """Write faces.jsonl + faces.npy (+ crops/) for faces that have an embedding, and, when
-    rejected faces are given, faces_rejected.jsonl with each one's rejection_reason."""
+    rejected faces are given, faces_rejected.jsonl with each one's rejection_reason.
+    faces.npy is as wide as the rows (all of one width); `dim`, the pack's width, is checked
+    against them and gives an export without rows its shape (0, dim). Nothing assumes 512."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     spool_path = out / ".faces.f32"
     count = crops = 0
+    expected = dim
     dim = 0
     with (out / FACES_JSONL).open("w") as lines, spool_path.open("wb") as spool:
         for face in faces:
@@ -119,6 +123,10 @@ def write_export(
             emb = emb / max(norm, 1e-12)
             if dim and emb.shape[0] != dim:
                 raise ValueError("faces of different embedding sizes cannot share one faces.npy")
+            if expected and emb.shape[0] != expected:
+                raise ValueError(
+                    f"face {face.face_id} has {emb.shape[0]} values; the pack's have {expected}"
+                )
             dim = emb.shape[0]
             crop_path = ""
             if save_crops and face.crop_jpeg is not None:
@@ -133,7 +141,10 @@ def write_export(
             lines.write(json.dumps(face_line(face, crop_path, with_names)) + "\n")
             spool.write(emb.tobytes())
             count += 1
-    dim = dim or 512
+    if not dim:
+        if not expected:
+            raise ValueError("an export without faces needs the pack's width (dim)")
+        dim = expected
     matrix = np.lib.format.open_memmap(
         out / FACES_NPY, mode="w+", dtype=np.float32, shape=(count, dim)
     )

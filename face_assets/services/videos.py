@@ -26,7 +26,7 @@ from face_assets.store import videos as video_store
 from face_assets.vision.harvest import harvest_video
 from face_assets.vision.harvest_rules import HarvestConfig
 from face_assets.vision.matching import iou_matrix
-from face_assets.vision.packs import person_threshold
+from face_assets.vision.packs import embedding_dim, person_threshold
 from face_assets.vision.video import VideoRejected, captured_at, probe_video
 
 FORGOTTEN_IOU = 0.3  # a harvested face overlapping a nearby tombstone this much is forgotten
@@ -245,7 +245,9 @@ def export_faces(
     out_dir = Path(out_dir)
     if out_dir.exists() and (out_dir / exports.FACES_JSONL).exists():
         shutil.rmtree(out_dir / exports.CROPS_DIR, ignore_errors=True)
-    return exports.write_export(out_dir, faces(), save_crops=save_crops, with_names=with_names)
+    return exports.write_export(
+        out_dir, faces(), save_crops=save_crops, with_names=with_names, dim=embedding_dim(pack)
+    )
 
 
 def label_track(store: Store, track_id: int, name: str) -> dict:

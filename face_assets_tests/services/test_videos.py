@@ -3,14 +3,16 @@ labelled photo, forgetting that removes video faces and holds against re-harvest
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 
 import numpy as np
+import pytest
 
 from face_assets.defs.partitions import partition_of
-from face_assets.services import forgetting, labels, videos
+from face_assets.services import exports, forgetting, labels, videos
 from face_assets.services.identities import refresh_prototypes
 from face_assets.vision.harvest_rules import HarvestConfig
 from face_assets_tests.vision import clips
@@ -190,3 +192,18 @@ def _photo_clusters(store) -> set[str]:
     with store.transaction() as conn:
         rows = conn.execute("SELECT DISTINCT cluster_id FROM faces WHERE cluster_id IS NOT NULL")
         return {r[0] for r in rows.fetchall()}
+
+
+def test_an_export_takes_its_width_from_the_pack_never_512(tmp_path):
+    empty = exports.write_export(tmp_path / "empty", [], dim=128)
+    assert empty.dim == 128 and np.load(tmp_path / "empty" / exports.FACES_NPY).shape == (0, 128)
+    with pytest.raises(ValueError, match="width"):
+        exports.write_export(tmp_path / "none", [])
+    face = exports.ExportFace(
+        face_id=1, track_id=None, frame_idx=0, bbox=(0, 0, 4, 4), landmarks=np.zeros((5, 2)),
+        width=8, height=8, quality=0.5, embedding=np.ones(128), source_path="a.jpg",
+    )  # fmt: skip
+    one = exports.write_export(tmp_path / "one", [face])
+    assert one.dim == 128 and np.load(tmp_path / "one" / exports.FACES_NPY).shape == (1, 128)
+    with pytest.raises(ValueError, match="512"):
+        exports.write_export(tmp_path / "wrong", [dataclasses.replace(face)], dim=512)

@@ -103,3 +103,13 @@ def test_a_512_store_from_before_0011_moves_forward_without_re_embedding(pg_serv
         indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes").fetchall()}
         assert vector_store.pack_index("buffalo_s") in indexes
         assert "face_embeddings_hnsw" not in indexes
+        widths = dict(
+            conn.execute(
+                "SELECT attrelid::regclass::text, format_type(atttypid, atttypmod)"
+                " FROM pg_attribute WHERE attname = 'embedding' AND attnum > 0"
+                " AND attrelid::regclass::text IN ('face_embeddings', 'person_prototypes',"
+                " 'video_tracks', 'video_faces')"
+            ).fetchall()
+        )
+        assert 16 in applied  # video tables too (0010 declared vector(512))
+        assert widths == dict.fromkeys(widths, "vector") and len(widths) == 4
