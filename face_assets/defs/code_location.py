@@ -25,6 +25,13 @@ def store_resource(settings: Settings) -> FaceStoreResource:
     return FaceStoreResource(database_url=url, home=str(settings.home))
 
 
+def pack_choice_text(choice) -> str:
+    """The selector's choice (Settings.pack_choice) as one line for run metadata; '' if none."""
+    if not choice:
+        return ""
+    return f"{choice['requirement']} on {choice['device']}: {choice['reason']}"
+
+
 def build_definitions(
     settings: Settings | None = None, library_root: Path | None = None
 ) -> Definitions:
@@ -40,7 +47,9 @@ def build_definitions(
         schedules=SCHEDULES,
         executor=executor_for(settings.executor_env),
         resources={
-            "face_models": FaceModelsResource(pack=settings.pack),
+            "face_models": FaceModelsResource(
+                pack=settings.pack, pack_choice=pack_choice_text(settings.pack_choice)
+            ),
             "store": store_resource(settings),
             "library": PhotoLibraryResource(root=str(root)),
         },

@@ -35,7 +35,19 @@ class FaceModelsResource(ConfigurableResource):
         " A missing GPU fails the run; it never falls back to the CPU.",
     )
 
+    pack_choice: str = Field(
+        default="",
+        description="why `pack: auto` chose the pack (the selector's requirement and reason);"
+        " empty when the pack was named",
+    )
+
     _gpu_run: bool = PrivateAttr(default=False)
+
+    def choice_metadata(self) -> dict[str, str]:
+        """Run metadata of how the pack was picked: 'auto' with the selector's reason."""
+        if not self.pack_choice:
+            return {}
+        return {"pack_selected_by": "auto", "pack_choice": self.pack_choice}
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """A run tagged face_assets/gpu=true runs its models on the GPU, whatever the config."""

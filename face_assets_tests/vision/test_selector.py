@@ -79,3 +79,20 @@ def test_pack_auto_in_the_settings_resolves_once_and_says_why():
     assert chosen.pack in selector.installed_packs()
     assert chosen.pack_choice["requirement"] == "minimal_memory"
     assert chosen.pack_choice["pack"] == chosen.pack and chosen.pack_choice["reason"]
+
+
+def test_pack_auto_and_its_reason_reach_the_model_assets_run_metadata(tmp_path):
+    from face_assets.defs.code_location import build_definitions
+    from face_assets.defs.resources import FaceModelsResource
+    from face_assets.settings import Settings
+
+    chosen = Settings.from_env(
+        {"FACE_ASSETS_PACK": "auto", "FACE_ASSETS_PACK_REQUIREMENT": "minimal_memory"}
+    )
+    models = build_definitions(chosen, library_root=tmp_path).resources["face_models"]
+    assert models.pack == chosen.pack
+    meta = models.choice_metadata()  # detected_faces and face_embeddings add it to their own
+    assert meta["pack_selected_by"] == "auto"
+    assert meta["pack_choice"].startswith("minimal_memory on cpu: ")
+    assert chosen.pack_choice["reason"] in meta["pack_choice"]
+    assert FaceModelsResource(pack="buffalo_s").choice_metadata() == {}  # a named pack: nothing

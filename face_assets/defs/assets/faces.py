@@ -96,6 +96,7 @@ def detected_faces(
             "seconds": round(stats.seconds, 3),
             "model_pack": models.pack,
             "providers": ", ".join(models.providers),
+            **face_models.choice_metadata(),
         }
     )
 
@@ -138,6 +139,7 @@ def face_embeddings(
             "batch_size": face_models.batch_size,
             "model_pack": models.pack,
             "providers": ", ".join(models.providers),
+            **face_models.choice_metadata(),
         }
     )
 
