@@ -283,7 +283,9 @@ def clusters_page(request: Request, caller: Caller, page: int) -> HTMLResponse:
         thumbs = "".join(_thumb(f) for f in c["sample_faces"])
         sections.append(
             f"<section class=cluster><h2><a href='{e(link)}'>{cid}</a></h2>"
-            f"<div class=meta>{int(c['size'])} faces, average quality"
+            f"<div class=meta>{int(c['size'])} faces"
+            + (f", {int(c['tracks'])} video tracks" if c.get("tracks") else "")
+            + ", average quality"
             f" {float(c['avg_quality'] or 0):.3f}</div><div class=thumbs>{thumbs}</div>"
             f"<form method=post action='{e(link)}/label' class=row>{_csrf_input(caller)}"
             f"{_name_input()} <button>Name this cluster</button></form></section>"

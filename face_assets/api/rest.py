@@ -90,7 +90,6 @@ def list_clusters(
     rows, total = views.cluster_page(
         state.store, state.pack, limit, offset, views.SAMPLE_FACES, include_labeled
     )
-    tracks = views.tracks_per_cluster(state.store, state.pack)
     return s.ClusterListResponse(
         items=[
             s.ClusterSummary(
@@ -100,7 +99,7 @@ def list_clusters(
                 avg_quality=None if r["avg_quality"] is None else float(r["avg_quality"]),
                 person_id=r.get("person_id"),
                 person_name=r.get("person_name"),
-                track_count=tracks.get(r["cluster_id"], 0),
+                track_count=r.get("tracks", 0),
             )
             for r in rows
         ],

@@ -4,6 +4,7 @@ and a photo's faces for the HTTP API and the review page, sample faces and thumb
 from __future__ import annotations
 
 import psycopg
+from psycopg import sql
 
 # The columns every face listing returns, in this order (see FACE_KEYS).
 _FACE_COLUMNS = (
@@ -37,20 +38,27 @@ def _faces(rows: list[tuple]) -> list[dict]:
 def cluster_page(
     conn: psycopg.Connection, pack: str, limit: int, offset: int, samples: int
 ) -> tuple[list[dict], int]:
-    """One page of clusters of unlabelled faces, largest first, and how many there are."""
+    """One page of clusters of unlabelled faces, largest first, and how many there are. An
+    unassigned video track is one member (`tracks`); a cluster of tracks only comes last."""
+    members = sql.SQL(
+        "SELECT cluster_id, id, quality FROM faces"
+        " WHERE pack = %(pack)s AND cluster_id IS NOT NULL AND person_id IS NULL"
+        " UNION ALL SELECT cluster_id, NULL, NULL FROM video_tracks"
+        " WHERE pack = %(pack)s AND cluster_id IS NOT NULL AND person_id IS NULL"
+    )
     total = conn.execute(
-        "SELECT count(DISTINCT cluster_id) FROM faces"
-        " WHERE pack = %s AND cluster_id IS NOT NULL AND person_id IS NULL",
-        (pack,),
+        sql.SQL("SELECT count(DISTINCT cluster_id) FROM ({}) m").format(members), {"pack": pack}
     ).fetchone()[0]
     rows = conn.execute(
-        "SELECT cluster_id, count(*), avg(quality),"
-        " (array_agg(id ORDER BY quality DESC NULLS LAST, id))[1:%s]"
-        " FROM faces WHERE pack = %s AND cluster_id IS NOT NULL AND person_id IS NULL"
-        " GROUP BY cluster_id ORDER BY count(*) DESC, cluster_id LIMIT %s OFFSET %s",
-        (samples, pack, limit, offset),
+        sql.SQL(
+            "SELECT cluster_id, count(id), avg(quality), COALESCE((array_agg(id ORDER BY quality"
+            " DESC NULLS LAST, id) FILTER (WHERE id IS NOT NULL))[1:%(samples)s], '{{}}'),"
+            " count(*) - count(id) FROM ({}) m GROUP BY cluster_id ORDER BY count(id) DESC,"
+            " count(*) DESC, cluster_id LIMIT %(limit)s OFFSET %(offset)s"
+        ).format(members),
+        {"pack": pack, "samples": samples, "limit": limit, "offset": offset},
     ).fetchall()
-    keys = ("cluster_id", "size", "avg_quality", "sample_faces")
+    keys = ("cluster_id", "size", "avg_quality", "sample_faces", "tracks")
     return [dict(zip(keys, row, strict=True)) for row in rows], int(total)
 
 

@@ -159,6 +159,10 @@ def test_tracks_are_one_cluster_member_each_and_naming_the_cluster_names_the_tra
         assert out["trackId"] == b[0] and out["video"] == "clips/scene.mp4"
         assert out["frameIdx"] >= b[1] and abs(out["timeS"] - out["frameIdx"] / clips.FPS) < 1e-3
         assert views.tracks_per_cluster(real_store, PACK)[b[2]] == 1
+        listed, total = views.cluster_page(real_store, PACK, 1000, 0, 5)
+        by_id = {r["cluster_id"]: r for r in listed}
+        assert total == len(listed) and {r[2] for r in rows} <= set(by_id)  # tracks-only too
+        assert sum(r["tracks"] for r in listed) == 3
         # Naming A's cluster names the whole track (and the photo faces with it).
         done = labels.label_cluster(real_store, a[2], "Alice", PACK)
         assert done["tracks"] == 1 and done["faces"] == photo_faces
