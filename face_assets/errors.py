@@ -15,3 +15,18 @@ class NameTakenError(ValueError):
 
 class InvalidNameError(ValueError):
     """A person's name that is empty, invisible or too long once normalised."""
+
+
+class ConflictError(RuntimeError):
+    """Another request changed the same data at the same moment (a serialisation failure or
+    a deadlock that kept happening after the bounded retries, or a version check that
+    failed): nothing was changed; read again and retry. `current` is what is there now."""
+
+    def __init__(self, message: str, current: dict | None = None) -> None:
+        super().__init__(message)
+        self.current = current or {}
+
+
+class TransientConflictError(ConflictError):
+    """A conflict worth retrying at once (serialisation failure, deadlock, a locked row that
+    vanished under us): Store.run retries these a bounded number of times."""

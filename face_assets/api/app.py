@@ -16,6 +16,7 @@ import swagger_ui_bundle
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from pydantic.alias_generators import to_camel
 from starlette.requests import ClientDisconnect
 
 from face_assets.api import embedding_jobs as job_routes
@@ -24,7 +25,7 @@ from face_assets.api.auth import Auth, CallerDep, require_caller
 from face_assets.api.limits import BodyLimitMiddleware
 from face_assets.api.models import ModelService
 from face_assets.defs.launcher import DagsterRuns, RunsUnavailable
-from face_assets.errors import NameTakenError, StoreUnavailableError
+from face_assets.errors import ConflictError, NameTakenError, StoreUnavailableError
 from face_assets.services import embedding_jobs
 from face_assets.settings import DEFAULT_MODEL_CONCURRENCY, DEFAULT_PROVIDERS
 from face_assets.store import Store
@@ -107,6 +108,7 @@ def _json_error(status: int, detail: str) -> JSONResponse:
 ERROR_STATUS: dict[type[Exception], int] = {
     LookupError: 404,  # unknown person, face, cluster or run
     NameTakenError: 409,
+    ConflictError: 409,  # a concurrent change: the body says what is there now (`current`)
     ValueError: 400,
     StoreUnavailableError: 503,
     RunsUnavailable: 503,
@@ -115,6 +117,9 @@ ERROR_STATUS: dict[type[Exception], int] = {
 
 def _status_handler(status: int) -> Callable:
     async def handler(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, ConflictError) and exc.current:
+            current = {to_camel(k): v for k, v in exc.current.items()}
+            return JSONResponse({"detail": str(exc), "current": current}, status_code=status)
         # KeyError quotes its message; the client gets the words alone.
         return _json_error(status, str(exc).strip("'\"") if status == 404 else str(exc))
 

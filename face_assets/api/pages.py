@@ -16,15 +16,19 @@ from __future__ import annotations
 import html
 from datetime import date, datetime
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from face_assets.api import rest
 from face_assets.api.auth import CSRF_FIELD, Caller, CallerDep, require_caller
 from face_assets.api.people import MAX_PERSONS_PER_QUERY
+from face_assets.api.schemas import CLUSTER_ID_PATTERN, MAX_RAW_NAME_LENGTH
+from face_assets.errors import ConflictError
 from face_assets.identity.lifetime import age_on
 from face_assets.identity.names import MAX_NAME_LENGTH
 from face_assets.services import analysis, labels, people, views
@@ -94,16 +98,30 @@ def _thumb(face_id: int, extra: str = "") -> str:
 def _name_input(name: str = "name", value: str = "", placeholder: str = "Name") -> str:
     return (
         f"<input name={name} value='{e(value)}' placeholder='{e(placeholder)}' required"
-        f" maxlength={MAX_NAME_LENGTH} list=person-names autocomplete=off data-names>"
+        f" maxlength={MAX_RAW_NAME_LENGTH} list=person-names autocomplete=off data-names>"
     )
 
 
-def _error(message: str, caller: Caller, back: str = "/") -> HTMLResponse:
+def _error(
+    message: str, caller: Caller, back: str = "/", status_code: int = status.HTTP_400_BAD_REQUEST
+) -> HTMLResponse:
     body = (
         f"<h1>Nothing was changed</h1><p class=error>{e(message)}</p>"
         f"<p><a href='{e(back)}'>Back</a></p>"
     )
-    return _page("Not done", body, caller, status.HTTP_400_BAD_REQUEST)
+    return _page("Not done", body, caller, status_code)
+
+
+def _conflict(exc: ConflictError, caller: Caller, back: str = "/") -> HTMLResponse:
+    """Another reviewer changed it since this page was read: say so, change nothing."""
+    return _error(f"{exc} (reload the page to see it now)", caller, back, status.HTTP_409_CONFLICT)
+
+
+ClusterId = Annotated[str, PathParam(pattern=CLUSTER_ID_PATTERN)]
+
+
+def _version_input(version: str | None) -> str:
+    return "" if not version else f"<input type=hidden name=version value='{e(version)}'>"
 
 
 def _back(location: str, **flash: object) -> RedirectResponse:
@@ -220,7 +238,9 @@ def _flash(request: Request, caller: Caller) -> str:
 
 
 @router.get("/")
-async def index(request: Request, token: str | None = None, page: int = Query(1, ge=1)):
+async def index(
+    request: Request, token: str | None = None, page: int = Query(1, ge=1, le=rest.MAX_PAGE)
+):
     """`/?token=...` once sets the session cookie and drops the token from the address
     bar; afterwards `/` lists the clusters."""
     auth = request.app.state.auth
@@ -288,7 +308,8 @@ def clusters_page(request: Request, caller: Caller, page: int) -> HTMLResponse:
             + ", average quality"
             f" {float(c['avg_quality'] or 0):.3f}</div><div class=thumbs>{thumbs}</div>"
             f"<form method=post action='{e(link)}/label' class=row>{_csrf_input(caller)}"
-            f"{_name_input()} <button>Name this cluster</button></form></section>"
+            f"{_version_input(c.get('version'))}{_name_input()}"
+            " <button>Name this cluster</button></form></section>"
         )
     body = (
         "<h1>Clusters of unlabelled faces</h1>"
@@ -301,7 +322,7 @@ def clusters_page(request: Request, caller: Caller, page: int) -> HTMLResponse:
 
 
 @router.get("/review/clusters/{cluster_id}")
-def cluster_page(request: Request, cluster_id: str, caller: CallerDep) -> HTMLResponse:
+def cluster_page(request: Request, cluster_id: ClusterId, caller: CallerDep) -> HTMLResponse:
     try:
         faces = views.cluster_detail(request.app.state.store, cluster_id)
     except LookupError as exc:
@@ -316,19 +337,23 @@ def cluster_page(request: Request, cluster_id: str, caller: CallerDep) -> HTMLRe
         f"<h1>Cluster {e(cluster_id)}</h1><p>{len(faces)} faces. Untick the faces that are"
         " not this person, then name the rest.</p>"
         f"<form method=post action='{link}/label' id=label-form>{_csrf_input(caller)}"
-        f"<div class=thumbs>{boxes}</div><div class=row>{_name_input()}"
+        f"{_version_input(views.cluster_version(faces))}<div class=thumbs>{boxes}</div>"
+        f"<div class=row>{_name_input()}"
         " <button>Name the ticked faces</button></div></form>"
         f"<form method=post action='{link}/split'>{_csrf_input(caller)}"
-        "<button>Split this cluster</button> (re-cluster it more tightly)</form>"
+        f"{_version_input(views.cluster_version(faces))}<button>Split this cluster</button>"
+        " (re-cluster it more tightly)</form>"
     )
     return _page(f"Cluster {cluster_id}", body, caller)
 
 
 @router.post("/review/clusters/{cluster_id}/label")
-async def label_form(request: Request, cluster_id: str, caller: CallerDep) -> Response:
-    """The form posts the ticked faces (the list page posts none: the whole cluster)."""
+async def label_form(request: Request, cluster_id: ClusterId, caller: CallerDep) -> Response:
+    """The form posts the ticked faces (the list page posts none: the whole cluster) and the
+    version of the cluster it showed: a cluster that changed since is not named (409)."""
     form = await request.form()
     name = str(form.get("name") or "")
+    version = str(form.get("version") or "") or None
     ticked = {int(v) for v in form.getlist("face") if str(v).isdigit()}
     try:
         if "face" in form or ticked:
@@ -336,7 +361,9 @@ async def label_form(request: Request, cluster_id: str, caller: CallerDep) -> Re
             exclude = [f for f in members if f not in ticked]
         else:
             exclude = []
-        done = rest.label_cluster_faces(request, cluster_id, name, exclude)
+        done = rest.label_cluster_faces(request, cluster_id, name, exclude, version)
+    except ConflictError as exc:
+        return _conflict(exc, caller)
     except (LookupError, ValueError) as exc:
         return _error(str(exc), caller)
     return _back(
@@ -349,9 +376,13 @@ async def label_form(request: Request, cluster_id: str, caller: CallerDep) -> Re
 
 
 @router.post("/review/clusters/{cluster_id}/split")
-def split_form(request: Request, cluster_id: str, caller: CallerDep) -> Response:
+async def split_form(request: Request, cluster_id: ClusterId, caller: CallerDep) -> Response:
+    form = await request.form()
+    version = str(form.get("version") or "") or None
     try:
-        done = labels.split_cluster(request.app.state.store, cluster_id)
+        done = labels.split_cluster(request.app.state.store, cluster_id, version=version)
+    except ConflictError as exc:
+        return _conflict(exc, caller)
     except (LookupError, ValueError) as exc:
         return _error(str(exc), caller)
     rest.labelled(request)
@@ -418,6 +449,8 @@ async def merge_form(request: Request, caller: CallerDep) -> Response:
         source = people.find_person(state.store, str(form.get("source") or ""))
         into = people.find_person(state.store, str(form.get("into") or ""))
         done = labels.merge_persons(state.store, str(source.id), str(into.id), state.pack)
+    except ConflictError as exc:
+        return _conflict(exc, caller, "/review/persons")
     except (LookupError, ValueError) as exc:
         return _error(str(exc).strip("'\""), caller, "/review/persons")
     rest.labelled(request)

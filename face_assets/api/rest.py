@@ -5,8 +5,9 @@ NameTakenError 409, StoreUnavailableError and RunsUnavailable 503."""
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
@@ -30,6 +31,8 @@ PREFIX = "/api/v1/faces"
 DEFAULT_PAGE_SIZE = 20  # seed 002
 MAX_PAGE_SIZE = 100  # seed 002: "max: 100"
 MAX_QUESTIONS = 100  # review queue items per request
+# Far beyond any library (10^9 pages of 100 = 10^11 clusters) and far from int64's limit.
+MAX_PAGE = 1_000_000_000
 
 router = APIRouter(prefix=PREFIX, tags=["library"], dependencies=[Depends(require_caller)])
 
@@ -38,7 +41,8 @@ def _page_args(page: int, page_size: int) -> tuple[int, int]:
     return page_size, (page - 1) * page_size
 
 
-Page = Query(default=1, ge=1, description="page number, from 1")
+Page = Query(default=1, ge=1, le=MAX_PAGE, description="page number, from 1")
+ClusterId = Annotated[str, Path(pattern=s.CLUSTER_ID_PATTERN, description="a cluster id")]
 PageSize = Query(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, alias="pageSize")
 
 
@@ -100,6 +104,7 @@ def list_clusters(
                 person_id=r.get("person_id"),
                 person_name=r.get("person_name"),
                 track_count=r.get("tracks", 0),
+                version=r.get("version"),  # person groups (includeLabeled) have none
             )
             for r in rows
         ],
@@ -110,62 +115,70 @@ def list_clusters(
 
 
 @router.get("/clusters/{cluster_id}", response_model=s.ClusterDetailResponse)
-def get_cluster(request: Request, cluster_id: str) -> s.ClusterDetailResponse:
+def get_cluster(request: Request, cluster_id: ClusterId) -> s.ClusterDetailResponse:
     faces = views.cluster_detail(request.app.state.store, cluster_id)
     tracks = views.cluster_tracks(request.app.state.store, cluster_id)
     return s.ClusterDetailResponse(
         cluster_id=cluster_id,
         faces=[face_out(f) for f in faces],
         tracks=[s.TrackOut(**t) for t in tracks],
+        version=views.cluster_version(faces),
     )
 
 
-@router.post("/clusters/{cluster_id}/label", response_model=s.LabelClusterResponse)
+@router.post(
+    "/clusters/{cluster_id}/label",
+    response_model=s.LabelClusterResponse,
+    responses={409: {"description": "the cluster changed since it was read (see `current`)"}},
+)
 def label_cluster(
-    request: Request, cluster_id: str, body: s.LabelClusterRequest
+    request: Request, cluster_id: ClusterId, body: s.LabelClusterRequest
 ) -> s.LabelClusterResponse:
     """Name a cluster (the person is created if new). Faces in excludeFaceIds (the wrong
-    ones a reviewer deselected) stay unlabelled and are recorded as not this person."""
-    result = label_cluster_faces(request, cluster_id, body.name, body.exclude_face_ids)
+    ones a reviewer deselected) stay unlabelled and are recorded as not this person. With
+    `version` (or `faceIds`) as read, a cluster that changed since is refused with 409 and
+    its current state; without, a cluster another request already named is a 409 too."""
+    result = label_cluster_faces(
+        request, cluster_id, body.name, body.exclude_face_ids, body.version, body.face_ids
+    )
     return s.LabelClusterResponse(**result)
 
 
-def label_cluster_faces(request: Request, cluster_id: str, name: str, exclude: list[int]) -> dict:
-    """The review page's form and the API's POST share this: one path for naming."""
+def label_cluster_faces(
+    request: Request,
+    cluster_id: str,
+    name: str,
+    exclude: list[int],
+    version: str | None = None,
+    seen_face_ids: list[int] | None = None,
+) -> dict:
+    """The review page's form and the API's POST share this: one path for naming, one
+    transaction for the label, the exclusions and the prototypes."""
     state = request.app.state
-    if not exclude:
-        done = labels.label_cluster(state.store, cluster_id, name, state.pack)
-        excluded = 0
-    else:
-        members = [f["id"] for f in views.cluster_detail(state.store, cluster_id)]
-        unknown = sorted(set(exclude) - set(members))
-        if unknown:
-            raise ValueError(f"faces {unknown} are not in cluster {cluster_id!r}")
-        keep = [f for f in members if f not in set(exclude)]
-        if not keep:
-            raise ValueError("every face of the cluster was deselected: nothing to name")
-        done = labels.label_faces(state.store, keep, name, state.pack)
-        review_queue.reject_faces(state.store, sorted(set(exclude)), done["person_id"])
-        excluded = len(set(exclude))
+    done = labels.label_cluster(
+        state.store, cluster_id, name, state.pack, exclude, version, seen_face_ids
+    )
     labelled(request)
     return {
         "person_id": done["person_id"],
         "person_name": done["name"],
         "created": done["created"],
         "faces_labeled": done["faces"],
-        "faces_excluded": excluded,
+        "faces_excluded": done["excluded"],
         "prototypes_created": done["prototypes"],
     }
 
 
 @router.post("/clusters/{cluster_id}/split", response_model=s.SplitClusterResponse)
 def split_cluster(
-    request: Request, cluster_id: str, body: s.SplitClusterRequest | None = None
+    request: Request, cluster_id: ClusterId, body: s.SplitClusterRequest | None = None
 ) -> s.SplitClusterResponse:
     """Re-cluster one mixed cluster with tighter parameters (minClusterSize faces at least
-    per sub-cluster)."""
+    per sub-cluster; with `version`: only the cluster as read, else 409)."""
     body = body or s.SplitClusterRequest()
-    result = labels.split_cluster(request.app.state.store, cluster_id, body.min_cluster_size)
+    result = labels.split_cluster(
+        request.app.state.store, cluster_id, body.min_cluster_size, version=body.version
+    )
     labelled(request)
     return s.SplitClusterResponse(
         original_cluster_id=cluster_id,

@@ -13,6 +13,14 @@ from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE
 from face_assets.identity.clustering import SPLIT_MIN_CLUSTER_SIZE
 from face_assets.identity.names import MAX_NAME_LENGTH
 
+# A name is limited to MAX_NAME_LENGTH characters after normalisation (identity.names: a 400
+# error names the limit); the raw text is only capped against abuse, with room for 150
+# decomposed "é" (two code points each) and stray spaces.
+MAX_RAW_NAME_LENGTH = 4 * MAX_NAME_LENGTH
+# Cluster ids are ours ("clu_..." and "<id>_sub_..."): printable text of bounded length.
+CLUSTER_ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,200}$"
+MAX_MIN_FACE_SIZE = 4096  # px: a face wider than a 4K frame cannot be asked to be the smallest
+
 
 class Camel(BaseModel):
     """camelCase on the wire, snake_case in Python; unknown fields are refused (422)."""
@@ -72,6 +80,9 @@ class ClusterSummary(Camel):
     track_count: int = Field(default=0, description="video tracks in it, one member each")
     person_id: int | None = None
     person_name: str | None = None
+    version: str | None = Field(
+        default=None, description="send it back when labelling: a changed cluster is a 409"
+    )
 
 
 class ClusterListResponse(Page):
@@ -99,14 +110,27 @@ class ClusterDetailResponse(Camel):
     )
     person_id: int | None = None
     person_name: str | None = None
+    version: str | None = Field(
+        default=None, description="send it back when labelling: a changed cluster is a 409"
+    )
 
 
 class LabelClusterRequest(Camel):
-    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    name: str = Field(min_length=1, max_length=MAX_RAW_NAME_LENGTH)
     exclude_face_ids: list[int] = Field(
         default_factory=list,
         description="faces of the cluster that are NOT this person (deselected): they stay"
         " unlabelled and are recorded as rejected for the person",
+    )
+    version: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the cluster's version as read (list or detail): if the cluster changed"
+        " since, nothing is labelled and the answer is 409 with the current state",
+    )
+    face_ids: list[int] | None = Field(
+        default=None,
+        description="or the cluster's face ids as read: the same check as version",
     )
 
 
@@ -121,6 +145,9 @@ class LabelClusterResponse(Camel):
 
 class SplitClusterRequest(Camel):
     min_cluster_size: int = Field(default=SPLIT_MIN_CLUSTER_SIZE, ge=2)
+    version: str | None = Field(
+        default=None, max_length=64, description="the cluster's version as read, else 409"
+    )
 
 
 class SplitClusterResponse(Camel):
@@ -193,7 +220,7 @@ class MergePersonsResponse(Camel):
 
 
 class RenamePersonRequest(Camel):
-    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    name: str = Field(min_length=1, max_length=MAX_RAW_NAME_LENGTH)
 
 
 class RenamePersonResponse(Camel):
@@ -232,7 +259,7 @@ class FaceListResponse(Page):
 
 class DetectFacesRequest(Camel):
     min_confidence: float = Field(default=MIN_CONFIDENCE, ge=0.0, le=1.0)
-    min_face_size: int = Field(default=MIN_FACE_SIZE, ge=1)
+    min_face_size: int = Field(default=MIN_FACE_SIZE, ge=1, le=MAX_MIN_FACE_SIZE)
     queue: bool = Field(
         default=False,
         description="re-detect the photo's whole month as an ingest_month run (202) instead"
@@ -300,7 +327,7 @@ class AnswerRequest(Camel):
     answer: Literal["yes", "no"]
     person_id: int
     face_id: int | None = None
-    cluster_id: str | None = None
+    cluster_id: str | None = Field(default=None, pattern=CLUSTER_ID_PATTERN)
     other_person_id: int | None = Field(
         default=None, description="a 'persons' question: yes merges the two, no keeps them apart"
     )

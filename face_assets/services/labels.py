@@ -4,10 +4,20 @@ services.forgetting).
 Each operation runs in one transaction: it either happens completely or, on a wrong id or
 any error, changes nothing. Every operation is logged in label_events, whose version is the
 `person_labels` source asset that drives person_prototypes downstream.
+
+Two reviewers at once (issue 18): every operation locks what it changes, persons before
+faces and each kind in id order, so a concurrent one waits and then sees the new state; a
+collision PostgreSQL still aborts (a deadlock, a serialisation failure) is retried a bounded
+number of times (Store.run). A cluster label applies to the cluster the reviewer saw: with
+its version (or its face ids) given, a cluster that changed since is refused with a
+ConflictError carrying the current state, never overwritten.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from face_assets.errors import ConflictError, TransientConflictError
 from face_assets.identity import clustering
 from face_assets.identity.cluster_ids import sub_cluster_id
 from face_assets.identity.names import is_person_id, normalise_name
@@ -27,6 +37,21 @@ def person_ref(ref: str | int) -> str:
     return text.strip() if is_person_id(text) else normalise_name(text)
 
 
+def _locked(conn: Connection, person: person_store.Person) -> person_store.Person:
+    """The person's row locked and re-read; a person deleted meanwhile (a forget at the same
+    moment) makes the whole operation run again on the new state."""
+    found = person_store.lock_persons(conn, [person.id]).get(person.id)
+    if found is None:
+        raise TransientConflictError(f"person {person.id} was deleted meanwhile")
+    return found
+
+
+def _named_person(conn: Connection, name: str) -> tuple[person_store.Person, bool]:
+    """The (normalised) name's person, created if new, locked; (person, created)."""
+    person, created = person_store.person_by_name(conn, name)
+    return _locked(conn, person), created
+
+
 def _label(
     conn: Connection,
     person: person_store.Person,
@@ -36,8 +61,8 @@ def _label(
     cluster_id: str | None,
     detail: dict,
 ) -> dict:
-    """Human labels, the person's prototypes rebuilt and the event logged, in the caller's
-    transaction."""
+    """Human labels, the person's prototypes rebuilt from the faces they really have now and
+    the event logged, in the caller's transaction."""
     labelled = label_store.label_faces(conn, face_ids, person.id)
     proto = rebuild_prototypes(conn, pack, [person.id])
     # Ids and counts only: the audit log must not keep a name a forget could leave behind.
@@ -63,48 +88,120 @@ def label_in(
     return _label(conn, person, created, face_ids, pack, None, detail)
 
 
-def label_cluster(store: Store, cluster_id: str, name: str, pack: str) -> dict:
+def cluster_state(conn: Connection, cluster_id: str, face_ids: list[int]) -> dict:
+    """What a reviewer is told when their view of a cluster is out of date."""
+    state: dict = {
+        "cluster_id": cluster_id,
+        "version": cluster_store.cluster_version(face_ids) if face_ids else None,
+        "face_ids": face_ids,
+    }
+    last = cluster_store.last_cluster_event(conn, cluster_id)
+    if last is not None:
+        state["last_operation"], state["last_person_id"] = last
+    return state
+
+
+def _locked_cluster(
+    conn: Connection,
+    cluster_id: str,
+    version: str | None,
+    seen_face_ids: Sequence[int] | None,
+    tracks_only: bool = False,
+) -> list[int]:
+    """The cluster's unlabelled faces, locked, when they are what the reviewer saw (the
+    version, or the face ids, they sent); ConflictError with the current state otherwise,
+    and when the cluster was emptied by another operation; LookupError for a cluster that
+    never existed."""
+    members = cluster_store.lock_cluster_faces(conn, cluster_id)
+    if not members and tracks_only:
+        return []  # a cluster of video tracks only: their rows carry the naming
+    if not members:
+        last = cluster_store.last_cluster_event(conn, cluster_id)
+        if last is None:
+            raise LookupError(
+                f"no cluster {cluster_id!r} with unlabelled faces (see `face-assets clusters`)"
+            )
+        raise ConflictError(
+            f"cluster {cluster_id!r} has no unlabelled faces any more (last operation:"
+            f" {last[0]}); nothing was changed",
+            cluster_state(conn, cluster_id, []),
+        )
+    changed = (version is not None and version != cluster_store.cluster_version(members)) or (
+        seen_face_ids is not None and sorted(set(seen_face_ids)) != members
+    )
+    if changed:
+        raise ConflictError(
+            f"cluster {cluster_id!r} changed since it was read; nothing was changed: review"
+            " its current faces and name them again",
+            cluster_state(conn, cluster_id, members),
+        )
+    return members
+
+
+def label_cluster(
+    store: Store,
+    cluster_id: str,
+    name: str,
+    pack: str,
+    exclude: Sequence[int] = (),
+    version: str | None = None,
+    seen_face_ids: Sequence[int] | None = None,
+) -> dict:
+    """Name a cluster's faces as a person, except `exclude` (the faces a reviewer deselected:
+    they stay unlabelled and are recorded as not this person), in one transaction. With
+    `version` or `seen_face_ids`, only the cluster as the reviewer saw it is named."""
     name = normalise_name(name)
-    with store.transaction() as conn:
+    excluded = sorted(set(exclude))
+
+    def work(conn: Connection) -> dict:
+        person, created = _named_person(conn, name)
         # A cluster may hold video tracks (one member each): naming it names each whole track.
         tracks = video_store.cluster_tracks(conn, cluster_id)
-        try:
-            faces = face_sets.cluster_face_set(conn, cluster_id)
-        except LookupError:
-            if not tracks:
-                raise
-            faces = None
-        person, created = person_store.person_by_name(conn, name)
+        members = _locked_cluster(conn, cluster_id, version, seen_face_ids, bool(tracks))
         if person.status == "merged":
             raise ValueError(
                 f"{person.name!r} was merged into person {person.merged_into}; label with that name"
             )
         if person.status == "hidden":
             raise ValueError(f"{person.name!r} is hidden; unhide it before labelling")
-        face_ids = faces.face_ids if faces is not None else []
+        unknown = sorted(set(excluded) - set(members))
+        if unknown:
+            raise ValueError(f"faces {unknown} are not in cluster {cluster_id!r}")
         # A face a human said is not this person stays out, even when clustered with them.
-        rejected = label_store.rejections(conn, face_ids)
+        rejected = label_store.rejections(conn, members)
         # Nor a face in a photo taken before their birthdate (identity/lifetime.py).
-        early = people_store.born_after_photo(conn, face_ids)
+        early = people_store.born_after_photo(conn, members)
         keep = [
             f
-            for f in face_ids
-            if person.id not in rejected.get(f, ()) and person.id not in early.get(f, ())
+            for f in members
+            if f not in set(excluded)
+            and person.id not in rejected.get(f, ())
+            and person.id not in early.get(f, ())
         ]
+        if excluded and not keep:
+            raise ValueError("every face of the cluster was deselected: nothing to name")
         named = video_store.label_tracks(conn, tracks, person.id)  # rejected tracks stay out
         done = _label(conn, person, created, keep, pack, cluster_id, {"tracks": named})
-        done["before_birthdate"] = sum(person.id in early.get(f, ()) for f in face_ids)
+        done["before_birthdate"] = sum(person.id in early.get(f, ()) for f in members)
         done["tracks"] = len(named)
-        return done
+        if excluded:
+            rejected_now = label_store.reject(conn, excluded, person.id)
+            event_store.log_event(
+                conn, "reject", person.id, cluster_id, rejected_now, {"faces": excluded}
+            )
+        return {**done, "excluded": len(excluded)}
+
+    return store.run(work)
 
 
 def label_faces(store: Store, face_ids: list[int], name: str, pack: str) -> dict:
     """Label individual faces (e.g. from the review page) as a person."""
     name = normalise_name(name)
-    with store.transaction() as conn:
-        for face_id in face_ids:
-            label_store.face_person(conn, face_id)  # LookupError on a wrong id
-        person, created = person_store.person_by_name(conn, name)
+
+    def work(conn: Connection) -> dict:
+        person, created = _named_person(conn, name)
+        for face_id in sorted(set(face_ids)):
+            label_store.lock_face(conn, face_id)  # LookupError on a wrong id
         if person.status != "active":
             raise ValueError(f"{person.name!r} is {person.status}; it cannot take new faces")
         early = [f for f, ps in people_store.born_after_photo(conn, face_ids).items()
@@ -116,13 +213,23 @@ def label_faces(store: Store, face_ids: list[int], name: str, pack: str) -> dict
             )
         return _label(conn, person, created, face_ids, pack, None, {"faces": face_ids})
 
+    return store.run(work)
+
 
 def merge_persons(store: Store, source_ref: str, target_ref: str, pack: str) -> dict:
-    with store.transaction() as conn:
+    """Merge the source into the target; only active persons merge, checked on their rows
+    locked (a hide or forget at the same moment is seen)."""
+
+    def work(conn: Connection) -> dict:
         source = person_store.find_person(conn, person_ref(source_ref))
         target = person_store.find_person(conn, person_ref(target_ref))
         if source.id == target.id:
             raise ValueError("cannot merge a person into itself")
+        locked = person_store.lock_persons(conn, [source.id, target.id])
+        for person in (source, target):
+            if person.id not in locked:
+                raise LookupError(f"no person {person.id} (deleted meanwhile)")
+        source, target = locked[source.id], locked[target.id]
         for person in (source, target):
             if person.status != "active":
                 raise ValueError(f"{person.name!r} is {person.status}; only active persons merge")
@@ -130,19 +237,22 @@ def merge_persons(store: Store, source_ref: str, target_ref: str, pack: str) -> 
         person_store.set_merged(conn, source.id, target.id)
         proto = rebuild_prototypes(conn, pack, [target.id])
         event_store.log_event(conn, "merge", target.id, None, moved, {"source": source.id})
-    return {
-        "source": source.name,
-        "into": target.name,
-        "faces_moved": moved,
-        "prototypes": proto.prototypes,
-    }
+        return {
+            "source": source.name,
+            "into": target.name,
+            "faces_moved": moved,
+            "prototypes": proto.prototypes,
+        }
+
+    return store.run(work)
 
 
 def hide_person(store: Store, ref: str, hidden: bool, pack: str) -> dict:
     """Hide a person (a stranger in the background, say): no prototypes, no new assignments;
     their automatic assignments are released. Their human labels stay, for an unhide."""
-    with store.transaction() as conn:
-        person = person_store.find_person(conn, person_ref(ref))
+
+    def work(conn: Connection) -> dict:
+        person = _locked(conn, person_store.find_person(conn, person_ref(ref)))
         if person.status == "merged":
             raise ValueError(f"{person.name!r} was merged into person {person.merged_into}")
         if (person.status == "hidden") == hidden:
@@ -151,32 +261,45 @@ def hide_person(store: Store, ref: str, hidden: bool, pack: str) -> dict:
         released = label_store.release_faces(conn, person.id, "auto") if hidden else 0
         proto = rebuild_prototypes(conn, pack, None if hidden else [person.id])
         event_store.log_event(conn, "hide" if hidden else "unhide", person.id, None, released)
-    return {
-        "person": person.name,
-        "status": "hidden" if hidden else "active",
-        "auto_assignments_released": released,
-        "prototypes": proto.prototypes,
-    }
+        return {
+            "person": person.name,
+            "status": "hidden" if hidden else "active",
+            "auto_assignments_released": released,
+            "prototypes": proto.prototypes,
+        }
+
+    return store.run(work)
 
 
 def rename_person(store: Store, ref: str, name: str) -> dict:
     clean = normalise_name(name)
-    with store.transaction() as conn:
-        person = person_store.find_person(conn, person_ref(ref))
+
+    def work(conn: Connection) -> dict:
+        person = _locked(conn, person_store.find_person(conn, person_ref(ref)))
         person_store.rename(conn, person.id, clean)
         event_store.log_event(conn, "rename", person.id, None, 0)
-    return {"person_id": person.id, "from": person.name, "to": clean}
+        return {"person_id": person.id, "from": person.name, "to": clean}
+
+    return store.run(work)
 
 
 def split_cluster(
-    store: Store, cluster_id: str, min_cluster_size: int = clustering.SPLIT_MIN_CLUSTER_SIZE
+    store: Store,
+    cluster_id: str,
+    min_cluster_size: int = clustering.SPLIT_MIN_CLUSTER_SIZE,
+    version: str | None = None,
 ) -> dict:
     """Re-cluster one cluster with tighter parameters; its faces get sub-cluster ids. A
     sub-cluster needs min_cluster_size faces (seed 002's split parameter); fewer are left
-    unclustered."""
+    unclustered. The faces are locked first, so a label at the same moment either comes
+    before (and the split sees only the faces left) or after (and labels the sub-clusters'
+    faces, which then leave them): a labelled face never keeps a cluster. With `version`,
+    only the cluster as the reviewer saw it is split (else ConflictError)."""
     if min_cluster_size < 2:
         raise ValueError(f"min_cluster_size must be >= 2, got {min_cluster_size}")
-    with store.transaction() as conn:
+
+    def work(conn: Connection) -> dict:
+        members = _locked_cluster(conn, cluster_id, version, None)
         faces = face_sets.cluster_face_set(conn, cluster_id)
         labels = clustering.split_labels(
             faces.embeddings, min_cluster_size=min_cluster_size, photo_ids=faces.image_ids
@@ -185,21 +308,21 @@ def split_cluster(
         for face_id, label in zip(faces.face_ids, labels, strict=True):
             groups.setdefault(int(label), []).append(face_id)
         result = {}
-        for label, members in sorted(groups.items()):
+        for label, group in sorted(groups.items()):
             if label == clustering.NOISE:
-                cluster_store.set_cluster(conn, members, None)
+                cluster_store.set_cluster(conn, group, None)
                 continue
-            sub_id = sub_cluster_id(cluster_id, members)
-            cluster_store.set_cluster(conn, members, sub_id)
-            result[sub_id] = len(members)
-        event_store.log_event(
-            conn, "split", None, cluster_id, len(faces.face_ids), {"into": result}
-        )
-    return {
-        "cluster": cluster_id,
-        "sub_clusters": result,
-        "unclustered": len(groups.get(clustering.NOISE, [])),
-    }
+            sub_id = sub_cluster_id(cluster_id, group)
+            cluster_store.set_cluster(conn, group, sub_id)
+            result[sub_id] = len(group)
+        event_store.log_event(conn, "split", None, cluster_id, len(members), {"into": result})
+        return {
+            "cluster": cluster_id,
+            "sub_clusters": result,
+            "unclustered": len(groups.get(clustering.NOISE, [])),
+        }
+
+    return store.run(work)
 
 
 def unassign_face(store: Store, face_id: int, pack: str | None = None) -> dict:
@@ -207,10 +330,16 @@ def unassign_face(store: Store, face_id: int, pack: str | None = None) -> dict:
     pack are rebuilt in the same transaction, so the face stops being one of their exemplars
     (and stops pulling the centroid) at once, not at the next refresh. With `pack` given, a
     face of another pack is refused."""
-    with store.transaction() as conn:
-        person_id, method = label_store.face_person(conn, face_id)
+
+    def work(conn: Connection) -> dict:
+        person_id, _ = label_store.face_person(conn, face_id)  # LookupError on a wrong id
         if person_id is None:
             raise ValueError(f"face {face_id} is not assigned to anyone")
+        if person_id not in person_store.lock_persons(conn, [person_id]):
+            raise TransientConflictError(f"person {person_id} was deleted meanwhile")
+        now, method = label_store.lock_face(conn, face_id)
+        if now != person_id:
+            raise TransientConflictError(f"face {face_id} changed person meanwhile")
         face_pack = label_store.face_pack(conn, face_id)
         if pack is not None and face_pack != pack:
             raise ValueError(f"face {face_id} belongs to model pack {face_pack}, not {pack}")
@@ -219,10 +348,12 @@ def unassign_face(store: Store, face_id: int, pack: str | None = None) -> dict:
         event_store.log_event(
             conn, "unassign", person_id, None, 1, {"face": face_id, "was": method}
         )
-    return {
-        "face": face_id,
-        "person_id": person_id,
-        "was": method,
-        "pack": face_pack,
-        "prototypes": proto.prototypes,
-    }
+        return {
+            "face": face_id,
+            "person_id": person_id,
+            "was": method,
+            "pack": face_pack,
+            "prototypes": proto.prototypes,
+        }
+
+    return store.run(work)

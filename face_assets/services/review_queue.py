@@ -23,7 +23,8 @@ import numpy as np
 from face_assets.defaults import QUALITY_GATE
 from face_assets.services import identities, labels, matching, people
 from face_assets.services.views import SAMPLE_FACES
-from face_assets.store import Connection, Store, face_sets
+from face_assets.store import Connection, Store
+from face_assets.store import clusters as cluster_store
 from face_assets.store import label_events as event_store
 from face_assets.store import labels as label_store
 from face_assets.store import people as people_store
@@ -210,18 +211,30 @@ def answer(
 def reject_faces(store: Store, face_ids: list[int], person_id: int) -> dict:
     """ "These faces are not this person" for faces nobody assigned to them: recorded as
     rejections (as unassign_face records them), logged as a labelling event."""
-    with store.transaction() as conn:
-        for face_id in face_ids:
-            label_store.face_person(conn, face_id)  # LookupError on a wrong id
+
+    def work(conn: Connection) -> dict:
+        if person_id not in person_store.lock_persons(conn, [person_id]):
+            raise LookupError(f"no person {person_id}")
+        for face_id in sorted(set(face_ids)):
+            label_store.lock_face(conn, face_id)  # LookupError on a wrong id
         rejected = label_store.reject(conn, face_ids, person_id)
         event_store.log_event(conn, "reject", person_id, None, rejected, {"faces": face_ids})
-    return {"person_id": person_id, "faces_rejected": rejected}
+        return {"person_id": person_id, "faces_rejected": rejected}
+
+    return store.run(work)
 
 
 def reject_cluster(store: Store, cluster_id: str, person_id: int) -> dict:
     """A merge suggestion answered no: the cluster's faces are not this person."""
-    with store.transaction() as conn:
-        faces = face_sets.cluster_face_set(conn, cluster_id)  # LookupError on a wrong id
-        rejected = label_store.reject(conn, faces.face_ids, person_id)
+
+    def work(conn: Connection) -> dict:
+        if person_id not in person_store.lock_persons(conn, [person_id]):
+            raise LookupError(f"no person {person_id}")
+        members = cluster_store.lock_cluster_faces(conn, cluster_id)
+        if not members:
+            raise LookupError(f"no cluster {cluster_id!r} with unlabelled faces")
+        rejected = label_store.reject(conn, members, person_id)
         event_store.log_event(conn, "reject", person_id, cluster_id, rejected)
-    return {"person_id": person_id, "cluster": cluster_id, "faces_rejected": rejected}
+        return {"person_id": person_id, "cluster": cluster_id, "faces_rejected": rejected}
+
+    return store.run(work)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from face_assets.services import matching
 from face_assets.store import Store, listings, stats
+from face_assets.store import clusters as cluster_store
 from face_assets.store import videos as video_store
 
 # Seed 002's example lists five sample face ids per cluster; the review queue shows as many.
@@ -102,6 +103,11 @@ def person_tracks(store: Store, person_id: int) -> list[dict]:
 def tracks_per_cluster(store: Store, pack: str) -> dict[str, int]:
     with store.transaction() as conn:
         return video_store.cluster_track_counts(conn, pack)
+
+
+def cluster_version(faces: list[dict]) -> str:
+    """The version a reviewer sends back with a label of these (listed) faces."""
+    return cluster_store.cluster_version(f["id"] for f in faces)
 
 
 def person_page(

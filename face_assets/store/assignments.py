@@ -54,6 +54,12 @@ def write_assignments(
         " similarity real, prototype_id bigint, head text) ON COMMIT DROP"
     )
     conn.execute("TRUNCATE _assign")
+    # Lock the persons assigned to (KEY SHARE, in id order, before any face): a forget or
+    # a merge of one of them waits for this write, or this write sees them gone/inactive.
+    conn.execute(
+        "SELECT id FROM persons WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE",
+        (sorted({row[1] for row in assignments}),),
+    )
     decided = {row[0]: row for row in assignments}
     with conn.cursor().copy(
         "COPY _assign (face_id, person_id, similarity, prototype_id, head) FROM STDIN"

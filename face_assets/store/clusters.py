@@ -5,6 +5,7 @@ the clusters listed, and the identity watermarks. Embeddings are read by store.v
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,38 @@ UNCLAIMED_FACES = sql.SQL(
     " LEFT JOIN clustered_faces g ON g.face_id = f.id"
     " WHERE f.pack = %(pack)s AND f.person_id IS NULL AND f.quality >= %(min_quality)s"
 )
+
+
+# A cluster's version: its unlabelled faces' ids, in order, hashed (the same digest in SQL,
+# for listings, and in Python, for the faces a label locked). It changes whenever a face
+# joins, leaves, is labelled or split off: what a reviewer saw is what they name.
+CLUSTER_VERSION_SQL = sql.SQL("left(md5(string_agg(id::text, ',' ORDER BY id)), 16)")
+
+
+def cluster_version(face_ids: Iterable[int]) -> str:
+    """The version of a cluster holding exactly these unlabelled faces (CLUSTER_VERSION_SQL)."""
+    text = ",".join(str(int(f)) for f in sorted(face_ids))
+    return hashlib.md5(text.encode()).hexdigest()[:16]
+
+
+def lock_cluster_faces(conn: psycopg.Connection, cluster_id: str) -> list[int]:
+    """Lock a cluster's unlabelled faces (FOR UPDATE, in id order) and return their ids: a
+    concurrent label or split waits, then sees the faces as this transaction leaves them."""
+    rows = conn.execute(
+        "SELECT id FROM faces WHERE cluster_id = %s AND person_id IS NULL ORDER BY id FOR UPDATE",
+        (cluster_id,),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def last_cluster_event(conn: psycopg.Connection, cluster_id: str) -> tuple[str, int | None] | None:
+    """(operation, person) of the latest labelling event on this cluster, None if none."""
+    row = conn.execute(
+        "SELECT operation, person_id FROM label_events WHERE cluster_id = %s"
+        " ORDER BY id DESC LIMIT 1",
+        (cluster_id,),
+    ).fetchone()
+    return None if row is None else (row[0], row[1])
 
 
 @dataclass(frozen=True)
@@ -170,8 +203,10 @@ def set_watermark(
 
 
 def set_cluster(conn: psycopg.Connection, face_ids: list[int], cluster_id: str | None) -> None:
-    """Put these faces into one cluster (None: out of any), as a split decides."""
+    """Put these faces into one cluster (None: out of any), as a split decides; a face a
+    person claimed meanwhile keeps no cluster (faces_person_or_cluster)."""
     conn.execute(
-        "UPDATE faces SET cluster_id = %s, clustered_at = now() WHERE id = ANY(%s)",
+        "UPDATE faces SET cluster_id = %s, clustered_at = now()"
+        " WHERE id = ANY(%s) AND person_id IS NULL",
         (cluster_id, face_ids),
     )

@@ -15,6 +15,15 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 EMBEDDED_DATABASE = "face_assets"
+# The embedded server is ours to configure for privacy at rest (issue 18): a WAL segment past
+# its checkpoint is unlinked, not renamed for reuse with the old bytes still inside; errors
+# are logged without DETAIL (a unique-name violation's DETAIL quotes the name) and without the
+# statement, because the log file lives in the data directory a forget must leave clean.
+EMBEDDED_SETTINGS = {
+    "wal_recycle": "off",
+    "log_error_verbosity": "terse",
+    "log_min_error_statement": "panic",
+}
 MIGRATION_LOCK_KEY = 7_341_902_118  # advisory lock id: parallel step processes migrate once
 _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -36,6 +45,7 @@ def embedded_database_url(pgdata: Path | str) -> str:
         server = pgserver.get_server(pgdata, cleanup_mode=None)
     admin_url = server.get_uri()
     with psycopg.connect(admin_url, autocommit=True) as conn:
+        configure_embedded(conn)
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)
         ).fetchone()
@@ -45,6 +55,20 @@ def embedded_database_url(pgdata: Path | str) -> str:
                     sql.SQL("CREATE DATABASE {}").format(sql.Identifier(EMBEDDED_DATABASE))
                 )
     return server.get_uri(EMBEDDED_DATABASE)
+
+
+def configure_embedded(conn: psycopg.Connection) -> bool:
+    """Apply EMBEDDED_SETTINGS (ALTER SYSTEM + reload) where they differ; True if changed."""
+    changed = False
+    for name, value in EMBEDDED_SETTINGS.items():
+        if conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()[0] != value:
+            conn.execute(
+                sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
+            )
+            changed = True
+    if changed:
+        conn.execute("SELECT pg_reload_conf()")
+    return changed
 
 
 def stop_embedded_server(pgdata: Path | str) -> bool:

@@ -31,10 +31,24 @@ class Forgotten:
 
 
 def person_and_aliases(conn: psycopg.Connection, person_id: int) -> list[int]:
-    """The person first, then the persons merged into it."""
+    """The person first, then the persons merged into it (read, not locked)."""
     return [person_id] + [
         r[0] for r in conn.execute("SELECT id FROM persons WHERE merged_into = %s", (person_id,))
     ]
+
+
+def lock_person_and_aliases(conn: psycopg.Connection, person_id: int) -> list[int]:
+    """Lock the person and the persons merged into it (FOR UPDATE, in id order, before any
+    face); the person first, then its aliases. Empty when the person is gone (a forget that
+    ran at the same moment): forgetting twice deletes, writes and logs nothing more."""
+    rows = conn.execute(
+        "SELECT id FROM persons WHERE id = %s OR merged_into = %s ORDER BY id FOR UPDATE",
+        (person_id, person_id),
+    ).fetchall()
+    ids = [r[0] for r in rows]
+    if person_id not in ids:
+        return []
+    return [person_id] + [i for i in ids if i != person_id]
 
 
 def faces_of(conn: psycopg.Connection, person_ids: list[int]) -> list[FaceBox]:
@@ -78,9 +92,12 @@ def erase(
     ).fetchone()[0]
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO forgotten_faces (image_id, bbox) VALUES (%s, %s)",
+            "INSERT INTO forgotten_faces (image_id, bbox) VALUES (%s, %s)"
+            " ON CONFLICT (image_id, bbox) DO NOTHING",
             [(image_id, bbox) for _, image_id, bbox in own_faces],
         )
+    # Faces in id order, after the persons: the one lock order of every operation.
+    conn.execute("SELECT id FROM faces WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (doomed,))
     paths = [
         p
         for row in conn.execute(

@@ -18,6 +18,17 @@ def face_person(conn: psycopg.Connection, face_id: int) -> tuple[int | None, str
     return row[0], row[1]
 
 
+def lock_face(conn: psycopg.Connection, face_id: int) -> tuple[int | None, str | None]:
+    """Lock one face (FOR UPDATE; after its person's row) and return its (person, method)
+    as it is now; LookupError for an unknown face."""
+    row = conn.execute(
+        "SELECT person_id, assignment_method FROM faces WHERE id = %s FOR UPDATE", (face_id,)
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no face {face_id}")
+    return row[0], row[1]
+
+
 def face_pack(conn: psycopg.Connection, face_id: int) -> str:
     row = conn.execute("SELECT pack FROM faces WHERE id = %s", (face_id,)).fetchone()
     if row is None:

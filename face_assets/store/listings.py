@@ -6,6 +6,8 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from face_assets.store.clusters import CLUSTER_VERSION_SQL
+
 # The columns every face listing returns, in this order (see FACE_KEYS).
 _FACE_COLUMNS = (
     "f.id, f.image_id, f.bbox_x, f.bbox_y, f.bbox_w, f.bbox_h, f.det_score, f.quality,"
@@ -53,12 +55,13 @@ def cluster_page(
         sql.SQL(
             "SELECT cluster_id, count(id), avg(quality), COALESCE((array_agg(id ORDER BY quality"
             " DESC NULLS LAST, id) FILTER (WHERE id IS NOT NULL))[1:%(samples)s], '{{}}'),"
-            " count(*) - count(id) FROM ({}) m GROUP BY cluster_id ORDER BY count(id) DESC,"
+            " count(*) - count(id), {version} FROM ({members}) m GROUP BY cluster_id"
+            " ORDER BY count(id) DESC,"
             " count(*) DESC, cluster_id LIMIT %(limit)s OFFSET %(offset)s"
-        ).format(members),
+        ).format(version=CLUSTER_VERSION_SQL, members=members),
         {"pack": pack, "samples": samples, "limit": limit, "offset": offset},
     ).fetchall()
-    keys = ("cluster_id", "size", "avg_quality", "sample_faces", "tracks")
+    keys = ("cluster_id", "size", "avg_quality", "sample_faces", "tracks", "version")
     return [dict(zip(keys, row, strict=True)) for row in rows], int(total)
 
 

@@ -51,6 +51,18 @@ def person_by_name(conn: psycopg.Connection, name: str) -> tuple[Person, bool]:
     return find_person(conn, name), False
 
 
+def lock_persons(conn: psycopg.Connection, person_ids: list[int]) -> dict[int, Person]:
+    """Lock these persons' rows (FOR UPDATE, in id order: every operation locks persons
+    before faces, and persons by ascending id, so two operations never wait on each other in
+    a cycle) and return them as they are now; a person deleted meanwhile is missing."""
+    rows = conn.execute(
+        "SELECT id, name, status, merged_into FROM persons WHERE id = ANY(%s)"
+        " ORDER BY id FOR UPDATE",
+        (sorted(set(person_ids)),),
+    ).fetchall()
+    return {r[0]: Person(*r) for r in rows}
+
+
 def person_names(conn: psycopg.Connection, person_ids: list[int]) -> dict[int, str]:
     """Names of these persons by id (unknown ids are left out)."""
     rows = conn.execute("SELECT id, name FROM persons WHERE id = ANY(%s)", (person_ids,)).fetchall()
