@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect
 from face_assets.api import embedding_jobs as job_routes
 from face_assets.api import pages, people, recognition, rest, service, videos
 from face_assets.api.auth import Auth, CallerDep, require_caller
+from face_assets.api.decode_budget import DecodeBudget
 from face_assets.api.limits import BodyLimitMiddleware
 from face_assets.api.models import ModelService
 from face_assets.defs.launcher import DagsterRuns, RunsUnavailable
@@ -180,6 +181,7 @@ def create_app(
     app.state.runs = runs
     app.state.on_labelled = on_labelled
     app.state.library_root = library_root  # photos for manual faces and the photo page
+    app.state.decode_budget = DecodeBudget()
     app.add_middleware(BodyLimitMiddleware)
 
     app.include_router(service.router, responses=SERVICE_ERRORS)

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import dataclasses
 import time
+from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from face_assets.api.auth import require_caller
+from face_assets.api.decode_budget import TooCostly, decode_cost
 from face_assets.api.limits import MAX_UPLOAD_BYTES
 from face_assets.api.schemas import (
+    MAX_MIN_FACE_SIZE,
     DetectedFaceOut,
     DetectResponse,
     EmbeddingResponse,
@@ -74,9 +79,17 @@ async def _upload_bytes(file: UploadFile | None, image_base64: str | None) -> by
     )
 
 
-async def _decoded(data: bytes):
+@contextlib.asynccontextmanager
+async def _decoded(request: Request, data: bytes) -> AsyncIterator[np.ndarray]:
+    """The upload's BGR pixels, decoded only once its estimated memory fits in the app's
+    decode budget (held until the caller is done with the pixels: decode_budget.py)."""
     try:
-        return await run_in_threadpool(analysis.decode, data)
+        cost = decode_cost(data)
+        async with request.app.state.decode_budget.reserve(cost):
+            bgr = await run_in_threadpool(analysis.decode, data)
+            yield bgr
+    except TooCostly as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
     except ImageRejected as exc:
         code = (
             status.HTTP_413_CONTENT_TOO_LARGE
@@ -115,7 +128,7 @@ async def detect(
     file: Annotated[UploadFile | None, File(description="the image")] = None,
     image_base64: Annotated[str | None, Form(description="or the image in base64")] = None,
     min_confidence: Annotated[float, Form(ge=0.0, le=1.0)] = MIN_CONFIDENCE,
-    min_face_size: Annotated[float, Form(ge=1)] = MIN_FACE_SIZE,
+    min_face_size: Annotated[float, Form(ge=1, le=MAX_MIN_FACE_SIZE)] = MIN_FACE_SIZE,
     include_embedding: Annotated[bool, Form(description="add the pack's embeddings")] = False,
     model: Annotated[str | None, Form(description="pack for this request only")] = None,
 ) -> DetectResponse:
@@ -129,12 +142,12 @@ async def detect(
     if model is not None:
         service = recognition.state_of(request).service(model)
         await recognition._loaded(service)
-    bgr = await _decoded(await _upload_bytes(file, image_base64))
-    result = await service.run(
-        lambda models: analysis.analyse(
-            models, bgr, min_confidence, min_face_size, include_embedding
+    async with _decoded(request, await _upload_bytes(file, image_base64)) as bgr:
+        result = await service.run(
+            lambda models: analysis.analyse(
+                models, bgr, min_confidence, min_face_size, include_embedding
+            )
         )
-    )
     return DetectResponse(
         faces=[_face_out(f) for f in result.faces],
         processing_time_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -206,11 +219,11 @@ async def extract_embedding(request: Request) -> DetectResponse:
     """Seed 001: every face of an image with its embedding, in /detect's format; the image as
     JSON {"image_base64": ...} (the seed's body) or multipart (`file` or `image_base64`)."""
     started = time.perf_counter()
-    bgr = await _decoded(await _request_image(request))
     service = request.app.state.models
-    result = await service.run(
-        lambda models: analysis.analyse(models, bgr, MIN_CONFIDENCE, MIN_FACE_SIZE, True)
-    )
+    async with _decoded(request, await _request_image(request)) as bgr:
+        result = await service.run(
+            lambda models: analysis.analyse(models, bgr, MIN_CONFIDENCE, MIN_FACE_SIZE, True)
+        )
     return DetectResponse(
         faces=[_face_out(f) for f in result.faces],
         processing_time_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -236,14 +249,14 @@ async def extract_single_embedding(
     000). This was /extract-embedding before that name took seed 001's meaning (every face, as
     /detect)."""
     started = time.perf_counter()
-    bgr = await _decoded(await _upload_bytes(file, image_base64))
     service = request.app.state.models
-    try:
-        result = await service.run(lambda models: analysis.embed(models, bgr, normalize))
-    except ImageRejected as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.reason}: {exc.detail}"
-        ) from exc
+    async with _decoded(request, await _upload_bytes(file, image_base64)) as bgr:
+        try:
+            result = await service.run(lambda models: analysis.embed(models, bgr, normalize))
+        except ImageRejected as exc:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.reason}: {exc.detail}"
+            ) from exc
     return EmbeddingResponse(
         embedding=result.vector.tolist(),
         embedding_dim=int(result.vector.shape[0]),

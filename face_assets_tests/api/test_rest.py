@@ -64,6 +64,7 @@ def test_clusters_are_paged_largest_first_in_camel_case(live):
         assert set(ours) == {
             "clusterId", "faceCount", "sampleFaceIds", "avgQuality", "personId", "personName",
             "trackCount",
+            "version",
         }  # fmt: skip
         assert ours["trackCount"] == 0  # a photo cluster; tracks: services/test_videos.py
         assert ours["faceCount"] == len(live.cluster_faces)
