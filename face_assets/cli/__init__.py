@@ -12,7 +12,8 @@ adds its verbs to the parser:
 - packs: packs (registry, installed, auto), repack --to PACK.
 
 `main` maps what any verb raises to one line and an exit status: 2 for a bad request
-(ValueError, LookupError, no Dagster for --queue), 3 for a database that cannot be reached,
+(ValueError, LookupError, no Dagster for --queue, a conflict with a concurrent change:
+ConflictError, run it again on the new state), 3 for a database that cannot be reached,
 1 for a failed run, 141 (quietly) when the reader of a pipe went away, 130 for Ctrl-C.
 """
 
@@ -25,7 +26,7 @@ import sys
 import warnings
 
 from face_assets.cli import admin, album, identities, packs, people, pipeline, tags, videos
-from face_assets.errors import StoreUnavailableError
+from face_assets.errors import ConflictError, StoreUnavailableError
 from face_assets.settings import HOME_ENV
 
 VERB_GROUPS = (
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         status = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit
         return status
-    except (ValueError, LookupError, RunsUnavailable) as exc:
+    except (ValueError, LookupError, RunsUnavailable, ConflictError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except StoreUnavailableError as exc:
