@@ -3,6 +3,7 @@ recovered library with a clean run; forget a person, re-detect at another detect
 look for them everywhere.
 
     python benchmarks/fault_injection.py [--photos 200] [--workdir DIR] [--keep]
+        [--sections faults,concurrency,at_rest,upload] [--rounds 10]
 
 Real photos (../shared/data/lfw_dev) are copied over three months (file times). Every
 scenario uses the real `face-assets ingest` command in a subprocess with a fresh
@@ -21,6 +22,17 @@ images, faces (matched per photo by box overlap: lost / duplicated), embeddings,
 thumbnails on disk, clusters, orphans (find-orphans), persons; and no forgotten face or name
 in the store's tables, the media folder or Dagster's storage under DAGSTER_HOME. Prints a
 table and one JSON line.
+
+Issue 18's sections (each on its own embedded server, synthetic faces, no photos needed):
+- concurrency: the race harness of the tests (face_assets_tests/api/race_harness.py) against a
+  live `face-assets serve` app: label/label (with and without the version), label/forget,
+  split/label, forget/forget, merge/hide from two clients at once, `--rounds` rounds each,
+  invariants checked after every round: rounds, operations, 500s, violations (all zero).
+- at_rest: names (current, before a rename, a merged alias) and embeddings of a forgotten
+  person searched byte for byte in the whole data directory (heap, TOAST, indexes,
+  statistics, WAL, server log) before and right after the forget (the stated delay: 0 s, the
+  scrub runs when the forget commits): bytes found after must be zero.
+- upload: the decode budget's estimate of an 80 MP upload against its measured peak RSS.
 """
 
 from __future__ import annotations
@@ -415,12 +427,207 @@ def forget_and_redetect(home: Path, library: Path, clean: Snapshot) -> Outcome:
     return outcome
 
 
+# --- issue 18: concurrency, privacy at rest, upload memory ------------------------------
+
+
+@contextlib.contextmanager
+def embedded_store(prefix: str):
+    """A Store on its own embedded server (configured as the product configures it)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    store = Store(None, work / "home")
+    store.url()
+    try:
+        yield store
+    finally:
+        db.stop_embedded_server(store.home_path / "pgdata")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def concurrency_section(rounds: int) -> dict:
+    import httpx
+
+    from face_assets.api import create_app
+    from face_assets.defs.launcher import DagsterRuns
+    from face_assets_tests.api import race_harness
+    from face_assets_tests.api.conftest import PACK, TOKEN, start, stop
+
+    with embedded_store("races_") as store:
+        app = create_app(store, PACK, TOKEN, runs=DagsterRuns(), load_models_at_start=False)
+        server, thread, port = start(app)
+
+        def client() -> httpx.Client:
+            return httpx.Client(
+                base_url=f"http://127.0.0.1:{port}",
+                headers={"Authorization": f"Bearer {TOKEN}"},
+                timeout=race_harness.REQUEST_TIMEOUT,
+            )
+
+        try:
+            started = time.perf_counter()
+            reports = race_harness.run_rounds(store, client, rounds, deadline_seconds=3600)
+            seconds = time.perf_counter() - started
+        finally:
+            stop(server, thread)
+    print("\nconcurrency (two clients at once against a live server; invariants per round)")
+    print(race_harness.table(reports))
+    totals = {
+        "rounds": sum(r.rounds for r in reports.values()),
+        "operations": sum(r.operations for r in reports.values()),
+        "errors_500": sum(r.errors_500 for r in reports.values()),
+        "violations": sum(sum(r.violations.values()) for r in reports.values()),
+        "unexpected_outcomes": sum(r.expected_failures for r in reports.values()),
+        "seconds": round(seconds, 1),
+    }
+    print(
+        f"total: {totals['rounds']} rounds, {totals['operations']} operations,"
+        f" {totals['errors_500']} 500s, {totals['violations']} invariant violations,"
+        f" {totals['unexpected_outcomes']} unexpected outcomes in {seconds:.0f} s"
+    )
+    totals["ok"] = not (
+        totals["errors_500"] or totals["violations"] or totals["unexpected_outcomes"]
+    )
+    return totals
+
+
+def at_rest_section() -> dict:
+    import numpy as np
+
+    from face_assets.store import bulk
+    from face_assets_tests.api.race_harness import files_containing
+
+    names = ["Benchmark Forgotten-Person", "Benchmark Before-Rename", "Benchmark Merged-Alias"]
+    n = 40
+    rng = np.random.default_rng(11)
+    vectors = rng.normal(size=(n, 512)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    with embedded_store("at_rest_") as store:
+        with store.transaction() as conn:
+            keys = np.asarray([f"rest_{i}" for i in range(n)])
+            ids = [int(f) for f in bulk.add_faces(conn, "buffalo_s", vectors, keys,
+                                                   ["2024-01"] * n, np.full(n, 0.9))]  # fmt: skip
+        half = n // 2
+        labels.label_faces(store, ids[: half // 2], names[1], "buffalo_s")
+        labels.rename_person(store, names[1], names[0])
+        labels.label_faces(store, ids[half // 2 : half], names[2], "buffalo_s")
+        labels.merge_persons(store, names[2], names[0], "buffalo_s")
+        labels.label_faces(store, ids[half:], "Benchmark Kept-Person", "buffalo_s")
+        with store.outside_transaction() as conn:
+            conn.execute("ANALYZE")  # as autovacuum would: names into pg_statistic
+            conn.execute("CHECKPOINT")
+        needles = {f"name: {x}": x.encode() for x in names}
+        needles |= {f"name: {x.lower()}": x.lower().encode() for x in names}
+        needles |= {
+            f"vector {i}": np.asarray(v[100:116], dtype="<f4").tobytes()
+            for i, v in enumerate(vectors[:half])
+        }
+        pgdata = store.home_path / "pgdata"
+        before = files_containing(pgdata, needles)
+        result = forgetting.forget_person(store, names[0])
+        after = files_containing(pgdata, needles)
+    kinds = {"names": [k for k in needles if k.startswith("name")]}
+    kinds["vectors"] = [k for k in needles if k.startswith("vector")]
+    print("\nprivacy at rest (forgotten bytes in the data directory; delay: 0 s, at the forget)")
+    print(
+        f"{'what':10} {'needles':>7} {'found before':>12} {'found after':>11} {'files after':>11}"
+    )
+    rows = {}
+    for kind, keys in kinds.items():
+        found_before = sum(bool(before[k]) for k in keys)
+        found_after = sum(bool(after[k]) for k in keys)
+        files = sorted({f for k in keys for f in after[k]})
+        rows[kind] = {"needles": len(keys), "before": found_before, "after": found_after}
+        print(f"{kind:10} {len(keys):>7} {found_before:>12} {found_after:>11} {len(files):>11}")
+        for path in files[:5]:
+            print(f"    still in {path}")
+    scrub = result["at_rest"]
+    print(
+        f"scrub: {len(scrub['tables_rewritten'])} tables rewritten, statistics"
+        f" {'rewritten' if scrub['statistics_rewritten'] else 'NOT rewritten'}, WAL"
+        f" {'checkpointed' if scrub['wal_checkpointed'] else 'NOT checkpointed'}"
+        f" (wal_recycle={scrub['wal_recycle']}) in {scrub['seconds']:.2f} s"
+    )
+    return {
+        **rows,
+        "scrub_seconds": scrub["seconds"],
+        "ok": all(r["after"] == 0 for r in rows.values()) and scrub["complete"],
+    }
+
+
+UPLOAD_PROBE = r"""
+import resource, sys
+from pathlib import Path
+from face_assets.services import analysis
+data = Path(sys.argv[1]).read_bytes()
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+bgr = analysis.decode(data)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base)
+"""
+
+
+def upload_section(megapixels: float = 79.0) -> dict:
+    """The decode budget's estimate of the issue's upload (a PNG just under the pixel cap)
+    against the peak RSS a fresh process measures decoding it."""
+    from PIL import Image
+
+    from face_assets.api import decode_budget
+
+    work = Path(tempfile.mkdtemp(prefix="upload_"))
+    try:
+        width = int((megapixels * 1e6 * 4 / 3) ** 0.5)
+        height = int(megapixels * 1e6 / width)
+        path = work / "big.png"
+        Image.new("RGB", (width, height), (120, 80, 40)).save(path)
+        data = path.read_bytes()
+        estimate = decode_budget.decode_cost(data)
+        done = subprocess.run(
+            [sys.executable, "-c", UPLOAD_PROBE, str(path)],
+            capture_output=True, text=True, timeout=STEP_TIMEOUT, check=True,
+        )  # fmt: skip
+        measured = int(done.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    mib = decode_budget.MiB
+    worst = min(
+        decode_budget.DECODE_BUDGET_BYTES,
+        80_000_000 * max(decode_budget.OTHER_BYTES_PER_PIXEL, 0),
+    )
+    print("\nupload memory (one decode, fresh process, peak RSS above the idle process)")
+    print(
+        f"{width}x{height} RGB PNG ({len(data) / 1024:.0f} KiB): estimated"
+        f" {estimate / mib:.0f} MiB, measured {measured / mib:.0f} MiB; budget for all decodes"
+        f" at once {decode_budget.DECODE_BUDGET_BYTES / mib:.0f} MiB (worst case of one upload:"
+        f" {worst / mib:.0f} MiB, anything costlier is refused with 413 before decoding)"
+    )
+    return {
+        "megapixels": megapixels,
+        "file_bytes": len(data),
+        "estimated_mib": round(estimate / mib),
+        "measured_mib": round(measured / mib),
+        "budget_mib": round(decode_budget.DECODE_BUDGET_BYTES / mib),
+        "ok": estimate >= measured,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--sections", default="faults,concurrency,at_rest,upload")
+    parser.add_argument("--rounds", type=int, default=10, help="race rounds of each kind")
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
+    figures: dict = {}
+    if "concurrency" in sections:
+        figures["concurrency"] = concurrency_section(args.rounds)
+    if "at_rest" in sections:
+        figures["at_rest"] = at_rest_section()
+    if "upload" in sections:
+        figures["upload"] = upload_section()
+    if "faults" not in sections:
+        print(json.dumps(figures))
+        ok = all(f.get("ok", True) for f in figures.values())
+        return 0 if ok else 1
     if not LFW.is_dir():
         print(f"error: {LFW} is missing", file=sys.stderr)
         return 2
@@ -508,7 +715,7 @@ def main() -> int:
             f" {o.duplicated:>4} {o.orphans:>5} {o.forgotten_found:>5} {o.seconds:>5.0f}"
             f"  {'; '.join(o.notes)}"
         )
-    figures = {
+    figures |= {
         "faults": len(outcomes),
         "survived": sum(o.recovered for o in outcomes),
         "lost": sum(o.lost for o in outcomes),

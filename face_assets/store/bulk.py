@@ -98,8 +98,8 @@ def label_faces(conn: psycopg.Connection, face_ids: list[int], names: list[str])
     ]
     with conn.cursor() as cur:
         cur.executemany(
-            "UPDATE faces SET person_id = %s, assignment_method = 'human', assigned_at = now()"
-            " WHERE id = %s",
+            "UPDATE faces SET person_id = %s, assignment_method = 'human', assigned_at = now(),"
+            " cluster_id = NULL WHERE id = %s",
             list(zip(persons, face_ids, strict=True)),
         )
     return persons

@@ -338,8 +338,10 @@ def test_cli_label_persons_and_wrong_id(real_store, monkeypatch, capsys):
     assert '"faces": 2' in capsys.readouterr().out
     assert cli.main(["persons"]) == 0
     assert "Twelve" in capsys.readouterr().out
-    assert cli.main(["label", "c1", "Again"]) == 2
-    assert "no cluster 'c1'" in capsys.readouterr().err
+    assert cli.main(["label", "c1", "Again"]) == 2  # named already: a conflict, not an overwrite
+    assert "cluster 'c1' has no unlabelled faces any more" in capsys.readouterr().err
+    assert cli.main(["label", "c_never", "Again"]) == 2
+    assert "no cluster 'c_never'" in capsys.readouterr().err
     assert cli.main(["forget", "Twelve"]) == 2  # needs --yes
 
 
