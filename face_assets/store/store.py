@@ -41,8 +41,9 @@ _url_lock = threading.Lock()
 # reused one a liveness round trip of ~0.1 ms. A few, because tests and tools open many stores.
 IDLE_CONNECTIONS_PER_THREAD = 4
 # Attempts of one operation when PostgreSQL aborts it as a deadlock or serialisation failure
-# (both sides of a race are retried: the loser waits a few ms and runs on the new state).
-# Measured: the race harness (8 clients, one cluster and person) needed at most 2.
+# (the loser waits a few ms and runs again on the new state): enough for the deadlocks the
+# race harness provokes (a hide rebuilding every prototype against a merge), bounded so a
+# real conflict is answered (409) within seconds, not retried forever.
 CONFLICT_ATTEMPTS = 5
 CONFLICT_BACKOFF_SECONDS = 0.02  # first wait; doubled each retry, with jitter
 _local = threading.local()
