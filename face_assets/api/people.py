@@ -175,11 +175,11 @@ async def search(
     if face_id is not None:
         vector = people.face_vector(state.store, face_id, state.pack)
     else:
-        bgr = await _decoded(await _upload_bytes(file, None))
-        try:
-            found = await state.models.run(lambda models: analysis.embed(models, bgr))
-        except ImageRejected as exc:
-            raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, exc.detail) from exc
+        async with _decoded(request, await _upload_bytes(file, None)) as bgr:
+            try:
+                found = await state.models.run(lambda models: analysis.embed(models, bgr))
+            except ImageRejected as exc:
+                raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, exc.detail) from exc
         vector = found.vector
         query_face = None if found.face is None else [round(float(v), 1) for v in found.face.bbox]
     result = await run_in_threadpool(people.search, state.store, state.pack, vector, limit, face_id)
