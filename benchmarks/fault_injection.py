@@ -554,13 +554,22 @@ def at_rest_section() -> dict:
 
 
 UPLOAD_PROBE = r"""
-import resource, sys
+import sys
 from pathlib import Path
 from face_assets.services import analysis
+
+
+def status(key):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+
+
 data = Path(sys.argv[1]).read_bytes()
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+base = status("VmRSS")
+Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
 bgr = analysis.decode(data)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base)
+print(status("VmHWM") - base)
 """
 
 
@@ -591,7 +600,9 @@ def upload_section(megapixels: float = 79.0) -> dict:
         decode_budget.DECODE_BUDGET_BYTES,
         80_000_000 * max(decode_budget.OTHER_BYTES_PER_PIXEL, 0),
     )
-    print("\nupload memory (one decode, fresh process, peak RSS above the idle process)")
+    print(
+        "\nupload memory (one decode, fresh process: peak RSS (VmHWM, reset) above the RSS before)"
+    )
     print(
         f"{width}x{height} RGB PNG ({len(data) / 1024:.0f} KiB): estimated"
         f" {estimate / mib:.0f} MiB, measured {measured / mib:.0f} MiB; budget for all decodes"
