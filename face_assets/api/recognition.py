@@ -163,13 +163,14 @@ async def extract_embedding(
     service = rec.service(model)
     await _loaded(service)
     started = time.perf_counter()
-    bgr = await seed_service._decoded(await seed_service._upload_bytes(image, None))
-    try:
-        result = await service.run(lambda models: analysis.embed(models, bgr))
-    except ImageRejected as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.reason}: {exc.detail}"
-        ) from exc
+    upload = await seed_service._upload_bytes(image, None)
+    async with seed_service._decoded(request, upload) as bgr:  # within the decode budget
+        try:
+            result = await service.run(lambda models: analysis.embed(models, bgr))
+        except ImageRejected as exc:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.reason}: {exc.detail}"
+            ) from exc
     seconds = time.perf_counter() - started
     rec.record(service.pack, seconds)
     face = result.face
