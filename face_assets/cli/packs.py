@@ -55,14 +55,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     from face_assets.vision import packs as registry
     from face_assets.vision import selector
 
-    listing = sub.add_parser("packs", help="model packs: width, licence, installed, auto")
+    listing = common.add_verb(sub, "packs", "model packs: width, licence, installed, auto")
     listing.add_argument("--auto", choices=selector.REQUIREMENTS, help="what auto would pick")
-    listing.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    listing.set_defaults(func=cmd_packs)
-    switch = sub.add_parser(
-        "repack", help="re-detect and re-embed the library with another pack, keeping names"
+    listing.add_argument(
+        "--device",
+        default="cpu",
+        choices=("cpu", "cuda"),
+        help="where auto measures free memory: RAM (cpu) or the GPU's (cuda)",
     )
-    switch.add_argument("--to", required=True, choices=sorted(registry.PACKS))
+    listing.set_defaults(func=cmd_packs)
+    switch = common.add_verb(
+        sub, "repack", "re-detect and re-embed the library with another pack, keeping names"
+    )
+    switch.add_argument(
+        "--to", required=True, choices=sorted(registry.PACKS), help="the pack to switch to"
+    )
     switch.add_argument("--from", dest="source", help="the library's pack (default: settings)")
     switch.add_argument("--library", help="photo library root (default: settings)")
     switch.add_argument("--providers", default="cpu", help="e.g. cuda or cpu")
