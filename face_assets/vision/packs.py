@@ -42,6 +42,32 @@ class ModelPack:
     embed_faces_per_s: float | None  # aligned faces per second, 2-core CPU
 
 
+def _insightface_zoo_pack(name: str, detector: str, recognizer: str) -> ModelPack:
+    """An InsightFace model-zoo pack we cannot load here (no weights offline): the ArcFace crop and
+    licence every InsightFace pack shares, the seed's threshold, and no measured figures."""
+    return ModelPack(
+        name=name,
+        family=FAMILY_INSIGHTFACE,
+        detector=detector,
+        aligner="5-point similarity warp to ArcFace's template (insightface norm_crop)",
+        recognizer=recognizer,
+        embedding_dim=512,
+        input_size=112,
+        normalisation="(pixel - 127.5) / 127.5, RGB",
+        licence="InsightFace models: non-commercial research only",
+        commercial_use=False,
+        source=f"InsightFace's model-zoo release {name}.zip, downloaded on first use",
+        offline=False,
+        person_threshold=0.7,  # the seed's dual-mode default; not measured (no weights here)
+        threshold_method="seed value (not measurable offline)",
+        cluster_min_similarity=0.375,  # buffalo_s's bar, ArcFace space (not measurable here)
+        lfw_accuracy=None,
+        load_memory_mb=None,
+        detect_images_per_s=None,
+        embed_faces_per_s=None,
+    )
+
+
 PACKS: dict[str, ModelPack] = {
     "buffalo_s": ModelPack(
         name="buffalo_s",
@@ -73,48 +99,8 @@ PACKS: dict[str, ModelPack] = {
         detect_images_per_s=14.4,
         embed_faces_per_s=25.3,
     ),
-    "buffalo_l": ModelPack(
-        name="buffalo_l",
-        family=FAMILY_INSIGHTFACE,
-        detector="det_10g.onnx",
-        aligner="5-point similarity warp to ArcFace's template (insightface norm_crop)",
-        recognizer="w600k_r50.onnx",
-        embedding_dim=512,
-        input_size=112,
-        normalisation="(pixel - 127.5) / 127.5, RGB",
-        licence="InsightFace models: non-commercial research only",
-        commercial_use=False,
-        source="InsightFace's model-zoo release buffalo_l.zip, downloaded on first use",
-        offline=False,
-        person_threshold=0.7,  # the seed's dual-mode default; not measured (no weights here)
-        threshold_method="seed value (not measurable offline)",
-        cluster_min_similarity=0.375,  # buffalo_s's bar, ArcFace space (not measurable here)
-        lfw_accuracy=None,
-        load_memory_mb=None,
-        detect_images_per_s=None,
-        embed_faces_per_s=None,
-    ),
-    "antelopev2": ModelPack(
-        name="antelopev2",
-        family=FAMILY_INSIGHTFACE,
-        detector="scrfd_10g_bnkps.onnx",
-        aligner="5-point similarity warp to ArcFace's template (insightface norm_crop)",
-        recognizer="glintr100.onnx",
-        embedding_dim=512,
-        input_size=112,
-        normalisation="(pixel - 127.5) / 127.5, RGB",
-        licence="InsightFace models: non-commercial research only",
-        commercial_use=False,
-        source="InsightFace's model-zoo release antelopev2.zip, downloaded on first use",
-        offline=False,
-        person_threshold=0.7,  # the seed's dual-mode default; not measured (no weights here)
-        threshold_method="seed value (not measurable offline)",
-        cluster_min_similarity=0.375,  # buffalo_s's bar, ArcFace space (not measurable here)
-        lfw_accuracy=None,
-        load_memory_mb=None,
-        detect_images_per_s=None,
-        embed_faces_per_s=None,
-    ),
+    "buffalo_l": _insightface_zoo_pack("buffalo_l", "det_10g.onnx", "w600k_r50.onnx"),
+    "antelopev2": _insightface_zoo_pack("antelopev2", "scrfd_10g_bnkps.onnx", "glintr100.onnx"),
     "dlib_resnet": ModelPack(
         name="dlib_resnet",
         family=FAMILY_DLIB,
