@@ -266,6 +266,7 @@ def _import_image(
 ) -> None:
     """One photo's new regions, in one transaction."""
     pixels = None
+    created: list[tuple[int, np.ndarray]] = []  # (face id, aligned crop), embedded in one batch
     with store.transaction() as conn:
         faces = tag_store.image_faces(conn, image.image_id, models.pack)
         for tag_path, region in regions:
@@ -309,7 +310,8 @@ def _import_image(
                 if pixels is None:
                     data = read_library_file(root, image.paths[0])
                     pixels = decode_image(data, name=image.paths[0])
-                face_id = _create_face(conn, models, store, image, pixels.bgr, box)
+                face_id, crop = _create_face(conn, models, store, image, pixels.bgr, box)
+                created.append((face_id, crop))
                 label_store.label_faces(conn, [face_id], person.id)
                 faces.append(tag_store.ImageFace(face_id, box, person.id, "human"))
                 stats.created += 1
@@ -319,10 +321,16 @@ def _import_image(
                 conn, image.image_id, region.origin, tag_path, region.box, region.key,
                 face_id, person.id, outcome,
             )  # fmt: skip
+        if created:
+            ids, crops = zip(*created, strict=True)
+            face_store.store_embeddings(conn, list(ids), models.pack, models.embed(list(crops)))
 
 
-def _create_face(conn, models: FaceModels, store: Store, image, bgr: np.ndarray, box) -> int:
-    """An imported face from a region: crop, thumbnail, row and embedding."""
+def _create_face(
+    conn, models: FaceModels, store: Store, image, bgr: np.ndarray, box
+) -> tuple[int, np.ndarray]:
+    """An imported face from a region: crop, thumbnail and row; the caller embeds the photo's
+    new crops in one model batch (a tagged group photo is one call, not one per region)."""
     bbox, landmarks, score = _region_face(models, bgr, box)
     key = box_key(bbox)
     crop_path = media.face_file_name(image.sha256, models.pack, key, "crop")
@@ -334,8 +342,7 @@ def _create_face(conn, models: FaceModels, store: Store, image, bgr: np.ndarray,
         conn, image.image_id, models.pack, image.month, bbox, key, landmarks, score,
         crop_path, thumb_path, "imported",
     )  # fmt: skip
-    face_store.store_embeddings(conn, [face_id], models.pack, models.embed([crop]))
-    return face_id
+    return face_id, crop
 
 
 # --- export -------------------------------------------------------------------------------------
