@@ -47,6 +47,15 @@ class VideoMonthStats:
     frames_read: int = 0
     forgotten_dropped: int = 0
 
+    def add(self, other: VideoMonthStats) -> None:
+        """Add another month's figures to these (every field: counts sum, counters merge)."""
+        for f in dataclasses.fields(self):
+            mine = getattr(self, f.name)
+            if isinstance(mine, Counter):
+                mine.update(getattr(other, f.name))
+            else:
+                setattr(self, f.name, mine + getattr(other, f.name))
+
 
 def register_videos(store: Store, library_root: Path, month_of: Callable) -> dict[str, int]:
     """Probe new or changed clips and file each under its month; returns clips per month."""

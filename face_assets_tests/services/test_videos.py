@@ -211,3 +211,22 @@ def test_an_export_takes_its_width_from_the_pack_never_512(tmp_path):
     assert one.dim == 128 and np.load(tmp_path / "one" / exports.FACES_NPY).shape == (1, 128)
     with pytest.raises(ValueError, match="512"):
         exports.write_export(tmp_path / "wrong", [dataclasses.replace(face)], dim=512)
+
+
+def test_month_stats_add_every_field():
+    """The video_faces asset sums its months with add: a field it forgot would read 0."""
+    one = videos.VideoMonthStats(videos=2, harvested=1, unchanged=1, faces=5, tracks=2)
+    one.rejected_videos.update({"no_stream": 1})
+    one.rejection_reasons.update({"blur": 3})
+    two = videos.VideoMonthStats(videos=1, faces=4, frames_read=7, forgotten_dropped=1)
+    two.rejection_reasons.update({"blur": 1, "pose": 2})
+    one.add(two)
+    assert dataclasses.astuple(one)[:3] == (3, 1, 1)
+    assert (one.faces, one.tracks, one.frames_read, one.forgotten_dropped) == (9, 2, 7, 1)
+    assert one.rejected_videos == {"no_stream": 1}
+    assert one.rejection_reasons == {"blur": 4, "pose": 2}
+    for field in dataclasses.fields(one):  # no field is left out of add
+        blank = videos.VideoMonthStats()
+        value = getattr(two, field.name)
+        blank.add(two)
+        assert getattr(blank, field.name) == value

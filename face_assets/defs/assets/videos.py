@@ -131,11 +131,7 @@ def video_faces(
     for month in context.partition_keys:
         stats = videos.harvest_month(store.get(), library.root_path, month, models, harvest)
         context.log.info(f"{month}: {stats.harvested} clips harvested, {stats.unchanged} unchanged")
-        for name in ("videos", "harvested", "unchanged", "faces", "tracks", "frames_read",
-                     "forgotten_dropped"):  # fmt: skip
-            setattr(total, name, getattr(total, name) + getattr(stats, name))
-        total.rejected_videos.update(stats.rejected_videos)
-        total.rejection_reasons.update(stats.rejection_reasons)
+        total.add(stats)
     return MaterializeResult(
         metadata={
             "months": ", ".join(context.partition_keys),
