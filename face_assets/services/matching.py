@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -19,6 +21,7 @@ from face_assets.store import heads as head_store
 from face_assets.vision.packs import person_threshold, thresholds_help
 
 RAW_SPACE = "none (raw ArcFace)"  # how metadata and the CLI name the space without a head
+HEADS_KEPT = 4  # loaded checkpoints kept in memory (one promoted head per pack in practice)
 
 __all__ = ["RAW_SPACE", "MatchingRule", "matching_rule", "thresholds_help"]
 
@@ -54,7 +57,8 @@ def matching_rule(
     store: Store, pack: str, device: str = "cpu", override: float | None = None
 ) -> MatchingRule:
     """The rule assignments use for this pack now. The head's checkpoint is read (and torch
-    imported) only when vectors are first projected, so asking for the rule is cheap."""
+    imported) only when vectors are first projected, and once per process (_loaded_head), so
+    asking for the rule is cheap."""
     default = person_threshold(pack)
     with store.transaction() as conn:
         record = head_store.promoted(conn, pack)
@@ -62,17 +66,24 @@ def matching_rule(
         if override is None:
             return MatchingRule(pack, default, "pack", default)
         return MatchingRule(pack, override, "override", default)
-    loaded: list = []
     checkpoint = store.home_path / record.checkpoint_path
 
     def project(embeddings: np.ndarray) -> np.ndarray:
-        if not loaded:
-            from face_assets.identity import projection
-
-            loaded.append(projection.load_checkpoint(checkpoint)[0])
-        return loaded[0].project(embeddings, device=device)
+        return _loaded_head(checkpoint, checkpoint.stat().st_mtime_ns).project(
+            embeddings, device=device
+        )
 
     threshold, source = (record.threshold, "promoted head") if override is None else (
         override, "override"
     )  # fmt: skip
     return MatchingRule(pack, threshold, source, default, record.name, project)
+
+
+@lru_cache(maxsize=HEADS_KEPT)
+def _loaded_head(checkpoint: Path, mtime_ns: int):
+    """The head saved at `checkpoint`, read once per process (and again only if the file
+    changes): every review-queue request and assignment run asks for the rule anew, and
+    torch.load of a checkpoint per request would dominate the queue's cost."""
+    from face_assets.identity import projection
+
+    return projection.load_checkpoint(checkpoint)[0]

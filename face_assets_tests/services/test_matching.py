@@ -118,3 +118,26 @@ def test_the_rule_prefers_an_override_then_the_head_then_the_pack_default(real_s
     # An override replaces the threshold only: faces are still compared in the head's space.
     rule = matching.matching_rule(real_store, PACK, override=0.9)
     assert (rule.threshold, rule.head, rule.source) == (0.9, head_name, "override")
+
+
+def test_the_promoted_head_is_read_once_however_many_times_the_rule_is_asked(
+    real_store, monkeypatch
+):
+    """Each review-queue request asks for the rule anew: the checkpoint is not re-read."""
+    from face_assets.services import matching
+
+    reads = []
+    load = projection.load_checkpoint
+    monkeypatch.setattr(projection, "load_checkpoint", lambda p: reads.append(p) or load(p))
+    _promote(real_store, _random_head(), 0.5)
+    raw = np.eye(2, 512, dtype=np.float32)
+    first = matching.matching_rule(real_store, PACK).vectors(raw)
+    again = matching.matching_rule(real_store, PACK).vectors(raw)
+    assert len(reads) == 1
+    np.testing.assert_array_equal(first, again)
+    other = _random_head()
+    other.state_dict = {k: v + 1 for k, v in other.state_dict.items()}
+    _promote(real_store, other, 0.5)  # a new checkpoint file: read afresh
+    changed = matching.matching_rule(real_store, PACK).vectors(raw)
+    assert len(reads) == 2
+    assert not np.allclose(changed, first)
