@@ -25,6 +25,7 @@ MAX_QUEUED_JOBS = 1000  # a bound on what waiting jobs hold (files are kept unti
 MAX_FILES_PER_JOB = 16  # with the app's 20 MiB upload cap, per request
 RETENTION_SECONDS = 24 * 3600  # finished jobs (and their outputs) are kept a day
 RETRY_AFTER_SECONDS = 5  # what a refused submitter is told to wait
+RUNNING_LEASE_SECONDS = 600  # running longer: its worker stopped (16 photos take seconds)
 POLL_SECONDS = 0.05  # the worker's wait when the queue is empty (20 light queries a second)
 
 
@@ -128,8 +129,10 @@ def run_next(store: Store, models) -> str | None:
 
 
 class Worker:
-    """The app's job runner: one thread that requeues what a stopped process was running,
-    then runs jobs as they come and purges expired ones."""
+    """The app's job runner: one thread that runs jobs as they come, purges expired ones and
+    requeues what a stopped process was running. Only jobs running past RUNNING_LEASE_SECONDS
+    are requeued: with several app processes on one queue, a process that starts must not take
+    back the job another live one is running (it would run twice)."""
 
     def __init__(self, store: Store, models: Callable[[], object]) -> None:
         self.store, self.models = store, models
@@ -137,9 +140,13 @@ class Worker:
         self._thread = threading.Thread(target=self._loop, name="embedding-jobs", daemon=True)
 
     def start(self) -> None:
-        with self.store.transaction() as conn:
-            job_store.requeue_running(conn)
+        self._tidy()
         self._thread.start()
+
+    def _tidy(self) -> None:
+        with self.store.transaction() as conn:
+            job_store.requeue_running(conn, RUNNING_LEASE_SECONDS)
+            job_store.purge_finished(conn, RETENTION_SECONDS)
 
     def stop(self) -> None:
         self._stop.set()
@@ -152,8 +159,7 @@ class Worker:
                 done = run_next(self.store, self.models())
                 runs += 1
                 if runs % 1000 == 0:
-                    with self.store.transaction() as conn:
-                        job_store.purge_finished(conn, RETENTION_SECONDS)
+                    self._tidy()
             except Exception:  # the database went away: retry after a pause, never die
                 done = None
                 self._stop.wait(1.0)

@@ -118,9 +118,17 @@ def purge_finished(conn: psycopg.Connection, older_than_seconds: float) -> int:
     ).rowcount
 
 
-def requeue_running(conn: psycopg.Connection) -> int:
+def requeue_running(conn: psycopg.Connection, started_before_seconds: float | None = None) -> int:
     """Jobs a stopped process was running go back to the queue (their files are kept until a
-    job finishes): a restart loses nothing."""
+    job finishes): a restart loses nothing. With `started_before_seconds`, only jobs running
+    longer than that: another live worker's job is left alone."""
+    if started_before_seconds is None:
+        return conn.execute(
+            "UPDATE embedding_jobs SET status = 'queued', started_at = NULL"
+            " WHERE status = 'running'"
+        ).rowcount
     return conn.execute(
         "UPDATE embedding_jobs SET status = 'queued', started_at = NULL WHERE status = 'running'"
+        " AND started_at < now() - make_interval(secs => %s)",
+        (started_before_seconds,),
     ).rowcount

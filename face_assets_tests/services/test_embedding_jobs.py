@@ -55,6 +55,23 @@ def test_a_restart_requeues_the_running_job_with_its_files(store):
     assert again.id == job and [f[0] for f in files] == ["crop.jpg", "b.jpg"]
 
 
+def test_a_starting_worker_leaves_another_live_workers_job_alone(store):
+    live = embedding_jobs.submit(store, [CROP])
+    with store.transaction() as conn:
+        job_store.claim_next(conn)
+    embedding_jobs.Worker(store, lambda: None)._tidy()  # what a second app process does at start
+    with store.transaction() as conn:
+        assert job_store.job(conn, live).status == "running"
+        conn.execute(
+            "UPDATE embedding_jobs SET started_at = now() - make_interval(secs => %s)"
+            " WHERE id = %s",
+            (embedding_jobs.RUNNING_LEASE_SECONDS + 1, live),
+        )
+    embedding_jobs.Worker(store, lambda: None)._tidy()  # its worker stopped long ago
+    with store.transaction() as conn:
+        assert job_store.job(conn, live).status == "queued"
+
+
 def test_a_job_runs_to_the_seeds_task_output_and_expires(store, face_models, t1_path):
     job = embedding_jobs.submit(store, [("t1.jpg", t1_path.read_bytes()), ("x.jpg", b"junk")])
     assert embedding_jobs.run_next(store, face_models) == job
