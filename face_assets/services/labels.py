@@ -259,7 +259,9 @@ def hide_person(store: Store, ref: str, hidden: bool, pack: str) -> dict:
             raise ValueError(f"{person.name!r} is already {person.status}")
         person_store.set_status(conn, person.id, "hidden" if hidden else "active")
         released = label_store.release_faces(conn, person.id, "auto") if hidden else 0
-        proto = rebuild_prototypes(conn, pack, None if hidden else [person.id])
+        # Only this person's prototypes change: a hidden person's are dropped (every pack),
+        # an unhidden one's rebuilt; nobody else's are touched (nor locked).
+        proto = rebuild_prototypes(conn, pack, [person.id])
         event_store.log_event(conn, "hide" if hidden else "unhide", person.id, None, released)
         return {
             "person": person.name,

@@ -42,7 +42,7 @@ _url_lock = threading.Lock()
 IDLE_CONNECTIONS_PER_THREAD = 4
 # Attempts of one operation when PostgreSQL aborts it as a deadlock or serialisation failure
 # (the loser waits a few ms and runs again on the new state): enough for the deadlocks the
-# race harness provokes (a hide rebuilding every prototype against a merge), bounded so a
+# race harness provokes (a hide or forget against a merge of the same persons), bounded so a
 # real conflict is answered (409) within seconds, not retried forever.
 CONFLICT_ATTEMPTS = 5
 CONFLICT_BACKOFF_SECONDS = 0.02  # first wait; doubled each retry, with jitter

@@ -361,7 +361,20 @@ def test_hide_releases_auto_assignments_and_stops_new_ones(real_store):
         assert prototype_store.prototypes(conn, PACK)[0] == []
     with pytest.raises(ValueError, match="already hidden"):
         labels.hide_person(real_store, "two", True, PACK)
+    labels.label_faces(real_store, [faces["person_03/1.jpg"]], "Three", PACK)
+    with real_store.transaction() as conn:
+        three_before = prototype_store.prototypes(conn, PACK)[0]
     labels.hide_person(real_store, "two", False, PACK)
+    with real_store.transaction() as conn:
+        ids, persons, _, _ = prototype_store.prototypes(conn, PACK)
+    # Unhiding Two rebuilds Two's prototypes only: Three's rows are the same rows.
+    assert set(three_before) <= set(ids) and len(set(persons)) == 2
+    labels.hide_person(real_store, "three", True, PACK)
+    with real_store.transaction() as conn:
+        ids_after, persons_after, _, _ = prototype_store.prototypes(conn, PACK)
+    assert set(ids_after) == {i for i, p in zip(ids, persons, strict=True) if p in persons_after}
+    assert len(set(persons_after)) == 1  # Three's dropped, Two's untouched
+    labels.hide_person(real_store, "three", False, PACK)
     labels.rename_person(real_store, "two", "Person Two")
     with pytest.raises(ValueError, match="already called"):
         labels.label_faces(real_store, [faces["person_03/1.jpg"]], "Three", PACK)
