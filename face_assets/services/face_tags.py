@@ -219,14 +219,14 @@ def import_tags(
     picasa = _PicasaCache(root, stats)
     with store.transaction() as conn:
         images = tag_store.images_for_tags(conn, models.pack, months)
+        imported = tag_store.imported_regions(conn, [i.image_id for i in images])
     for image in images:
         try:
             head = _read_head(root, image.paths[0], EMBEDDED_XMP_WINDOW)
         except (ImageRejected, OSError):
             continue
         regions = _tag_regions(root, image, head, picasa, stats)
-        with store.transaction() as conn:
-            seen = tag_store.imported_regions(conn, image.image_id)
+        seen = imported.get(image.image_id, {})
         if not regions and not seen:
             continue
         stats.images += 1

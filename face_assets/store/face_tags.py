@@ -62,13 +62,20 @@ def image_faces(conn: psycopg.Connection, image_id: int, pack: str) -> list[Imag
     return [ImageFace(r[0], tuple(float(v) for v in r[1]), r[2], r[3]) for r in rows]
 
 
-def imported_regions(conn: psycopg.Connection, image_id: int) -> dict[tuple[str, str, str], int]:
-    """(origin, tag file, region key) -> row id of the regions already read for the image."""
+def imported_regions(
+    conn: psycopg.Connection, image_ids: list[int]
+) -> dict[int, dict[tuple[str, str, str], int]]:
+    """image id -> {(origin, tag file, region key) -> row id} of the regions already read for
+    these photos, in one query (an import run asks once, not once per photo)."""
     rows = conn.execute(
-        "SELECT origin, tag_path, region_key, id FROM imported_regions WHERE image_id = %s",
-        (image_id,),
+        "SELECT image_id, origin, tag_path, region_key, id FROM imported_regions"
+        " WHERE image_id = ANY(%s)",
+        (list(image_ids),),
     ).fetchall()
-    return {(r[0], r[1], r[2]): r[3] for r in rows}
+    seen: dict[int, dict[tuple[str, str, str], int]] = {}
+    for image_id, origin, tag_path, region_key, row_id in rows:
+        seen.setdefault(image_id, {})[(origin, tag_path, region_key)] = row_id
+    return seen
 
 
 def record_region(
