@@ -196,12 +196,15 @@ def _cluster_tracks(store: Store, pack: str, params: ClusterParams, stats: Clust
     """Unassigned video tracks enter the clusters as one item each, after the photos (whose
     clusters they never change): a track joins the photo cluster it matches on average, or a
     cluster of tracks; two tracks seen in the same frame never share a cluster."""
+    dim = pack_info(pack).embedding_dim
     with store.transaction() as conn:
-        track_ids, x = video_store.clusterable_tracks(conn, pack)
+        track_ids, x = video_store.clusterable_tracks(conn, pack, dim)
         if not track_ids:
             video_store.set_track_clusters(conn, pack, [])
             return
-        cluster_ids, sums, sizes = video_store.photo_cluster_sums(conn, pack, params.min_quality)
+        cluster_ids, sums, sizes = video_store.photo_cluster_sums(
+            conn, pack, params.min_quality, dim
+        )
         cannot = video_store.cooccurring_pairs(conn, pack)
     row = {t: i for i, t in enumerate(track_ids)}
     pairs = [(row[a], row[b]) for a, b in cannot if a in row and b in row]

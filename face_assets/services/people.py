@@ -33,7 +33,7 @@ from face_assets.vision.faces import (
     face_thumbnail,
 )
 from face_assets.vision.models import FaceModels
-from face_assets.vision.packs import person_threshold
+from face_assets.vision.packs import embedding_dim, person_threshold
 from face_assets.vision.quality import quality_parts
 
 # Search by face: the HNSW walk returns at most SEARCH_EF_SEARCH rows, so a search costs about
@@ -401,7 +401,9 @@ def pair_suggestions(store: Store, pack: str, limit: int) -> list[tuple[int, int
     called different, or seen together in one photo, are never suggested."""
     threshold = person_threshold(pack)
     with store.transaction() as conn:
-        ids, vectors = people_store.person_centroids(conn, pack, PAIR_PROBE_PERSONS)
+        ids, vectors = people_store.person_centroids(
+            conn, pack, PAIR_PROBE_PERSONS, embedding_dim(pack)
+        )
         if len(ids) < 2:
             return []
         sims = vectors @ vectors.T

@@ -194,7 +194,7 @@ def assign_tracks(store: Store, pack: str, threshold: float | None = None) -> di
     two tracks seen in the same frame never get the same person (the stronger match wins)."""
     threshold = person_threshold(pack) if threshold is None else threshold
     with store.transaction() as conn:
-        person_ids, centroids = video_store.prototype_centroids(conn, pack)
+        person_ids, centroids = video_store.prototype_centroids(conn, pack, embedding_dim(pack))
         tracks = video_store.unassigned_tracks(conn, pack)
         cannot = video_store.cooccurring_pairs(conn, pack)
         fixed = video_store.human_track_labels(conn, pack)

@@ -434,9 +434,10 @@ def not_a_face_count(conn: psycopg.Connection) -> int:
 
 
 def person_centroids(
-    conn: psycopg.Connection, pack: str, limit: int
+    conn: psycopg.Connection, pack: str, limit: int, dim: int
 ) -> tuple[list[int], np.ndarray]:
-    """Centroids of the `limit` active persons with the most faces (a bounded probe)."""
+    """Centroids of the `limit` active persons with the most faces (a bounded probe; dim: the
+    pack's width, the empty array's when there are none)."""
     rows = conn.execute(
         "SELECT pp.person_id, pp.embedding FROM person_prototypes pp"
         " JOIN persons p ON p.id = pp.person_id AND p.status = 'active'"
@@ -446,7 +447,7 @@ def person_centroids(
         (pack, limit),
     ).fetchall()
     if not rows:
-        return [], np.zeros((0, 512), dtype=np.float32)
+        return [], np.zeros((0, dim), dtype=np.float32)
     return [r[0] for r in rows], np.vstack([vector_array(r[1]) for r in rows])
 
 

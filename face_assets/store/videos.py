@@ -320,8 +320,11 @@ def tracks_of_video(conn: psycopg.Connection, rel_path: str, pack: str) -> list[
     ).fetchall()
 
 
-def prototype_centroids(conn: psycopg.Connection, pack: str) -> tuple[list[int], np.ndarray]:
-    """(person ids, centroid embeddings) of active persons in this pack."""
+def prototype_centroids(
+    conn: psycopg.Connection, pack: str, dim: int
+) -> tuple[list[int], np.ndarray]:
+    """(person ids, centroid embeddings) of active persons in this pack (dim: the pack's width,
+    the empty array's when there are none)."""
     rows = conn.execute(
         "SELECT pp.person_id, pp.embedding FROM person_prototypes pp JOIN persons p"
         " ON p.id = pp.person_id WHERE pp.pack = %s AND p.status = 'active'"
@@ -329,7 +332,7 @@ def prototype_centroids(conn: psycopg.Connection, pack: str) -> tuple[list[int],
         (pack,),
     ).fetchall()
     if not rows:
-        return [], np.zeros((0, 512), dtype=np.float32)
+        return [], np.zeros((0, dim), dtype=np.float32)
     return [int(r[0]) for r in rows], np.stack([vector_array(r[1]) for r in rows])
 
 
@@ -410,21 +413,25 @@ def release_auto(conn: psycopg.Connection, track_ids: list[int]) -> None:
     )
 
 
-def clusterable_tracks(conn: psycopg.Connection, pack: str) -> tuple[list[int], np.ndarray]:
-    """(ids, embeddings) of the tracks no person holds: what clustering sees of videos."""
+def clusterable_tracks(
+    conn: psycopg.Connection, pack: str, dim: int
+) -> tuple[list[int], np.ndarray]:
+    """(ids, embeddings) of the tracks no person holds: what clustering sees of videos (dim: the
+    pack's width, the empty array's when there are none)."""
     rows = conn.execute(
         "SELECT id, embedding FROM video_tracks WHERE pack = %s AND person_id IS NULL ORDER BY id",
         (pack,),
     ).fetchall()
     if not rows:
-        return [], np.zeros((0, 512), dtype=np.float32)
+        return [], np.zeros((0, dim), dtype=np.float32)
     return [int(r[0]) for r in rows], np.stack([vector_array(r[1]) for r in rows])
 
 
 def photo_cluster_sums(
-    conn: psycopg.Connection, pack: str, min_quality: float
+    conn: psycopg.Connection, pack: str, min_quality: float, dim: int
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(cluster ids, member embedding sums, sizes) of the photo clusters of unlabelled faces."""
+    """(cluster ids, member embedding sums, sizes) of the photo clusters of unlabelled faces
+    (dim: the pack's width, the empty array's when there are none)."""
     rows = conn.execute(
         "SELECT f.cluster_id, sum(e.embedding), count(*) FROM faces f"
         " JOIN face_embeddings e ON e.face_id = f.id WHERE f.pack = %s"
@@ -433,7 +440,7 @@ def photo_cluster_sums(
         (pack, min_quality),
     ).fetchall()
     if not rows:
-        return [], np.zeros((0, 512), dtype=np.float64), np.zeros(0, dtype=np.int64)
+        return [], np.zeros((0, dim), dtype=np.float64), np.zeros(0, dtype=np.int64)
     sums = np.stack([vector_array(r[1]).astype(np.float64) for r in rows])
     return [r[0] for r in rows], sums, np.array([int(r[2]) for r in rows], dtype=np.int64)
 

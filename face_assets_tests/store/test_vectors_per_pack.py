@@ -9,8 +9,10 @@ import pytest
 
 from face_assets.store import Store, bulk, db
 from face_assets.store import faces as face_store
+from face_assets.store import people as people_store
 from face_assets.store import prototypes as prototype_store
 from face_assets.store import vectors as vector_store
+from face_assets.store import videos as video_store
 
 
 def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
@@ -113,3 +115,18 @@ def test_a_512_store_from_before_0011_moves_forward_without_re_embedding(pg_serv
         )
         assert 16 in applied  # video tables too (0010 declared vector(512))
         assert widths == dict.fromkeys(widths, "vector") and len(widths) == 4
+
+
+def test_empty_pack_reads_have_the_width_their_caller_names(store: Store):
+    """A pack with no persons, tracks or clusters yet still gives arrays of its own width, so a
+    128-d pack's matrix products never meet a 512-wide empty array."""
+    with store.transaction() as conn:
+        for dim in (128, 512):
+            ids, x = video_store.prototype_centroids(conn, "dlib_resnet", dim)
+            assert ids == [] and x.shape == (0, dim) and x.dtype == np.float32
+            ids, x = video_store.clusterable_tracks(conn, "dlib_resnet", dim)
+            assert ids == [] and x.shape == (0, dim) and x.dtype == np.float32
+            ids, sums, sizes = video_store.photo_cluster_sums(conn, "dlib_resnet", 0.0, dim)
+            assert ids == [] and sums.shape == (0, dim) and sizes.shape == (0,)
+            ids, x = people_store.person_centroids(conn, "dlib_resnet", 10, dim)
+            assert ids == [] and x.shape == (0, dim) and x.dtype == np.float32
