@@ -128,18 +128,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     unassign = common.add_verb(sub, "unassign", "take a face away from its person")
     unassign.add_argument("face", type=int, help="face id (the review page and the API show it)")
     unassign.set_defaults(func=cmd_unassign)
-    for verb, text in (
-        ("hide", "hide a person (no prototypes, no assignments)"),
-        ("unhide", "make a hidden person active again"),
-    ):
-        hide = common.add_verb(sub, verb, text)
-        hide.add_argument("person", help="id or name")
-        hide.set_defaults(func=cmd_hide)
-    rename = common.add_verb(sub, "rename", "rename a person")
-    rename.add_argument("person", help="id or name")
+    _person_verb(sub, "hide", "hide a person (no prototypes, no assignments)", cmd_hide)
+    _person_verb(sub, "unhide", "make a hidden person active again", cmd_hide)
+    rename = _person_verb(sub, "rename", "rename a person", cmd_rename)
     rename.add_argument("name", help="the new name")
-    rename.set_defaults(func=cmd_rename)
-    forget = common.add_verb(sub, "forget", "delete a person's biometric data")
-    forget.add_argument("person", help="id or name")
+    forget = _person_verb(sub, "forget", "delete a person's biometric data", cmd_forget)
     forget.add_argument("--yes", action="store_true", help="confirm the deletion")
-    forget.set_defaults(func=cmd_forget)
+
+
+def _person_verb(
+    sub: argparse._SubParsersAction, verb: str, text: str, func
+) -> argparse.ArgumentParser:
+    """A verb on one person, named by id or name (hide, unhide, rename, forget)."""
+    parser = common.add_verb(sub, verb, text)
+    parser.add_argument("person", help="id or name")
+    parser.set_defaults(func=func)
+    return parser
