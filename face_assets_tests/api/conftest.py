@@ -60,6 +60,22 @@ def faces_of(store: Store, folder: str) -> list[int]:
         ]
 
 
+def one_row(store: Store, query: str, args: tuple = ()) -> tuple | None:
+    """The first row of a query, read in its own transaction."""
+    with store.transaction() as conn:
+        return conn.execute(query, args).fetchone()
+
+
+def group_photo(store: Store) -> tuple[int, str, list[tuple[int, list[float]]]]:
+    """The group photo of the real library (kit with rose): id, month and its faces with boxes."""
+    image_id, month = one_row(store, "SELECT id, month FROM images WHERE rel_path LIKE 'group/%%'")
+    with store.transaction() as conn:
+        rows = conn.execute(
+            "SELECT id, bbox FROM faces WHERE image_id = %s ORDER BY face_index", (image_id,)
+        ).fetchall()
+    return image_id, month, [(f, [float(v) for v in b]) for f, b in rows]
+
+
 def start(app) -> tuple[uvicorn.Server, threading.Thread, int]:
     port = free_port()
     server = uvicorn.Server(server_config(app, "127.0.0.1", port, log_level="warning"))

@@ -8,24 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from face_assets.services import identities, ingest, labels, matching
-from face_assets_tests.api.conftest import PACK, faces_of
+from face_assets_tests.api.conftest import PACK, faces_of, group_photo, one_row
 
 API = "/api/v1/faces"
-
-
-def _one(store, query: str, args: tuple = ()):
-    with store.transaction() as conn:
-        return conn.execute(query, args).fetchone()
-
-
-def _group(store) -> tuple[int, str, list[tuple[int, list]]]:
-    """The group photo (kit with rose): id, month and its faces with boxes."""
-    image_id, month = _one(store, "SELECT id, month FROM images WHERE rel_path LIKE 'group/%%'")
-    with store.transaction() as conn:
-        faces = conn.execute(
-            "SELECT id, bbox FROM faces WHERE image_id = %s ORDER BY face_index", (image_id,)
-        ).fetchall()
-    return image_id, month, [(f, [float(v) for v in b]) for f, b in faces]
 
 
 def _redetect(live, models, month: str) -> ingest.DetectionStats:
@@ -37,7 +22,7 @@ def _redetect(live, models, month: str) -> ingest.DetectionStats:
 
 
 def test_false_face_stays_gone_and_a_drawn_face_survives_redetection(live, face_models):
-    image_id, month, faces = _group(live.store)
+    image_id, month, faces = group_photo(live.store)
     assert len(faces) == 2
     (false_face, box), (kept, _) = faces[0], faces[1]
     with live.client() as client:
@@ -46,11 +31,11 @@ def test_false_face_stays_gone_and_a_drawn_face_survives_redetection(live, face_
         assert client.post(f"{API}/faces/{false_face}/not-a-face").status_code == 404
         stats = _redetect(live, face_models, month)
         assert stats.suppressed_faces == 1  # the detector found it again: dropped, counted
-        assert [f for f, _ in _group(live.store)[2]] == [kept]
+        assert [f for f, _ in group_photo(live.store)[2]] == [kept]
 
         undone = client.post(f"{API}/marks/{gone['markId']}/undo").json()
         assert undone["facesFoundAgain"] == 1
-        back = [f for f, _ in _group(live.store)[2] if f != kept]
+        back = [f for f, _ in group_photo(live.store)[2] if f != kept]
         assert len(back) == 1
         assert client.post(f"{API}/marks/{gone['markId']}/undo").status_code == 404
 
@@ -94,7 +79,7 @@ def test_false_face_stays_gone_and_a_drawn_face_survives_redetection(live, face_
         assert tiny.status_code == 400
 
         _redetect(live, face_models, month)
-        source, method, person = _one(
+        source, method, person = one_row(
             live.store,
             "SELECT f.source, f.assignment_method, p.name FROM faces f"
             " JOIN persons p ON p.id = f.person_id WHERE f.id = %s",
@@ -102,7 +87,7 @@ def test_false_face_stays_gone_and_a_drawn_face_survives_redetection(live, face_
         )
         assert (method, person) == ("human", "<b>Drawn</b>")
         assert source in ("manual", "detected")  # found again by the detector: same row
-        count = _one(live.store, "SELECT count(*) FROM faces WHERE image_id = %s", (image_id,))
+        count = one_row(live.store, "SELECT count(*) FROM faces WHERE image_id = %s", (image_id,))
         assert count[0] == 3  # kit, the drawn face, the background box: no duplicate
         listed = client.get(f"{API}/assets/{image_id}").json()["items"]
         assert {f["id"] for f in listed} >= {manual}
@@ -155,13 +140,13 @@ def test_cover_birthdate_and_timeline(live):
         assert face["source"] == "detected"
 
     # Automatic assignment never gives the 2008 or 2010 photos to Kit, and says so.
-    months = [_one(live.store, "SELECT month FROM faces WHERE id = %s", (f,))[0] for f in kit]
+    months = [one_row(live.store, "SELECT month FROM faces WHERE id = %s", (f,))[0] for f in kit]
     stats = identities.assign_months(
         live.store, PACK, months, matching.matching_rule(live.store, PACK)
     )
     assert stats.before_birthdate >= 1
     owners = {
-        f: _one(live.store, "SELECT person_id FROM faces WHERE id = %s", (f,))[0]
+        f: one_row(live.store, "SELECT person_id FROM faces WHERE id = %s", (f,))[0]
         for f in (kit[0], kit[2])
     }
     assert owners == {kit[0]: None, kit[2]: None}
@@ -170,7 +155,7 @@ def test_cover_birthdate_and_timeline(live):
 def test_search_by_face_and_photos_of_two_persons(live, shared_data):
     kit = faces_of(live.store, "kit_harington")
     rose = faces_of(live.store, "rose_leslie")
-    image_id, _, group = _group(live.store)
+    image_id, _, group = group_photo(live.store)
     k = labels.label_faces(live.store, kit + [group[0][0]], "Kit", PACK)["person_id"]
     r = labels.label_faces(live.store, rose + [group[1][0]], "Rose", PACK)["person_id"]
     with live.client() as client:
@@ -249,7 +234,7 @@ def test_persons_named_twice_are_suggested_once_until_answered(live):
             json={"answer": "yes", "personId": q["personId"], "otherPersonId": q["otherPersonId"]},
         )
         assert yes.json()["operation"] == "merge"
-        merged = _one(live.store, "SELECT count(*) FROM persons WHERE status = 'merged'")[0]
+        merged = one_row(live.store, "SELECT count(*) FROM persons WHERE status = 'merged'")[0]
         assert merged == 1
 
 

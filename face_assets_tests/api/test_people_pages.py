@@ -21,7 +21,16 @@ from face_assets.api import create_app
 from face_assets.defs.launcher import DagsterRuns
 from face_assets.services import ingest, labels, people
 from face_assets.store import Store
-from face_assets_tests.api.conftest import PACK, TOKEN, Live, faces_of, start, stop
+from face_assets_tests.api.conftest import (
+    PACK,
+    TOKEN,
+    Live,
+    faces_of,
+    group_photo,
+    one_row,
+    start,
+    stop,
+)
 from face_assets_tests.api.test_pages import CHROMIUM_NAMES
 
 PHONE = {"width": 390, "height": 844}  # an iPhone 12-14's CSS pixels
@@ -93,20 +102,6 @@ def shot(tab, name: str) -> None:
         tab.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
-def _one(store, query: str, args: tuple = ()):
-    with store.transaction() as conn:
-        return conn.execute(query, args).fetchone()
-
-
-def _group(store) -> tuple[int, str, list[tuple[int, list]]]:
-    image_id, month = _one(store, "SELECT id, month FROM images WHERE rel_path LIKE 'group/%%'")
-    with store.transaction() as conn:
-        rows = conn.execute(
-            "SELECT id, bbox FROM faces WHERE image_id = %s ORDER BY face_index", (image_id,)
-        ).fetchall()
-    return image_id, month, [(f, [float(v) for v in b]) for f, b in rows]
-
-
 def _drag(tab, box: list[float], width: int) -> None:
     """Drag a box on the photo with the mouse, from photo pixels to screen pixels."""
     where = tab.locator("#photo img").bounding_box()
@@ -120,9 +115,9 @@ def _drag(tab, box: list[float], width: int) -> None:
 
 
 def test_false_face_gone_after_redetection_then_a_drawn_face_named(page, site, face_models):
-    image_id, month, faces = _group(site.store)
+    image_id, month, faces = group_photo(site.store)
     (false_face, box), (kit, _) = faces
-    width = _one(site.store, "SELECT width FROM images WHERE id = %s", (image_id,))[0]
+    width = one_row(site.store, "SELECT width FROM images WHERE id = %s", (image_id,))[0]
     page.goto(f"/review/photos/{image_id}")
     assert page.locator("#photo .box[data-x]").count() == 2
     shot(page, "photo")
@@ -132,11 +127,11 @@ def test_false_face_gone_after_redetection_then_a_drawn_face_named(page, site, f
                         redetect=True)  # fmt: skip
     page.reload()
     assert page.locator("#photo .box[data-x]").count() == 1  # re-detection did not bring it back
-    assert [f for f, _ in _group(site.store)[2]] == [kit]
+    assert [f for f, _ in group_photo(site.store)[2]] == [kit]
     page.click("form[action^='/review/marks/'] button")  # "Undo: it is a face"
     page.wait_for_selector(".flash:has-text('Restored: 1 face found again')")
     assert page.locator("#photo .box[data-x]").count() == 2
-    back = next(f for f, _ in _group(site.store)[2] if f != kit)
+    back = next(f for f, _ in group_photo(site.store)[2] if f != kit)
 
     # Mark it again, then draw it by hand and name it: the detector places it.
     page.click(f"form[action='/review/faces/{back}/not-a-face'] button")
@@ -149,7 +144,7 @@ def test_false_face_gone_after_redetection_then_a_drawn_face_named(page, site, f
     page.wait_for_selector(".flash:has-text('Added the face you drew as <i>Rose</i>')")
     assert "placed by the detector" in page.inner_text(".flash")
     assert page.locator(".flash i").count() == 0  # the name is text, never markup
-    source, method = _one(
+    source, method = one_row(
         site.store,
         "SELECT f.source, f.assignment_method FROM faces f JOIN persons p"
         " ON p.id = f.person_id WHERE p.name = '<i>Rose</i>'",
@@ -176,7 +171,7 @@ def test_cover_face_and_a_birthdate_that_refuses_an_earlier_photo(page, site):
     page.click(f".face[data-face='{cover}'] form[action$='/cover'] button")
     page.wait_for_selector(".flash:has-text('Cover face set.')")
     assert page.get_attribute("header.person img.cover", "src") == f"/thumb/{cover}"
-    chosen = _one(site.store, "SELECT feature_face_id FROM persons WHERE id = %s", (person,))
+    chosen = one_row(site.store, "SELECT feature_face_id FROM persons WHERE id = %s", (person,))
     assert chosen == (cover,)
     page.fill("#birthdate-form input[name=birthdate]", "2015-06-01")
     page.click("#birthdate-form button")
@@ -185,13 +180,13 @@ def test_cover_face_and_a_birthdate_that_refuses_an_earlier_photo(page, site):
     assert "age 5" in page.inner_text(f".face[data-face='{kit[1]}']")  # March 2021
     shot(page, "person")
     # The 2010 photo: naming its face Kit H is refused, with the reason, and nothing changes.
-    image = _one(site.store, "SELECT image_id FROM faces WHERE id = %s", (kit[2],))[0]
+    image = one_row(site.store, "SELECT image_id FROM faces WHERE id = %s", (kit[2],))[0]
     page.goto(f"/review/photos/{image}")
     page.fill(f"form[action='/review/faces/{kit[2]}/label'] input[name=name]", "Kit H")
     page.click(f"form[action='/review/faces/{kit[2]}/label'] button")
     page.wait_for_selector("text=Nothing was changed")
     assert "before Kit H's birthdate" in page.inner_text(".error")
-    assert _one(site.store, "SELECT person_id FROM faces WHERE id = %s", (kit[2],)) == (None,)
+    assert one_row(site.store, "SELECT person_id FROM faces WHERE id = %s", (kit[2],)) == (None,)
     page.goto("/review/persons")
     card = page.locator(f"a.card[href='/review/persons/{person}'] img")
     assert card.get_attribute("src") == f"/thumb/{cover}"
@@ -214,7 +209,7 @@ def test_search_with_an_uploaded_photo(page, site, shared_data):
 
 
 def test_photos_of_two_people(page, site):
-    image_id, _, faces = _group(site.store)
+    image_id, _, faces = group_photo(site.store)
     angelina = faces_of(site.store, "angelina_jolie")
     a = labels.label_faces(site.store, angelina, "Angie", PACK)["person_id"]
     labels.label_faces(site.store, [faces[1][0]], "Kit Two", PACK)
@@ -239,8 +234,14 @@ def test_photos_of_two_people(page, site):
 def test_phone_layout_is_one_column_with_touch_targets(browser, site):
     context, tab = _tab(browser, site, viewport=PHONE, is_mobile=True, has_touch=True)
     try:
-        for path in ("/review/persons", "/review/queue", f"/review/photos/{_group(site.store)[0]}"):
+        photo = group_photo(site.store)[0]
+        for name, path in (
+            ("persons", "/review/persons"),
+            ("queue", "/review/queue"),
+            ("photo", f"/review/photos/{photo}"),
+        ):
             tab.goto(path)
+            shot(tab, f"{name}_phone_top")
             content = tab.locator("main").bounding_box()
             assert content["width"] <= PHONE["width"], path  # no 980 px layout shrunk down
             for button in tab.locator("main button:visible").all()[:5]:
