@@ -143,17 +143,14 @@ class DlibModels:
         normalise: bool = True,
     ) -> np.ndarray:
         """128-d ResNet descriptors of 150x150 BGR chips (L2-normalised unless asked)."""
-        if not crops:
-            return np.zeros((0, self.embedding_dim), dtype=np.float32)
-        out = []
-        for start in range(0, len(crops), max(1, batch_size)):
-            batch = [np.ascontiguousarray(c[:, :, ::-1]) for c in crops[start : start + batch_size]]
+        from face_assets.vision.models import batched_embeddings
+
+        def descriptors(batch: list[np.ndarray]) -> np.ndarray:
+            rgb = [np.ascontiguousarray(c[:, :, ::-1]) for c in batch]
             with self._lock:
-                out.append(np.asarray(self.recognizer.compute_face_descriptor(batch)))
-        feats = np.vstack(out).astype(np.float32).reshape(len(crops), -1)
-        if not normalise:
-            return feats
-        return feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
+                return np.asarray(self.recognizer.compute_face_descriptor(rgb))
+
+        return batched_embeddings(crops, self.embedding_dim, batch_size, normalise, descriptors)
 
 
 _CACHE: dict[tuple, DlibModels] = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -44,6 +45,27 @@ GPU_PROVIDERS = frozenset(
         "MIGraphXExecutionProvider",
     }
 )
+
+
+def batched_embeddings(
+    crops: list[np.ndarray],
+    dim: int,
+    batch_size: int,
+    normalise: bool,
+    embed_batch: Callable[[list[np.ndarray]], np.ndarray],
+) -> np.ndarray:
+    """(n, dim) float32 vectors of crops, `batch_size` at a time through a pack's recognizer
+    (L2-normalised unless asked): every loader family batches and normalises the same way."""
+    if not crops:
+        return np.zeros((0, dim), dtype=np.float32)
+    out = []
+    for start in range(0, len(crops), max(1, batch_size)):
+        batch = crops[start : start + max(1, batch_size)]
+        out.append(np.asarray(embed_batch(batch)).reshape(len(batch), -1))
+    feats = np.vstack(out).astype(np.float32)
+    if not normalise:
+        return feats
+    return feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
 
 
 class ModelPackMissingError(RuntimeError):
@@ -202,17 +224,9 @@ class InsightFaceModels:
         normalise: bool = True,
     ) -> np.ndarray:
         """Embeddings (L2-normalised unless asked otherwise) of aligned BGR crops, in batches."""
-        if not crops:
-            return np.zeros((0, self.embedding_dim), dtype=np.float32)
-        out = []
-        for start in range(0, len(crops), max(1, batch_size)):
-            feats = np.asarray(self.recognizer.get_feat(crops[start : start + batch_size]))
-            out.append(feats.reshape(len(crops[start : start + batch_size]), -1))
-        feats = np.vstack(out).astype(np.float32)
-        if not normalise:
-            return feats
-        norms = np.linalg.norm(feats, axis=1, keepdims=True)
-        return feats / np.maximum(norms, 1e-12)
+        return batched_embeddings(
+            crops, self.embedding_dim, batch_size, normalise, self.recognizer.get_feat
+        )
 
 
 _CACHE: dict[tuple, InsightFaceModels] = {}
