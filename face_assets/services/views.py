@@ -22,10 +22,11 @@ def library_summary(store: Store, pack: str) -> dict:
     return {**summary, "matching": matching.matching_rule(store, pack).describe()}
 
 
-def clusters(store: Store, pack: str) -> list[dict]:
-    """Clusters of unlabelled faces, largest first, with sample face ids."""
+def clusters(store: Store, pack: str, limit: int | None = None) -> list[dict]:
+    """Clusters of unlabelled faces, largest first, with sample face ids (the first `limit`:
+    a preview need not fetch every cluster of the library)."""
     with store.transaction() as conn:
-        return listings.list_clusters(conn, pack)
+        return listings.list_clusters(conn, pack, limit)
 
 
 def persons(store: Store) -> list[dict]:

@@ -184,14 +184,15 @@ def image_faces(conn: psycopg.Connection, image_id: int, pack: str) -> list[dict
 # --- listings for the CLI and the review page --------------------------------------------
 
 
-def list_clusters(conn: psycopg.Connection, pack: str) -> list[dict]:
+def list_clusters(conn: psycopg.Connection, pack: str, limit: int | None = None) -> list[dict]:
+    """Clusters of unlabelled faces, largest first; the first `limit` (None: all)."""
     rows = conn.execute(
         "SELECT f.cluster_id, count(*), avg(f.quality),"
         " (array_agg(f.id ORDER BY f.quality DESC NULLS LAST))[1:3],"
         " (array_agg(f.thumb_path ORDER BY f.quality DESC NULLS LAST))[1]"
         " FROM faces f WHERE f.pack = %s AND f.cluster_id IS NOT NULL AND f.person_id IS NULL"
-        " GROUP BY f.cluster_id ORDER BY count(*) DESC, f.cluster_id",
-        (pack,),
+        " GROUP BY f.cluster_id ORDER BY count(*) DESC, f.cluster_id LIMIT %s",
+        (pack, limit),
     ).fetchall()
     keys = ("cluster_id", "size", "avg_quality", "sample_faces", "sample_thumb")
     return [dict(zip(keys, row, strict=True)) for row in rows]

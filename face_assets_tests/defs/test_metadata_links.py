@@ -39,3 +39,27 @@ def test_a_reported_label_change_carries_the_counts(store, tmp_path):
     observation = record.asset_observation
     assert observation.tags["dagster/data_version"] == version
     assert {"active_persons", "human_labelled_faces"} <= set(observation.metadata)
+
+
+def test_the_preview_reads_only_the_clusters_it_shows(store):
+    """face_clusters asks the store for its PREVIEW largest clusters, not the whole library's."""
+    from face_assets.services import views
+
+    with store.transaction() as conn:
+        image = conn.execute(
+            "INSERT INTO images (sha256, rel_path, byte_size, time_source, month, status)"
+            " VALUES ('x', 'x.jpg', 1, 'mtime', '2020-01', 'ok') RETURNING id"
+        ).fetchone()[0]
+        for n, cluster in enumerate(["clu_big"] * 3 + ["clu_mid"] * 2 + ["clu_one"]):
+            conn.execute(
+                "INSERT INTO faces (image_id, pack, month, face_index, bbox_x, bbox_y, bbox_w,"
+                " bbox_h, bbox, landmarks, det_score, crop_path, thumb_path, cluster_id)"
+                " VALUES (%s, 'buffalo_s', '2020-01', %s, 0, 0, 1, 1, '{0,0,1,1}', '{}', 0.9,"
+                " '', '', %s)",
+                (image, n, cluster),
+            )
+    assert [c["cluster_id"] for c in views.clusters(store, "buffalo_s", 2)] == [
+        "clu_big",
+        "clu_mid",
+    ]
+    assert [c["size"] for c in views.clusters(store, "buffalo_s")] == [3, 2, 1]

@@ -247,7 +247,9 @@ def face_clusters(
             "noise_share": round(stats.noise / stats.faces, 3) if stats.faces else 0.0,
             "largest_clusters": ", ".join(str(s) for s in stats.sizes[:15]) or "none",
             "largest_clusters_preview": MetadataValue.md(
-                clusters_preview(views.clusters(store.get(), face_models.pack), app_url, PREVIEW)
+                clusters_preview(
+                    views.clusters(store.get(), face_models.pack, PREVIEW), app_url, PREVIEW
+                )
             ),
             **review_page(app_url, "/review/clusters"),
             "video_tracks": stats.tracks,  # one item each
