@@ -16,7 +16,7 @@ reported by id (`force` removes them anyway).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +51,15 @@ class RepackStats:
     old_faces_removed: int = 0
     persons_with_prototypes: int = 0
     assigned: int = 0
+
+    def add(self, part: RepackStats) -> None:
+        """One month's figures into the run's (every field: counts sum, lists extend)."""
+        for f in fields(self):
+            mine = getattr(self, f.name)
+            if isinstance(mine, list):
+                mine.extend(getattr(part, f.name))
+            elif isinstance(mine, int):
+                setattr(self, f.name, mine + getattr(part, f.name))
 
     def summary(self) -> dict:
         out = dict(self.__dict__)
@@ -106,11 +115,7 @@ def repack(
     total = RepackStats(source, models.pack)
     for n, month in enumerate(todo, start=1):
         part = repack_month(store, library_root, models, source, month)
-        total.months.append(month)
-        for name in ("old_faces", "new_faces", "matched_faces", "labels_carried"):
-            setattr(total, name, getattr(total, name) + getattr(part, name))
-        total.rejections_carried += part.rejections_carried
-        total.decisions_not_found.extend(part.decisions_not_found)
+        total.add(part)
         if log:
             log(
                 f"repack {source} -> {models.pack}: month {month} ({n}/{len(todo)}),"

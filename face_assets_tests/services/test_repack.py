@@ -64,3 +64,16 @@ def test_repack_keeps_labels_and_switching_back_loses_nothing(store, tmp_path, s
         [(p.split("/")[0], "human")]
     }  # fmt: skip
     assert _counts(store)[:3] == (persons, faces, 1)  # same persons, same number of faces
+
+
+def test_run_stats_add_every_months_figure():
+    total = repack.RepackStats("buffalo_s", "dlib_resnet")
+    for month, n in (("2020-01", 1), ("2020-02", 2)):
+        part = repack.RepackStats("buffalo_s", "dlib_resnet", [month], old_faces=n, new_faces=n + 1)
+        part.matched_faces, part.labels_carried, part.rejections_carried = n, n, n
+        part.decisions_not_found = [n * 10]
+        total.add(part)
+    assert total.months == ["2020-01", "2020-02"]
+    assert (total.old_faces, total.new_faces, total.matched_faces) == (3, 5, 3)
+    assert (total.labels_carried, total.rejections_carried) == (3, 3)
+    assert total.decisions_not_found == [10, 20] and total.source == "buffalo_s"
