@@ -207,11 +207,23 @@ def missing_fields(seed, ours, where: str = "") -> list[str]:
         return out
     if isinstance(seed, list) and seed and isinstance(ours, list) and ours:
         return missing_fields(seed[0], ours[0], where)
-    if seed is None or ours is None or _type(seed) == _type(ours) or isinstance(seed, list):
-        return []
+    if seed is None or ours is None or _type(seed) == _type(ours):
+        return []  # a list of either side's elements was compared above, or one side is empty
     if isinstance(seed, str) and isinstance(ours, int):
         return []  # the seed's ids are UUID strings, ours integers (README table)
     return [f"{where.rstrip('.')}: {_type(ours)} instead of {_type(seed)}"]
+
+
+def test_a_field_check_finds_a_missing_field_and_a_wrong_type():
+    seed = {"faces": [{"id": "a", "box": [1, 2]}], "total": 1, "tags": ["x"]}
+    assert missing_fields(seed, {"faces": [{"id": 7, "box": [3]}], "total": 2, "tags": []}) == []
+    assert missing_fields(seed, {"faces": [{"box": [3]}], "total": 2, "tags": []}) == [
+        "faces.id missing"
+    ]
+    assert missing_fields(seed, {"faces": [], "total": "2", "tags": "x"}) == [
+        "total: str instead of number",
+        "tags: str instead of list",
+    ]
 
 
 def test_the_seeds_examples_are_found():
