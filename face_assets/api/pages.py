@@ -31,7 +31,7 @@ from face_assets.api.schemas import CLUSTER_ID_PATTERN, MAX_RAW_NAME_LENGTH
 from face_assets.errors import ConflictError
 from face_assets.identity.lifetime import age_on
 from face_assets.identity.names import MAX_NAME_LENGTH
-from face_assets.services import analysis, labels, people, views
+from face_assets.services import analysis, forgetting, labels, people, views
 from face_assets.vision.decode import ImageRejected
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -659,7 +659,11 @@ async def forget_form(request: Request, person_id: int, caller: CallerDep) -> Re
         person = people.find_person(store, person_id)
         if confirm.strip() != f"forget {person.name}":
             raise ValueError(f"type exactly 'forget {person.name}' to forget this person")
-        done = labels.forget_person(store, str(person_id))
+        # services.forgetting holds forget (labels has none); the library root lets it take
+        # the name out of the sidecars export-tags wrote, as the REST forget does.
+        done = forgetting.forget_person(
+            store, str(person_id), library_root=request.app.state.library_root
+        )
     except (LookupError, ValueError) as exc:
         return _error(str(exc).strip("'\""), caller, back)
     rest.labelled(request)

@@ -108,6 +108,31 @@ def test_cookie_session_pages_csrf_and_escaping(live):
         client.close()
 
 
+def test_forget_form_forgets_only_after_the_typed_confirmation(live):
+    """The person page's forget form (it called a labels.forget_person that no longer exists)."""
+    client, csrf = _login(live)
+    try:
+        labels.label_faces(live.store, live.cluster_faces, "Kit Harington", PACK)
+        with live.store.transaction() as conn:
+            (person_id,) = conn.execute(
+                "SELECT id FROM persons WHERE name = 'Kit Harington'"
+            ).fetchone()
+        url = f"/review/persons/{person_id}/forget"
+        wrong = client.post(url, data={"confirm": "forget kit", "csrf": csrf})
+        assert wrong.status_code == 400 and "forget Kit Harington" in wrong.text
+        assert _labelled(live.store, "Kit Harington") == live.cluster_faces
+        done = client.post(url, data={"confirm": "forget Kit Harington", "csrf": csrf})
+        assert done.status_code == 303 and "done=forgotten" in done.headers["location"]
+        assert _labelled(live.store, "Kit Harington") == []
+        with live.store.transaction() as conn:
+            left = conn.execute(
+                "SELECT count(*) FROM faces WHERE id = ANY(%s)", (live.cluster_faces,)
+            )
+            assert left.fetchone()[0] == 0
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="module")
 def chromium():
     """System Chromium via playwright (playwright cannot download browsers here)."""
