@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from face_assets import defaults
+from face_assets.vision.decode import ImageRejected
 
 # Registered as videos (issue 20): phones, cameras (mts), the web (webm), old phones (3gp).
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".3gp", ".mts"})
@@ -64,13 +65,9 @@ _BMFF_ALL_BOXES = _BMFF_BRANDS_BOXES | {b"meta", b"pnot", b"moof", b"mfra", b"si
 _VIDEO_HANDLERS = (b"vide",)
 
 
-class VideoRejected(Exception):
-    """Raised with a stable reason code; the message carries the human detail."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
+class VideoRejected(ImageRejected):
+    """A clip refused: a stable reason code and the human detail, shaped as a photo's refusal
+    (one mechanism, not a copy); callers catch it by this name, apart from photos'."""
 
 
 @dataclass(frozen=True)
