@@ -355,10 +355,14 @@ def photo_export_rows(conn: psycopg.Connection, pack: str, month: str | None, ba
 
 
 def video_by_ref(conn: psycopg.Connection, video_id: int | None, rel_path: str | None):
-    """(id, rel_path, month, status) of a clip by id or library path, or None."""
+    """(id, rel_path, month, status) of a clip by id, else by library path, or None. The id
+    wins when both are given (an OR of the two would return whichever row came first)."""
+    if video_id is not None:
+        return conn.execute(
+            "SELECT id, rel_path, month, status FROM videos WHERE id = %s", (video_id,)
+        ).fetchone()
     return conn.execute(
-        "SELECT id, rel_path, month, status FROM videos WHERE id = %s OR rel_path = %s",
-        (video_id, rel_path),
+        "SELECT id, rel_path, month, status FROM videos WHERE rel_path = %s", (rel_path,)
     ).fetchone()
 
 

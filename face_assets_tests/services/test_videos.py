@@ -59,6 +59,13 @@ def test_month_of_clips_tracks_labels_forget_and_export(
         assert again.unchanged == 1 and again.harvested == 0
         assert _counts(real_store) == first
 
+        # A clip is found by id, else by library path; a given id is never traded for the path.
+        video_id, clip_month = videos.video_month(real_store, None, "clips/scene.mp4")
+        assert clip_month == month
+        assert videos.video_month(real_store, video_id, None) == (video_id, month)
+        with pytest.raises(LookupError):
+            videos.video_month(real_store, video_id + 1000, "clips/scene.mp4")
+
         # One labelled photo of person A names the clip's first track (the whole track).
         with real_store.transaction() as conn:
             photo = conn.execute(
