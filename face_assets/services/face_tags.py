@@ -31,6 +31,7 @@ from face_assets import media
 from face_assets.identity.names import normalise_name
 from face_assets.library import confined_path, read_library_file
 from face_assets.services.identities import rebuild_prototypes
+from face_assets.services.ingest import score_faces
 from face_assets.store import Store
 from face_assets.store import face_tags as tag_store
 from face_assets.store import faces as face_store
@@ -75,6 +76,7 @@ class ImportStats:
     conflicts: int = 0  # the face is a human label of someone else: left alone
     forgotten: int = 0  # on a forgotten face's tombstone: skipped
     removed_in_file: int = 0  # read earlier, gone from the file now: label kept
+    scored: int = 0  # imported faces given their quality (the clustering gate reads it)
     unreadable: Counter = field(default_factory=Counter)
     persons: set = field(default_factory=set)
 
@@ -90,6 +92,7 @@ class ImportStats:
             "conflicts": self.conflicts,
             "forgotten_skipped": self.forgotten,
             "removed_in_file": self.removed_in_file,
+            "imported_faces_scored": self.scored,
             "unreadable": dict(self.unreadable),
             "persons": len(self.persons),
         }
@@ -220,6 +223,7 @@ def import_tags(
     with store.transaction() as conn:
         images = tag_store.images_for_tags(conn, models.pack, months)
         imported = tag_store.imported_regions(conn, [i.image_id for i in images])
+    created_months: set[str] = set()
     for image in images:
         try:
             head = _read_head(root, image.paths[0], EMBEDDED_XMP_WINDOW)
@@ -236,12 +240,17 @@ def import_tags(
         stats.already_imported += len(regions) - len(fresh)
         stats.regions_read += len(regions)
         if fresh:
+            created_before = stats.created
             try:
                 _import_image(models, store, root, image, fresh, stats)
             except ImageRejected as exc:  # the photo changed or broke since it was detected
                 stats.unreadable[exc.reason] += 1
+            if stats.created > created_before:
+                created_months.add(image.month)
         if log:
             log(f"{image.paths[0]}: {len(regions)} regions")
+    if created_months:  # every caller (the asset, `import-tags`) gets scored imported faces
+        stats.scored = score_faces(store, models.pack, sorted(created_months)).faces
     if stats.persons:
         with store.transaction() as conn:
             rebuild_prototypes(conn, models.pack, sorted(stats.persons))

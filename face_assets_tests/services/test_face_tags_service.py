@@ -85,6 +85,10 @@ def test_import_export_and_forget_round_trip(store, face_models, tmp_path, exift
     with store.transaction() as conn:
         prototypes = conn.execute("SELECT count(DISTINCT person_id) FROM person_prototypes")
         assert prototypes.fetchone()[0] == 2  # human labels: prototypes at once
+        unscored = conn.execute(
+            "SELECT count(*) FROM faces WHERE source = 'imported' AND quality IS NULL"
+        ).fetchone()[0]
+    assert stats.scored >= stats.created and unscored == 0  # scored by the service itself
 
     # Re-import changes nothing; a re-detection keeps the imported face.
     again = tag_service.import_tags(face_models, store, root, months)

@@ -203,14 +203,12 @@ def imported_face_tags(
     stats = face_tags.import_tags(
         models, store.get(), library.root_path, list(context.partition_keys)
     )
-    scored = ingest.score_faces(store.get(), models.pack, context.partition_keys)  # new faces
     return MaterializeResult(
         metadata={
             "months": ", ".join(context.partition_keys),
             **{k: v for k, v in stats.metadata().items() if k != "unreadable"},
             "unreadable": sum(stats.unreadable.values()),
             "unreadable_by_reason": MetadataValue.md(counts_table(stats.unreadable, "reason")),
-            "imported_faces_scored": scored.faces,
         }
     )
 
