@@ -355,13 +355,17 @@ async def label_form(request: Request, cluster_id: ClusterId, caller: CallerDep)
     name = str(form.get("name") or "")
     version = str(form.get("version") or "") or None
     ticked = {int(v) for v in form.getlist("face") if str(v).isdigit()}
-    try:
+
+    def work() -> dict:
         if "face" in form or ticked:
             members = [f["id"] for f in views.cluster_detail(request.app.state.store, cluster_id)]
             exclude = [f for f in members if f not in ticked]
         else:
             exclude = []
-        done = rest.label_cluster_faces(request, cluster_id, name, exclude, version)
+        return rest.label_cluster_faces(request, cluster_id, name, exclude, version)
+
+    try:
+        done = await run_in_threadpool(work)
     except ConflictError as exc:
         return _conflict(exc, caller)
     except (LookupError, ValueError) as exc:
@@ -380,7 +384,9 @@ async def split_form(request: Request, cluster_id: ClusterId, caller: CallerDep)
     form = await request.form()
     version = str(form.get("version") or "") or None
     try:
-        done = labels.split_cluster(request.app.state.store, cluster_id, version=version)
+        done = await run_in_threadpool(
+            labels.split_cluster, request.app.state.store, cluster_id, version=version
+        )
     except ConflictError as exc:
         return _conflict(exc, caller)
     except (LookupError, ValueError) as exc:
@@ -445,10 +451,14 @@ def persons_page(
 async def merge_form(request: Request, caller: CallerDep) -> Response:
     state = request.app.state
     form = await request.form()
-    try:
+
+    def work() -> tuple:
         source = people.find_person(state.store, str(form.get("source") or ""))
         into = people.find_person(state.store, str(form.get("into") or ""))
-        done = labels.merge_persons(state.store, str(source.id), str(into.id), state.pack)
+        return into, labels.merge_persons(state.store, str(source.id), str(into.id), state.pack)
+
+    try:
+        into, done = await run_in_threadpool(work)
     except ConflictError as exc:
         return _conflict(exc, caller, "/review/persons")
     except (LookupError, ValueError) as exc:
@@ -585,9 +595,11 @@ async def _form(request: Request) -> dict:
     return {k: str(v) for k, v in form.items()}
 
 
-def _person_action(request: Request, person_id: int, caller: Caller, work) -> Response:
+async def _person_action(request: Request, person_id: int, caller: Caller, work) -> Response:
+    """Every person form's service call runs off the event loop (the page's handlers are async
+    to read their form; the database work must not stall the app's other requests)."""
     try:
-        flash = work()
+        flash = await run_in_threadpool(work)
     except (LookupError, ValueError) as exc:
         return _error(str(exc).strip("'\""), caller, f"/review/persons/{int(person_id)}")
     rest.labelled(request)
@@ -598,7 +610,7 @@ def _person_action(request: Request, person_id: int, caller: Caller, work) -> Re
 async def rename_form(request: Request, person_id: int, caller: CallerDep) -> Response:
     name = (await _form(request)).get("name", "")
     store = request.app.state.store
-    return _person_action(request, person_id, caller, lambda: (
+    return await _person_action(request, person_id, caller, lambda: (
         labels.rename_person(store, str(person_id), name) and {"done": "renamed"}
     ))  # fmt: skip
 
@@ -616,37 +628,37 @@ async def birthdate_form(request: Request, person_id: int, caller: CallerDep) ->
         done = people.set_birthdate(state.store, person_id, when, state.pack)
         return {"done": "birthdate", "n": done["auto_assignments_released"]}
 
-    return _person_action(request, person_id, caller, work)
+    return await _person_action(request, person_id, caller, work)
 
 
 @router.post("/review/persons/{person_id}/cover")
 async def cover_form(request: Request, person_id: int, caller: CallerDep) -> Response:
     face = (await _form(request)).get("face", "")
     store = request.app.state.store
-    return _person_action(request, person_id, caller, lambda: (
+    return await _person_action(request, person_id, caller, lambda: (
         people.set_cover(store, person_id, int(face) if face.isdigit() else None)
         and {"done": "cover"}
     ))  # fmt: skip
 
 
-def _hide_form(request: Request, person_id: int, caller: Caller, hidden: bool) -> Response:
+async def _hide_form(request: Request, person_id: int, caller: Caller, hidden: bool) -> Response:
     state = request.app.state
 
     def work() -> dict:
         done = labels.hide_person(state.store, str(person_id), hidden, state.pack)
         return {"done": "hidden" if hidden else "unhidden", "n": done["auto_assignments_released"]}
 
-    return _person_action(request, person_id, caller, work)
+    return await _person_action(request, person_id, caller, work)
 
 
 @router.post("/review/persons/{person_id}/hide")
-def hide_form(request: Request, person_id: int, caller: CallerDep) -> Response:
-    return _hide_form(request, person_id, caller, True)
+async def hide_form(request: Request, person_id: int, caller: CallerDep) -> Response:
+    return await _hide_form(request, person_id, caller, True)
 
 
 @router.post("/review/persons/{person_id}/unhide")
-def unhide_form(request: Request, person_id: int, caller: CallerDep) -> Response:
-    return _hide_form(request, person_id, caller, False)
+async def unhide_form(request: Request, person_id: int, caller: CallerDep) -> Response:
+    return await _hide_form(request, person_id, caller, False)
 
 
 @router.post("/review/persons/{person_id}/forget")
@@ -655,15 +667,20 @@ async def forget_form(request: Request, person_id: int, caller: CallerDep) -> Re
     confirm = (await _form(request)).get("confirm", "")
     store = request.app.state.store
     back = f"/review/persons/{int(person_id)}"
-    try:
+
+    def work() -> dict:
         person = people.find_person(store, person_id)
         if confirm.strip() != f"forget {person.name}":
             raise ValueError(f"type exactly 'forget {person.name}' to forget this person")
         # services.forgetting holds forget (labels has none); the library root lets it take
-        # the name out of the sidecars export-tags wrote, as the REST forget does.
-        done = forgetting.forget_person(
+        # the name out of the sidecars export-tags wrote, as the REST forget does. Off the
+        # event loop: its disk scrub rewrites tables for seconds.
+        return forgetting.forget_person(
             store, str(person_id), library_root=request.app.state.library_root
         )
+
+    try:
+        done = await run_in_threadpool(work)
     except (LookupError, ValueError) as exc:
         return _error(str(exc).strip("'\""), caller, back)
     rest.labelled(request)
@@ -701,7 +718,9 @@ async def face_label_form(request: Request, face_id: int, caller: CallerDep) -> 
     state = request.app.state
     back = _local(form.get("next"), "/")
     try:
-        done = labels.label_faces(state.store, [face_id], form.get("name", ""), state.pack)
+        done = await run_in_threadpool(
+            labels.label_faces, state.store, [face_id], form.get("name", ""), state.pack
+        )
     except (LookupError, ValueError) as exc:
         return _error(str(exc), caller, back)
     rest.labelled(request)
