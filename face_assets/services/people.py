@@ -78,6 +78,17 @@ def locate_drawn_face(models: FaceModels, bgr: np.ndarray, box: tuple) -> tuple:
     return (found, True) if found is not None else (manual.box_only_face(box), False)
 
 
+def _refuse_drawn_over_a_face(conn, image_id: int, pack: str, bbox) -> None:
+    """A drawn box on a face the photo already has is that face: name it instead."""
+    stored = people_store.photo_boxes(conn, image_id, pack)
+    if not stored:
+        return
+    overlap = matching.iou_matrix([bbox], [b for _, b in stored])[0]
+    if overlap.max() >= matching.SAME_FACE_IOU:
+        face_id = stored[int(overlap.argmax())][0]
+        raise ValueError(f"face {face_id} is already there: name it instead")
+
+
 def add_manual_face(
     store: Store,
     models: FaceModels,
@@ -98,10 +109,8 @@ def add_manual_face(
     pack = models.pack
     photo, bgr = _photo_pixels(store, library_root, image_id)
     face, refined = locate_drawn_face(models, bgr, box)
-    with store.transaction() as conn:
-        for face_id, other in people_store.photo_boxes(conn, image_id, pack):
-            if matching.iou_matrix([face.bbox], [other])[0, 0] >= matching.SAME_FACE_IOU:
-                raise ValueError(f"face {face_id} is already there: name it instead")
+    with store.transaction() as conn:  # refused before aligning and embedding
+        _refuse_drawn_over_a_face(conn, image_id, pack, face.bbox)
     crop = models.align(bgr, face.landmarks)  # the pack's own aligner and crop size
     vector = models.embed([crop])[0]
     parts = quality_parts(face.det_score, face.width, face.height, crop, face.landmarks)
@@ -120,6 +129,8 @@ def add_manual_face(
         parts.yaw_ratio,
     )
     with store.transaction() as conn:
+        people_store.lock_photo_for_drawing(conn, image_id)
+        _refuse_drawn_over_a_face(conn, image_id, pack, face.bbox)  # again, under the lock
         person, created = person_store.person_by_name(conn, name)
         if person.status != "active":
             raise ValueError(f"{person.name!r} is {person.status}; it cannot take new faces")

@@ -290,6 +290,18 @@ def faces_brief(conn: psycopg.Connection, face_ids: list[int]) -> dict[int, dict
 # --- manual faces and "not a face" -----------------------------------------------------------
 
 
+DRAWING_LOCK_CLASS = 23_013  # advisory-lock class (migration 0013's feature): one drawer a photo
+
+
+def lock_photo_for_drawing(conn: psycopg.Connection, image_id: int) -> None:
+    """Serialise faces drawn on one photo until the transaction ends: two people drawing the
+    same box at once would otherwise both pass the overlap check and store the face twice."""
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(%s, (%s::bigint %% 2147483647)::int)",
+        (DRAWING_LOCK_CLASS, image_id),
+    )
+
+
 def photo_boxes(conn: psycopg.Connection, image_id: int, pack: str) -> list[tuple[int, list]]:
     """(face id, x1 y1 x2 y2) of a photo's faces of a pack."""
     rows = conn.execute(

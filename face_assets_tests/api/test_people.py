@@ -5,9 +5,12 @@ of two persons, merge suggestions between persons, and forgetting all of it."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from face_assets.services import identities, ingest, labels, matching
+from face_assets.vision import matching as box_matching
 from face_assets_tests.api.conftest import PACK, faces_of, group_photo, one_row
 
 API = "/api/v1/faces"
@@ -93,6 +96,30 @@ def test_false_face_stays_gone_and_a_drawn_face_survives_redetection(live, face_
         assert {f["id"] for f in listed} >= {manual}
         photo = client.get(f"{API}/assets/{image_id}/photo")
         assert photo.status_code == 200 and photo.content.startswith(b"\xff\xd8")
+
+
+def test_two_people_drawing_the_same_box_at_once_store_one_face(live):
+    """Two reviewers draw the same missing face at the same moment: one face is stored, the
+    other draw is refused as drawn over it (the overlap check runs under a per-photo lock)."""
+    image_id, _, faces = group_photo(live.store)
+    face_id, (x1, y1, x2, y2) = faces[-1]
+    drawn = {"x": int(x1), "y": int(y1), "width": int(x2 - x1), "height": int(y2 - y1)}
+    with live.client() as client:
+        assert client.post(f"{API}/faces/{face_id}/not-a-face").status_code == 200
+        barrier = threading.Barrier(2)
+
+        def draw(name: str) -> int:
+            with live.client() as own:
+                barrier.wait()
+                body = {"assetId": image_id, "bbox": drawn, "name": name}
+                return own.post(f"{API}/faces", json=body).status_code
+
+        with ThreadPoolExecutor(2) as pool:
+            statuses = sorted(pool.map(draw, ["Racer One", "Racer Two"]))
+    assert statuses == [201, 400]
+    boxes = [b for _, b in group_photo(live.store)[2]]
+    same = box_matching.iou_matrix([[x1, y1, x2, y2]], boxes)[0] >= box_matching.SAME_FACE_IOU
+    assert int(same.sum()) == 1
 
 
 def test_cover_birthdate_and_timeline(live):
