@@ -200,8 +200,7 @@ def label_faces(store: Store, face_ids: list[int], name: str, pack: str) -> dict
 
     def work(conn: Connection) -> dict:
         person, created = _named_person(conn, name)
-        for face_id in sorted(set(face_ids)):
-            label_store.lock_face(conn, face_id)  # LookupError on a wrong id
+        label_store.lock_faces(conn, face_ids)  # one statement; LookupError on a wrong id
         if person.status != "active":
             raise ValueError(f"{person.name!r} is {person.status}; it cannot take new faces")
         early = [f for f, ps in people_store.born_after_photo(conn, face_ids).items()

@@ -215,8 +215,7 @@ def reject_faces(store: Store, face_ids: list[int], person_id: int) -> dict:
     def work(conn: Connection) -> dict:
         if person_id not in person_store.lock_persons(conn, [person_id]):
             raise LookupError(f"no person {person_id}")
-        for face_id in sorted(set(face_ids)):
-            label_store.lock_face(conn, face_id)  # LookupError on a wrong id
+        label_store.lock_faces(conn, face_ids)  # one statement; LookupError on a wrong id
         rejected = label_store.reject(conn, face_ids, person_id)
         event_store.log_event(conn, "reject", person_id, None, rejected, {"faces": face_ids})
         return {"person_id": person_id, "faces_rejected": rejected}

@@ -29,6 +29,21 @@ def lock_face(conn: psycopg.Connection, face_id: int) -> tuple[int | None, str |
     return row[0], row[1]
 
 
+def lock_faces(conn: psycopg.Connection, face_ids: list[int]) -> None:
+    """Lock these faces in id order (the one lock order; after their persons' rows) in one
+    statement; LookupError naming the first id that is no face."""
+    wanted = sorted(set(face_ids))
+    found = {
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM faces WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (wanted,)
+        )
+    }
+    missing = [f for f in wanted if f not in found]
+    if missing:
+        raise LookupError(f"no face {missing[0]}")
+
+
 def face_pack(conn: psycopg.Connection, face_id: int) -> str:
     row = conn.execute("SELECT pack FROM faces WHERE id = %s", (face_id,)).fetchone()
     if row is None:
