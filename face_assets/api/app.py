@@ -179,6 +179,7 @@ def create_app(
     app.state.auth = auth
     app.state.models = models
     app.state.runs = runs
+    app.state.job_worker = worker  # a submit wakes it (None when the app runs no worker)
     app.state.on_labelled = on_labelled
     app.state.library_root = library_root  # photos for manual faces and the photo page
     app.state.decode_budget = DecodeBudget()

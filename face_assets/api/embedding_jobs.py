@@ -70,6 +70,8 @@ async def submit(
             str(exc),
             headers={"Retry-After": str(embedding_jobs.RETRY_AFTER_SECONDS)},
         ) from exc
+    if request.app.state.job_worker is not None:
+        request.app.state.job_worker.notify()
     return QueuedJob(job_id=job_id, status="queued")
 
 

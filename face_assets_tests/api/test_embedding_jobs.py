@@ -33,3 +33,20 @@ def test_http_jobs_run_in_the_apps_worker_and_refuse_past_the_bound(live, t1_pat
         assert full.status_code == 429 and full.headers["Retry-After"] == "5"
         assert client.get("/jobs/face_embedding/nope").status_code == 404
         assert client.post("/jobs/face_embedding", data={"priority": "3"}).status_code == 422
+
+
+def test_a_submit_wakes_the_idle_worker(live, t1_path, monkeypatch):
+    """The worker idles POLL_SECONDS between empty polls; a job queued through this app must
+    not wait for the next poll: with an hour-long poll it still runs at once."""
+    monkeypatch.setattr(embedding_jobs, "POLL_SECONDS", 3600.0)
+    time.sleep(2 * 1.0 + 0.5)  # the worker finishes its current (default) wait, then idles
+    with live.client() as client:
+        sent = client.post("/jobs/face_embedding", files={"file": ("t1.jpg", t1_path.read_bytes())})
+        assert sent.status_code == 202, sent.text
+        deadline = time.monotonic() + 60
+        while True:
+            view = client.get(f"/jobs/face_embedding/{sent.json()['job_id']}").json()
+            if view["status"] not in ("queued", "running") or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    assert view["status"] == "completed"
