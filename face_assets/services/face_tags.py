@@ -77,6 +77,9 @@ class ImportStats:
     forgotten: int = 0  # on a forgotten face's tombstone: skipped
     removed_in_file: int = 0  # read earlier, gone from the file now: label kept
     scored: int = 0  # imported faces given their quality (the clustering gate reads it)
+    # photos whose hash and tag files are as the last import read them: not read again (their
+    # recorded regions are counted in already_imported)
+    skipped_unchanged: int = 0
     unreadable: Counter = field(default_factory=Counter)
     persons: set = field(default_factory=set)
 
@@ -93,6 +96,7 @@ class ImportStats:
             "forgotten_skipped": self.forgotten,
             "removed_in_file": self.removed_in_file,
             "imported_faces_scored": self.scored,
+            "skipped_unchanged": self.skipped_unchanged,
             "unreadable": dict(self.unreadable),
             "persons": len(self.persons),
         }
@@ -122,13 +126,33 @@ def _read_head(root: Path, rel_path: str, limit: int) -> bytes:
         return handle.read(limit)
 
 
+def _file_stamp(root: Path, rel_path: str) -> tuple[str, int | None, int | None]:
+    """(path, size, mtime in ns) of a library file; size and mtime None when it is absent."""
+    try:
+        info = confined_path(root, rel_path).stat()
+    except (ImageRejected, OSError):
+        return rel_path, None, None
+    return rel_path, info.st_size, info.st_mtime_ns
+
+
+def _picasa_ini(rel_path: str) -> str:
+    folder = Path(rel_path).parent.as_posix()
+    return PICASA_INI if folder == "." else f"{folder}/{PICASA_INI}"
+
+
 class _PicasaCache:
-    """Each folder's .picasa.ini parsed once per run."""
+    """Each folder's .picasa.ini parsed once per run (and stat'ed once)."""
 
     def __init__(self, root: Path, stats: ImportStats) -> None:
         self.root, self.stats = root, stats
         self.folders: dict[str, dict[str, list[face_tags.TagRegion]]] = {}
         self.contacts: dict[str, str] | None = None
+        self.stamps: dict[str, tuple[str, int | None, int | None]] = {}
+
+    def stamp(self, rel_path: str) -> tuple[str, int | None, int | None]:
+        if rel_path not in self.stamps:
+            self.stamps[rel_path] = _file_stamp(self.root, rel_path)
+        return self.stamps[rel_path]
 
     def _contacts(self) -> dict[str, str]:
         if self.contacts is None:
@@ -143,7 +167,7 @@ class _PicasaCache:
 
     def regions(self, rel_path: str) -> tuple[str, list[face_tags.TagRegion]]:
         folder = Path(rel_path).parent.as_posix()
-        ini_path = PICASA_INI if folder == "." else f"{folder}/{PICASA_INI}"
+        ini_path = _picasa_ini(rel_path)
         if folder not in self.folders:
             self.folders[folder] = {}
             try:
@@ -182,6 +206,15 @@ def _tag_regions(
     return found
 
 
+def _tag_files(
+    root: Path, image: tag_store.TagImage, picasa: _PicasaCache
+) -> tuple[tuple[str, int | None, int | None], ...]:
+    """The stamps of every file the photo's tags may come from (stat only, nothing read)."""
+    rel_path = image.paths[0]
+    own = [_file_stamp(root, p) for p in (rel_path, *sidecar_candidates(rel_path))]
+    return (*own, picasa.stamp(_picasa_ini(rel_path)), picasa.stamp(PICASA_CONTACTS))
+
+
 def _region_face(
     models: FaceModels, bgr: np.ndarray, box: tuple[float, float, float, float]
 ) -> tuple[tuple[float, float, float, float], np.ndarray, float]:
@@ -216,22 +249,38 @@ def import_tags(
     months: list[str] | None = None,
     log: Log | None = None,
 ) -> ImportStats:
-    """Read the face tags of the detected photos (of these months, or all) into human labels."""
+    """Read the face tags of the detected photos (of these months, or all) into human labels.
+
+    A photo whose hash and tag files (size, mtime) are as the last run read them is skipped: an
+    ingest run re-reads only what changed. A run that left a region unresolved (a conflict, an
+    unreadable file) records no scan for that photo, so the next run tries it again."""
     stats = ImportStats()
     root = Path(library_root)
     picasa = _PicasaCache(root, stats)
     with store.transaction() as conn:
         images = tag_store.images_for_tags(conn, models.pack, months)
-        imported = tag_store.imported_regions(conn, [i.image_id for i in images])
+        ids = [i.image_id for i in images]
+        imported = tag_store.imported_regions(conn, ids)
+        scans = tag_store.tag_scans(conn, models.pack, ids)
     created_months: set[str] = set()
+    scanned: dict[int, tag_store.TagScan] = {}
     for image in images:
+        files = _tag_files(root, image, picasa)  # stamped before reading: a later edit is seen
+        last = scans.get(image.image_id)
+        if last is not None and (last.sha256, last.tag_files) == (image.sha256, files):
+            stats.skipped_unchanged += 1
+            stats.already_imported += last.regions_known
+            continue
         try:
             head = _read_head(root, image.paths[0], EMBEDDED_XMP_WINDOW)
         except (ImageRejected, OSError):
             continue
+        before = (stats.conflicts, stats.unnamed, sum(stats.unreadable.values()))
         regions = _tag_regions(root, image, head, picasa, stats)
         seen = imported.get(image.image_id, {})
         if not regions and not seen:
+            if sum(stats.unreadable.values()) == before[2]:
+                scanned[image.image_id] = tag_store.TagScan(image.sha256, files, 0)
             continue
         stats.images += 1
         present = {(r.origin, path, r.key) for path, r in regions}
@@ -247,8 +296,14 @@ def import_tags(
                 stats.unreadable[exc.reason] += 1
             if stats.created > created_before:
                 created_months.add(image.month)
+        unnamed = stats.unnamed - before[1]
+        if (stats.conflicts, sum(stats.unreadable.values())) == (before[0], before[2]):
+            scanned[image.image_id] = tag_store.TagScan(image.sha256, files, len(regions) - unnamed)
         if log:
             log(f"{image.paths[0]}: {len(regions)} regions")
+    if scanned:
+        with store.transaction() as conn:
+            tag_store.record_tag_scans(conn, models.pack, scanned)
     if created_months:  # every caller (the asset, `import-tags`) gets scored imported faces
         stats.scored = score_faces(store, models.pack, sorted(created_months)).faces
     if stats.persons:

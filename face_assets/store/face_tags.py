@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +77,51 @@ def imported_regions(
     for image_id, origin, tag_path, region_key, row_id in rows:
         seen.setdefault(image_id, {})[(origin, tag_path, region_key)] = row_id
     return seen
+
+
+@dataclass(frozen=True)
+class TagScan:
+    """What the last import read for a photo: unchanged, the photo need not be read again."""
+
+    sha256: str
+    tag_files: tuple[tuple[str, int | None, int | None], ...]
+    regions_known: int
+
+
+def tag_scans(conn: psycopg.Connection, pack: str, image_ids: list[int]) -> dict[int, TagScan]:
+    """image id -> its last tag scan in this pack, in one query."""
+    rows = conn.execute(
+        "SELECT image_id, sha256, tag_files, regions_known FROM tag_scans"
+        " WHERE pack = %s AND image_id = ANY(%s)",
+        (pack, list(image_ids)),
+    ).fetchall()
+    return {
+        image_id: TagScan(sha, tuple(tuple(f) for f in files), known)
+        for image_id, sha, files, known in rows
+    }
+
+
+def record_tag_scans(conn: psycopg.Connection, pack: str, scans: dict[int, TagScan]) -> None:
+    """Replace these photos' scans (one statement for the run)."""
+    if not scans:
+        return
+    ids = list(scans)
+    conn.execute(
+        "INSERT INTO tag_scans (image_id, pack, sha256, tag_files, regions_known)"
+        " SELECT image_id, %s, sha, files::jsonb, known"
+        " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[])"
+        "   AS s(image_id, sha, files, known)"
+        " ON CONFLICT (image_id, pack) DO UPDATE SET sha256 = excluded.sha256,"
+        " tag_files = excluded.tag_files, regions_known = excluded.regions_known,"
+        " scanned_at = now()",
+        (
+            pack,
+            ids,
+            [scans[i].sha256 for i in ids],
+            [json.dumps([list(f) for f in scans[i].tag_files]) for i in ids],
+            [scans[i].regions_known for i in ids],
+        ),
+    )
 
 
 def record_region(

@@ -7,6 +7,7 @@ sidecars export_tags writes are read back by exiftool; forgetting removes the na
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -60,7 +61,25 @@ def _face_rows(store) -> list[tuple]:
         ).fetchall()
 
 
-def test_import_export_and_forget_round_trip(store, face_models, tmp_path, exiftool):
+def _counting_reads(monkeypatch) -> list[str]:
+    """The library files import_tags reads (photo heads, sidecars, .picasa.ini), in order."""
+    reads: list[str] = []
+    head, optional = tag_service._read_head, tag_service._read_optional
+
+    def counted_head(root, rel_path, limit):
+        reads.append(rel_path)
+        return head(root, rel_path, limit)
+
+    def counted_optional(root, rel_path, limit):
+        reads.append(rel_path)
+        return optional(root, rel_path, limit)
+
+    monkeypatch.setattr(tag_service, "_read_head", counted_head)
+    monkeypatch.setattr(tag_service, "_read_optional", counted_optional)
+    return reads
+
+
+def test_import_export_and_forget_round_trip(store, face_models, tmp_path, exiftool, monkeypatch):
     root = tmp_path / "library"
     (root / "alex").mkdir(parents=True)
     photo = root / "alex" / "1.jpg"
@@ -91,9 +110,24 @@ def test_import_export_and_forget_round_trip(store, face_models, tmp_path, exift
     assert stats.scored >= stats.created and unscored == 0  # scored by the service itself
 
     # Re-import changes nothing; a re-detection keeps the imported face.
+    reads = _counting_reads(monkeypatch)
     again = tag_service.import_tags(face_models, store, root, months)
     assert (again.matched, again.created, again.already_imported) == (0, 0, 2)
     assert _face_rows(store) == rows
+    # ... and reads nothing: the photo and its tag files are as the last run read them.
+    assert again.skipped_unchanged == 1 and reads == []
+    # A touched sidecar (same bytes, new mtime) is read again, and still changes nothing.
+    sidecar = Path(f"{photo}.xmp")
+    stamp = sidecar.stat()
+    os.utime(sidecar, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000_000))
+    touched = tag_service.import_tags(face_models, store, root, months)
+    assert touched.skipped_unchanged == 0 and "alex/1.jpg" in reads
+    assert "alex/1.jpg.xmp" in reads
+    assert (touched.matched, touched.created, touched.already_imported) == (0, 0, 2)
+    assert _face_rows(store) == rows
+    reads.clear()
+    assert tag_service.import_tags(face_models, store, root, months).skipped_unchanged == 1
+    assert reads == []
     ingest.detect_faces(face_models, store, root, months, redetect=True)
     assert {r[1] for r in _face_rows(store)} == {"detected", "imported"}
 
@@ -101,10 +135,10 @@ def test_import_export_and_forget_round_trip(store, face_models, tmp_path, exift
     _mwg(exiftool, photo, [("Alex Lacamoire", face)])
     removed = tag_service.import_tags(face_models, store, root, months)
     assert removed.removed_in_file == 1
+    assert removed.skipped_unchanged == 0
     assert "Lin Manuel" in {r[3] for r in _face_rows(store)}
 
     # Export: a dry run writes nothing; then MWG regions merged into the existing sidecar.
-    sidecar = Path(f"{photo}.xmp")
     before = sidecar.read_bytes()
     dry = tag_service.export_tags(store, root, PACK, dry_run=True)
     assert dry["sidecars_changed"] == 1 and dry["changes"][0]["added"] == ["Lin Manuel"]
@@ -160,3 +194,8 @@ def test_picasa_and_hostile_sidecars(store, face_models, tmp_path):
     assert stats.matched == 1 and stats.created == 0
     assert stats.unreadable == {"tags_forbidden_xml": 1}
     assert stats.metadata()["regions_read"] == 1
+    # The unreadable sidecar records no scan: the next run reads and reports it again, while
+    # the photo whose tags were all imported is skipped.
+    again = tag_service.import_tags(face_models, store, root, months)
+    assert again.unreadable == {"tags_forbidden_xml": 1}
+    assert again.skipped_unchanged == 1 and again.already_imported == 1
