@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -56,6 +57,7 @@ DETECT_DECODE_FACTOR = 1.5
 ALIGN_MIN_FACE_PX = 72
 
 Log = Callable[[str], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -356,6 +358,28 @@ def _stored_crop(media_root: Path, crop_path: str) -> np.ndarray | None:
         return None
 
 
+def _crops_by_chunk(
+    media_root: Path,
+    faces: list[T],
+    crop_path: Callable[[T], str],
+    stats: EmbeddingStats | QualityStats,
+    progress: Reporter,
+) -> Iterator[list[tuple[T, np.ndarray]]]:
+    """(face, stored crop) pairs, WRITE_CHUNK_FACES faces at a time (one transaction each for
+    the caller); a face whose crop is gone or damaged is left out and counted in
+    stats.missing_crops. Each chunk is counted done once the caller has stored it."""
+    for chunk in _chunks(faces, WRITE_CHUNK_FACES):
+        found = []
+        for face in chunk:
+            crop = _stored_crop(media_root, crop_path(face))
+            if crop is None:
+                stats.missing_crops += 1
+            else:
+                found.append((face, crop))
+        yield found
+        progress.advance(len(chunk))
+
+
 def embed_faces(
     models: FaceModels,
     store: Store,
@@ -370,22 +394,17 @@ def embed_faces(
         with store.transaction() as conn:
             pending = face_store.faces_without_embedding(conn, month, models.pack)
         progress = Reporter("embed", month, len(pending), "faces", log, "face_embeddings")
-        for chunk in _chunks(pending, WRITE_CHUNK_FACES):
-            ids, crops = [], []
-            for face_id, crop_path in chunk:
-                crop = _stored_crop(store.media_root, crop_path)
-                if crop is None:
-                    stats.missing_crops += 1
-                    continue
-                crops.append(crop)
-                ids.append(face_id)
+        for found in _crops_by_chunk(
+            store.media_root, pending, lambda face: face[1], stats, progress
+        ):
+            ids = [face_id for (face_id, _), _ in found]
+            crops = [crop for _, crop in found]
             t0 = time.perf_counter()
             embeddings = models.embed(crops, batch_size=batch_size)
             stats.model_seconds += time.perf_counter() - t0
             with store.transaction() as conn:
                 face_store.store_embeddings(conn, ids, models.pack, embeddings)
             stats.faces += len(ids)
-            progress.advance(len(chunk))
         progress.finish()
     stats.seconds = time.perf_counter() - started
     return stats
@@ -405,13 +424,11 @@ def score_faces(
         with store.transaction() as conn:
             faces = face_store.faces_of_month(conn, month, pack, only_unscored)
         progress = Reporter("score", month, len(faces), "faces", log, "face_quality")
-        for chunk in _chunks(faces, WRITE_CHUNK_FACES):
+        for found in _crops_by_chunk(
+            store.media_root, faces, lambda face: face.crop_path, stats, progress
+        ):
             rows = []
-            for face in chunk:
-                crop = _stored_crop(store.media_root, face.crop_path)
-                if crop is None:
-                    stats.missing_crops += 1
-                    continue
+            for face, crop in found:
                 x1, y1, x2, y2 = face.bbox
                 parts = quality_parts(face.det_score, x2 - x1, y2 - y1, crop, face.landmarks)
                 rows.append(
@@ -429,7 +446,6 @@ def score_faces(
             with store.transaction() as conn:
                 face_store.store_quality(conn, rows)
             stats.faces += len(rows)
-            progress.advance(len(chunk))
         progress.finish()
     stats.seconds = time.perf_counter() - started
     return stats
