@@ -195,15 +195,23 @@ def recluster(
 def _cluster_tracks(store: Store, pack: str, params: ClusterParams, stats: ClusterStats) -> None:
     """Unassigned video tracks enter the clusters as one item each, after the photos (whose
     clusters they never change): a track joins the photo cluster it matches on average, or a
-    cluster of tracks; two tracks seen in the same frame never share a cluster."""
+    cluster of tracks; two tracks seen in the same frame never share a cluster. The clusters
+    a track is weighed against are those of its nearest photo faces (an HNSW probe, as a
+    refresh finds where a new face joins): a cluster none of whose faces is among a track's
+    k + PROBE_EXTRA nearest is not one it matches on average."""
     dim = pack_info(pack).embedding_dim
     with store.transaction() as conn:
         track_ids, x = video_store.clusterable_tracks(conn, pack, dim)
         if not track_ids:
             video_store.set_track_clusters(conn, pack, [])
             return
+        # Only the clusters among each track's nearest faces: a run costs what the tracks
+        # cost, not a pass over every clustered face of the library.
+        near = video_store.photo_clusters_near_tracks(
+            conn, pack, track_ids, params.k + PROBE_EXTRA, params.min_quality
+        )
         cluster_ids, sums, sizes = video_store.photo_cluster_sums(
-            conn, pack, params.min_quality, dim
+            conn, pack, params.min_quality, dim, near
         )
         cannot = video_store.cooccurring_pairs(conn, pack)
     row = {t: i for i, t in enumerate(track_ids)}

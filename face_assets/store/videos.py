@@ -8,8 +8,10 @@ from datetime import datetime
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from face_assets.store.faces import vector_array
+from face_assets.store.vectors import HNSW_EF_SEARCH, cast, stored_width
 
 
 @dataclass(frozen=True)
@@ -431,17 +433,47 @@ def clusterable_tracks(
     return [int(r[0]) for r in rows], np.stack([vector_array(r[1]) for r in rows])
 
 
+def photo_clusters_near_tracks(
+    conn: psycopg.Connection, pack: str, track_ids: list[int], k: int, min_quality: float
+) -> list[str]:
+    """Photo clusters among these tracks' k nearest faces of the pack, found through the pack's
+    HNSW index (store/vectors.py): the clusters a track can join, so a clustering run reads
+    what the tracks reach, never every cluster of the library. Sorted, distinct."""
+    width = stored_width(conn, pack)
+    if width is None or not track_ids:
+        return []
+    conn.execute(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, int(k))}")
+    # As nearest_embedded: the inner query is the pack's index predicate and ORDER BY its
+    # expression ... LIMIT, so the planner walks that pack's graph from each track's mean.
+    query = sql.SQL(
+        "SELECT DISTINCT f.cluster_id FROM video_tracks t"
+        " CROSS JOIN LATERAL (SELECT e.face_id FROM face_embeddings e WHERE e.pack = {pack}"
+        "   ORDER BY {e} <=> {t} LIMIT %s) n JOIN faces f ON f.id = n.face_id"
+        " WHERE t.id = ANY(%s) AND t.pack = {pack} AND vector_dims(t.embedding) = {width}"
+        " AND f.cluster_id IS NOT NULL AND f.person_id IS NULL AND f.quality >= %s"
+        " ORDER BY f.cluster_id"
+    ).format(
+        e=cast("e.embedding", width),
+        t=cast("t.embedding", width),
+        pack=sql.Literal(pack),
+        width=sql.Literal(width),
+    )
+    rows = conn.execute(query, (int(k), list(track_ids), min_quality)).fetchall()
+    return [r[0] for r in rows]
+
+
 def photo_cluster_sums(
-    conn: psycopg.Connection, pack: str, min_quality: float, dim: int
+    conn: psycopg.Connection, pack: str, min_quality: float, dim: int, cluster_ids: list[str]
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(cluster ids, member embedding sums, sizes) of the photo clusters of unlabelled faces
-    (dim: the pack's width, the empty array's when there are none)."""
+    """(cluster ids, member embedding sums, sizes) of these photo clusters, over their
+    unlabelled faces of quality >= min_quality (dim: the pack's width, the empty array's when
+    there are none). Clusters with no such face left are left out."""
     rows = conn.execute(
         "SELECT f.cluster_id, sum(e.embedding), count(*) FROM faces f"
         " JOIN face_embeddings e ON e.face_id = f.id WHERE f.pack = %s"
-        " AND f.cluster_id IS NOT NULL AND f.person_id IS NULL AND f.quality >= %s"
+        " AND f.cluster_id = ANY(%s) AND f.person_id IS NULL AND f.quality >= %s"
         " GROUP BY f.cluster_id ORDER BY f.cluster_id",
-        (pack, min_quality),
+        (pack, list(cluster_ids), min_quality),
     ).fetchall()
     if not rows:
         return [], np.zeros((0, dim), dtype=np.float64), np.zeros(0, dtype=np.int64)

@@ -236,3 +236,58 @@ def test_max_faces_leaves_the_rest_for_the_next_run(store, library):
     assert clusters.recluster(store, PACK).mode == "unchanged"
     with pytest.raises(ValueError, match="max_faces"):
         clusters.recluster(store, PACK, max_faces=0)
+
+
+def _add_track(store, embedding) -> int:
+    """One unassigned video track of this embedding (its clip registered as the store does)."""
+    with store.transaction() as conn:
+        video = conn.execute(
+            "INSERT INTO videos (rel_path, byte_size, mtime_ns, taken_at, time_source, month,"
+            " status) VALUES ('clips/a.mp4', 1, 1, '2020-01-01', 'mtime', '2020-01', 'ok')"
+            " RETURNING id"
+        ).fetchone()[0]
+        return conn.execute(
+            "INSERT INTO video_tracks (video_id, pack, track_index, first_frame, last_frame,"
+            " face_count, embedding) VALUES (%s, %s, 0, 0, 10, 5, %s) RETURNING id",
+            (video, PACK, np.asarray(embedding, dtype=np.float32)),
+        ).fetchone()[0]
+
+
+def test_a_track_is_weighed_only_against_the_clusters_its_nearest_faces_hold(
+    store, library, monkeypatch
+):
+    """A track joins the photo cluster it matches best on average, and the run sums only the
+    clusters among its nearest faces (an HNSW probe), never every cluster of the library."""
+    from face_assets.store import videos as video_store
+
+    lib, _ = library
+    _load(store, lib, np.ones(N, dtype=bool))
+    clusters.recluster(store, PACK)
+    groups = _partition(_labels(store))
+    by_face = {f: c for f, c in _labels(store).items() if c}
+    biggest = max(groups, key=len)
+    target = by_face[next(iter(biggest))]
+    with store.transaction() as conn:
+        rows = conn.execute(
+            "SELECT e.embedding FROM face_embeddings e WHERE e.face_id = ANY(%s)",
+            (sorted(biggest),),
+        ).fetchall()
+    mean = np.mean([video_store.vector_array(r[0]) for r in rows], axis=0)
+    track = _add_track(store, mean / np.linalg.norm(mean))
+    asked: list[list[str]] = []
+    summed = video_store.photo_cluster_sums
+
+    def spy(conn, pack, min_quality, dim, cluster_ids):
+        asked.append(list(cluster_ids))
+        return summed(conn, pack, min_quality, dim, cluster_ids)
+
+    monkeypatch.setattr(video_store, "photo_cluster_sums", spy)
+    stats = clusters.recluster(store, PACK)
+    assert stats.mode == "unchanged" and stats.tracks == 1 and stats.tracks_joined == 1
+    with store.transaction() as conn:
+        joined = conn.execute(
+            "SELECT cluster_id FROM video_tracks WHERE id = %s", (track,)
+        ).fetchone()[0]
+    assert joined == target
+    (ids,) = asked
+    assert target in ids and len(ids) < len(groups) // 4  # what the track reaches, not all

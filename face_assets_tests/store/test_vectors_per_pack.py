@@ -126,7 +126,7 @@ def test_empty_pack_reads_have_the_width_their_caller_names(store: Store):
             assert ids == [] and x.shape == (0, dim) and x.dtype == np.float32
             ids, x = video_store.clusterable_tracks(conn, "dlib_resnet", dim)
             assert ids == [] and x.shape == (0, dim) and x.dtype == np.float32
-            ids, sums, sizes = video_store.photo_cluster_sums(conn, "dlib_resnet", 0.0, dim)
+            ids, sums, sizes = video_store.photo_cluster_sums(conn, "dlib_resnet", 0.0, dim, [])
             assert ids == [] and sums.shape == (0, dim) and sizes.shape == (0,)
             ids, x = people_store.person_centroids(conn, "dlib_resnet", 10, dim)
             assert ids == [] and x.shape == (0, dim) and x.dtype == np.float32
