@@ -102,6 +102,25 @@ def test_a_guessable_token_is_refused(tmp_path):
     assert "guessable" in line and "secrets.token_urlsafe" in line
 
 
+def test_packs_lists_the_registry_without_a_store(tmp_path):
+    """`packs` only reads the registry and the model folder: it neither starts the embedded
+    server (no pgdata appears in a fresh home) nor connects to a configured one (nothing
+    listens at this URL, which would be exit 3)."""
+    from face_assets.vision.packs import PACKS
+    from face_assets_tests.deploy.processes import free_port
+
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/none?connect_timeout=2"
+    embedded = _run(tmp_path, "packs")
+    configured = _run(tmp_path, "packs", "--auto", "balanced", FACE_ASSETS_DATABASE_URL=url)
+    for done in (embedded, configured):
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "store: " not in done.stderr and _error_lines(done.stderr) == []
+        listed = [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
+        assert listed[: len(PACKS)] == list(PACKS)
+    assert "auto (balanced): " in configured.stdout
+    assert not (tmp_path / "home").exists()  # no pgdata, no sample library, nothing
+
+
 def test_a_model_pack_that_needs_a_download_offline(tmp_path, database_url, shared_data):
     folder = tmp_path / "photos"
     folder.mkdir()
