@@ -53,12 +53,20 @@ SEED_MODEL_ENV = "INSIGHTFACE_MODEL"  # = FACE_ASSETS_PACK
 DET_SIZE_ENV = "DET_SIZE"  # the app's SCRFD input size
 LOG_LEVEL_ENV = "LOG_LEVEL"
 MODEL_CACHE_ENV = "MODEL_CACHE_DIR"  # where the app's models are found (or downloaded)
+# Where seed 001 and we both name a setting: {ours: the seed's}; the seed's is read when ours
+# is unset (see env_value). HOST, PORT, DET_SIZE, LOG_LEVEL, MODEL_CACHE_DIR are the only names.
+SEED_ALIASES = {PACK_ENV: SEED_MODEL_ENV, PROVIDERS_ENV: SEED_PROVIDERS_ENV}
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 DEFAULT_LOG_LEVEL = "info"  # seed 001's INFO
 DEFAULT_APP_HOST = "127.0.0.1"  # loopback: the app speaks plain HTTP; put TLS in front to share it
 DEFAULT_APP_PORT = 8765  # `face-assets serve`, docker-compose and the Helm chart
 APP_URL_ENV = "FACE_ASSETS_APP_URL"  # where users open the app: asset metadata links to it
 _TRUE = ("1", "on", "true", "yes")
+
+
+def env_value(env: Mapping[str, str], name: str) -> str:
+    """The variable's value, else its seed 001 alias's (SEED_ALIASES), else ""."""
+    return env.get(name) or env.get(SEED_ALIASES.get(name, "")) or ""
 
 
 def checkout_root() -> Path | None:
@@ -103,13 +111,15 @@ class Settings:
         env = os.environ if env is None else env
         home = Path(env[HOME_ENV]).expanduser() if env.get(HOME_ENV) else default_home()
         library = env.get(LIBRARY_ENV) or ""
-        pack = env.get(PACK_ENV) or env.get(SEED_MODEL_ENV) or DEFAULT_PACK
+        pack = env_value(env, PACK_ENV) or DEFAULT_PACK
+        named = env_value(env, PROVIDERS_ENV)
+        providers = tuple(p.strip() for p in named.split(",") if p.strip())
         choice = None
         if pack == AUTO_PACK:
             # Resolved once here, on the memory free now: a library keeps its pack afterwards
             # (set FACE_ASSETS_PACK to the chosen name; `face-assets repack` switches later).
             requirement = env.get(PACK_REQUIREMENT_ENV) or DEFAULT_PACK_REQUIREMENT
-            wanted = (env.get(PROVIDERS_ENV) or env.get(SEED_PROVIDERS_ENV) or "").lower()
+            wanted = named.lower()
             device = "cuda" if "cuda" in wanted or "tensorrt" in wanted else "cpu"
             picked = choose(requirement, device)
             pack, choice = picked.pack, picked.metadata()
@@ -126,8 +136,6 @@ class Settings:
         concurrency = env.get(MODEL_CONCURRENCY_ENV) or str(DEFAULT_MODEL_CONCURRENCY)
         if not concurrency.isdigit() or int(concurrency) < 1:
             raise ValueError(f"{MODEL_CONCURRENCY_ENV}={concurrency!r} is not a positive number")
-        named = env.get(PROVIDERS_ENV) or env.get(SEED_PROVIDERS_ENV) or ""
-        providers = tuple(p.strip() for p in named.split(",") if p.strip())
         port = env.get(SEED_PORT_ENV) or str(DEFAULT_APP_PORT)
         if not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"{SEED_PORT_ENV}={port!r} is not a TCP port")

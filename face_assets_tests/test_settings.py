@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from face_assets.settings import DEFAULT_APP_HOST, DEFAULT_APP_PORT, Settings
+from face_assets.settings import (
+    DEFAULT_APP_HOST,
+    DEFAULT_APP_PORT,
+    SEED_ALIASES,
+    Settings,
+    env_value,
+)
 
 
 def test_seed_001s_names_are_read_and_ours_win():
@@ -53,3 +59,11 @@ def test_amd_providers_never_fall_back_silently():
         "ROCMExecutionProvider", "MIGraphXExecutionProvider"
     ]  # fmt: skip
     assert {"ROCMExecutionProvider", "MIGraphXExecutionProvider"} <= GPU_PROVIDERS
+
+
+@pytest.mark.parametrize("ours, seeds", sorted(SEED_ALIASES.items()))
+def test_each_seed_alias_is_read_when_ours_is_unset(ours, seeds):
+    """The one table of seed 001's aliases: the seed's name alone is read, ours wins."""
+    assert env_value({seeds: "seed-value"}, ours) == "seed-value"
+    assert env_value({seeds: "seed-value", ours: "our-value"}, ours) == "our-value"
+    assert env_value({}, ours) == "" and env_value({seeds: "x"}, "UNRELATED") == ""
