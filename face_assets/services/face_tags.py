@@ -38,15 +38,14 @@ from face_assets.store import faces as face_store
 from face_assets.store import label_events as event_store
 from face_assets.store import labels as label_store
 from face_assets.store import persons as person_store
-from face_assets.vision import face_tags, matching
+from face_assets.vision import face_tags, manual, matching
 from face_assets.vision.decode import ImageRejected, decode_image
 from face_assets.vision.faces import (
+    DetectedFace,
     box_key,
-    box_landmarks,
     encode_crop,
     encode_jpeg,
     face_thumbnail,
-    kept_faces,
 )
 from face_assets.vision.models import FaceModels
 
@@ -58,8 +57,6 @@ PICASA_CONTACTS = "contacts.xml"  # Picasa 3's names, when copied into the libra
 # run over a month reads 1 MiB per photo, not the photo (the whole photo only for a region
 # that needs a new face's crop).
 EMBEDDED_XMP_WINDOW = 1024 * 1024
-REGION_CONTEXT = 0.5  # the region grown by half its size each side before re-detecting in it
-TAG_FACE_SCORE = 0.0  # det_score of a face the detector did not find (none to report)
 
 Log = Callable[[str], None]
 
@@ -215,31 +212,19 @@ def _tag_files(
     return (*own, picasa.stamp(_picasa_ini(rel_path)), picasa.stamp(PICASA_CONTACTS))
 
 
-def _region_face(
-    models: FaceModels, bgr: np.ndarray, box: tuple[float, float, float, float]
-) -> tuple[tuple[float, float, float, float], np.ndarray, float]:
-    """Box, landmarks and score for a region: the detector's, run on the region with context,
-    when it finds a face centred in it; else the region's box with estimated landmarks."""
+def _region_face(models: FaceModels, bgr: np.ndarray, box: tuple) -> DetectedFace:
+    """The face in a tag region, by the rule for a face drawn by hand (vision.manual): the
+    detector's, run on the region with context at a low threshold, that overlaps it most;
+    else the face aligned from the region's box alone."""
     height, width = bgr.shape[:2]
-    x1, y1, x2, y2 = box
-    pad_x, pad_y = (x2 - x1) * REGION_CONTEXT, (y2 - y1) * REGION_CONTEXT
-    left, top = max(0, int(x1 - pad_x)), max(0, int(y1 - pad_y))
-    right, bottom = min(width, int(x2 + pad_x)), min(height, int(y2 + pad_y))
-    if right - left >= 16 and bottom - top >= 16:
+    left, top, right, bottom = manual.refine_region(box, width, height)
+    if min(right - left, bottom - top) >= manual.MIN_DRAWN_SIZE:
         crop = np.ascontiguousarray(bgr[top:bottom, left:right])
-        boxes, kps = models.detect(crop, threshold=0.3)
-        for face in kept_faces(boxes, kps, 0.3, 8):
-            cx = (face.bbox[0] + face.bbox[2]) / 2 + left
-            cy = (face.bbox[1] + face.bbox[3]) / 2 + top
-            if x1 <= cx <= x2 and y1 <= cy <= y2:
-                shifted = (
-                    face.bbox[0] + left,
-                    face.bbox[1] + top,
-                    face.bbox[2] + left,
-                    face.bbox[3] + top,
-                )
-                return shifted, face.landmarks + np.float32([left, top]), face.det_score
-    return box, box_landmarks(box), TAG_FACE_SCORE
+        boxes, kps = models.detect(crop, threshold=manual.REFINE_MIN_CONFIDENCE)
+        found = manual.pick_detection(box, (left, top), boxes, kps)
+        if found is not None:
+            return found
+    return manual.box_only_face(box)
 
 
 def import_tags(
@@ -395,7 +380,8 @@ def _create_face(
 ) -> tuple[int, np.ndarray]:
     """An imported face from a region: crop, thumbnail and row; the caller embeds the photo's
     new crops in one model batch (a tagged group photo is one call, not one per region)."""
-    bbox, landmarks, score = _region_face(models, bgr, box)
+    face = _region_face(models, bgr, box)
+    bbox, landmarks, score = face.bbox, face.landmarks, face.det_score
     key = box_key(bbox)
     crop_path = media.face_file_name(image.sha256, models.pack, key, "crop")
     thumb_path = media.face_file_name(image.sha256, models.pack, key, "thumb")

@@ -108,19 +108,3 @@ def decode_crop(data: bytes) -> np.ndarray:
     if crop.dtype != np.uint8 or crop.ndim != 3 or crop.shape[2] != 3:
         raise ValueError(f"stored crop has shape {crop.shape} and dtype {crop.dtype}")
     return crop
-
-
-# Where the five landmarks sit in a face box when no detector gave them (a face drawn by hand
-# or imported from a tag that the detector cannot find): fractions of the box, from the
-# ArcFace 112 px template (insightface arcface_dst) placed in a SCRFD-sized box (ours).
-BOX_LANDMARK_FRACTIONS = np.float32(
-    [[0.34, 0.46], [0.66, 0.46], [0.50, 0.64], [0.37, 0.82], [0.63, 0.82]]
-)
-
-
-def box_landmarks(bbox: tuple[float, float, float, float]) -> np.ndarray:
-    """Estimated landmarks (5, 2) of a face box: enough for an aligned crop and an embedding
-    of a face only a human could find."""
-    x1, y1, x2, y2 = (float(v) for v in bbox)
-    size = np.float32([x2 - x1, y2 - y1])
-    return np.float32([x1, y1]) + BOX_LANDMARK_FRACTIONS * size

@@ -12,11 +12,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from face_assets.defs.partitions import partition_of
 from face_assets.services import face_tags as tag_service
 from face_assets.services import forgetting, ingest
+from face_assets.vision import manual
 from face_assets_tests.conftest import FACES_REAL
 
 PACK = "buffalo_s"
@@ -199,3 +201,32 @@ def test_picasa_and_hostile_sidecars(store, face_models, tmp_path):
     again = tag_service.import_tags(face_models, store, root, months)
     assert again.unreadable == {"tags_forbidden_xml": 1}
     assert again.skipped_unchanged == 1 and again.already_imported == 1
+
+
+class _OneDetection:
+    """A detector that finds one face at a fixed place of the crop it is given."""
+
+    def __init__(self, box: tuple[float, ...]) -> None:
+        self.box, self.asked = box, []
+
+    def detect(self, bgr, threshold):
+        self.asked.append((bgr.shape[:2], threshold))
+        landmarks = np.zeros((1, 5, 2), dtype=np.float32) + 1
+        return np.array([[*self.box, 0.4]], dtype=np.float32), landmarks
+
+
+def test_tag_region_face_follows_the_drawn_face_rule():
+    """A tag region is refined as a drawn box is (vision.manual): the region with its margin,
+    the low threshold, the detection overlapping it most; else the box-only face."""
+    bgr = np.zeros((400, 400, 3), dtype=np.uint8)
+    region = (100.0, 100.0, 200.0, 200.0)
+    near = _OneDetection((55.0, 52.0, 150.0, 148.0))  # crop offset (50, 50): photo 105..200
+    face = tag_service._region_face(near, bgr, region)
+    assert near.asked == [((200, 200), manual.REFINE_MIN_CONFIDENCE)]
+    assert face.bbox == (105.0, 102.0, 200.0, 198.0) and face.det_score == pytest.approx(0.4)
+    assert np.allclose(face.landmarks, 51.0)
+    far = _OneDetection((0.0, 0.0, 20.0, 20.0))  # in the margin, not on the region
+    alone = tag_service._region_face(far, bgr, region)
+    expected = manual.box_only_face(region)
+    assert alone.bbox == region and alone.det_score == manual.DRAWN_SCORE
+    assert np.allclose(alone.landmarks, expected.landmarks)
