@@ -67,3 +67,24 @@ def test_each_seed_alias_is_read_when_ours_is_unset(ours, seeds):
     assert env_value({seeds: "seed-value"}, ours) == "seed-value"
     assert env_value({seeds: "seed-value", ours: "our-value"}, ours) == "our-value"
     assert env_value({}, ours) == "" and env_value({seeds: "x"}, "UNRELATED") == ""
+
+
+def test_the_cli_reads_an_environment_once(monkeypatch):
+    """`auto` is resolved once per environment, not at each of a verb's settings() calls; a
+    changed environment is read again."""
+    from face_assets import settings as settings_module
+    from face_assets.cli import common
+
+    real_choose, calls = settings_module.choose, []
+
+    def counted(*args):
+        calls.append(args)
+        return real_choose(*args)
+
+    monkeypatch.setattr(settings_module, "choose", counted)
+    monkeypatch.setenv("FACE_ASSETS_PACK", "auto")
+    monkeypatch.setenv("FACE_ASSETS_PACK_REQUIREMENT", "speed")
+    first = common.settings()
+    assert common.settings() is first and common.pack() == first.pack and len(calls) == 1
+    monkeypatch.setenv("FACE_ASSETS_PACK_REQUIREMENT", "balanced")
+    assert common.settings() is not first and len(calls) == 2

@@ -3,7 +3,9 @@ Dagster report after a labelling operation and JSON output."""
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,10 +13,19 @@ from urllib.parse import urlsplit
 from face_assets.settings import DATABASE_URL_ENV, HOME_ENV, Settings
 
 _TOLD: set[str] = set()  # what this process already said on stderr (once each)
+ENVIRONMENTS_KEPT = 4  # a process sees one environment; tests switch between a few
+
+
+@functools.lru_cache(maxsize=ENVIRONMENTS_KEPT)
+def _settings_of(environment: frozenset[tuple[str, str]]) -> Settings:
+    return Settings.from_env(dict(environment))
 
 
 def settings() -> Settings:
-    return Settings.from_env()
+    """The settings of the environment as it is now, read once per environment rather than at
+    each of a verb's calls (store, pack, launcher): with FACE_ASSETS_PACK=auto every read
+    measured free memory again (nvidia-smi on cuda) and could pick another pack mid-command."""
+    return _settings_of(frozenset(os.environ.items()))
 
 
 def tell_once(key: str, line: str) -> None:
