@@ -20,7 +20,19 @@ from pydantic.alias_generators import to_camel
 from starlette.requests import ClientDisconnect
 
 from face_assets.api import embedding_jobs as job_routes
-from face_assets.api import pages, people, recognition, rest, service, videos
+from face_assets.api import (
+    pages_clusters,
+    pages_faces,
+    pages_login,
+    pages_persons,
+    pages_photos,
+    pages_queue,
+    people,
+    recognition,
+    rest,
+    service,
+    videos,
+)
 from face_assets.api.auth import Auth, CallerDep, require_caller
 from face_assets.api.decode_budget import DecodeBudget
 from face_assets.api.limits import BodyLimitMiddleware
@@ -193,7 +205,15 @@ def create_app(
     app.include_router(job_routes.router, responses=API_ERRORS)
     # Seed 000's curl example says /api/jobs/...: the same routes answer there too.
     app.include_router(job_routes.router, prefix="/api", responses=API_ERRORS)
-    app.include_router(pages.router)
+    for pages in (
+        pages_login,
+        pages_clusters,
+        pages_persons,
+        pages_faces,
+        pages_photos,
+        pages_queue,
+    ):
+        app.include_router(pages.router)  # the review app, one router per page group
     app.include_router(recognition.router)
     app.state.recognition = recognition.RecognitionState(models)
 
@@ -206,7 +226,7 @@ def create_app(
         except HTTPException as exc:
             if exc.status_code != 401:
                 raise
-            return pages.login_form("/docs", 401)
+            return pages_login.login_form("/docs", 401)
         return HTMLResponse(_swagger_page(caller.csrf))
 
     @app.get("/docs/static/{name}", include_in_schema=False)
