@@ -32,7 +32,7 @@ from face_assets.identity.names import normalise_name
 from face_assets.library import confined_path, read_library_file
 from face_assets.services.identities import rebuild_prototypes
 from face_assets.services.ingest import score_faces
-from face_assets.store import Store
+from face_assets.store import Connection, Store
 from face_assets.store import face_tags as tag_store
 from face_assets.store import faces as face_store
 from face_assets.store import label_events as event_store
@@ -484,34 +484,54 @@ def export_tags(
     }
 
 
-def forget_in_sidecars(
-    store: Store, library_root: Path | None, person_ids: list[int], names: list[str]
-) -> dict:
-    """Before a forget commits: remove the names from the sidecars we wrote, and list the tag
-    files (not ours) whose regions named them, which we do not modify."""
-    with store.transaction() as conn:
-        ours = tag_store.sidecars_naming(conn, person_ids)
-        theirs = tag_store.tag_files_naming(conn, person_ids)
-    cleaned = []
+@dataclass(frozen=True)
+class SidecarsNaming:
+    """What a forget must do to tag files, read in its transaction (before the rows go)."""
+
+    person_ids: list[int]
+    names: list[str]
+    ours: list[str]  # sidecars we wrote that carry one of the names
+    theirs: list[str]  # tag files (not ours) whose regions named them: listed, not modified
+
+
+def sidecars_naming(conn: Connection, person_ids: list[int]) -> SidecarsNaming:
+    """Inside the forget's transaction, with the persons locked: the names and the files
+    that carry them (imported_regions' rows go with the persons)."""
+    return SidecarsNaming(
+        person_ids=person_ids,
+        names=list(person_store.person_names(conn, person_ids).values()),
+        ours=[rel_path for rel_path, _ in tag_store.sidecars_naming(conn, person_ids)],
+        theirs=tag_store.tag_files_naming(conn, person_ids),
+    )
+
+
+def forget_in_sidecars(store: Store, library_root: Path | None, naming: SidecarsNaming) -> dict:
+    """After a forget commits (a forget that fails or loses a race changes no file): remove
+    the names from the sidecars we wrote. A sidecar that cannot be read or written is
+    reported (path: reason) and its record kept, naming the ids, for a later clean."""
+    cleaned: list[str] = []
+    failed: dict[str, str] = {}
     if library_root is not None:
         root = Path(library_root)
-        for rel_path, _ in ours:
+        for rel_path in naming.ours:
             try:
                 existing = _read_optional(root, rel_path, face_tags.MAX_XMP_BYTES)
-            except face_tags.TagsRejected:
-                existing = None
-            sha = None
-            if existing is not None:
-                update = face_tags.merged_sidecar(
-                    existing, [], None, None, drop_names=frozenset(names)
-                )
-                if update.changed:
-                    _write_sidecar(root, rel_path, update.content)
-                sha = hashlib.sha256(update.content).hexdigest()
+                sha = None  # the sidecar is gone: nothing names them
+                if existing is not None:
+                    update = face_tags.merged_sidecar(
+                        existing, [], None, None, drop_names=frozenset(naming.names)
+                    )
+                    if update.changed:
+                        _write_sidecar(root, rel_path, update.content)
+                    sha = hashlib.sha256(update.content).hexdigest()
+            except (face_tags.TagsRejected, OSError) as exc:
+                failed[rel_path] = str(exc)
+                continue
             with store.transaction() as conn:
-                tag_store.drop_from_sidecar(conn, rel_path, person_ids, sha)
+                tag_store.drop_from_sidecar(conn, rel_path, naming.person_ids, sha)
             cleaned.append(rel_path)
     return {
         "sidecars_cleaned": cleaned,
-        "tag_files_naming_them": sorted(set(theirs) - set(cleaned)),
+        "sidecars_not_cleaned": failed,
+        "tag_files_naming_them": sorted(set(naming.theirs) - set(cleaned)),
     }

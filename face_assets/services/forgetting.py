@@ -1,5 +1,6 @@
 """Forgetting a person: their biometric data and name deleted everywhere this product writes
-them, in one transaction, with media files and projection-head checkpoints removed after it.
+them, in one transaction, with media files, projection-head checkpoints and the names in the
+XMP sidecars we wrote removed after it (a forget that fails or loses a race changes no file).
 
 The decision which other faces are the same face (a box of another pack overlapping one of
 the person's by vision.matching's rule) is made here; the store reads and deletes.
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from face_assets import media
 from face_assets.services import people
-from face_assets.services.face_tags import forget_in_sidecars
+from face_assets.services.face_tags import SidecarsNaming, forget_in_sidecars, sidecars_naming
 from face_assets.services.labels import person_ref
 from face_assets.store import Connection, Store, at_rest
 from face_assets.store import forgetting as forget_store
@@ -102,8 +103,9 @@ def forget_person(
     their automatic assignments released; with the promoted head retired, assignments use
     raw ArcFace until a new head passes the gate). Box tombstones (no pixels, no name) stop
     any detector size or pack from finding the faces again. Dagster's event log holds ids
-    and counts only. With the library root, the name is removed from the XMP sidecars we
-    wrote (export-tags); tag files of others that named them are listed, not modified. The
+    and counts only. With the library root, after the commit, the name is removed from the
+    XMP sidecars we wrote (export-tags; one that cannot be rewritten is reported in
+    sidecars_not_cleaned); tag files of others that named them are listed, not modified. The
     review page's cached previews of their photos go too.
     With `at_once` (the default), the disk is scrubbed right after the commit
     (scrub_at_rest); without it the caller must call scrub_at_rest itself.
@@ -113,25 +115,26 @@ def forget_person(
     """
     with store.transaction() as conn:
         person = person_store.find_person(conn, person_ref(ref))
-        aliases = forget_store.person_and_aliases(conn, person.id)
-        names = list(person_store.person_names(conn, aliases).values())
     heads = _heads_trained_on(store, [person.id])
-    tags = forget_in_sidecars(store, library_root, aliases, names)
     head_ids = [h.id for h in heads]
 
-    def work(conn: Connection) -> tuple[forget_store.Forgotten, int, list[str], list[str]]:
-        if not forget_store.lock_person_and_aliases(conn, person.id):
+    def work(
+        conn: Connection,
+    ) -> tuple[forget_store.Forgotten, int, list[str], list[str], SidecarsNaming]:
+        locked = forget_store.lock_person_and_aliases(conn, person.id)
+        if not locked:
             # Forgotten meanwhile: nothing more to delete, log or count.
             raise LookupError(f"no person {person.id} (already forgotten)")
+        tag_files = sidecars_naming(conn, locked)  # before the rows naming them go
         video_media = video_store.forget_person_tracks(conn, person.id)  # before the person
         previews = people.person_previews(conn, person.id)  # photo previews the pages cached
         gone = _erase(conn, person.id)
         assert gone is not None  # locked above
         released = head_store.retire_for_forget(conn, head_ids) if head_ids else 0
         event_store.log_event(conn, "forget", person.id, None, gone.faces)
-        return gone, released, video_media, previews
+        return gone, released, video_media, previews, tag_files
 
-    gone, released, video_media, previews = store.run(work)
+    gone, released, video_media, previews, tag_files = store.run(work)
     # After the commit: a crash before it deletes nothing that is still referenced.
     removed = media.delete_media(store.media_root, gone.media_paths + video_media + previews)
     checkpoints = 0
@@ -140,6 +143,7 @@ def forget_person(
         if path.exists():
             path.unlink()
             checkpoints += 1
+    tags = forget_in_sidecars(store, library_root, tag_files)
     promoted = [h.id for h in heads if h.status == "promoted"]
     scrubbed = scrub_at_rest(store) if at_once else None
     return {

@@ -30,13 +30,6 @@ class Forgotten:
     media_paths: list[str]
 
 
-def person_and_aliases(conn: psycopg.Connection, person_id: int) -> list[int]:
-    """The person first, then the persons merged into it (read, not locked)."""
-    return [person_id] + [
-        r[0] for r in conn.execute("SELECT id FROM persons WHERE merged_into = %s", (person_id,))
-    ]
-
-
 def lock_person_and_aliases(conn: psycopg.Connection, person_id: int) -> list[int]:
     """Lock the person and the persons merged into it (FOR UPDATE, in id order, before any
     face); the person first, then its aliases. Empty when the person is gone (a forget that

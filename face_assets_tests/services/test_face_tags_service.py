@@ -159,9 +159,38 @@ def test_import_export_and_forget_round_trip(store, face_models, tmp_path, exift
     assert photo.read_bytes() == original  # never the photo
     assert tag_service.export_tags(store, root, PACK)["sidecars_changed"] == 0
 
+    # A forget that fails, or loses the race to another forget, changes no file: the sidecar
+    # is edited only after the forget commits.
+    exported = sidecar.read_bytes()
+    assert b"Lin Manuel" in exported
+
+    def fail_after_erase(*args, **kwargs):
+        raise RuntimeError("forced failure after the erase")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(forgetting.event_store, "log_event", fail_after_erase)
+        with pytest.raises(RuntimeError, match="forced failure"):
+            forgetting.forget_person(store, "Lin Manuel", library_root=root)
+    assert sidecar.read_bytes() == exported
+    with monkeypatch.context() as patch:  # another forget committed between read and lock
+        patch.setattr(forgetting.forget_store, "lock_person_and_aliases", lambda *a: [])
+        with pytest.raises(LookupError, match="already forgotten"):
+            forgetting.forget_person(store, "Lin Manuel", library_root=root)
+    assert sidecar.read_bytes() == exported
+    assert "Lin Manuel" in {r[3] for r in _face_rows(store)}  # both rolled back
+
     # Forgetting a person removes their name from the sidecar we wrote.
     result = forgetting.forget_person(store, "Lin Manuel", library_root=root)
     assert result["sidecars_cleaned"] == ["alex/1.jpg.xmp"]
+    assert result["sidecars_not_cleaned"] == {}
+    with store.transaction() as conn:  # its record no longer names them
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM written_sidecars WHERE person_ids && %s::bigint[]",
+                ([result["person_id"]],),
+            ).fetchone()[0]
+            == 0
+        )
     assert b"Lin Manuel" not in sidecar.read_bytes()
     assert b"Alex Lacamoire" in sidecar.read_bytes()
     # The tag is still in no file of ours, and re-importing does not bring the person back
