@@ -8,6 +8,7 @@ config and unchanged on disk is not read again; a changed one replaces its own t
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import shutil
 import tempfile
 from collections import Counter
@@ -22,6 +23,7 @@ from face_assets.identity.track_units import resolve_track_assignments
 from face_assets.library import list_videos
 from face_assets.services import exports
 from face_assets.store import Store
+from face_assets.store import clusters as cluster_store
 from face_assets.store import videos as video_store
 from face_assets.vision.harvest import harvest_video
 from face_assets.vision.harvest_rules import HarvestConfig
@@ -29,6 +31,8 @@ from face_assets.vision.matching import iou_matrix
 from face_assets.vision.packs import embedding_dim, person_threshold
 from face_assets.vision.video import VideoRejected, captured_at, probe_video
 
+ASSIGN_STAGE = "track_assignment"  # identity_watermarks row of assign_tracks
+ASSIGN_SCOPE = "centroids"
 FORGOTTEN_IOU = 0.3  # a harvested face overlapping a nearby tombstone this much is forgotten
 # Tombstones hold across sampling changes: a face within this many seconds of a forgotten face
 # (and overlapping it) matches it, and the whole track it belongs to stays forgotten.
@@ -188,31 +192,57 @@ def _write_harvest(store, video_id, pack, params, result, tombstones, stats) -> 
     stats.tracks += len(tracks)
 
 
+def _assignment_inputs(person_ids, centroids, threshold, fixed, rejected) -> str:
+    """Fingerprint of what every track's match depends on besides the track itself: the
+    centroids, the bar, the humans' track labels (cannot-links refuse their persons) and
+    rejections. While it holds, only tracks new since the last run need matching."""
+    digest = hashlib.sha1(repr((person_ids, float(threshold))).encode())
+    digest.update(np.ascontiguousarray(centroids, dtype=np.float32).tobytes())
+    digest.update(repr((sorted(fixed.items()), sorted(rejected))).encode())
+    return digest.hexdigest()[:16]
+
+
 def assign_tracks(store: Store, pack: str, threshold: float | None = None) -> dict:
     """Name tracks from the persons' centroids: each track is one item (its quality-weighted
-    mean), so one labelled photo names the whole track; a human's label is never replaced, and
-    two tracks seen in the same frame never get the same person (the stronger match wins)."""
+    mean), so one labelled photo names the whole track; a human's label or rejection is never
+    replaced, and two tracks seen in the same frame never get the same person (the stronger
+    match wins). Only tracks new since the last run are matched, all of them when the
+    centroids, the bar or a human's track decision changed (a watermark, as clustering's);
+    only tracks whose person changed are written."""
     threshold = person_threshold(pack) if threshold is None else threshold
     with store.transaction() as conn:
         person_ids, centroids = video_store.prototype_centroids(conn, pack, embedding_dim(pack))
-        tracks = video_store.unassigned_tracks(conn, pack)
-        cannot = video_store.cooccurring_pairs(conn, pack)
         fixed = video_store.human_track_labels(conn, pack)
         rejected = video_store.track_rejections(conn, pack)
-    if not person_ids or not tracks:
-        return {"tracks": len(tracks), "assigned": 0}
-    matrix = np.stack([emb for _, emb in tracks]) @ centroids.T
-    candidates = [
-        (track_id, person_ids[j], float(matrix[i, j]))
-        for i, (track_id, _) in enumerate(tracks)
-        for j in np.flatnonzero(matrix[i] >= threshold)
-        if (track_id, person_ids[j]) not in rejected  # a human's "not this person" holds
-    ]
-    rows = resolve_track_assignments(candidates, cannot, fixed)
+        inputs = _assignment_inputs(person_ids, centroids, threshold, fixed, rejected)
+        last = cluster_store.watermark(conn, ASSIGN_STAGE, pack, ASSIGN_SCOPE)
+        seen, _, since = (last or "").partition(":")
+        after = int(since) if seen == inputs and since else 0
+        tracks = video_store.unassigned_tracks(conn, pack, after)
+        cannot = video_store.cooccurring_pairs(conn, pack, after)
+    summary = {"tracks": len(tracks), "assigned": 0, "changed": 0, "threshold": threshold}
+    if not person_ids:
+        return summary
+    rows: list[tuple[int, int]] = []
+    if tracks:
+        matrix = np.stack([emb for _, emb, _ in tracks]) @ centroids.T
+        candidates = [
+            (track_id, person_ids[j], float(matrix[i, j]))
+            for i, (track_id, _, _) in enumerate(tracks)
+            for j in np.flatnonzero(matrix[i] >= threshold)
+            if (track_id, person_ids[j]) not in rejected  # a human's "not this person" holds
+        ]
+        rows = resolve_track_assignments(candidates, cannot, fixed)
+    best, current = dict(rows), {t: p for t, _, p in tracks}
+    changed = [(t, p) for t, p in rows if current[t] != p]
+    released = [t for t, p in current.items() if p is not None and t not in best]
+    newest = max([after, *(t for t, _, _ in tracks)])
     with store.transaction() as conn:
-        video_store.release_auto(conn, [t for t, _ in tracks])
-        video_store.assign_tracks(conn, rows)
-    return {"tracks": len(tracks), "assigned": len(rows), "threshold": threshold}
+        video_store.release_auto(conn, released)
+        video_store.assign_tracks(conn, changed)
+        cluster_store.set_watermark(conn, ASSIGN_STAGE, pack, ASSIGN_SCOPE, f"{inputs}:{newest}")
+    summary.update(assigned=len(rows), changed=len(changed) + len(released))
+    return summary
 
 
 def export_faces(

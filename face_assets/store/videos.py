@@ -293,23 +293,30 @@ def track_rejections(conn: psycopg.Connection, pack: str) -> set[tuple[int, int]
 
 
 def assign_tracks(conn: psycopg.Connection, rows: list[tuple[int, int]]) -> int:
-    """Machine assignments (track id, person id); never over a human's label."""
+    """Machine assignments (track id, person id); never over a human's label, never to a
+    person a human rejected for the track (a decision made while the match computed)."""
     with conn.cursor() as cur:
         cur.executemany(
-            "UPDATE video_tracks SET person_id = %s, assignment_method = 'auto'"
-            " WHERE id = %s AND assignment_method IS DISTINCT FROM 'human'",
-            [(p, t) for t, p in rows],
+            "UPDATE video_tracks t SET person_id = %s, assignment_method = 'auto'"
+            " WHERE t.id = %s AND t.assignment_method IS DISTINCT FROM 'human'"
+            " AND NOT EXISTS (SELECT 1 FROM video_track_rejections r"
+            " WHERE r.track_id = t.id AND r.person_id = %s)",
+            [(p, t, p) for t, p in rows],
         )
     return len(rows)
 
 
-def unassigned_tracks(conn: psycopg.Connection, pack: str) -> list[tuple[int, np.ndarray]]:
+def unassigned_tracks(
+    conn: psycopg.Connection, pack: str, after: int = 0
+) -> list[tuple[int, np.ndarray, int | None]]:
+    """(id, embedding, machine-assigned person or None) of the tracks no human labelled, with
+    ids above `after` (0: all): what track assignment matches."""
     rows = conn.execute(
-        "SELECT id, embedding FROM video_tracks WHERE pack = %s"
+        "SELECT id, embedding, person_id FROM video_tracks WHERE pack = %s AND id > %s"
         " AND assignment_method IS DISTINCT FROM 'human' ORDER BY id",
-        (pack,),
+        (pack, after),
     ).fetchall()
-    return [(int(r[0]), vector_array(r[1])) for r in rows]
+    return [(int(r[0]), vector_array(r[1]), r[2]) for r in rows]
 
 
 def tracks_of_video(conn: psycopg.Connection, rel_path: str, pack: str) -> list[tuple]:
@@ -391,13 +398,14 @@ def video_tracks(conn: psycopg.Connection, video_id: int) -> list[tuple]:
     ).fetchall()
 
 
-def cooccurring_pairs(conn: psycopg.Connection, pack: str) -> list[tuple[int, int]]:
-    """Pairs of tracks (smaller id first) with kept faces in the same frame of one clip."""
+def cooccurring_pairs(conn: psycopg.Connection, pack: str, after: int = 0) -> list[tuple[int, int]]:
+    """Pairs of tracks (smaller id first) with kept faces in the same frame of one clip, both
+    ids above `after` (a clip's tracks are written together, so a pair is all old or all new)."""
     rows = conn.execute(
         "SELECT DISTINCT a.track_id, b.track_id FROM video_faces a JOIN video_faces b"
         " ON a.video_id = b.video_id AND a.frame_idx = b.frame_idx AND a.track_id < b.track_id"
-        " JOIN video_tracks t ON t.id = a.track_id WHERE t.pack = %s",
-        (pack,),
+        " JOIN video_tracks t ON t.id = a.track_id WHERE t.pack = %s AND a.track_id > %s",
+        (pack, after),
     ).fetchall()
     return [(int(a), int(b)) for a, b in rows]
 

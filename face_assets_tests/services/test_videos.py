@@ -237,3 +237,88 @@ def test_month_stats_add_every_field():
         value = getattr(two, field.name)
         blank.add(two)
         assert getattr(blank, field.name) == value
+
+
+def _unit(v) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def _axis(i: int, dim: int = 512) -> np.ndarray:
+    v = np.zeros(dim, dtype=np.float32)
+    v[i] = 1.0
+    return v
+
+
+def _track(store, clip: str, embedding) -> int:
+    with store.transaction() as conn:
+        video = conn.execute(
+            "INSERT INTO videos (rel_path, byte_size, mtime_ns, taken_at, time_source, month,"
+            " status) VALUES (%s, 1, 1, '2023-11-01', 'mtime', '2023-11', 'ok') RETURNING id",
+            (clip,),
+        ).fetchone()[0]
+        return conn.execute(
+            "INSERT INTO video_tracks (video_id, pack, track_index, first_frame, last_frame,"
+            " face_count, embedding) VALUES (%s, %s, 0, 0, 9, 3, %s) RETURNING id",
+            (video, PACK, _unit(embedding)),
+        ).fetchone()[0]
+
+
+def _centroid(store, person: int, embedding) -> None:
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM person_prototypes WHERE person_id = %s", (person,))
+        conn.execute(
+            "INSERT INTO person_prototypes (person_id, pack, role, embedding)"
+            " VALUES (%s, %s, 'centroid', %s)",
+            (person, PACK, _unit(embedding)),
+        )
+
+
+def _holders(store) -> dict[int, tuple]:
+    with store.transaction() as conn:
+        rows = conn.execute("SELECT id, person_id, assignment_method FROM video_tracks").fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def test_assignment_matches_new_tracks_and_writes_only_what_changed(store, monkeypatch):
+    """A run with nothing new matches and writes nothing; a new clip's track alone is matched;
+    a human's rejection or label re-matches all, and neither is ever overwritten; a moved
+    centroid releases the machine label it no longer supports."""
+    with store.transaction() as conn:
+        alice, bob = (
+            conn.execute("INSERT INTO persons (name) VALUES (%s) RETURNING id", (n,)).fetchone()[0]
+            for n in ("Alice", "Bob")
+        )
+    _centroid(store, alice, _axis(0))
+    _centroid(store, bob, _axis(1))
+    t1 = _track(store, "a.mp4", _axis(0) + 0.1 * _axis(2))
+    t2 = _track(store, "b.mp4", _axis(1) + 0.1 * _axis(2))
+    written: list[list] = []
+    real_write = videos.video_store.assign_tracks
+
+    def spy(conn, rows):
+        written.append(list(rows))
+        return real_write(conn, rows)
+
+    monkeypatch.setattr(videos.video_store, "assign_tracks", spy)
+    first = videos.assign_tracks(store, PACK, threshold=0.5)
+    assert first["tracks"] == 2 and first["assigned"] == 2 and first["changed"] == 2
+    assert _holders(store) == {t1: (alice, "auto"), t2: (bob, "auto")}
+    again = videos.assign_tracks(store, PACK, threshold=0.5)
+    assert again["tracks"] == 0 and again["changed"] == 0 and written[-1] == []
+    t3 = _track(store, "c.mp4", _axis(0) + 0.2 * _axis(3))
+    new = videos.assign_tracks(store, PACK, threshold=0.5)
+    assert new["tracks"] == 1 and written[-1] == [(t3, alice)]
+    # A human's "not Bob" on t2 and "Bob" on t3: every track is matched again, and the machine
+    # writes nothing over either decision.
+    videos.reject_track(store, t2, bob)
+    with store.transaction() as conn:
+        videos.video_store.label_track(conn, t3, bob)
+    after = videos.assign_tracks(store, PACK, threshold=0.5)
+    assert after["tracks"] == 2 and written[-1] == []
+    assert _holders(store) == {t1: (alice, "auto"), t2: (None, None), t3: (bob, "human")}
+    # Alice's centroid moves away from t1: its machine label is released, nothing else moves.
+    _centroid(store, alice, _axis(5))
+    moved = videos.assign_tracks(store, PACK, threshold=0.5)
+    assert moved["changed"] == 1 and written[-1] == []
+    assert _holders(store) == {t1: (None, None), t2: (None, None), t3: (bob, "human")}
