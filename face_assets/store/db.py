@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 EMBEDDED_DATABASE = "face_assets"
 # The embedded server is ours to configure for privacy at rest (issue 18): a WAL segment past
@@ -24,6 +25,11 @@ EMBEDDED_SETTINGS = {
     "log_error_verbosity": "terse",
     "log_min_error_statement": "panic",
 }
+# An external database host that silently drops packets would otherwise hold a connect (and
+# with it the Store's first use, which migrates as Dagster loads the code location) for the
+# OS TCP timeout (~2 min on Linux); 10 s is libpq's recommended minimum of 2 s with room for a
+# slow link. A connect_timeout in the URL wins.
+CONNECT_TIMEOUT_S = 10
 MIGRATION_LOCK_KEY = 7_341_902_118  # advisory lock id: parallel step processes migrate once
 _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -83,8 +89,15 @@ def stop_embedded_server(pgdata: Path | str) -> bool:
     return True
 
 
+def _open(url: str, autocommit: bool) -> psycopg.Connection:
+    """psycopg.connect with CONNECT_TIMEOUT_S unless the URL names its own connect_timeout."""
+    if "connect_timeout" in conninfo_to_dict(url):
+        return psycopg.connect(url, autocommit=autocommit)
+    return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S)
+
+
 def connect(url: str, autocommit: bool = False) -> psycopg.Connection:
-    conn = psycopg.connect(url, autocommit=autocommit)
+    conn = _open(url, autocommit)
     try:
         register_vector(conn)
     except psycopg.ProgrammingError:
@@ -106,7 +119,7 @@ def _migrations() -> list[tuple[int, str, str]]:
 def migrate(url: str) -> list[int]:
     """Apply the migrations this database lacks, each in its own transaction; returns them."""
     applied_now = []
-    with psycopg.connect(url, autocommit=True) as conn:
+    with _open(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
         try:
             conn.execute(
