@@ -74,7 +74,7 @@ def persons_page(
         f"<input type=hidden name=show value='{e(show)}'><input name=q value='{e(q)}'"
         " placeholder='Search by name' aria-label='search by name' list=person-names"
         " autocomplete=off data-names> <button>Search</button></form>"
-        f"<p>{total} {e(show)} persons{' named like ' + repr(q) if q else ''}, most faces"
+        f"<p>{total} {e(show)} persons{' named like ' + e(repr(q)) if q else ''}, most faces"
         " first.</p>"
         f"<div class=grid id=persons>{cards or '<p>Nobody here yet.</p>'}</div>"
         + pager("/review/persons", page, total, PERSONS_PER_PAGE, q=q, show=show)

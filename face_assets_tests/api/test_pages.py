@@ -120,6 +120,8 @@ def test_cookie_session_pages_csrf_and_escaping(live):
         assert _labelled(live.store, name) == live.cluster_faces
         persons = client.get("/review/persons").text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in persons and "<script>alert" not in persons
+        searched = client.get("/review/persons", params={"q": "<b>x</b>"}).text
+        assert "named like &#x27;&lt;b&gt;x&lt;/b&gt;&#x27;" in searched and "<b>x" not in searched
         assert len(live.labelled) == 1
     finally:
         client.close()
