@@ -129,7 +129,8 @@ async def detect(
     image_base64: Annotated[str | None, Form(description="or the image in base64")] = None,
     min_confidence: Annotated[float, Form(ge=0.0, le=1.0)] = MIN_CONFIDENCE,
     min_face_size: Annotated[float, Form(ge=1, le=MAX_MIN_FACE_SIZE)] = MIN_FACE_SIZE,
-    include_embedding: Annotated[bool, Form(description="add the pack's embeddings")] = False,
+    # Seed 001's /detect answers every face with its embedding; false skips the embedding step.
+    include_embedding: Annotated[bool, Form(description="the pack's embeddings")] = True,
     model: Annotated[str | None, Form(description="pack for this request only")] = None,
 ) -> DetectResponse:
     """Faces of an uploaded image: box, 5 landmarks, detection score, quality (and embedding),

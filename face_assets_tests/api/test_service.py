@@ -65,7 +65,14 @@ def test_health_says_models_providers_and_database(live):
 
 def test_detect_finds_the_six_faces_of_t1(live, t1_path):
     with live.client() as client:
-        response = client.post("/detect", files={"file": ("t1.jpg", t1_path.read_bytes())})
+        response = client.post(
+            "/detect",
+            files={"file": ("t1.jpg", t1_path.read_bytes())},
+            data={"include_embedding": "false"},
+        )
+        as_the_seed_asks = client.post(
+            "/detect", files={"file": ("t1.jpg", t1_path.read_bytes())}
+        ).json()  # seed 001's request: the file only, and every face comes with its embedding
         with_embeddings = client.post(
             "/detect",
             files={"file": ("t1.jpg", t1_path.read_bytes())},
@@ -91,6 +98,10 @@ def test_detect_finds_the_six_faces_of_t1(live, t1_path):
     assert vectors.shape == (6, EMBEDDING_DIM)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     assert [f["bbox"] for f in as_base64["faces"]] == [f["bbox"] for f in body["faces"]]
+    assert [f["bbox"] for f in as_the_seed_asks["faces"]] == [f["bbox"] for f in body["faces"]]
+    seed_vectors = np.array([f["embedding"] for f in as_the_seed_asks["faces"]])
+    assert seed_vectors.shape == (6, EMBEDDING_DIM)
+    assert np.allclose(np.linalg.norm(seed_vectors, axis=1), 1.0, atol=1e-4)
 
 
 def test_detect_takes_a_pack_for_one_request(live, t1_path):
