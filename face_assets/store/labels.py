@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import psycopg
+from psycopg import sql
 
 
 def face_person(conn: psycopg.Connection, face_id: int) -> tuple[int | None, str | None]:
@@ -66,12 +67,18 @@ def label_faces(conn: psycopg.Connection, face_ids: list[int], person_id: int) -
     return cur.rowcount
 
 
+# The columns a face's assignment is cleared with ("unassigned"): every assignment column.
+CLEARED_ASSIGNMENT = sql.SQL(
+    "person_id = NULL, assignment_method = NULL, assignment_similarity = NULL,"
+    " assignment_prototype_id = NULL, assignment_head = NULL, assigned_at = NULL,"
+    " updated_at = now()"
+)
+
+
 def unassign_face(conn: psycopg.Connection, face_id: int, person_id: int) -> None:
     """The face is not this person: unassigned, and the rejection remembered."""
     conn.execute(
-        "UPDATE faces SET person_id = NULL, assignment_method = NULL,"
-        " assignment_similarity = NULL, assignment_prototype_id = NULL, assignment_head = NULL,"
-        " assigned_at = NULL, updated_at = now() WHERE id = %s",
+        sql.SQL("UPDATE faces SET {} WHERE id = %s").format(CLEARED_ASSIGNMENT),
         (face_id,),
     )
     conn.execute(
@@ -83,10 +90,9 @@ def unassign_face(conn: psycopg.Connection, face_id: int, person_id: int) -> Non
 def release_faces(conn: psycopg.Connection, person_id: int, method: str) -> int:
     """Take a person's faces of one assignment method back to 'unassigned'."""
     cur = conn.execute(
-        "UPDATE faces SET person_id = NULL, assignment_method = NULL,"
-        " assignment_similarity = NULL, assignment_prototype_id = NULL, assignment_head = NULL,"
-        " assigned_at = NULL, updated_at = now()"
-        " WHERE person_id = %s AND assignment_method = %s",
+        sql.SQL("UPDATE faces SET {} WHERE person_id = %s AND assignment_method = %s").format(
+            CLEARED_ASSIGNMENT
+        ),
         (person_id, method),
     )
     return cur.rowcount

@@ -95,6 +95,29 @@ def cluster_face_rows(conn: psycopg.Connection, cluster_id: str) -> list[dict]:
     return _faces(rows)
 
 
+# A person with their counts, as person_page and person return it (see _PERSON_KEYS).
+_PERSON_SELECT = (
+    "SELECT p.id, p.name, p.status, p.merged_into, p.created_at, p.updated_at,"
+    " (SELECT count(*) FROM faces f WHERE f.person_id = p.id),"
+    " (SELECT count(*) FROM faces f WHERE f.person_id = p.id AND f.assignment_method = 'human'),"
+    " (SELECT count(*) FROM faces f WHERE f.person_id = p.id AND f.assignment_method = 'auto'),"
+    " (SELECT count(*) FROM person_prototypes pp WHERE pp.person_id = p.id)"
+    " FROM persons p"
+)
+_PERSON_KEYS = (
+    "id",
+    "name",
+    "status",
+    "merged_into",
+    "created_at",
+    "updated_at",
+    "faces",
+    "human",
+    "auto",
+    "prototypes",
+)
+
+
 def person_page(
     conn: psycopg.Connection, status: str | None, limit: int, offset: int
 ) -> tuple[list[dict], int]:
@@ -103,54 +126,17 @@ def person_page(
         "SELECT count(*) FROM persons WHERE %s::text IS NULL OR status = %s", (status, status)
     ).fetchone()[0]
     rows = conn.execute(
-        "SELECT p.id, p.name, p.status, p.merged_into, p.created_at, p.updated_at,"
-        " (SELECT count(*) FROM faces f WHERE f.person_id = p.id),"
-        " (SELECT count(*) FROM faces f WHERE f.person_id = p.id"
-        "   AND f.assignment_method = 'human'),"
-        " (SELECT count(*) FROM faces f WHERE f.person_id = p.id"
-        "   AND f.assignment_method = 'auto'),"
-        " (SELECT count(*) FROM person_prototypes pp WHERE pp.person_id = p.id)"
-        " FROM persons p WHERE %s::text IS NULL OR p.status = %s"
+        f"{_PERSON_SELECT} WHERE %s::text IS NULL OR p.status = %s"
         " ORDER BY p.status, lower(p.name), p.id LIMIT %s OFFSET %s",
         (status, status, limit, offset),
     ).fetchall()
-    keys = (
-        "id",
-        "name",
-        "status",
-        "merged_into",
-        "created_at",
-        "updated_at",
-        "faces",
-        "human",
-        "auto",
-        "prototypes",
-    )
-    return [dict(zip(keys, row, strict=True)) for row in rows], int(total)
+    return [dict(zip(_PERSON_KEYS, row, strict=True)) for row in rows], int(total)
 
 
 def person(conn: psycopg.Connection, person_id: int) -> dict | None:
-    """One person with face and prototype counts; None for an unknown id."""
-    row = conn.execute(
-        "SELECT p.id, p.name, p.status, p.merged_into, p.created_at, p.updated_at,"
-        " (SELECT count(*) FROM faces f WHERE f.person_id = p.id),"
-        " (SELECT count(*) FROM person_prototypes pp WHERE pp.person_id = p.id)"
-        " FROM persons p WHERE p.id = %s",
-        (person_id,),
-    ).fetchone()
-    if row is None:
-        return None
-    keys = (
-        "id",
-        "name",
-        "status",
-        "merged_into",
-        "created_at",
-        "updated_at",
-        "faces",
-        "prototypes",
-    )
-    return dict(zip(keys, row, strict=True))
+    """One person with face and prototype counts (person_page's row); None for an unknown id."""
+    row = conn.execute(f"{_PERSON_SELECT} WHERE p.id = %s", (person_id,)).fetchone()
+    return None if row is None else dict(zip(_PERSON_KEYS, row, strict=True))
 
 
 def person_face_rows(
