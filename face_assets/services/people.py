@@ -20,7 +20,7 @@ from face_assets.identity.names import normalise_name
 from face_assets.library import content_hash, read_library_file
 from face_assets.services import labels
 from face_assets.services.identities import rebuild_prototypes
-from face_assets.store import Store
+from face_assets.store import Connection, Store
 from face_assets.store import label_events as event_store
 from face_assets.store import people as people_store
 from face_assets.store import persons as person_store
@@ -409,24 +409,56 @@ def face_vector(store: Store, face_id: int, pack: str) -> np.ndarray:
 def pair_suggestions(store: Store, pack: str, limit: int) -> list[tuple[int, int, float]]:
     """(person, other, similarity) of active persons whose centroids are close, closest
     first: the PAIR_PROBE_PERSONS persons with most faces, one matrix product. Pairs a human
-    called different, or seen together in one photo, are never suggested."""
-    threshold = person_threshold(pack)
+    called different, or seen together in one photo, are never suggested.
+
+    The review queue asks on every request; the centroid read and the matrix product (about
+    0.2 s for 2,000 persons) are redone only when the centroids or the labels change
+    (_candidate_pairs); the two filters, bounded by `limit`, run each time."""
     with store.transaction() as conn:
-        ids, vectors = people_store.person_centroids(
-            conn, pack, PAIR_PROBE_PERSONS, embedding_dim(pack)
+        version = (
+            event_store.labels_version(conn),
+            people_store.centroids_version(conn, pack),
         )
-        if len(ids) < 2:
-            return []
-        sims = vectors @ vectors.T
-        np.fill_diagonal(sims, -1.0)
-        rows, cols = np.nonzero(np.triu(sims, 1) >= threshold)
-        order = np.argsort(-sims[rows, cols], kind="stable")
-        pairs = [(ids[rows[i]], ids[cols[i]], float(sims[rows[i], cols[i]])) for i in order]
-        pairs = [(min(a, b), max(a, b), s) for a, b, s in pairs][: limit * 4]
+        pairs = _candidate_pairs(store, conn, pack, limit * 4, version)
         involved = sorted({p for a, b, _ in pairs for p in (a, b)})
         different = people_store.different_pairs(conn, involved)
         together = people_store.pairs_in_one_photo(conn, [(a, b) for a, b, _ in pairs])
     return [(a, b, s) for a, b, s in pairs if (a, b) not in different | together][:limit]
+
+
+# (database, pack) -> (version, count, pairs): the last probe per store and pack.
+_PAIR_CACHE: dict[tuple[str | None, Path, str], tuple[tuple, int, list]] = {}
+
+
+def _candidate_pairs(
+    store: Store, conn: Connection, pack: str, count: int, version: tuple
+) -> list[tuple[int, int, float]]:
+    """The `count` closest centroid pairs at or above the pack's person threshold, (low id,
+    high id, similarity). Cached per store and pack under `version` (the labels' version and
+    the centroids' version: a merge, hide or forget logs a label event, and a rebuild or an
+    assignment run rewrites the centroids), so an unchanged library costs two small reads.
+    Which PAIR_PROBE_PERSONS persons have most faces can also shift with an assignment run;
+    the centroids are rebuilt after one, which changes the version."""
+    key = (store.database_url, store.home_path, pack)
+    cached = _PAIR_CACHE.get(key)
+    if cached is not None and cached[0] == version and cached[1] == count:
+        return cached[2]
+    ids, vectors = people_store.person_centroids(
+        conn, pack, PAIR_PROBE_PERSONS, embedding_dim(pack)
+    )
+    pairs: list[tuple[int, int, float]] = []
+    if len(ids) >= 2:
+        sims = vectors @ vectors.T
+        np.fill_diagonal(sims, -1.0)
+        rows, cols = np.nonzero(np.triu(sims, 1) >= person_threshold(pack))
+        order = np.argsort(-sims[rows, cols], kind="stable")[:count]
+        pairs = [
+            (min(ids[rows[i]], ids[cols[i]]), max(ids[rows[i]], ids[cols[i]]),
+             float(sims[rows[i], cols[i]]))
+            for i in order
+        ]  # fmt: skip
+    _PAIR_CACHE[key] = (version, count, pairs)
+    return pairs
 
 
 def answer_pair(store: Store, pack: str, answer: str, person_id: int, other_id: int) -> dict:

@@ -463,6 +463,17 @@ def person_centroids(
     return [r[0] for r in rows], np.vstack([vector_array(r[1]) for r in rows])
 
 
+def centroids_version(conn: psycopg.Connection, pack: str) -> tuple[int, int]:
+    """Changes whenever a pack's centroids change: a rebuild deletes and inserts them (new
+    ids), a forget or a hide deletes them (fewer)."""
+    row = conn.execute(
+        "SELECT count(*), coalesce(max(id), 0) FROM person_prototypes"
+        " WHERE pack = %s AND role = 'centroid'",
+        (pack,),
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
 def face_counts(conn: psycopg.Connection, person_ids: list[int]) -> dict[int, int]:
     rows = conn.execute(
         "SELECT person_id, count(*) FROM faces WHERE person_id = ANY(%s) GROUP BY person_id",
