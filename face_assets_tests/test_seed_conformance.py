@@ -28,8 +28,9 @@ SEED_CLI = "image_search_service.scripts.cli faces"
 # (seed, method, path) -> why ours differs on purpose, or what is not done yet (README table).
 DIFFERENCES: dict[tuple[str, str, str], str] = {
     ("001", "POST", "/my-endpoint"): "the seed's how-to-add-an-endpoint sketch, not an endpoint",
-    ("004", "POST", "/jobs/faces_embed"): "seed 004 answers an SSE stream or a job id; ours"
-    " answers the queued run (issue 20)",
+    ("004", "POST", "/jobs/faces_embed"): "the example's ep_id (rhobh-s05e02) is an episode of"
+    " the seed's library, no clip of ours: 404; an ep_id that is one of our clips' id or path"
+    " queues the run, 202 with its job id (test_videos_api)",
     ("002", "POST", "/api/v1/faces/cluster"): "a cluster_faces Dagster run: 202 with its id,"
     " not the seed's synchronous counts (README)",
     ("002", "POST", "/api/v1/faces/train"): "the seed's body asks for 5 labelled faces per"

@@ -19,7 +19,8 @@ router = APIRouter(prefix=PREFIX, tags=["videos"], dependencies=[Depends(require
 
 
 class FacesEmbedRequest(BaseModel):
-    """Seed 004's body; `ep_id` is the clip (its library path or id), as `video` or `video_id`."""
+    """Seed 004's body; `ep_id` is the clip: its id when all digits (as `video_id`), else its
+    library path (as `video`)."""
 
     model_config = ConfigDict(extra="forbid")
     video_id: int | None = Field(default=None, ge=1)
@@ -43,10 +44,13 @@ class JobResponse(BaseModel):
 @jobs.post("/faces_embed", response_model=JobResponse, status_code=202)
 def faces_embed(request: Request, body: FacesEmbedRequest) -> JobResponse:
     """Harvest the clip's month as a `faces_embed` Dagster run; the job id is the run id."""
-    path = body.video or body.ep_id
-    if body.video_id is None and path is None:
-        raise ValueError("give video_id or video (a library path)")
-    video_id, month = videos.video_month(request.app.state.store, body.video_id, path)
+    ep_id = body.ep_id
+    by_id = ep_id is not None and ep_id.isascii() and ep_id.isdigit()
+    video_id = body.video_id if body.video_id is not None else int(ep_id) if by_id else None
+    path = body.video or (None if by_id else ep_id)
+    if video_id is None and path is None:
+        raise ValueError("give video_id, video (a library path) or ep_id (either)")
+    video_id, month = videos.video_month(request.app.state.store, video_id, path)
     run_config = {
         "ops": {
             "video_faces": {

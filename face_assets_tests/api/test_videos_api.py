@@ -64,6 +64,12 @@ def test_tracks_and_the_faces_embed_job(real_store, real_library, shared_data, f
                 status = c.get(f"/jobs/{job['job_id']}").json()
                 assert status["status"] == "QUEUED" and status["job_id"] == job["job_id"]
                 assert c.post("/jobs/faces_embed", json={"video": "nope.mp4"}).status_code == 404
+                # Seed 004's ep_id names the clip by its id or by its library path.
+                for ep_id in (str(video_id), "api_clips/two.mp4"):
+                    by_ep = c.post("/jobs/faces_embed", json={"ep_id": ep_id})
+                    assert by_ep.status_code == 202 and by_ep.json()["video_id"] == video_id
+                gone = c.post("/jobs/faces_embed", json={"ep_id": str(video_id + 1000)})
+                assert gone.status_code == 404
                 missing_token = httpx.post(f"http://127.0.0.1:{port}/jobs/faces_embed", json={})
                 assert missing_token.status_code == 401
         finally:
