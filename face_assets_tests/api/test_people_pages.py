@@ -136,6 +136,7 @@ def test_false_face_gone_after_redetection_then_a_drawn_face_named(page, site, f
     # Mark it again, then draw it by hand and name it: the detector places it.
     page.click(f"form[action='/review/faces/{back}/not-a-face'] button")
     page.wait_for_selector(".flash:has-text('Marked as not a face')")
+    assert not page.is_visible("#draw-form")  # nothing drawn yet: nothing to name
     _drag(page, box, width)
     page.wait_for_selector("#draw-form:not([hidden])")
     page.fill("#draw-form input[name=name]", "<i>Rose</i>")

@@ -128,6 +128,7 @@
     const remaining = items.length - index;
     left.textContent = remaining > 0 ? (items.length >= QUEUE_SIZE && index === 0 ? QUEUE_SIZE + "+" : remaining) + " questions left" : "";
     const q = items[index];
+    for (const id of ["yes", "no", "skip"]) document.getElementById(id).disabled = !q;
     if (!q) {
       const p = document.createElement("p");
       p.textContent = "No more questions. New ones come when faces are named or a run finds new faces.";
