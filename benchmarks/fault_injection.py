@@ -489,7 +489,9 @@ def concurrency_section(rounds: int) -> dict:
     return totals
 
 
-def at_rest_section() -> dict:
+def at_rest_section(library_faces: int = 0) -> dict:
+    """library_faces: unlabelled faces of others added first, to measure what the scrub (it
+    rewrites whole tables and their indexes, the HNSW one included) costs on a library."""
     import numpy as np
 
     from face_assets.store import bulk
@@ -505,6 +507,13 @@ def at_rest_section() -> dict:
             keys = np.asarray([f"rest_{i}" for i in range(n)])
             ids = [int(f) for f in bulk.add_faces(conn, "buffalo_s", vectors, keys,
                                                    ["2024-01"] * n, np.full(n, 0.9))]  # fmt: skip
+        for start in range(0, library_faces, 5000):
+            others = rng.normal(size=(min(5000, library_faces - start), 512)).astype(np.float32)
+            others /= np.linalg.norm(others, axis=1, keepdims=True)
+            other_keys = np.asarray([f"other_{start + i}" for i in range(len(others))])
+            with store.transaction() as conn:
+                bulk.add_faces(conn, "buffalo_s", others, other_keys,
+                               ["2024-02"] * len(others), np.full(len(others), 0.9))  # fmt: skip
         half = n // 2
         labels.label_faces(store, ids[: half // 2], names[1], "buffalo_s")
         labels.rename_person(store, names[1], names[0])
@@ -545,6 +554,7 @@ def at_rest_section() -> dict:
         f" {'rewritten' if scrub['statistics_rewritten'] else 'NOT rewritten'}, WAL"
         f" {'checkpointed' if scrub['wal_checkpointed'] else 'NOT checkpointed'}"
         f" (wal_recycle={scrub['wal_recycle']}) in {scrub['seconds']:.2f} s"
+        f" on a library of {n + library_faces} faces"
     )
     return {
         **rows,
@@ -626,13 +636,16 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--sections", default="faults,concurrency,at_rest,upload")
     parser.add_argument("--rounds", type=int, default=10, help="race rounds of each kind")
+    parser.add_argument(
+        "--at-rest-library", type=int, default=0, help="faces of others in the at_rest library"
+    )
     args = parser.parse_args()
     sections = set(args.sections.split(","))
     figures: dict = {}
     if "concurrency" in sections:
         figures["concurrency"] = concurrency_section(args.rounds)
     if "at_rest" in sections:
-        figures["at_rest"] = at_rest_section()
+        figures["at_rest"] = at_rest_section(args.at_rest_library)
     if "upload" in sections:
         figures["upload"] = upload_section()
     if "faults" not in sections:
