@@ -30,8 +30,9 @@ from face_assets.identity.refresh import refresh_labels
 from face_assets.identity.track_units import track_clusters
 from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
+from face_assets.store import track_clusters as track_cluster_store
+from face_assets.store import tracks as track_store
 from face_assets.store import vectors as vector_store
-from face_assets.store import videos as video_store
 from face_assets.vision.packs import cluster_bars_help, pack_info
 
 METHODS = (*linkage.GRAPH_METHODS, *clustering.ALL_PAIRS_METHODS)
@@ -201,19 +202,19 @@ def _cluster_tracks(store: Store, pack: str, params: ClusterParams, stats: Clust
     k + PROBE_EXTRA nearest is not one it matches on average."""
     dim = pack_info(pack).embedding_dim
     with store.transaction() as conn:
-        track_ids, x = video_store.clusterable_tracks(conn, pack, dim)
+        track_ids, x = track_cluster_store.clusterable_tracks(conn, pack, dim)
         if not track_ids:
-            video_store.set_track_clusters(conn, pack, [])
+            track_cluster_store.set_track_clusters(conn, pack, [])
             return
         # Only the clusters among each track's nearest faces: a run costs what the tracks
         # cost, not a pass over every clustered face of the library.
-        near = video_store.photo_clusters_near_tracks(
+        near = track_cluster_store.photo_clusters_near_tracks(
             conn, pack, track_ids, params.k + PROBE_EXTRA, params.min_quality
         )
-        cluster_ids, sums, sizes = video_store.photo_cluster_sums(
+        cluster_ids, sums, sizes = track_cluster_store.photo_cluster_sums(
             conn, pack, params.min_quality, dim, near
         )
-        cannot = video_store.cooccurring_pairs(conn, pack)
+        cannot = track_store.cooccurring_pairs(conn, pack)
     row = {t: i for i, t in enumerate(track_ids)}
     pairs = [(row[a], row[b]) for a, b in cannot if a in row and b in row]
     joined, group = track_clusters(x, sums, sizes, pairs, params.min_similarity)
@@ -228,7 +229,7 @@ def _cluster_tracks(store: Store, pack: str, params: ClusterParams, stats: Clust
         for i, t in enumerate(track_ids)
     ]
     with store.transaction() as conn:
-        video_store.set_track_clusters(conn, pack, rows)
+        track_cluster_store.set_track_clusters(conn, pack, rows)
     stats.tracks = len(track_ids)
     stats.tracks_joined = int((joined >= 0).sum())
     stats.track_clusters = len(own)

@@ -21,7 +21,6 @@ from face_assets.store import forgetting as forget_store
 from face_assets.store import heads as head_store
 from face_assets.store import label_events as event_store
 from face_assets.store import persons as person_store
-from face_assets.store import videos as video_store
 from face_assets.vision import matching
 
 
@@ -126,7 +125,7 @@ def forget_person(
             # Forgotten meanwhile: nothing more to delete, log or count.
             raise LookupError(f"no person {person.id} (already forgotten)")
         tag_files = sidecars_naming(conn, locked)  # before the rows naming them go
-        video_media = video_store.forget_person_tracks(conn, person.id)  # before the person
+        video_media = forget_store.forget_person_tracks(conn, person.id)  # before the person
         previews = people.person_previews(conn, person.id)  # photo previews the pages cached
         gone = _erase(conn, person.id)
         assert gone is not None  # locked above

@@ -28,7 +28,8 @@ from face_assets.store import label_events as event_store
 from face_assets.store import labels as label_store
 from face_assets.store import people as people_store
 from face_assets.store import persons as person_store
-from face_assets.store import videos as video_store
+from face_assets.store import track_clusters as track_cluster_store
+from face_assets.store import track_labels as track_label_store
 
 
 def person_ref(ref: str | int) -> str:
@@ -156,7 +157,7 @@ def label_cluster(
     def work(conn: Connection) -> dict:
         person, created = _named_person(conn, name)
         # A cluster may hold video tracks (one member each): naming it names each whole track.
-        tracks = video_store.cluster_tracks(conn, cluster_id)
+        tracks = track_cluster_store.cluster_tracks(conn, cluster_id)
         members = _locked_cluster(conn, cluster_id, version, seen_face_ids, bool(tracks))
         if person.status == "merged":
             raise ValueError(
@@ -180,7 +181,7 @@ def label_cluster(
         ]
         if excluded and not keep:
             raise ValueError("every face of the cluster was deselected: nothing to name")
-        named = video_store.label_tracks(conn, tracks, person.id)  # rejected tracks stay out
+        named = track_label_store.label_tracks(conn, tracks, person.id)  # rejected tracks stay out
         done = _label(conn, person, created, keep, pack, cluster_id, {"tracks": named})
         done["before_birthdate"] = sum(person.id in early.get(f, ()) for f in members)
         done["tracks"] = len(named)

@@ -24,6 +24,11 @@ from face_assets.library import list_videos
 from face_assets.services import exports
 from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
+from face_assets.store import face_exports as export_store
+from face_assets.store import prototypes as prototype_store
+from face_assets.store import track_labels as track_label_store
+from face_assets.store import tracks as track_store
+from face_assets.store import video_harvests as harvest_store
 from face_assets.store import videos as video_store
 from face_assets.vision.harvest import harvest_video
 from face_assets.vision.harvest_rules import HarvestConfig
@@ -116,8 +121,8 @@ def harvest_month(
             stats.rejected_videos[video.status] += 1
             continue
         with store.transaction() as conn:
-            done = video_store.harvest_params(conn, video.video_id, models.pack)
-            tombstones = video_store.forgotten_boxes(conn, video.video_id)
+            done = harvest_store.harvest_params(conn, video.video_id, models.pack)
+            tombstones = harvest_store.forgotten_boxes(conn, video.video_id)
         if done == params:
             stats.unchanged += 1
             continue
@@ -177,13 +182,13 @@ def _write_harvest(store, video_id, pack, params, result, tombstones, stats) -> 
                 np.stack([f.embedding for f in faces]), np.array([f.quality for f in faces])
             )
         tracks.append(
-            video_store.TrackWrite(
+            harvest_store.TrackWrite(
                 track_index, faces[0].frame_idx, faces[-1].frame_idx, embedding, rows
             )
         )
     with store.transaction() as conn:
-        old = set(video_store.old_media(conn, video_id, pack))
-        video_store.replace_harvest(
+        old = set(harvest_store.old_media(conn, video_id, pack))
+        harvest_store.replace_harvest(
             conn, video_id, pack, params, tracks, dict(result.reasons),
             result.decode.frames_read, result.decode.truncated,
         )  # fmt: skip
@@ -211,15 +216,15 @@ def assign_tracks(store: Store, pack: str, threshold: float | None = None) -> di
     only tracks whose person changed are written."""
     threshold = person_threshold(pack) if threshold is None else threshold
     with store.transaction() as conn:
-        person_ids, centroids = video_store.prototype_centroids(conn, pack, embedding_dim(pack))
-        fixed = video_store.human_track_labels(conn, pack)
-        rejected = video_store.track_rejections(conn, pack)
+        person_ids, centroids = prototype_store.prototype_centroids(conn, pack, embedding_dim(pack))
+        fixed = track_label_store.human_track_labels(conn, pack)
+        rejected = track_label_store.track_rejections(conn, pack)
         inputs = _assignment_inputs(person_ids, centroids, threshold, fixed, rejected)
         last = cluster_store.watermark(conn, ASSIGN_STAGE, pack, ASSIGN_SCOPE)
         seen, _, since = (last or "").partition(":")
         after = int(since) if seen == inputs and since else 0
-        tracks = video_store.unassigned_tracks(conn, pack, after)
-        cannot = video_store.cooccurring_pairs(conn, pack, after)
+        tracks = track_label_store.unassigned_tracks(conn, pack, after)
+        cannot = track_store.cooccurring_pairs(conn, pack, after)
     summary = {"tracks": len(tracks), "assigned": 0, "changed": 0, "threshold": threshold}
     if not person_ids:
         return summary
@@ -238,8 +243,8 @@ def assign_tracks(store: Store, pack: str, threshold: float | None = None) -> di
     released = [t for t, p in current.items() if p is not None and t not in best]
     newest = max([after, *(t for t, _, _ in tracks)])
     with store.transaction() as conn:
-        video_store.release_auto(conn, released)
-        video_store.assign_tracks(conn, changed)
+        track_label_store.release_auto(conn, released)
+        track_label_store.assign_tracks(conn, changed)
         cluster_store.set_watermark(conn, ASSIGN_STAGE, pack, ASSIGN_SCOPE, f"{inputs}:{newest}")
     summary.update(assigned=len(rows), changed=len(changed) + len(released))
     return summary
@@ -261,7 +266,7 @@ def export_faces(
 
     def faces():
         with store.transaction() as conn:
-            for row in video_store.export_rows(conn, pack, rel_path=video, month=month):
+            for row in export_store.export_rows(conn, pack, rel_path=video, month=month):
                 yield exports.ExportFace(
                     face_id=row.face_id, track_id=row.track_id, frame_idx=row.frame_idx,
                     bbox=tuple(row.bbox), landmarks=np.asarray(row.landmarks).reshape(5, 2),
@@ -272,12 +277,12 @@ def export_faces(
                 )  # fmt: skip
             if video is not None or not include_photos:
                 return
-            for r in video_store.photo_export_rows(conn, pack, month):
+            for r in export_store.photo_export_rows(conn, pack, month):
                 yield exports.ExportFace(
                     face_id=int(r[0]), track_id=None, frame_idx=0, bbox=tuple(r[1]),
                     landmarks=np.asarray(r[2]).reshape(5, 2), width=int(r[7] or 1),
                     height=int(r[8] or 1), quality=float(r[3]),
-                    embedding=video_store.vector_array(r[4]), source_path=r[6], name=r[9],
+                    embedding=r[4], source_path=r[6], name=r[9],
                     crop_jpeg=None,
                 )  # fmt: skip
 
@@ -296,9 +301,9 @@ def label_track(store: Store, track_id: int, name: str) -> dict:
 
     with store.transaction() as conn:
         person, created = person_store.person_by_name(conn, normalise_name(name))
-        if not video_store.label_track(conn, track_id, person.id):
+        if not track_label_store.label_track(conn, track_id, person.id):
             raise LookupError(f"no track {track_id}")
-        faces = len(video_store.track_faces(conn, track_id))
+        faces = len(track_store.track_faces(conn, track_id))
     return {"track_id": track_id, "person_id": person.id, "created": created, "faces": faces}
 
 
@@ -310,7 +315,7 @@ def reject_track(store: Store, track_id: int, person_ref: str | int) -> dict:
 
     with store.transaction() as conn:
         person = person_store.find_person(conn, normalised_ref(person_ref))
-        unassigned = video_store.reject_track(conn, track_id, person.id)
+        unassigned = track_label_store.reject_track(conn, track_id, person.id)
         if unassigned is None:
             raise LookupError(f"no track {track_id}")
     return {"track_id": track_id, "person_id": person.id, "unassigned": unassigned}
@@ -322,7 +327,7 @@ def clip_tracks(store: Store, video_id: int | None = None, rel_path: str | None 
         video = video_store.video_by_ref(conn, video_id, rel_path)
         if video is None:
             raise LookupError(f"no video {video_id if video_id is not None else rel_path!r}")
-        rows = video_store.video_tracks(conn, video[0])
+        rows = track_store.video_tracks(conn, video[0])
     return {
         "video_id": video[0],
         "path": video[1],
@@ -339,7 +344,7 @@ def clip_tracks(store: Store, video_id: int | None = None, rel_path: str | None 
 
 def track_detail(store: Store, track_id: int) -> list[dict]:
     with store.transaction() as conn:
-        rows = video_store.track_faces(conn, track_id)
+        rows = track_store.track_faces(conn, track_id)
     if not rows:
         raise LookupError(f"no track {track_id}")
     return [

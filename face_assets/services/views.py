@@ -5,7 +5,8 @@ from __future__ import annotations
 from face_assets.services import matching
 from face_assets.store import Store, listings, stats
 from face_assets.store import clusters as cluster_store
-from face_assets.store import videos as video_store
+from face_assets.store import track_clusters as track_cluster_store
+from face_assets.store import tracks as track_store
 
 # Seed 002's example lists five sample face ids per cluster; the review queue shows as many.
 SAMPLE_FACES = 5
@@ -84,7 +85,7 @@ def cluster_detail(store: Store, cluster_id: str) -> list[dict]:
     cluster of video tracks only has no faces here: cluster_tracks)."""
     with store.transaction() as conn:
         faces = listings.cluster_face_rows(conn, cluster_id)
-        if not faces and not video_store.track_cards(conn, cluster_id=cluster_id):
+        if not faces and not track_store.track_cards(conn, cluster_id=cluster_id):
             raise LookupError(f"no cluster {cluster_id!r} with unlabelled faces")
     return faces
 
@@ -92,18 +93,18 @@ def cluster_detail(store: Store, cluster_id: str) -> list[dict]:
 def cluster_tracks(store: Store, cluster_id: str) -> list[dict]:
     """The video tracks in a cluster, one member each, as their best frame (clip, time)."""
     with store.transaction() as conn:
-        return video_store.track_cards(conn, cluster_id=cluster_id)
+        return track_store.track_cards(conn, cluster_id=cluster_id)
 
 
 def person_tracks(store: Store, person_id: int) -> list[dict]:
     """A person's video tracks as their best frames (clip, time)."""
     with store.transaction() as conn:
-        return video_store.track_cards(conn, person_id=person_id)
+        return track_store.track_cards(conn, person_id=person_id)
 
 
 def tracks_per_cluster(store: Store, pack: str) -> dict[str, int]:
     with store.transaction() as conn:
-        return video_store.cluster_track_counts(conn, pack)
+        return track_cluster_store.cluster_track_counts(conn, pack)
 
 
 def cluster_version(faces: list[dict]) -> str:

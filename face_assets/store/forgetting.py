@@ -113,3 +113,25 @@ def erase(
         rejections=rejections_count,
         media_paths=paths,
     )
+
+
+def forget_person_tracks(conn: psycopg.Connection, person_id: int) -> list[str]:
+    """Delete a person's tracks and faces, leaving tombstones (clip, frame, box) that a
+    re-harvest honours; returns the media files to delete."""
+    rows = conn.execute(
+        "SELECT f.video_id, f.frame_idx, f.bbox, f.crop_path, f.thumb_path FROM video_faces f"
+        " JOIN video_tracks t ON t.id = f.track_id WHERE t.person_id IN"
+        " (SELECT id FROM persons WHERE id = %s OR merged_into = %s)",
+        (person_id, person_id),
+    ).fetchall()
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO forgotten_video_faces (video_id, frame_idx, bbox) VALUES (%s, %s, %s)",
+            [(r[0], r[1], r[2]) for r in rows],
+        )
+    conn.execute(
+        "DELETE FROM video_tracks WHERE person_id IN"
+        " (SELECT id FROM persons WHERE id = %s OR merged_into = %s)",
+        (person_id, person_id),
+    )
+    return [p for r in rows for p in (r[3], r[4])]

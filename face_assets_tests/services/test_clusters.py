@@ -258,7 +258,8 @@ def test_a_track_is_weighed_only_against_the_clusters_its_nearest_faces_hold(
 ):
     """A track joins the photo cluster it matches best on average, and the run sums only the
     clusters among its nearest faces (an HNSW probe), never every cluster of the library."""
-    from face_assets.store import videos as video_store
+    from face_assets.store import track_clusters as track_cluster_store
+    from face_assets.store.faces import vector_array
 
     lib, _ = library
     _load(store, lib, np.ones(N, dtype=bool))
@@ -272,16 +273,16 @@ def test_a_track_is_weighed_only_against_the_clusters_its_nearest_faces_hold(
             "SELECT e.embedding FROM face_embeddings e WHERE e.face_id = ANY(%s)",
             (sorted(biggest),),
         ).fetchall()
-    mean = np.mean([video_store.vector_array(r[0]) for r in rows], axis=0)
+    mean = np.mean([vector_array(r[0]) for r in rows], axis=0)
     track = _add_track(store, mean / np.linalg.norm(mean))
     asked: list[list[str]] = []
-    summed = video_store.photo_cluster_sums
+    summed = track_cluster_store.photo_cluster_sums
 
     def spy(conn, pack, min_quality, dim, cluster_ids):
         asked.append(list(cluster_ids))
         return summed(conn, pack, min_quality, dim, cluster_ids)
 
-    monkeypatch.setattr(video_store, "photo_cluster_sums", spy)
+    monkeypatch.setattr(track_cluster_store, "photo_cluster_sums", spy)
     stats = clusters.recluster(store, PACK)
     assert stats.mode == "unchanged" and stats.tracks == 1 and stats.tracks_joined == 1
     with store.transaction() as conn:

@@ -14,6 +14,8 @@ import pytest
 from face_assets.defs.partitions import partition_of
 from face_assets.services import exports, forgetting, labels, videos
 from face_assets.services.identities import refresh_prototypes
+from face_assets.store import track_labels as track_label_store
+from face_assets.store import tracks as track_store
 from face_assets.vision.harvest_rules import HarvestConfig
 from face_assets_tests.vision import clips
 
@@ -77,7 +79,7 @@ def test_month_of_clips_tracks_labels_forget_and_export(
         assigned = videos.assign_tracks(real_store, PACK)
         assert assigned["assigned"] >= 1
         with real_store.transaction() as conn:
-            tracks = videos.video_store.tracks_of_video(conn, "clips/scene.mp4", PACK)
+            tracks = track_store.tracks_of_video(conn, "clips/scene.mp4", PACK)
         named = [t for t in tracks if t[5] == "Alice"]
         assert len(named) == 1 and named[0][2] == 0  # the track that opens the clip
 
@@ -294,13 +296,13 @@ def test_assignment_matches_new_tracks_and_writes_only_what_changed(store, monke
     t1 = _track(store, "a.mp4", _axis(0) + 0.1 * _axis(2))
     t2 = _track(store, "b.mp4", _axis(1) + 0.1 * _axis(2))
     written: list[list] = []
-    real_write = videos.video_store.assign_tracks
+    real_write = track_label_store.assign_tracks
 
     def spy(conn, rows):
         written.append(list(rows))
         return real_write(conn, rows)
 
-    monkeypatch.setattr(videos.video_store, "assign_tracks", spy)
+    monkeypatch.setattr(track_label_store, "assign_tracks", spy)
     first = videos.assign_tracks(store, PACK, threshold=0.5)
     assert first["tracks"] == 2 and first["assigned"] == 2 and first["changed"] == 2
     assert _holders(store) == {t1: (alice, "auto"), t2: (bob, "auto")}
@@ -313,7 +315,7 @@ def test_assignment_matches_new_tracks_and_writes_only_what_changed(store, monke
     # writes nothing over either decision.
     videos.reject_track(store, t2, bob)
     with store.transaction() as conn:
-        videos.video_store.label_track(conn, t3, bob)
+        track_label_store.label_track(conn, t3, bob)
     after = videos.assign_tracks(store, PACK, threshold=0.5)
     assert after["tracks"] == 2 and written[-1] == []
     assert _holders(store) == {t1: (alice, "auto"), t2: (None, None), t3: (bob, "human")}

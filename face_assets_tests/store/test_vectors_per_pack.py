@@ -11,8 +11,8 @@ from face_assets.store import Store, bulk, db
 from face_assets.store import faces as face_store
 from face_assets.store import people as people_store
 from face_assets.store import prototypes as prototype_store
+from face_assets.store import track_clusters as track_cluster_store
 from face_assets.store import vectors as vector_store
-from face_assets.store import videos as video_store
 
 
 def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
@@ -122,11 +122,13 @@ def test_empty_pack_reads_have_the_width_their_caller_names(store: Store):
     128-d pack's matrix products never meet a 512-wide empty array."""
     with store.transaction() as conn:
         for dim in (128, 512):
-            ids, x = video_store.prototype_centroids(conn, "dlib_resnet", dim)
+            ids, x = prototype_store.prototype_centroids(conn, "dlib_resnet", dim)
             assert ids == [] and x.shape == (0, dim) and x.dtype == np.float32
-            ids, x = video_store.clusterable_tracks(conn, "dlib_resnet", dim)
+            ids, x = track_cluster_store.clusterable_tracks(conn, "dlib_resnet", dim)
             assert ids == [] and x.shape == (0, dim) and x.dtype == np.float32
-            ids, sums, sizes = video_store.photo_cluster_sums(conn, "dlib_resnet", 0.0, dim, [])
+            ids, sums, sizes = track_cluster_store.photo_cluster_sums(
+                conn, "dlib_resnet", 0.0, dim, []
+            )
             assert ids == [] and sums.shape == (0, dim) and sizes.shape == (0,)
             ids, x = people_store.person_centroids(conn, "dlib_resnet", 10, dim)
             assert ids == [] and x.shape == (0, dim) and x.dtype == np.float32

@@ -1,0 +1,110 @@
+"""SQL for who a video track is: a human's name or "not this person" on a whole track, and the
+machine's assignments, which never go over a human's decision."""
+
+from __future__ import annotations
+
+import numpy as np
+import psycopg
+
+from face_assets.store.faces import vector_array
+
+
+def label_track(conn: psycopg.Connection, track_id: int, person_id: int) -> int:
+    """A human names a whole track (every face of it follows: faces hang off the track); an
+    earlier "not this person" of theirs for it gives way to this later decision."""
+    done = conn.execute(
+        "UPDATE video_tracks SET person_id = %s, assignment_method = 'human', cluster_id = NULL"
+        " WHERE id = %s",
+        (person_id, track_id),
+    ).rowcount
+    conn.execute(
+        "DELETE FROM video_track_rejections WHERE track_id = %s AND person_id = %s",
+        (track_id, person_id),
+    )
+    return done
+
+
+def reject_track(conn: psycopg.Connection, track_id: int, person_id: int) -> bool | None:
+    """A human's "not this person" on a whole track: remembered (never proposed to them again)
+    and the track leaves them if it was theirs. None when there is no such track, else whether
+    it was unassigned."""
+    if conn.execute("SELECT 1 FROM video_tracks WHERE id = %s", (track_id,)).fetchone() is None:
+        return None
+    conn.execute(
+        "INSERT INTO video_track_rejections (track_id, person_id) VALUES (%s, %s)"
+        " ON CONFLICT DO NOTHING",
+        (track_id, person_id),
+    )
+    return bool(
+        conn.execute(
+            "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL"
+            " WHERE id = %s AND person_id = %s",
+            (track_id, person_id),
+        ).rowcount
+    )
+
+
+def track_rejections(conn: psycopg.Connection, pack: str) -> set[tuple[int, int]]:
+    """(track id, person id) pairs a human rejected."""
+    rows = conn.execute(
+        "SELECT r.track_id, r.person_id FROM video_track_rejections r"
+        " JOIN video_tracks t ON t.id = r.track_id WHERE t.pack = %s",
+        (pack,),
+    ).fetchall()
+    return {(int(a), int(b)) for a, b in rows}
+
+
+def assign_tracks(conn: psycopg.Connection, rows: list[tuple[int, int]]) -> int:
+    """Machine assignments (track id, person id); never over a human's label, never to a
+    person a human rejected for the track (a decision made while the match computed)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE video_tracks t SET person_id = %s, assignment_method = 'auto'"
+            " WHERE t.id = %s AND t.assignment_method IS DISTINCT FROM 'human'"
+            " AND NOT EXISTS (SELECT 1 FROM video_track_rejections r"
+            " WHERE r.track_id = t.id AND r.person_id = %s)",
+            [(p, t, p) for t, p in rows],
+        )
+    return len(rows)
+
+
+def unassigned_tracks(
+    conn: psycopg.Connection, pack: str, after: int = 0
+) -> list[tuple[int, np.ndarray, int | None]]:
+    """(id, embedding, machine-assigned person or None) of the tracks no human labelled, with
+    ids above `after` (0: all): what track assignment matches."""
+    rows = conn.execute(
+        "SELECT id, embedding, person_id FROM video_tracks WHERE pack = %s AND id > %s"
+        " AND assignment_method IS DISTINCT FROM 'human' ORDER BY id",
+        (pack, after),
+    ).fetchall()
+    return [(int(r[0]), vector_array(r[1]), r[2]) for r in rows]
+
+
+def human_track_labels(conn: psycopg.Connection, pack: str) -> dict[int, int]:
+    rows = conn.execute(
+        "SELECT id, person_id FROM video_tracks WHERE pack = %s AND assignment_method = 'human'",
+        (pack,),
+    ).fetchall()
+    return {int(r[0]): int(r[1]) for r in rows}
+
+
+def release_auto(conn: psycopg.Connection, track_ids: list[int]) -> None:
+    """Machine labels of these tracks cleared before they are assigned again."""
+    conn.execute(
+        "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL"
+        " WHERE id = ANY(%s) AND assignment_method = 'auto'",
+        (track_ids,),
+    )
+
+
+def label_tracks(conn: psycopg.Connection, track_ids: list[int], person_id: int) -> list[int]:
+    """A human names these tracks (they leave their cluster), except any a human said is not
+    this person; returns the tracks named."""
+    rows = conn.execute(
+        "UPDATE video_tracks t SET person_id = %s, assignment_method = 'human', cluster_id = NULL"
+        " WHERE t.id = ANY(%s) AND NOT EXISTS (SELECT 1 FROM video_track_rejections r"
+        " WHERE r.track_id = t.id AND r.person_id = %s) RETURNING t.id",
+        (person_id, track_ids, person_id),
+    ).fetchall()
+    return sorted(int(r[0]) for r in rows)
