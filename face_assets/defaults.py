@@ -7,6 +7,8 @@ the Launchpad or /docs is the one the code applies. Imports nothing."""
 QUALITY_GATE = 0.5
 MIN_CONFIDENCE = 0.5  # seeds 001/002: the detector's confidence threshold
 MIN_FACE_SIZE = 20  # seed 002: minimum width and height of a face, in pixels
+BACKFILL_LIMIT = 1000  # seed 002: `faces backfill --limit`, photos per call
+BACKFILL_OFFSET = 0  # seed 002: `faces backfill --offset`
 # Faces per ArcFace batch: measured on a 2-core CPU with w600k_mbf, 7.3 ms/face at 8-16, 8.2
 # at 32, 10.3 one at a time (benchmarks/ingest.py notes); GPUs want larger batches (per run).
 RECOGNITION_BATCH = 16

@@ -44,10 +44,61 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+RULE = "=" * 50  # the seed's report rule
+
+
+def _print_orphans(found: dict, limit: int | None) -> None:
+    """Seed 002's `faces find-orphans` report, then ours (files, months never embedded)."""
+    checked = found["faces_checked"]
+    print(f"Checking {checked if limit else f'all {checked}'} faces for orphaned embeddings...")
+    print(f"\n{RULE}\nORPHAN DETECTION RESULTS:\n{RULE}")
+    print(f"Total faces checked: {checked}")
+    print(f"Orphaned faces found: {found['orphaned_faces']}")
+    print(f"Affected assets: {len(found['affected_assets'])}")
+    if found["orphaned_faces"]:
+        print("\nSample orphaned faces:")
+        for face in found["sample_orphans"]:
+            print(f"  - Face {face['face_id']} (asset_id={face['asset_id']}, no embedding row)")
+        more = found["orphaned_faces"] - len(found["sample_orphans"])
+        if more:
+            print(f"  ... and {more} more")
+        print("\nAffected assets (asset_id: orphan_count):")
+        for asset, count in found["affected_assets"].items():
+            print(f"  - Asset {asset}: {count} orphaned face(s)")
+        if not found["fixed"]:
+            print("\nTIP: Use --fix to re-detect faces for affected assets")
+    print(f"\nFaces without an embedding (every face): {found['faces_without_embedding']}")
+    never = ", ".join(found["months_never_embedded"]) or "none"
+    print(f"Months never embedded: {never}")
+    print(f"Face rows without files: {found['face_rows_without_files']}")
+    print(f"Files without face rows: {found['files_without_face_rows']}")
+    if found["fixed"]:
+        print(f"Stray files deleted: {found['files_deleted']}")
+        queued = found["faces_queued_for_redetection"]
+        print(f"Faces without files queued for detection (next ingest): {queued}")
+    redone = found.get("redetection")
+    if redone:
+        print(f"\n{RULE}\nRE-DETECTING FACES FOR AFFECTED ASSETS:\n{RULE}")
+        print(f"Re-detecting faces for {len(found['affected_assets'])} assets...")
+        print(f"\n{RULE}\nRE-DETECTION RESULTS:\n{RULE}")
+        print(f"Assets processed: {redone['assets_processed']}")
+        print(f"Errors: {redone['errors']}")
+        print(f"Total faces re-detected: {redone['faces_redetected']}")
+        print("\nNOTE: Re-run 'faces find-orphans' to verify fix")
+
+
 def cmd_find_orphans(args: argparse.Namespace) -> int:
     from face_assets.services import maintenance
 
-    common.print_json(maintenance.find_orphans(common.store(), common.pack(), fix=args.fix))
+    store = common.store()
+    fix = {}
+    if args.fix:
+        fix = {"models": common.models(), "library_root": common.settings().library}
+    found = maintenance.find_orphans(store, common.pack(), fix=args.fix, limit=args.limit, **fix)
+    if args.json:
+        common.print_json(found)
+    else:
+        _print_orphans(found, args.limit)
     return 0
 
 
@@ -65,7 +116,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         )
         serve.set_defaults(func=cmd_serve)
     orphans = common.add_verb(sub, "find-orphans", "faces without embeddings or files, and back")
-    orphans.add_argument("--fix", action="store_true", help="delete stray files, re-detect")
+    orphans.add_argument("--limit", type=int, help="check the newest N faces (default: every face)")
+    orphans.add_argument(
+        "--fix", action="store_true", help="re-detect the orphans' photos, delete stray files"
+    )
+    orphans.add_argument("--json", action="store_true", help="one JSON object of the counts")
     orphans.set_defaults(func=cmd_find_orphans)
     dbp = common.add_verb(sub, "db", "database housekeeping")
     dbp.add_argument(

@@ -58,6 +58,14 @@ def pack() -> str:
     return settings().pack
 
 
+def models():
+    """The settings' model pack on their providers (loaded per call: verbs load it once)."""
+    from face_assets.vision.models import load_face_models
+
+    current = settings()
+    return load_face_models(current.pack, current.providers)
+
+
 def launcher(library_root: Path | None = None):
     """A JobLauncher on these settings; it says so when it marks killed CLI runs failed."""
     from face_assets.defs.launcher import JobLauncher

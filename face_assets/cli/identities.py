@@ -1,4 +1,4 @@
-"""Seed 002's identity verbs: cluster, cluster-dual, assign, centroids, train-matching.
+"""Seed 002's verbs: backfill, cluster, cluster-dual, assign, centroids, train-matching.
 
 Each is the service call the HTTP app and the assets make, in the foreground; with `--queue`
 it becomes a Dagster run on the instance (DAGSTER_HOME, or the webserver at
@@ -38,6 +38,50 @@ def _cluster_params(given: dict):
     params = clusters.ClusterParams(**{k: v for k, v in given.items() if k != "max_faces"})
     params.check()
     return params
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Detect, embed and score `--limit` registered photos this pack has not detected yet
+    (from `--offset`, in id order); `--queue`: an ingest_month run over their months."""
+    from face_assets.services import backfill
+
+    backfill.check_slice(args.limit, args.offset, args.min_confidence)
+    store, pack = common.store(), common.pack()
+    chosen = backfill.selection(store, pack, args.limit, args.offset)
+    photos = sum(len(ids) for ids in chosen.values())
+    print(
+        f"Backfilling {photos} photos without faces of {pack} (offset {args.offset},"
+        f" min confidence {args.min_confidence:g})"
+    )
+    if not chosen:
+        print("Processed: 0")
+        print("Total faces: 0")
+        print("Status: nothing to do (every registered photo is detected; new photos enter"
+              " with `face-assets ingest`)")  # fmt: skip
+        return 0
+    if args.queue:
+        from face_assets.defs.automation import RANGE_END_TAG, RANGE_START_TAG
+        from face_assets.defs.jobs import INGEST_JOB
+
+        months = sorted(chosen)
+        detection = {"limit": args.limit, "offset": args.offset}
+        detection["min_confidence"] = args.min_confidence
+        return _queue(
+            INGEST_JOB,
+            _ops(detected_faces=detection),
+            {RANGE_START_TAG: months[0], RANGE_END_TAG: months[-1]},
+        )
+    done = backfill.detect_images(
+        common.models(), store, common.settings().library, chosen, args.min_confidence
+    )
+    reasons = ", ".join(f"{k} {v}" for k, v in done.errors_by_reason.items())
+    print(f"Processed: {done.processed}")
+    print(f"Total faces: {done.total_faces}")
+    print(f"Errors: {done.errors}" + (f" ({reasons})" if reasons else ""))
+    print(f"Months: {', '.join(done.months)}")
+    print(f"Still without faces: {backfill.waiting(store, pack)} photos")
+    print("Status: completed")
+    return 0
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
@@ -214,6 +258,24 @@ def cmd_train_matching(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     def queue(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--queue", action="store_true", help="launch a Dagster run instead")
+
+    from face_assets.defaults import BACKFILL_LIMIT, BACKFILL_OFFSET, MIN_CONFIDENCE
+
+    fill = common.add_verb(sub, "backfill", "detect faces of registered photos not detected yet")
+    fill.add_argument(
+        "--limit", type=int, default=BACKFILL_LIMIT, help=f"photos (default {BACKFILL_LIMIT})"
+    )
+    fill.add_argument(
+        "--offset", type=int, default=BACKFILL_OFFSET, help="photos skipped first (id order)"
+    )
+    fill.add_argument(
+        "--min-confidence",
+        type=float,
+        default=MIN_CONFIDENCE,
+        help=f"detector score a face needs (default {MIN_CONFIDENCE})",
+    )
+    queue(fill)
+    fill.set_defaults(func=cmd_backfill)
 
     cluster = common.add_verb(sub, "cluster", "cluster the faces no known person claimed")
     cluster.add_argument(

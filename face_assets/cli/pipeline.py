@@ -186,8 +186,31 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_seed_totals() -> dict:
+    """Seed 002's `faces stats` lines, with their labels; its Qdrant collection is our
+    pgvector table (points: this pack's embeddings, vectors: every pack's)."""
+    from face_assets.services import views
+
+    totals = views.seed_totals(common.store(), common.pack())
+    print(f"Total faces: {totals['total_faces']}")
+    print(f"Assigned faces: {totals['assigned_faces']}")
+    print(f"Clustered faces: {totals['clustered_faces']}")
+    print(f"Total persons: {totals['total_persons']}")
+    print(f"Active persons: {totals['active_persons']}")
+    print(f"Merged persons: {totals['merged_persons']}")
+    print(f"Hidden persons: {totals['hidden_persons']}")
+    print(f"Total prototypes: {totals['total_prototypes']}")
+    print()
+    print("Qdrant Collection: none (vectors in PostgreSQL: pgvector table face_embeddings)")
+    print(f"Points: {totals['points']}")
+    print(f"Vectors: {totals['vectors']}")
+    return totals
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     print_summary()
+    print()
+    print_seed_totals()
     return 0
 
 
@@ -236,7 +259,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--no-identities", action="store_true", help="skip prototypes, clusters, assignments"
     )
     ingest.set_defaults(func=cmd_ingest)
-    stats = common.add_verb(sub, "stats", "images, faces and quality per month")
+    stats = common.add_verb(sub, "stats", "images, faces and quality per month; seed 002's totals")
     stats.set_defaults(func=cmd_stats)
     train = common.add_verb(sub, "train", "train a projection head; promoted only if it is better")
     train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")

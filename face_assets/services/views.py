@@ -23,6 +23,12 @@ def library_summary(store: Store, pack: str) -> dict:
     return {**summary, "matching": matching.matching_rule(store, pack).describe()}
 
 
+def seed_totals(store: Store, pack: str) -> dict:
+    """Seed 002's `faces stats` totals (store/stats.seed_totals)."""
+    with store.transaction() as conn:
+        return stats.seed_totals(conn, pack)
+
+
 def clusters(store: Store, pack: str, limit: int | None = None) -> list[dict]:
     """Clusters of unlabelled faces, largest first, with sample face ids (the first `limit`:
     a preview need not fetch every cluster of the library)."""

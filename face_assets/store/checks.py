@@ -137,3 +137,21 @@ def cluster_sizes(conn: psycopg.Connection, pack: str) -> list[int]:
         (pack,),
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def recent_faces_without_embedding(
+    conn: psycopg.Connection, pack: str, limit: int | None
+) -> tuple[int, list[tuple[int, int, str]]]:
+    """(faces checked, [(face id, image id, month)] of them without an embedding): the pack's
+    newest `limit` faces (None: every face), where a killed step leaves orphans."""
+    rows = conn.execute(
+        "WITH checked AS (SELECT id, image_id, month FROM faces WHERE pack = %s"
+        "   ORDER BY id DESC LIMIT %s)"
+        " SELECT (SELECT count(*) FROM checked), c.id, c.image_id, c.month"
+        " FROM (SELECT 1) one LEFT JOIN checked c ON NOT EXISTS"
+        "   (SELECT 1 FROM face_embeddings e WHERE e.face_id = c.id)"
+        " ORDER BY c.id",
+        (pack, limit),
+    ).fetchall()
+    checked = rows[0][0] if rows else 0
+    return checked, [(r[1], r[2], r[3]) for r in rows if r[1] is not None]

@@ -167,3 +167,25 @@ def months_with_new_faces(conn: psycopg.Connection, pack: str, since: object) ->
         (pack, since),
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def images_without_detection(
+    conn: psycopg.Connection, pack: str, limit: int | None, offset: int
+) -> list[tuple[int, str]]:
+    """(image id, month) of usable images this pack has not detected yet, in id order from
+    `offset`, at most `limit` (None: all): seed 002's backfill selection."""
+    rows = conn.execute(
+        "SELECT i.id, i.month FROM images i WHERE i.status = 'ok'"
+        " AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.pack = %s)"
+        " ORDER BY i.id OFFSET %s LIMIT %s",
+        (pack, offset, limit),
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def count_images_without_detection(conn: psycopg.Connection, pack: str) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM images i WHERE i.status = 'ok'"
+        " AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.pack = %s)",
+        (pack,),
+    ).fetchone()[0]

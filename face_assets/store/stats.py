@@ -66,3 +66,34 @@ def identity_summary(conn: psycopg.Connection, pack: str) -> dict:
         "unassigned_faces",
     )
     return dict(zip(keys, row, strict=True))
+
+
+def seed_totals(conn: psycopg.Connection, pack: str) -> dict:
+    """Seed 002's `faces stats` totals, of this pack's faces; its Qdrant collection's points
+    and vectors are our pgvector rows (this pack's, and every pack's)."""
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM faces WHERE pack = %(pack)s),"
+        " (SELECT count(*) FROM faces WHERE pack = %(pack)s AND person_id IS NOT NULL),"
+        " (SELECT count(*) FROM faces WHERE pack = %(pack)s AND cluster_id IS NOT NULL),"
+        " (SELECT count(*) FROM persons),"
+        " (SELECT count(*) FROM persons WHERE status = 'active'),"
+        " (SELECT count(*) FROM persons WHERE status = 'merged'),"
+        " (SELECT count(*) FROM persons WHERE status = 'hidden'),"
+        " (SELECT count(*) FROM person_prototypes WHERE pack = %(pack)s),"
+        " (SELECT count(*) FROM face_embeddings WHERE pack = %(pack)s),"
+        " (SELECT count(*) FROM face_embeddings)",
+        {"pack": pack},
+    ).fetchone()
+    keys = (
+        "total_faces",
+        "assigned_faces",
+        "clustered_faces",
+        "total_persons",
+        "active_persons",
+        "merged_persons",
+        "hidden_persons",
+        "total_prototypes",
+        "points",
+        "vectors",
+    )
+    return dict(zip(keys, row, strict=True))

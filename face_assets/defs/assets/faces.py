@@ -19,7 +19,7 @@ from face_assets.defs.assets.photos import raw_images
 from face_assets.defs.deployment import MODEL_OP_TAGS, MODEL_POOL
 from face_assets.defs.partitions import monthly_partitions
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
-from face_assets.services import face_tags, ingest, inspection
+from face_assets.services import backfill, face_tags, ingest, inspection
 
 # One run per backfill: the models load once for all its months instead of once per month.
 HEAVY_BACKFILL = BackfillPolicy.single_run()
@@ -33,6 +33,13 @@ class DetectionConfig(Config):
     redetect: bool = Field(
         default=False, description="run detection again on images already detected by this pack"
     )
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        description="seed 002's backfill: detect only this many of the photos this pack has not"
+        " detected yet (in id order, over every month; those of the run's months are done)",
+    )
+    offset: int = Field(default=0, ge=0, description="backfill: photos skipped before `limit`")
 
 
 class QualityConfig(Config):
@@ -64,6 +71,10 @@ def detected_faces(
 ) -> MaterializeResult:
     models = face_models.load()
     context.log.info(f"pack {models.pack} on {models.providers}")
+    chosen = None
+    if config.limit is not None:
+        picked = backfill.selection(store.get(), models.pack, config.limit, config.offset)
+        chosen = {i for month in context.partition_keys for i in picked.get(month, [])}
     stats = ingest.detect_faces(
         models,
         store.get(),
@@ -73,6 +84,7 @@ def detected_faces(
         min_face_size=config.min_face_size,
         redetect=config.redetect,
         log=context.log.info,
+        image_ids=chosen,
     )
     return MaterializeResult(
         metadata={
@@ -97,6 +109,7 @@ def detected_faces(
             "model_pack": models.pack,
             "providers": ", ".join(models.providers),
             **face_models.choice_metadata(),
+            **({} if chosen is None else {"backfill_photos_chosen": len(chosen)}),
         }
     )
 
