@@ -433,41 +433,23 @@ def forget_and_redetect(home: Path, library: Path, clean: Snapshot) -> Outcome:
 @contextlib.contextmanager
 def embedded_store(prefix: str):
     """A Store on its own embedded server (configured as the product configures it)."""
+    from face_assets_tests.api.race_harness import embedded_store as on_own_server
+
     work = Path(tempfile.mkdtemp(prefix=prefix))
-    store = Store(None, work / "home")
-    store.url()
     try:
-        yield store
+        with on_own_server(work / "home") as store:
+            yield store
     finally:
-        db.stop_embedded_server(store.home_path / "pgdata")
         shutil.rmtree(work, ignore_errors=True)
 
 
 def concurrency_section(rounds: int) -> dict:
-    import httpx
-
-    from face_assets.api import create_app
-    from face_assets.defs.launcher import DagsterRuns
     from face_assets_tests.api import race_harness
-    from face_assets_tests.api.conftest import PACK, TOKEN, start, stop
 
-    with embedded_store("races_") as store:
-        app = create_app(store, PACK, TOKEN, runs=DagsterRuns(), load_models_at_start=False)
-        server, thread, port = start(app)
-
-        def client() -> httpx.Client:
-            return httpx.Client(
-                base_url=f"http://127.0.0.1:{port}",
-                headers={"Authorization": f"Bearer {TOKEN}"},
-                timeout=race_harness.REQUEST_TIMEOUT,
-            )
-
-        try:
-            started = time.perf_counter()
-            reports = race_harness.run_rounds(store, client, rounds, deadline_seconds=3600)
-            seconds = time.perf_counter() - started
-        finally:
-            stop(server, thread)
+    with embedded_store("races_") as store, race_harness.racing_app(store) as client:
+        started = time.perf_counter()
+        reports = race_harness.run_rounds(store, client, rounds, deadline_seconds=3600)
+        seconds = time.perf_counter() - started
     print("\nconcurrency (two clients at once against a live server; invariants per round)")
     print(race_harness.table(reports))
     totals = {

@@ -17,6 +17,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "face_assets"
 
 # What each part of the package may import from face_assets (itself always allowed).
 PURE = {"errors", "defaults"}
+# What both entry points (the CLI and the HTTP app) may reach: every layer but the store's modules.
+ENTRY_POINT_LAYERS = {"defs", "services", "identity", "vision", "library", "media", "records",
+                      "settings", *PURE}  # fmt: skip
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "records": set(),
@@ -31,32 +34,10 @@ ALLOWED: dict[str, set[str]] = {
     "services": {"store", "identity", "vision", "library", "media", "records", "settings", *PURE},
     "defs": {"services", "settings", "records", *PURE},  # assets call services
     "definitions": {"defs", "settings", *PURE},
-    # The entry points: any layer but the store's modules (the database only through services).
-    "cli": {
-        "api",
-        "definitions",
-        "defs",
-        "services",
-        "identity",
-        "vision",
-        "library",
-        "media",
-        "records",
-        "settings",
-        "sample_library",
-        *PURE,
-    },  # fmt: skip
-    "api": {
-        "defs",
-        "services",
-        "identity",
-        "vision",
-        "library",
-        "media",
-        "records",
-        "settings",
-        *PURE,
-    },  # fmt: skip
+    # The entry points: any layer but the store's modules (the database only through services);
+    # the CLI also launches the Dagster definitions, the HTTP app and the sample library.
+    "cli": {"api", "definitions", "sample_library", *ENTRY_POINT_LAYERS},
+    "api": ENTRY_POINT_LAYERS,
 }
 # The plain store handle (URL, transactions, media root; no SQL of its own) that the wiring and
 # the entry points construct and hand to the services.

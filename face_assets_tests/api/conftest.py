@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 import pytest
@@ -49,21 +50,35 @@ def free_port() -> int:
 
 def faces_of(store: Store, folder: str) -> list[int]:
     """The largest face of each photo of one person's folder in the real library."""
-    with store.transaction() as conn:
-        return [
-            r[0]
-            for r in conn.execute(
-                "SELECT f.id FROM faces f JOIN images i ON i.id = f.image_id"
-                " WHERE i.rel_path LIKE %s AND f.face_index = 0 ORDER BY f.id",
-                (f"{folder}/%",),
-            )
-        ]
+    return first_column(
+        store,
+        "SELECT f.id FROM faces f JOIN images i ON i.id = f.image_id"
+        " WHERE i.rel_path LIKE %s AND f.face_index = 0 ORDER BY f.id",
+        (f"{folder}/%",),
+    )
 
 
 def one_row(store: Store, query: str, args: tuple = ()) -> tuple | None:
     """The first row of a query, read in its own transaction."""
     with store.transaction() as conn:
         return conn.execute(query, args).fetchone()
+
+
+def first_column(store: Store, query: str, args: tuple = ()) -> list:
+    """The first value of every row of a query, read in its own transaction."""
+    with store.transaction() as conn:
+        return [r[0] for r in conn.execute(query, args)]
+
+
+def date_photos(store: Store, taken: dict[int, datetime]) -> None:
+    """Set the capture time of each face's photo: {face id: when it was taken}."""
+    with store.transaction() as conn:
+        for face, moment in taken.items():
+            conn.execute(
+                "UPDATE images SET taken_at = %s WHERE id = (SELECT image_id FROM faces"
+                " WHERE id = %s)",
+                (moment, face),
+            )
 
 
 def group_photo(store: Store) -> tuple[int, str, list[tuple[int, list[float]]]]:

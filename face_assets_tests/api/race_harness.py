@@ -10,10 +10,11 @@ one tombstone per forgotten box and one forget event per person; no 500 anywhere
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,44 @@ class KindReport:
     expected_failures: int = 0  # rounds whose outcome was not the one rule allows
     server_errors: list[str] = field(default_factory=list)  # the first lines of 5xx bodies
     seconds: float = 0.0
+
+
+@contextlib.contextmanager
+def racing_app(store: Store) -> Iterator[Callable[[], httpx.Client]]:
+    """A live app (no models needed: labelling only) on this store, and a factory of
+    authorised clients for it; the server stops on exit."""
+    from face_assets.api import create_app
+    from face_assets.defs.launcher import DagsterRuns
+    from face_assets_tests.api.conftest import TOKEN, start, stop
+
+    app = create_app(store, PACK, TOKEN, runs=DagsterRuns(), load_models_at_start=False)
+    server, thread, port = start(app)
+
+    def client() -> httpx.Client:
+        return httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=REQUEST_TIMEOUT,
+        )
+
+    try:
+        yield client
+    finally:
+        stop(server, thread)
+
+
+@contextlib.contextmanager
+def embedded_store(home: Path) -> Iterator[Store]:
+    """A Store on its own embedded server under `home` (configured as `face-assets`
+    configures it), stopped on exit."""
+    from face_assets.store import db
+
+    store = Store(None, home)
+    store.url()
+    try:
+        yield store
+    finally:
+        db.stop_embedded_server(store.home_path / "pgdata")
 
 
 def seed_clusters(store: Store, count: int, seed: int = 0) -> list[str]:

@@ -5,16 +5,14 @@ answers with the keyboard, and a merge, each checked in the store."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
 from face_assets.api import auth
 from face_assets.services import labels
 from face_assets.store import clusters as cluster_store
-from face_assets_tests.api.conftest import CLUSTER, PACK, TOKEN, faces_of
-
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")  # Debian's is `chromium`
+from face_assets_tests.api.conftest import CLUSTER, PACK, TOKEN, faces_of, first_column
+from face_assets_tests.chromium import system_chromium
 
 
 def _login(live):
@@ -31,15 +29,12 @@ def _login(live):
 
 
 def _labelled(store, name):
-    with store.transaction() as conn:
-        return [
-            r[0]
-            for r in conn.execute(
-                "SELECT f.id FROM faces f JOIN persons p ON p.id = f.person_id"
-                " WHERE p.name = %s AND f.assignment_method = 'human' ORDER BY f.id",
-                (name,),
-            )
-        ]
+    return first_column(
+        store,
+        "SELECT f.id FROM faces f JOIN persons p ON p.id = f.person_id"
+        " WHERE p.name = %s AND f.assignment_method = 'human' ORDER BY f.id",
+        (name,),
+    )
 
 
 def test_weak_tokens_are_refused_at_start():
@@ -154,18 +149,8 @@ def test_forget_form_forgets_only_after_the_typed_confirmation(live):
 
 @pytest.fixture(scope="module")
 def chromium():
-    """System Chromium via playwright (playwright cannot download browsers here)."""
-    path = next((shutil.which(n) for n in CHROMIUM_NAMES if shutil.which(n)), None)
-    if path is None:
-        pytest.skip(
-            "no Chromium: `make test` installs Debian's chromium where apt-get runs as root"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+    with system_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -11,9 +11,15 @@ from datetime import datetime
 
 from face_assets.services import identities, ingest, labels, matching
 from face_assets.vision import matching as box_matching
-from face_assets_tests.api.conftest import PACK, faces_of, group_photo, one_row
+from face_assets_tests.api.conftest import PACK, date_photos, faces_of, group_photo, one_row
 
 API = "/api/v1/faces"
+
+
+def _draw_corner(client, image_id: int, name: str, side: int):
+    """POST a drawn face: a side x side box in the photo's top-left corner, named `name`."""
+    box = {"x": 0, "y": 0, "width": side, "height": side}
+    return client.post(f"{API}/faces", json={"assetId": image_id, "name": name, "bbox": box})
 
 
 def _redetect(live, models, month: str) -> ingest.DetectionStats:
@@ -62,23 +68,9 @@ def test_false_face_stays_gone_and_a_drawn_face_survives_redetection(live, face_
         manual = body["faceId"]
         assert client.post(f"{API}/marks/{mark}/undo").status_code == 404
         # A box on the background: no detector vouches for it, aligned from the box.
-        blank = client.post(
-            f"{API}/faces",
-            json={
-                "assetId": image_id,
-                "name": "Nobody",
-                "bbox": {"x": 0, "y": 0, "width": 40, "height": 40},
-            },
-        )
+        blank = _draw_corner(client, image_id, "Nobody", 40)
         assert blank.status_code == 201 and blank.json()["refined"] is False
-        tiny = client.post(
-            f"{API}/faces",
-            json={
-                "assetId": image_id,
-                "name": "T",
-                "bbox": {"x": 0, "y": 0, "width": 4, "height": 4},
-            },
-        )
+        tiny = _draw_corner(client, image_id, "T", 4)
         assert tiny.status_code == 400
 
         _redetect(live, face_models, month)
@@ -126,13 +118,10 @@ def test_cover_birthdate_and_timeline(live):
     kit = faces_of(live.store, "kit_harington")
     rose = faces_of(live.store, "rose_leslie")
     person = labels.label_faces(live.store, kit[:2], "Kit", PACK)["person_id"]
-    with live.store.transaction() as conn:
-        for face, year in ((kit[0], 2010), (kit[1], 2020), (kit[2], 2008)):
-            conn.execute(
-                "UPDATE images SET taken_at = %s WHERE id = (SELECT image_id FROM faces"
-                " WHERE id = %s)",
-                (datetime(year, 6, 1), face),
-            )
+    date_photos(
+        live.store,
+        {kit[0]: datetime(2010, 6, 1), kit[1]: datetime(2020, 6, 1), kit[2]: datetime(2008, 6, 1)},
+    )
     with live.client() as client:
         assert (
             client.patch(f"{API}/persons/{person}", json={"featureFaceId": rose[0]}).status_code

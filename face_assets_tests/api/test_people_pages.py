@@ -25,13 +25,14 @@ from face_assets_tests.api.conftest import (
     PACK,
     TOKEN,
     Live,
+    date_photos,
     faces_of,
     group_photo,
     one_row,
     start,
     stop,
 )
-from face_assets_tests.api.test_pages import CHROMIUM_NAMES
+from face_assets_tests.chromium import system_chromium
 
 PHONE = {"width": 390, "height": 844}  # an iPhone 12-14's CSS pixels
 
@@ -64,17 +65,8 @@ def site(real_library, pg_server, tmp_path_factory, face_models):
 
 @pytest.fixture(scope="module")
 def browser():
-    path = next((shutil.which(n) for n in CHROMIUM_NAMES if shutil.which(n)), None)
-    if path is None:
-        pytest.skip(
-            "no Chromium: `make test` installs Debian's chromium where apt-get runs as root"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+    with system_chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _tab(browser, site, **options):
@@ -158,13 +150,10 @@ def test_false_face_gone_after_redetection_then_a_drawn_face_named(page, site, f
 def test_cover_face_and_a_birthdate_that_refuses_an_earlier_photo(page, site):
     kit = faces_of(site.store, "kit_harington")
     person = labels.label_faces(site.store, kit[:2], "Kit H", PACK)["person_id"]
-    with site.store.transaction() as conn:
-        for face, year in ((kit[0], 2019), (kit[1], 2021), (kit[2], 2010)):
-            conn.execute(
-                "UPDATE images SET taken_at = %s WHERE id = (SELECT image_id FROM faces"
-                " WHERE id = %s)",
-                (datetime(year, 3, 1), face),
-            )
+    date_photos(
+        site.store,
+        {kit[0]: datetime(2019, 3, 1), kit[1]: datetime(2021, 3, 1), kit[2]: datetime(2010, 3, 1)},
+    )
     best = people.extras_of(site.store, [person])[person]["cover_face_id"]  # best quality
     cover = kit[0] if best == kit[1] else kit[1]
     page.goto(f"/review/persons/{person}")

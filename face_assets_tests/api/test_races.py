@@ -4,13 +4,9 @@ and the odd inputs that used to be 500s."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from face_assets.api import create_app
-from face_assets.defs.launcher import DagsterRuns
 from face_assets_tests.api import race_harness
-from face_assets_tests.api.conftest import PACK, TOKEN, start, stop
 
 ROUNDS = 2  # per kind of race: 12 rounds, ~30 requests; a few seconds on 2 cores
 DEADLINE_SECONDS = 240
@@ -19,20 +15,8 @@ DEADLINE_SECONDS = 240
 @pytest.fixture
 def racing(store):
     """A live app (no models needed: labelling only) on a store of synthetic clusters."""
-    app = create_app(store, PACK, TOKEN, runs=DagsterRuns(), load_models_at_start=False)
-    server, thread, port = start(app)
-
-    def client() -> httpx.Client:
-        return httpx.Client(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            timeout=race_harness.REQUEST_TIMEOUT,
-        )
-
-    try:
+    with race_harness.racing_app(store) as client:
         yield store, client
-    finally:
-        stop(server, thread)
 
 
 def test_parallel_reviewers_never_corrupt_names(racing):

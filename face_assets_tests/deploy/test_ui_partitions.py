@@ -5,7 +5,6 @@ to backfill. The webserver loads workspace.yaml as `make dev` does, with no star
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import urllib.request
 from datetime import datetime
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from face_assets_tests.api.test_pages import CHROMIUM_NAMES
+from face_assets_tests.chromium import system_chromium
 from face_assets_tests.conftest import REPO_ROOT
 from face_assets_tests.deploy.processes import free_port, running, wait_until
 
@@ -31,17 +30,8 @@ def _up(url: str) -> bool:
 
 @pytest.fixture
 def browser():
-    path = next((shutil.which(n) for n in CHROMIUM_NAMES if shutil.which(n)), None)
-    if path is None:
-        pytest.skip(
-            "no Chromium: `make test` installs Debian's chromium where apt-get runs as root"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+    with system_chromium() as launched:
+        yield launched
 
 
 def test_the_ui_lists_the_library_months_only(tmp_path, database_url, browser):

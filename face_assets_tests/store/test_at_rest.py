@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from face_assets.services import forgetting, labels
-from face_assets.store import Store, bulk, db
-from face_assets_tests.api.race_harness import files_containing
+from face_assets.store import bulk
+from face_assets_tests.api.race_harness import embedded_store, files_containing
 
 PACK = "buffalo_s"
 NAME = "Zebulon Quixotic-Privacyname"
@@ -21,12 +21,8 @@ KEPT = "Kept Otherperson-Name"
 @pytest.fixture
 def embedded(tmp_path):
     """A Store on its own embedded server (configured as `face-assets` configures it)."""
-    store = Store(None, tmp_path / "home")
-    store.url()
-    try:
+    with embedded_store(tmp_path / "home") as store:
         yield store
-    finally:
-        db.stop_embedded_server(store.home_path / "pgdata")
 
 
 def _needles(vectors: np.ndarray, names: list[str]) -> dict[str, bytes]:

@@ -85,19 +85,25 @@ def _similar(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ga.ravel(), gb.ravel())[0, 1])
 
 
+def _assert_upright_with_date(data: bytes, name: str, family: str, photo, min_similar: float):
+    """The file sniffs as `family`, its header has the photo's size and EXIF date, and it
+    decodes to the photo, upright (correlation above min_similar: lossy codecs differ)."""
+    assert sniff_family(data) == family
+    header = read_header(data, name=name)
+    assert (header.width, header.height) == photo.size
+    assert header.taken_at == datetime(2021, 6, 5, 14, 3)
+    decoded = decode_image(data, name=name)
+    assert decoded.bgr.shape == (photo.height, photo.width, 3)
+    assert _similar(decoded.bgr[..., ::-1], np.asarray(photo)) > min_similar
+
+
 def test_new_extensions_are_scanned():
     for ext in (".heic", ".heif", ".avif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf"):
         assert ext in IMAGE_EXTENSIONS
 
 
 def test_heic_decodes_upright_with_its_date(photo, heic):
-    assert sniff_family(heic) == decode.FAMILY_HEIF
-    header = read_header(heic, name="IMG_0001.HEIC")
-    assert (header.width, header.height) == photo.size
-    assert header.taken_at == datetime(2021, 6, 5, 14, 3)
-    decoded = decode_image(heic, name="IMG_0001.HEIC")
-    assert decoded.bgr.shape == (photo.height, photo.width, 3)
-    assert _similar(decoded.bgr[..., ::-1], np.asarray(photo)) > 0.98
+    _assert_upright_with_date(heic, "IMG_0001.HEIC", decode.FAMILY_HEIF, photo, 0.98)
 
 
 def test_heic_rotation_is_applied_once(photo):
@@ -117,13 +123,7 @@ def test_truncated_heic_is_rejected_as_truncated(heic):
 def test_avif_decodes_upright_with_its_date(photo):
     turned = photo.transpose(Image.Transpose.ROTATE_90)  # stored sideways, EXIF says turn back
     data = _encoded(turned, "AVIF", quality=70, exif=_exif(6))
-    assert sniff_family(data) == decode.FAMILY_AVIF
-    header = read_header(data, name="a.avif")
-    assert (header.width, header.height) == photo.size
-    assert header.taken_at == datetime(2021, 6, 5, 14, 3)
-    decoded = decode_image(data, name="a.avif")
-    assert decoded.bgr.shape == (photo.height, photo.width, 3)
-    assert _similar(decoded.bgr[..., ::-1], np.asarray(photo)) > 0.95
+    _assert_upright_with_date(data, "a.avif", decode.FAMILY_AVIF, photo, 0.95)
 
 
 def test_dng_16_bit_without_preview_is_demosaiced(photo):

@@ -56,6 +56,12 @@ def _months(store):
         return [r[0] for r in conn.execute("SELECT DISTINCT month FROM faces ORDER BY month")]
 
 
+def _assign_months(store, threshold):
+    """The assignment service over every month of faces, at this threshold and no margin."""
+    for month in _months(store):
+        identities.assign_month(store, PACK, month, _rule(store, threshold), margin=0.0)
+
+
 def _labelled_faces(store):
     """{photo path: largest face id} for the identity photos (the ground truth faces)."""
     with store.transaction() as conn:
@@ -124,8 +130,7 @@ def test_label_then_prototypes_then_assignment_of_held_back_photos(real_store, r
 def test_two_faces_of_one_photo_never_get_the_same_person(real_store):
     faces = _labelled_faces(real_store)
     labels.label_faces(real_store, [faces["kit_harington/1.jpeg"]], "Kit", PACK)
-    for month in _months(real_store):
-        identities.assign_month(real_store, PACK, month, _rule(real_store, 0.0), margin=0.0)
+    _assign_months(real_store, 0.0)
     with real_store.transaction() as conn:
         names = [
             r[0]
@@ -142,8 +147,7 @@ def test_human_labels_are_never_overwritten(real_store):
     faces = _labelled_faces(real_store)
     labels.label_faces(real_store, [faces["angelina_jolie/1.jpg"]], "Angelina", PACK)
     labels.label_faces(real_store, [faces["angelina_jolie/2.jpg"]], "Somebody Else", PACK)
-    for month in _months(real_store):
-        identities.assign_month(real_store, PACK, month, _rule(real_store, 0.3), margin=0.0)
+    _assign_months(real_store, 0.3)
     got = _person_of(real_store)
     assert got[faces["angelina_jolie/2.jpg"]] == "Somebody Else"
     assert got[faces["angelina_jolie/1.jpg"]] == "Angelina"
@@ -220,14 +224,11 @@ def test_split_separates_a_mixed_cluster(real_store):
 def test_unassign_is_remembered_by_assignment(real_store):
     faces = _labelled_faces(real_store)
     labels.label_faces(real_store, [faces["person_10/1.jpg"]], "Ten", PACK)
-    months = _months(real_store)
-    for month in months:
-        identities.assign_month(real_store, PACK, month, _rule(real_store, 0.3), margin=0.0)
+    _assign_months(real_store, 0.3)
     target = faces["person_10/2.jpg"]
     assert _person_of(real_store)[target] == "Ten"
     labels.unassign_face(real_store, target)
-    for month in months:
-        identities.assign_month(real_store, PACK, month, _rule(real_store, 0.3), margin=0.0)
+    _assign_months(real_store, 0.3)
     assert _person_of(real_store)[target] is None
 
 
@@ -348,14 +349,11 @@ def test_cli_label_persons_and_wrong_id(real_store, monkeypatch, capsys):
 def test_hide_releases_auto_assignments_and_stops_new_ones(real_store):
     faces = _labelled_faces(real_store)
     labels.label_faces(real_store, [faces["person_02/1.jpg"]], "Two", PACK)
-    months = _months(real_store)
-    for month in months:
-        identities.assign_month(real_store, PACK, month, _rule(real_store, 0.3), margin=0.0)
+    _assign_months(real_store, 0.3)
     assert list(_person_of(real_store).values()).count("Two") > 1
     result = labels.hide_person(real_store, "two", True, PACK)
     assert result["auto_assignments_released"] >= 1
-    for month in months:
-        identities.assign_month(real_store, PACK, month, _rule(real_store, 0.3), margin=0.0)
+    _assign_months(real_store, 0.3)
     assert list(_person_of(real_store).values()).count("Two") == 1  # the human label stays
     with real_store.transaction() as conn:
         assert prototype_store.prototypes(conn, PACK)[0] == []
