@@ -43,11 +43,13 @@ class FaceModelsResource(ConfigurableResource):
 
     _gpu_run: bool = PrivateAttr(default=False)
 
-    def choice_metadata(self) -> dict[str, str]:
-        """Run metadata of how the pack was picked: 'auto' with the selector's reason."""
-        if not self.pack_choice:
-            return {}
-        return {"pack_selected_by": "auto", "pack_choice": self.pack_choice}
+    def run_metadata(self, loaded: models.FaceModels) -> dict[str, str]:
+        """Run metadata of the models a step ran: their pack and providers, and how the pack
+        was picked ('auto' with the selector's reason) when it was not named."""
+        found = {"model_pack": loaded.pack, "providers": ", ".join(loaded.providers)}
+        if self.pack_choice:
+            found |= {"pack_selected_by": "auto", "pack_choice": self.pack_choice}
+        return found
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """A run tagged face_assets/gpu=true runs its models on the GPU, whatever the config."""

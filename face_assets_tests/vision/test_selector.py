@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import pytest
 
@@ -91,8 +92,11 @@ def test_pack_auto_and_its_reason_reach_the_model_assets_run_metadata(tmp_path):
     )
     models = build_definitions(chosen, library_root=tmp_path).resources["face_models"]
     assert models.pack == chosen.pack
-    meta = models.choice_metadata()  # detected_faces and face_embeddings add it to their own
+    loaded = SimpleNamespace(pack=chosen.pack, providers=["CPUExecutionProvider"])
+    meta = models.run_metadata(loaded)  # what every model asset adds to its own
+    assert (meta["model_pack"], meta["providers"]) == (chosen.pack, "CPUExecutionProvider")
     assert meta["pack_selected_by"] == "auto"
     assert meta["pack_choice"].startswith("minimal_memory on cpu: ")
     assert chosen.pack_choice["reason"] in meta["pack_choice"]
-    assert FaceModelsResource(pack="buffalo_s").choice_metadata() == {}  # a named pack: nothing
+    named = FaceModelsResource(pack="buffalo_s").run_metadata(loaded)
+    assert "pack_selected_by" not in named and "pack_choice" not in named  # a named pack

@@ -4,25 +4,19 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
-    BackfillPolicy,
     Config,
     MaterializeResult,
     MetadataValue,
-    asset,
     asset_check,
 )
 from pydantic import Field
 
 from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE, QUALITY_GATE
 from face_assets.defs.assets.metadata import counts_table, histogram_table, percentiles, rate
+from face_assets.defs.assets.monthly import monthly_asset
 from face_assets.defs.assets.photos import raw_images
-from face_assets.defs.deployment import MODEL_OP_TAGS, MODEL_POOL
-from face_assets.defs.partitions import monthly_partitions
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
 from face_assets.services import backfill, face_tags, ingest, inspection
-
-# One run per backfill: the models load once for all its months instead of once per month.
-HEAVY_BACKFILL = BackfillPolicy.single_run()
 
 
 class DetectionConfig(Config):
@@ -50,15 +44,12 @@ class QualityConfig(Config):
     )
 
 
-@asset(
+@monthly_asset(
     deps=[raw_images],
-    partitions_def=monthly_partitions,
-    backfill_policy=HEAVY_BACKFILL,
     group_name="faces",
     kinds={"onnx", "postgres"},
     tags={"face_assets/model": "detector"},
-    op_tags=MODEL_OP_TAGS,
-    pool=MODEL_POOL,
+    model_step=True,
     description="SCRFD faces of the month's images: box, 5 landmarks, score, aligned 112x112"
     " crop and a review thumbnail on disk. Undecodable images get their reason recorded.",
 )
@@ -106,23 +97,18 @@ def detected_faces(
             "decode_seconds": round(stats.decode_seconds, 3),
             "detect_seconds": round(stats.detect_seconds, 3),
             "seconds": round(stats.seconds, 3),
-            "model_pack": models.pack,
-            "providers": ", ".join(models.providers),
-            **face_models.choice_metadata(),
+            **face_models.run_metadata(models),
             **({} if chosen is None else {"backfill_photos_chosen": len(chosen)}),
         }
     )
 
 
-@asset(
+@monthly_asset(
     deps=[detected_faces],
-    partitions_def=monthly_partitions,
-    backfill_policy=HEAVY_BACKFILL,
     group_name="faces",
     kinds={"onnx", "pgvector"},
     tags={"face_assets/model": "recognizer"},
-    op_tags=MODEL_OP_TAGS,
-    pool=MODEL_POOL,
+    model_step=True,
     description="L2-normalised embeddings of the month's faces from the run's model pack (its"
     " own width, e.g. 512 for buffalo_s, 128 for dlib_resnet; an HNSW cosine index per pack),"
     " computed in batches; each row records its model pack.",
@@ -150,17 +136,13 @@ def face_embeddings(
             "model_seconds": round(stats.model_seconds, 3),
             "seconds": round(stats.seconds, 3),
             "batch_size": face_models.batch_size,
-            "model_pack": models.pack,
-            "providers": ", ".join(models.providers),
-            **face_models.choice_metadata(),
+            **face_models.run_metadata(models),
         }
     )
 
 
-@asset(
+@monthly_asset(
     deps=[detected_faces],
-    partitions_def=monthly_partitions,
-    backfill_policy=HEAVY_BACKFILL,
     group_name="faces",
     kinds={"python", "postgres"},
     description="Quality in [0, 1] = 0.4 confidence + 0.3 size + 0.2 sharpness (Laplacian"
@@ -194,14 +176,11 @@ def face_quality(
     )
 
 
-@asset(
+@monthly_asset(
     deps=[face_embeddings, face_quality],
-    partitions_def=monthly_partitions,
-    backfill_policy=HEAVY_BACKFILL,
     group_name="faces",
     kinds={"python", "postgres"},
-    op_tags=MODEL_OP_TAGS,  # it embeds the imported faces: a model step like detection
-    pool=MODEL_POOL,
+    model_step=True,  # it embeds the imported faces: a model step like detection
     description="Face names people already gave (XMP MWG / Microsoft Photo regions, embedded"
     " or in sidecars; Picasa's .picasa.ini) as human labels of the month's faces; a region"
     " no detected face overlaps becomes an imported face, embedded from its crop.",

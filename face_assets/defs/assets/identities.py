@@ -10,7 +10,6 @@ from dagster import (
     AssetKey,
     AssetSelection,
     AutomationCondition,
-    BackfillPolicy,
     Config,
     DataVersion,
     MaterializeResult,
@@ -25,7 +24,7 @@ from pydantic import Field
 from face_assets.defaults import QUALITY_GATE
 from face_assets.defs.assets.faces import face_embeddings, face_quality
 from face_assets.defs.assets.metadata import clusters_preview, histogram_table, review_page
-from face_assets.defs.partitions import monthly_partitions
+from face_assets.defs.assets.monthly import monthly_asset
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource
 from face_assets.services import clusters, identities, inspection, matching, views
 from face_assets.settings import Settings
@@ -103,11 +102,9 @@ class AssignmentConfig(Config):
     )
 
 
-@asset(
+@monthly_asset(  # one run per backfill: prototypes and a head load once per run
     # projection_head by key: its module imports person_labels from this one.
     deps=[person_prototypes, face_embeddings, face_quality, AssetKey("projection_head")],
-    partitions_def=monthly_partitions,
-    backfill_policy=BackfillPolicy.single_run(),  # prototypes and a head load once per run
     group_name="identities",
     kinds={"python", "pgvector"},
     automation_condition=FOLLOW_NEW_FACES,

@@ -2,21 +2,18 @@
 
 from dagster import (
     AssetExecutionContext,
-    BackfillPolicy,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 
 from face_assets.defs.assets.metadata import counts_table, rate
-from face_assets.defs.partitions import monthly_partitions, partition_of
+from face_assets.defs.assets.monthly import monthly_asset
+from face_assets.defs.partitions import partition_of
 from face_assets.defs.resources import FaceStoreResource, PhotoLibraryResource
 from face_assets.services import ingest
 
 
-@asset(
-    partitions_def=monthly_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
+@monthly_asset(
     group_name="photos",
     kinds={"python", "postgres"},
     description="Photos of the month (EXIF DateTimeOriginal, else file time): path, sha256,"

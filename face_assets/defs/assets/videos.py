@@ -6,16 +6,14 @@ from dagster import (
     Config,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 from pydantic import Field
 
 from face_assets import defaults as rules
-from face_assets.defs.assets.faces import HEAVY_BACKFILL
 from face_assets.defs.assets.identities import person_prototypes
 from face_assets.defs.assets.metadata import counts_table
-from face_assets.defs.deployment import MODEL_OP_TAGS, MODEL_POOL
-from face_assets.defs.partitions import monthly_partitions, partition_of
+from face_assets.defs.assets.monthly import monthly_asset
+from face_assets.defs.partitions import partition_of
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
 from face_assets.services import videos
 
@@ -81,9 +79,7 @@ class FacesEmbedConfig(Config):
         )
 
 
-@asset(
-    partitions_def=monthly_partitions,
-    backfill_policy=HEAVY_BACKFILL,
+@monthly_asset(
     group_name="videos",
     kinds={"ffmpeg", "postgres"},
     description="The library's clips (mp4, mov, m4v, avi, mkv, webm, 3gp, mts) filed under the"
@@ -104,15 +100,12 @@ def raw_videos(
     )
 
 
-@asset(
+@monthly_asset(
     deps=[raw_videos],
-    partitions_def=monthly_partitions,
-    backfill_policy=HEAVY_BACKFILL,
     group_name="videos",
     kinds={"onnx", "pgvector"},
     tags={"face_assets/model": "detector-recognizer"},
-    op_tags=MODEL_OP_TAGS,
-    pool=MODEL_POOL,
+    model_step=True,
     description="Seed 004's faces harvest of the month's clips: sampled frames, SCRFD faces,"
     " quality gating (rejection_reason counted), tracks (box overlap + ArcFace), volume control"
     " per track and per clip, batched embeddings. A clip already harvested with the same config"
@@ -146,16 +139,13 @@ def video_faces(
             ),
             "frames_read": total.frames_read,
             "forgotten_faces_skipped": total.forgotten_dropped,
-            "model_pack": models.pack,
-            "providers": ", ".join(models.providers),
+            **face_models.run_metadata(models),
         }
     )
 
 
-@asset(
+@monthly_asset(
     deps=[video_faces, person_prototypes],
-    partitions_def=monthly_partitions,
-    backfill_policy=HEAVY_BACKFILL,
     group_name="videos",
     kinds={"pgvector"},
     description="Tracks named after known persons: each track is one item (the quality-weighted"
@@ -174,10 +164,8 @@ class ExportConfig(Config):
     names: bool = Field(default=False, description="include person names (off: exports hold none)")
 
 
-@asset(
+@monthly_asset(
     deps=[video_faces],
-    partitions_def=monthly_partitions,
-    backfill_policy=HEAVY_BACKFILL,
     group_name="videos",
     kinds={"numpy"},
     description="Seed 004's export of the month's faces (clips and photos): faces.jsonl, faces.npy"
