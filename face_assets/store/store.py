@@ -101,36 +101,9 @@ class Store:
             return _ready_urls[key]
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection]:
-        """One transaction on a connection of this thread (committed on success, rolled back
-        on any error); a lost database is a StoreUnavailableError."""
-        url = self.url()
-        try:
-            conn = _checkout(url)
-        except psycopg.OperationalError as exc:
-            raise unavailable(exc) from None
-        try:
-            with conn.transaction():
-                yield conn
-        except COLLISIONS as exc:
-            # A deadlock or a serialisation failure: the server is fine, the work collided.
-            raise TransientConflictError(
-                f"another change to the same people collided with this one ({_first_line(exc)})"
-                "; nothing was changed: read the current state and try again"
-            ) from None
-        except psycopg.DataError as exc:
-            # A value the database cannot hold: a NUL byte in text, an integer beyond int64.
-            raise ValueError(f"invalid value: {_first_line(exc)}") from None
-        except psycopg.OperationalError as exc:
-            conn.close()
-            raise unavailable(exc) from None
-        finally:
-            _checkin(url, conn)
-
-    @contextlib.contextmanager
-    def outside_transaction(self) -> Iterator[psycopg.Connection]:
-        """An autocommit connection for statements that cannot run in a transaction
-        (VACUUM, CHECKPOINT); a lost database is a StoreUnavailableError."""
+    def _checked_out(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection of this thread, back in the pool afterwards; a lost database, at
+        checkout or while in use (that connection is then closed), is a StoreUnavailableError."""
         url = self.url()
         try:
             conn = _checkout(url)
@@ -138,13 +111,42 @@ class Store:
             raise unavailable(exc) from None
         try:
             yield conn
-        except COLLISIONS as exc:
-            raise TransientConflictError(f"collided with other work ({_first_line(exc)})") from None
         except psycopg.OperationalError as exc:
             conn.close()
             raise unavailable(exc) from None
         finally:
             _checkin(url, conn)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection]:
+        """One transaction on a connection of this thread (committed on success, rolled back
+        on any error); a lost database is a StoreUnavailableError."""
+        with self._checked_out() as conn:
+            try:
+                with conn.transaction():
+                    yield conn
+            except COLLISIONS as exc:
+                # A deadlock or a serialisation failure: the server is fine, the work collided.
+                raise TransientConflictError(
+                    f"another change to the same people collided with this one"
+                    f" ({_first_line(exc)}); nothing was changed: read the current state and"
+                    " try again"
+                ) from None
+            except psycopg.DataError as exc:
+                # A value the database cannot hold: a NUL byte in text, an integer beyond int64.
+                raise ValueError(f"invalid value: {_first_line(exc)}") from None
+
+    @contextlib.contextmanager
+    def outside_transaction(self) -> Iterator[psycopg.Connection]:
+        """An autocommit connection for statements that cannot run in a transaction
+        (VACUUM, CHECKPOINT); a lost database is a StoreUnavailableError."""
+        with self._checked_out() as conn:
+            try:
+                yield conn
+            except COLLISIONS as exc:
+                raise TransientConflictError(
+                    f"collided with other work ({_first_line(exc)})"
+                ) from None
 
     def run(self, work: Callable[[psycopg.Connection], T]) -> T:
         """`work(conn)` in one transaction, run again (CONFLICT_ATTEMPTS in all, with a short

@@ -58,3 +58,27 @@ def test_a_timeout_in_the_url_wins(monkeypatch, silent_host):
     )
     assert not running and isinstance(raised, psycopg.OperationalError)
     assert seconds < 10
+
+
+RAISE = "DO $$ BEGIN RAISE EXCEPTION 'test' USING ERRCODE = '{}'; END $$"
+
+
+def test_a_store_connection_maps_driver_failures_and_stays_usable(store):
+    """What the services see: a collision is a TransientConflictError (a 409), a value the
+    database cannot hold a ValueError, a lost connection a StoreUnavailableError; after each,
+    the next transaction works (a broken connection is not handed out again)."""
+    from face_assets.errors import StoreUnavailableError, TransientConflictError
+
+    failures = [
+        (store.transaction, RAISE.format("40001"), TransientConflictError, "this one"),
+        (store.outside_transaction, RAISE.format("40P01"), TransientConflictError, "other"),
+        (store.transaction, "SELECT 'a' || %s::text", ValueError, "invalid value"),
+        (store.transaction, "SELECT pg_terminate_backend(pg_backend_pid())", StoreUnavailableError,
+         "unreachable"),
+    ]  # fmt: skip
+    for opened, query, error, message in failures:
+        with pytest.raises(error, match=message), opened() as conn:
+            conn.execute(query, ("b\x00",) if "%s" in query else ())
+    for opened in (store.transaction, store.outside_transaction):
+        with opened() as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
