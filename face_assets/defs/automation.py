@@ -6,6 +6,9 @@
   before the run finishes never requests the same work twice, while a file added later
   changes the digest and gets its own run. The cursor remembers the months of pending files
   so their dates are read once; each tick reads at most MAX_READS_PER_TICK new files.
+- new_videos_sensor: the same for clips and the video branch (faces_embed): one run per month
+  holding clips the pack has not harvested as they are on disk (new, changed, or registered
+  by another month's run and never harvested); at most MAX_PROBES_PER_TICK clips probed.
 - Downstream, person_prototypes and face_assignments carry eager automation conditions (they
   follow new labels and new months); the schedules below are the seed's ongoing workflow.
 
@@ -30,13 +33,20 @@ from dagster import (
     sensor,
 )
 
-from face_assets.defs.jobs import ASSIGN_JOB, CLUSTER_JOB, INGEST_JOB, PROTOTYPES_JOB
+from face_assets.defs.jobs import (
+    ASSIGN_JOB,
+    CLUSTER_JOB,
+    FACES_EMBED_JOB,
+    INGEST_JOB,
+    PROTOTYPES_JOB,
+)
 from face_assets.defs.partitions import monthly_partitions, partition_of
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
-from face_assets.services import ingest
+from face_assets.services import ingest, videos
 from face_assets.settings import Settings
 
 MAX_READS_PER_TICK = 500  # new files whose dates one tick may read: a bounded tick
+MAX_PROBES_PER_TICK = 50  # new clips one tick may probe (container + one decoded frame each)
 RANGE_START_TAG = "dagster/asset_partition_range_start"  # one run over a range of months
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
@@ -79,6 +89,47 @@ def pending_by_month(pending: list[ingest.PendingFile]) -> dict[str, str]:
     }
 
 
+def month_requests(
+    context: SensorEvaluationContext,
+    pending: list[ingest.PendingFile],
+    requested: dict[str, str],
+    job_name: str,
+    trigger: str,
+    what: str,
+) -> SensorResult:
+    """One run request per month of pending files, keyed by month + a digest of its files:
+    a month requested with exactly these files is not requested again (its run is queued or
+    running, or failed and waits for a human retry), a file added later makes a new request."""
+    fingerprints = pending_by_month(pending)
+    # Files older than the first partition this code location loaded: their month is not a
+    # partition until the location reloads (partitions start at the library's first month).
+    first = monthly_partitions.get_first_partition_key()
+    early = sorted(m for m in fingerprints if m < first)
+    if early:
+        context.log.warning(
+            f"{what} of {', '.join(early)} predate the first partition {first}: reload the"
+            " code location (Deployment > Reload) to give them their months"
+        )
+        fingerprints = {m: fp for m, fp in fingerprints.items() if m >= first}
+    new = {m: fp for m, fp in fingerprints.items() if requested.get(m) != fp}
+    cursor = _dump_cursor(pending, fingerprints)
+    if not new:
+        return SensorResult(skip_reason=SkipReason(f"no new {what}"), cursor=cursor)
+    counts = {m: sum(1 for p in pending if p.month == m) for m in new}
+    return SensorResult(
+        run_requests=[
+            RunRequest(
+                run_key=f"{month}:{fingerprint}",
+                job_name=job_name,
+                partition_key=month,
+                tags={"face_assets/trigger": trigger, "face_assets/new_files": str(counts[month])},
+            )
+            for month, fingerprint in new.items()
+        ],
+        cursor=cursor,
+    )
+
+
 @sensor(
     job_name=INGEST_JOB,
     minimum_interval_seconds=_SETTINGS.sensor_interval,
@@ -92,41 +143,31 @@ def new_photos_sensor(
     pending, deferred = ingest.pending_uploads(
         store.get(), library.root_path, partition_of, known, MAX_READS_PER_TICK
     )
-    fingerprints = pending_by_month(pending)
-    # Photos older than the first partition this code location loaded: their month is not a
-    # partition until the location reloads (partitions start at the library's first month).
-    first = monthly_partitions.get_first_partition_key()
-    early = sorted(m for m in fingerprints if m < first)
-    if early:
-        context.log.warning(
-            f"photos of {', '.join(early)} predate the first partition {first}: reload the"
-            " code location (Deployment > Reload) to give them their months"
-        )
-        fingerprints = {m: fp for m, fp in fingerprints.items() if m >= first}
-    # Already requested with exactly these files: the run is queued or running (or failed and
-    # waits for a human retry); asking again would duplicate work.
-    new = {m: fp for m, fp in fingerprints.items() if requested.get(m) != fp}
-    cursor = _dump_cursor(pending, fingerprints)
     if deferred:
         context.log.info(f"{deferred} more new files will be read on the next tick")
-    if not new:
-        return SensorResult(skip_reason=SkipReason("no new photos"), cursor=cursor)
-    counts = {m: sum(1 for p in pending if p.month == m) for m in new}
-    return SensorResult(
-        run_requests=[
-            RunRequest(
-                run_key=f"{month}:{fingerprint}",
-                job_name=INGEST_JOB,
-                partition_key=month,
-                tags={
-                    "face_assets/trigger": "new_photos",
-                    "face_assets/new_files": str(counts[month]),
-                },
-            )
-            for month, fingerprint in new.items()
-        ],
-        cursor=cursor,
+    return month_requests(context, pending, requested, INGEST_JOB, "new_photos", "photos")
+
+
+@sensor(
+    job_name=FACES_EMBED_JOB,
+    minimum_interval_seconds=_SETTINGS.sensor_interval,
+    default_status=_SENSOR_STATUS,
+    description="Requests a faces_embed run (the video branch) for every month that received"
+    " new or changed clips, or clips this pack has not harvested.",
+)
+def new_videos_sensor(
+    context: SensorEvaluationContext,
+    library: PhotoLibraryResource,
+    store: FaceStoreResource,
+    face_models: FaceModelsResource,
+):
+    known, requested = _load_cursor(context.cursor)
+    pending, deferred = videos.pending_videos(
+        store.get(), library.root_path, partition_of, face_models.pack, known, MAX_PROBES_PER_TICK
     )
+    if deferred:
+        context.log.info(f"{deferred} more new clips will be probed on the next tick")
+    return month_requests(context, pending, requested, FACES_EMBED_JOB, "new_videos", "clips")
 
 
 @schedule(
@@ -184,5 +225,5 @@ identity_automation = AutomationConditionSensorDefinition(
     description="Keeps prototypes and assignments following new labels and new months.",
 )
 
-SENSORS = [new_photos_sensor, identity_automation]
+SENSORS = [new_photos_sensor, new_videos_sensor, identity_automation]
 SCHEDULES = [nightly_assignments, weekly_clustering, monthly_prototypes]

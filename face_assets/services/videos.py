@@ -22,6 +22,7 @@ from face_assets import media
 from face_assets.identity.track_units import resolve_track_assignments
 from face_assets.library import list_videos
 from face_assets.services import exports
+from face_assets.services.ingest import PendingFile
 from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
 from face_assets.store import face_exports as export_store
@@ -98,6 +99,73 @@ def register_videos(store: Store, library_root: Path, month_of: Callable) -> dic
     return dict(months)
 
 
+def pending_videos(
+    store: Store,
+    library_root: Path,
+    month_of: Callable,
+    pack: str,
+    known: dict[str, PendingFile],
+    max_reads: int,
+) -> tuple[list[PendingFile], int]:
+    """Clips the pack has not harvested as they are on disk: new, changed since their harvest,
+    or registered and never harvested (another month's run registers every clip). A clip that
+    cannot be used (its registered reason) is not pending until it changes.
+
+    Months come from the store for registered clips, else from an earlier call (`known`, same
+    size and mtime), else from probing the container; at most `max_reads` clips are probed, so
+    one sensor tick is bounded. Returns the pending clips and how many were left for later."""
+    with store.transaction() as conn:
+        states = harvest_store.harvest_states(conn, pack)
+    pending, deferred, reads = [], 0, 0
+    for entry in list_videos(library_root):
+        state = states.get(entry.rel_path)
+        if state is not None and (state.byte_size, state.mtime_ns) == (entry.size, entry.mtime_ns):
+            if state.status != "ok" or (
+                state.harvested and _same_file(state.harvested_file, entry)
+            ):
+                continue
+            pending.append(PendingFile(entry.rel_path, entry.size, entry.mtime_ns, state.month))
+            continue
+        seen = known.get(entry.rel_path)
+        if seen and (seen.size, seen.mtime_ns) == (entry.size, entry.mtime_ns):
+            pending.append(seen)
+            continue
+        if entry.problem is not None:
+            month = month_of(entry.mtime)
+        elif reads >= max_reads:
+            deferred += 1
+            continue
+        else:
+            reads += 1
+            path = Path(library_root) / entry.rel_path
+            try:
+                taken, _ = captured_at(probe_video(path), path)
+            except VideoRejected:
+                taken = entry.mtime  # registration records the reason; the file time files it
+            month = month_of(taken)
+        pending.append(PendingFile(entry.rel_path, entry.size, entry.mtime_ns, month))
+    return pending, deferred
+
+
+def _same_harvest(done: dict, params: dict) -> bool:
+    """Whether a clip's recorded harvest is this one: the same run config of the same file (a
+    harvest older than the file record counts as of the registered file)."""
+    return {k: v for k, v in done.items() if k != "file"} == {
+        k: v for k, v in params.items() if k != "file"
+    } and done.get("file", params["file"]) == params["file"]
+
+
+def _file_key(byte_size: int, mtime_ns: int) -> list[int]:
+    """How a harvest remembers the file it read (its params' "file")."""
+    return [int(byte_size), int(mtime_ns)]
+
+
+def _same_file(harvested: list | None, entry) -> bool:
+    """Whether a harvest read this file as it is now. A harvest that recorded no file (older
+    than the record) counts as of the registered file, which matched the disk."""
+    return harvested is None or list(harvested) == _file_key(entry.size, entry.mtime_ns)
+
+
 def _media_name(pack: str, video_id: int, track: int, frame: int, kind: str) -> str:
     suffix = {"crop": "npy", "thumb": "jpg"}[kind]
     return f"videos/{pack}/{video_id}/track_{track:05d}/{kind}_{frame:06d}.{suffix}"
@@ -112,7 +180,7 @@ def harvest_month(
 ) -> VideoMonthStats:
     """Harvest every usable clip of a month (gating, tracks, volume control) into the store."""
     stats = VideoMonthStats()
-    params = {**dataclasses.asdict(config), "pack": models.pack}
+    config_params = {**dataclasses.asdict(config), "pack": models.pack}
     with store.transaction() as conn:
         videos = video_store.videos_of_month(conn, month)
     for video in videos:
@@ -123,7 +191,8 @@ def harvest_month(
         with store.transaction() as conn:
             done = harvest_store.harvest_params(conn, video.video_id, models.pack)
             tombstones = harvest_store.forgotten_boxes(conn, video.video_id)
-        if done == params:
+        params = {**config_params, "file": _file_key(video.byte_size, video.mtime_ns)}
+        if done is not None and _same_harvest(done, params):
             stats.unchanged += 1
             continue
         path = Path(library_root) / video.rel_path

@@ -106,3 +106,25 @@ def replace_harvest(
          frames_read, truncated),
     )  # fmt: skip
     return ids
+
+
+@dataclass(frozen=True)
+class HarvestState:
+    byte_size: int
+    mtime_ns: int
+    month: str
+    status: str
+    harvested_file: list[int] | None  # the (size, mtime_ns) the pack's harvest read, if it said
+    harvested: bool
+
+
+def harvest_states(conn: psycopg.Connection, pack: str) -> dict[str, HarvestState]:
+    """Every registered clip by library path, with what the pack's harvest of it read (what the
+    new-clips sensor compares with the disk)."""
+    rows = conn.execute(
+        "SELECT v.rel_path, v.byte_size, v.mtime_ns, v.month, v.status, h.params -> 'file',"
+        " h.video_id IS NOT NULL FROM videos v LEFT JOIN video_harvests h"
+        " ON h.video_id = v.id AND h.pack = %s",
+        (pack,),
+    ).fetchall()
+    return {r[0]: HarvestState(int(r[1]), int(r[2]), r[3], r[4], r[5], bool(r[6])) for r in rows}
