@@ -32,6 +32,25 @@ class FacesEmbedRequest(BaseModel):
     sample_interval: int = Field(default=defaults.HARVEST_SAMPLE_INTERVAL, ge=1, le=100000)
 
 
+class JobProgress(BaseModel):
+    """Where a faces_embed run's harvest stands, as the run last wrote it (services/videos.py
+    HarvestProgress); `state` is "done" once the harvest finished."""
+
+    state: str
+    months: int
+    months_done: int
+    month: str | None
+    clips: int = Field(description="clips of the months begun so far")
+    clips_done: int
+    clips_harvested: int
+    clip: str | None = Field(description="the clip being harvested")
+    frames_sampled: int
+    faces_embedded: int
+    faces_kept: int
+    tracks: int
+    updated_at: str
+
+
 class JobResponse(BaseModel):
     job_id: str
     job_name: str | None
@@ -39,6 +58,9 @@ class JobResponse(BaseModel):
     via: str
     video_id: int | None = None
     month: str | None = None
+    progress: JobProgress | None = Field(
+        default=None, description="the harvest's progress; null before it starts"
+    )
 
 
 @jobs.post("/faces_embed", response_model=JobResponse, status_code=202)
@@ -70,9 +92,12 @@ def faces_embed(request: Request, body: FacesEmbedRequest) -> JobResponse:
 
 @jobs.get("/{job_id}", response_model=JobResponse)
 def job_status(request: Request, job_id: str) -> JobResponse:
-    """The run's status (it also shows in the Dagster UI under the same id)."""
+    """The run's status (it also shows in the Dagster UI under the same id) and, once its
+    harvest started, its progress: clips, frames sampled, faces embedded, tracks."""
     run = request.app.state.runs.status(job_id)
-    return JobResponse(job_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via)
+    progress = videos.run_progress(request.app.state.store, run.run_id)
+    return JobResponse(job_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via,
+                       progress=progress)  # fmt: skip
 
 
 class TrackOut(s.Camel):

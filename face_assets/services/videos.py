@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import shutil
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
 from face_assets.store import face_exports as export_store
 from face_assets.store import prototypes as prototype_store
+from face_assets.store import run_progress as progress_store
 from face_assets.store import track_labels as track_label_store
 from face_assets.store import tracks as track_store
 from face_assets.store import video_harvests as harvest_store
@@ -43,6 +45,8 @@ FORGOTTEN_IOU = 0.3  # a harvested face overlapping a nearby tombstone this much
 # Tombstones hold across sampling changes: a face within this many seconds of a forgotten face
 # (and overlapping it) matches it, and the whole track it belongs to stays forgotten.
 FORGOTTEN_WINDOW_S = 1.0
+PROGRESS_WRITE_SECONDS = 2.0  # a run's progress row is rewritten at most this often while
+# frames are sampled (a sampled frame takes ~0.1 s on a CPU), and at every clip's end
 
 
 @dataclass
@@ -171,43 +175,143 @@ def _media_name(pack: str, video_id: int, track: int, frame: int, kind: str) -> 
     return f"videos/{pack}/{video_id}/track_{track:05d}/{kind}_{frame:06d}.{suffix}"
 
 
+@dataclass
+class HarvestProgress:
+    """Where a run's harvest stands: what GET /jobs/{id} answers while and after it runs."""
+
+    state: str = "running"  # "running", then "done" (a failed run keeps "running": see status)
+    months: int = 0  # months the run harvests
+    months_done: int = 0
+    month: str | None = None  # the month being harvested
+    clips: int = 0  # clips of the months begun so far
+    clips_done: int = 0  # looked at: harvested, unchanged or unusable
+    clips_harvested: int = 0
+    clip: str | None = None  # the clip being harvested (library path)
+    frames_sampled: int = 0
+    faces_embedded: int = 0
+    faces_kept: int = 0  # after volume control, of the clips done
+    tracks: int = 0  # of the clips done
+
+
+class HarvestTracker:
+    """Tells the store (run_progress, by run id) where a harvest run stands: at most every
+    PROGRESS_WRITE_SECONDS while frames are sampled, and at every clip's and month's end."""
+
+    def __init__(self, store: Store, run_id: str, job_name: str, months: int, clock=time.monotonic):
+        self.store, self.run_id, self.job_name, self.clock = store, run_id, job_name, clock
+        self.progress = HarvestProgress(months=months)
+        self._clip_base = (0, 0)  # frames sampled and faces embedded before this clip
+        self._written = None
+        self._write()
+
+    def _write(self, force: bool = True) -> None:
+        now = self.clock()
+        if not force and self._written is not None and now - self._written < PROGRESS_WRITE_SECONDS:
+            return
+        self._written = now
+        with self.store.transaction() as conn:
+            progress_store.write_progress(
+                conn, self.run_id, self.job_name, dataclasses.asdict(self.progress)
+            )
+
+    def month(self, month: str, clips: int) -> None:
+        self.progress.month = month
+        self.progress.clips += clips
+        self._write()
+
+    def clip(self, rel_path: str) -> None:
+        self.progress.clip = rel_path
+        self._clip_base = (self.progress.frames_sampled, self.progress.faces_embedded)
+        self._write(force=False)
+
+    def frame(self, sampled: int, embedded: int) -> None:
+        """harvest_video's on_frame: the clip's frames sampled and faces embedded so far."""
+        self.progress.frames_sampled = self._clip_base[0] + sampled
+        self.progress.faces_embedded = self._clip_base[1] + embedded
+        self._write(force=False)
+
+    def clip_done(self, harvested: bool = False, faces: int = 0, tracks: int = 0) -> None:
+        self.progress.clips_done += 1
+        self.progress.clips_harvested += harvested
+        self.progress.faces_kept += faces
+        self.progress.tracks += tracks
+        self.progress.clip = None
+        self._write(force=harvested)
+
+    def month_done(self) -> None:
+        self.progress.months_done += 1
+        self._write()
+
+    def done(self) -> None:
+        self.progress.state, self.progress.month = "done", None
+        self._write()
+
+
+def run_progress(store: Store, run_id: str) -> dict | None:
+    """A run's progress as it last wrote it (with `updated_at`), or None when it wrote none."""
+    with store.transaction() as conn:
+        found = progress_store.read_progress(conn, run_id)
+    if found is None:
+        return None
+    progress, when = found
+    return {**progress, "updated_at": when.isoformat()}
+
+
 def harvest_month(
     store: Store,
     library_root: Path,
     month: str,
     models,
     config: HarvestConfig,
+    tracker: HarvestTracker | None = None,
 ) -> VideoMonthStats:
-    """Harvest every usable clip of a month (gating, tracks, volume control) into the store."""
+    """Harvest every usable clip of a month (gating, tracks, volume control) into the store;
+    `tracker` records where the run stands as it goes."""
     stats = VideoMonthStats()
     config_params = {**dataclasses.asdict(config), "pack": models.pack}
     with store.transaction() as conn:
         videos = video_store.videos_of_month(conn, month)
+    if tracker is not None:
+        tracker.month(month, len(videos))
     for video in videos:
         stats.videos += 1
-        if video.status != "ok":
-            stats.rejected_videos[video.status] += 1
-            continue
-        with store.transaction() as conn:
-            done = harvest_store.harvest_params(conn, video.video_id, models.pack)
-            tombstones = harvest_store.forgotten_boxes(conn, video.video_id)
-        params = {**config_params, "file": _file_key(video.byte_size, video.mtime_ns)}
-        if done is not None and _same_harvest(done, params):
-            stats.unchanged += 1
-            continue
-        path = Path(library_root) / video.rel_path
-        try:
-            info = probe_video(path)
-        except VideoRejected as exc:
-            stats.rejected_videos[exc.reason] += 1
-            continue
-        with tempfile.TemporaryDirectory(prefix="harvest-") as spool:
-            result = harvest_video(path, info, models, config, Path(spool))
-            _write_harvest(store, video.video_id, models.pack, params, result, tombstones, stats)
-        stats.harvested += 1
-        stats.frames_read += result.decode.frames_read
-        stats.rejection_reasons.update(result.reasons)
+        before = (stats.harvested, stats.faces, stats.tracks)
+        _harvest_clip(store, library_root, video, models, config, config_params, stats, tracker)
+        if tracker is not None:
+            tracker.clip_done(
+                stats.harvested > before[0], stats.faces - before[1], stats.tracks - before[2]
+            )
+    if tracker is not None:
+        tracker.month_done()
     return stats
+
+
+def _harvest_clip(store, library_root, video, models, config, config_params, stats, tracker):
+    if video.status != "ok":
+        stats.rejected_videos[video.status] += 1
+        return
+    with store.transaction() as conn:
+        done = harvest_store.harvest_params(conn, video.video_id, models.pack)
+        tombstones = harvest_store.forgotten_boxes(conn, video.video_id)
+    params = {**config_params, "file": _file_key(video.byte_size, video.mtime_ns)}
+    if done is not None and _same_harvest(done, params):
+        stats.unchanged += 1
+        return
+    path = Path(library_root) / video.rel_path
+    try:
+        info = probe_video(path)
+    except VideoRejected as exc:
+        stats.rejected_videos[exc.reason] += 1
+        return
+    if tracker is not None:
+        tracker.clip(video.rel_path)
+    on_frame = tracker.frame if tracker is not None else None
+    with tempfile.TemporaryDirectory(prefix="harvest-") as spool:
+        result = harvest_video(path, info, models, config, Path(spool), on_frame=on_frame)
+        _write_harvest(store, video.video_id, models.pack, params, result, tombstones, stats)
+    stats.harvested += 1
+    stats.frames_read += result.decode.frames_read
+    stats.rejection_reasons.update(result.reasons)
 
 
 def _write_harvest(store, video_id, pack, params, result, tombstones, stats) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,8 +125,10 @@ def harvest_video(
     models,
     config: HarvestConfig,
     spool_dir: Path,
+    on_frame: Callable[[int, int], None] | None = None,
 ) -> HarvestResult:
-    """Harvest one clip; `spool_dir` receives the crops of kept faces (the caller owns it)."""
+    """Harvest one clip; `spool_dir` receives the crops of kept faces (the caller owns it).
+    `on_frame(frames sampled, faces embedded)` is told after every sampled frame (progress)."""
     spool_dir = Path(spool_dir)
     spool_dir.mkdir(parents=True, exist_ok=True)
     step = frame_step(info.fps, config.sample_interval, config.sample_seconds)
@@ -136,6 +139,7 @@ def harvest_video(
     timings = Counter()
     pending: list[tuple[HarvestedFace, np.ndarray]] = []  # gated faces awaiting embedding
     pending_frames: list[tuple[int, list[HarvestedFace], list[HarvestedFace]]] = []
+    counts = {"sampled": 0, "embedded": 0}
 
     def flush() -> None:
         if not pending:
@@ -146,6 +150,7 @@ def harvest_video(
         timings["embed_s"] += time.perf_counter() - t0
         for (face, _), emb in zip(pending, embs, strict=True):
             face.embedding = emb
+        counts["embedded"] += len(pending)
         for frame_idx, faces, refused in pending_frames:
             ids: list[int] = []
             if faces:
@@ -194,7 +199,12 @@ def harvest_video(
         timings["crops_s"] += time.perf_counter() - t0
         if len(pending_frames) >= FRAMES_PER_EMBED_FLUSH:
             flush()
+        counts["sampled"] += 1
+        if on_frame is not None:
+            on_frame(counts["sampled"], counts["embedded"])
     flush()
+    if on_frame is not None:
+        on_frame(counts["sampled"], counts["embedded"])
     timings["total_s"] = time.perf_counter() - t_decode
 
     kept_final, dropped = volume_controlled(kept, config)

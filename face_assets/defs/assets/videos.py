@@ -121,10 +121,17 @@ def video_faces(
     models = face_models.load()
     harvest = config.harvest(face_models.batch_size)
     total = videos.VideoMonthStats()
+    # Where the run stands, by run id, for GET /jobs/{id} (the event log tells only at the end).
+    tracker = videos.HarvestTracker(
+        store.get(), context.run_id, context.job_name, len(context.partition_keys)
+    )
     for month in context.partition_keys:
-        stats = videos.harvest_month(store.get(), library.root_path, month, models, harvest)
+        stats = videos.harvest_month(
+            store.get(), library.root_path, month, models, harvest, tracker=tracker
+        )
         context.log.info(f"{month}: {stats.harvested} clips harvested, {stats.unchanged} unchanged")
         total.add(stats)
+    tracker.done()
     return MaterializeResult(
         metadata={
             "months": ", ".join(context.partition_keys),
