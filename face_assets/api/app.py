@@ -27,6 +27,7 @@ from face_assets.api import (
     pages_persons,
     pages_photos,
     pages_queue,
+    pages_tracks,
     people,
     recognition,
     rest,
@@ -212,6 +213,7 @@ def create_app(
         pages_faces,
         pages_photos,
         pages_queue,
+        pages_tracks,
     ):
         app.include_router(pages.router)  # the review app, one router per page group
     app.include_router(recognition.router)

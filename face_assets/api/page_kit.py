@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import TypeVar
 from urllib.parse import urlencode
 
@@ -77,6 +78,24 @@ def counted(n: int, noun: str) -> str:
 
 def thumb_img(face_id: int, extra: str = "") -> str:
     return f"<img src='/thumb/{int(face_id)}' alt='face {int(face_id)}' loading=lazy {extra}>"
+
+
+def track_img(track_id: int, extra: str = "") -> str:
+    """A video track as its best frame (one image for the whole track)."""
+    return (
+        f"<img src='/thumb/track/{int(track_id)}' alt='video track {int(track_id)}'"
+        f" loading=lazy {extra}>"
+    )
+
+
+def clip_time(video: str, time_s: float) -> str:
+    """Where a track's best frame is: the clip's file name and the time in it, "clip.mp4 at
+    0:04" (hours only when the clip runs that long)."""
+    seconds = max(0, int(time_s))
+    hours, rest_s = divmod(seconds, 3600)
+    minutes, secs = divmod(rest_s, 60)
+    at = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return f"{PurePosixPath(video).name} at {at}"
 
 
 def name_input(name: str = "name", value: str = "", placeholder: str = "Name") -> str:
@@ -168,12 +187,21 @@ def flash_line(request: Request, caller: Caller) -> str:
     n, undo = number("n"), ""
     faces = counted(n, "face")
     if code == "named":
-        left = number("left")
-        text = f"Named {faces} as {person_name()}."
+        left, tracks, tleft = number("left"), number("tracks"), number("tleft")
+        parts = [faces] if n or not tracks else []
+        if tracks:
+            parts.append(counted(tracks, "video track"))
+        named = " and ".join(parts)
+        text = f"Named {named} as {person_name()}."
         if left:
             text += (
                 f" {left} face{'s' if left != 1 else ''} you unticked stay unnamed, marked"
                 " as not this person."
+            )
+        if tleft:
+            text += (
+                f" {counted(tleft, 'video track')} you unticked stay unnamed, marked as not"
+                " this person."
             )
     elif code == "split":
         text = f"Split into {n} clusters; {number('left')} faces left without a cluster."
@@ -200,6 +228,18 @@ def flash_line(request: Request, caller: Caller) -> str:
         text = f"Added the face you drew as {person_name()} ({how})."
     elif code == "labelled":
         text = f"Named the face {person_name()}."
+    elif code == "track_named":
+        text = f"Named the whole video track ({faces}) {person_name()}."
+    elif code == "track_rejected":
+        who = person_name()
+        text = f"The video track is not {who}'s and will not be given back to them."
+        undo = post_button(
+            f"/review/tracks/{number('track')}/label",
+            caller,
+            f"Undo: it is {who}",
+            f"<input type=hidden name=name value='{e(who)}'>"
+            f"<input type=hidden name=next value='{e(request.url.path)}'>",
+        )
     elif code == "cover":
         text = "Cover face set."
     elif code == "birthdate":

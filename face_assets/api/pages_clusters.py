@@ -1,6 +1,8 @@
 """The review app's clusters: the list of unlabelled clusters at `/` (which also takes the
-token once and sets the session), a cluster's page with faces to untick before naming it,
-and the name and split forms (both carry the version of the cluster they showed)."""
+token once and sets the session), a cluster's page with faces and video tracks to untick
+before naming it, and the name and split forms (both carry the version of the cluster they
+showed). A video track is one member: one picture (its best frame) with the clip's name and
+the time in it, named or unticked whole."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 from face_assets.api import rest
 from face_assets.api.auth import Caller, CallerDep, require_caller
 from face_assets.api.page_kit import (
+    clip_time,
+    counted,
     csrf_input,
     e,
     flash_line,
@@ -24,6 +28,7 @@ from face_assets.api.page_kit import (
     perform,
     see_other,
     thumb_img,
+    track_img,
     version_input,
 )
 from face_assets.api.pages_login import logged_in, login_form
@@ -32,6 +37,7 @@ from face_assets.services import labels, views
 
 CLUSTERS_PER_PAGE = 24  # clusters on one page of the review page
 THUMBS_PER_CLUSTER = 8  # thumbnails shown per cluster in the list
+TRACKS_PER_CLUSTER = 4  # video tracks shown per cluster in the list (each one picture)
 
 ClusterId = Annotated[str, PathParam(pattern=CLUSTER_ID_PATTERN)]
 
@@ -64,17 +70,19 @@ def clusters_page(request: Request, caller: Caller, page: int) -> HTMLResponse:
     rows, total = views.cluster_page(
         state.store, state.pack, CLUSTERS_PER_PAGE, offset, THUMBS_PER_CLUSTER
     )
+    tracks = views.cluster_track_samples(
+        state.store, [c["cluster_id"] for c in rows if c.get("tracks")], TRACKS_PER_CLUSTER
+    )
     sections = []
     for c in rows:
         cid = e(c["cluster_id"])
         link = f"/review/clusters/{quote(c['cluster_id'], safe='')}"
-        thumbs = "".join(thumb_img(f) for f in c["sample_faces"])
+        thumbs = "".join(thumb_img(f) for f in c["sample_faces"]) + "".join(
+            track_figure(t) for t in tracks.get(c["cluster_id"], [])
+        )
         sections.append(
             f"<section class=cluster><h2><a href='{e(link)}'>{cid}</a></h2>"
-            f"<div class=meta>{int(c['size'])} faces"
-            + (f", {int(c['tracks'])} video tracks" if c.get("tracks") else "")
-            + ", average quality"
-            f" {float(c['avg_quality'] or 0):.3f}</div><div class=thumbs>{thumbs}</div>"
+            f"<div class=meta>{_cluster_meta(c)}</div><div class=thumbs>{thumbs}</div>"
             f"<form method=post action='{e(link)}/label' class=row>{csrf_input(caller)}"
             f"{version_input(c.get('version'))}{name_input()}"
             " <button>Name this cluster</button></form></section>"
@@ -95,19 +103,36 @@ def cluster_page(request: Request, cluster_id: ClusterId, caller: CallerDep) -> 
         faces = views.cluster_detail(request.app.state.store, cluster_id)
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    tracks = views.cluster_tracks(request.app.state.store, cluster_id)
     link = e(f"/review/clusters/{quote(cluster_id, safe='')}")
     boxes = "".join(
         f"<label class=pick>{thumb_img(f['id'])}<span><input type=checkbox name=face"
         f" value='{int(f['id'])}' checked> keep</span></label>"
         for f in faces
+    ) + "".join(
+        f"<label class='pick track'>{track_img(t['track_id'])}<span class='meta when'>"
+        f"{e(clip_time(t['video'], t['time_s']))}</span>"
+        f"<span class=meta>{counted(t['face_count'], 'frame')}</span>"
+        f"<span><input type=checkbox name=track value='{int(t['track_id'])}' checked>"
+        " keep</span></label>"
+        for t in tracks
+    )
+    held = " and ".join(
+        part
+        for part in (
+            counted(len(faces), "face") if faces or not tracks else "",
+            counted(len(tracks), "video track") if tracks else "",
+        )
+        if part
     )
     body = (
-        f"<h1>Cluster {e(cluster_id)}</h1><p>{len(faces)} faces. Untick the faces that are"
-        " not this person, then name the rest.</p>"
+        f"<h1>Cluster {e(cluster_id)}</h1><p>{held}. Untick what is not this person, then"
+        " name the rest" + (" (a video track is named whole)" if tracks else "") + ".</p>"
         f"<form method=post action='{link}/label' id=label-form>{csrf_input(caller)}"
-        f"{version_input(views.cluster_version(faces))}<div class=thumbs>{boxes}</div>"
+        f"{version_input(views.cluster_version(faces))}<input type=hidden name=picked value=1>"
+        f"<div class=thumbs>{boxes}</div>"
         f"<div class=row>{name_input()}"
-        " <button>Name the ticked faces</button></div></form>"
+        f" <button>Name the ticked {'ones' if tracks else 'faces'}</button></div></form>"
         f"<form method=post action='{link}/split'>{csrf_input(caller)}"
         f"{version_input(views.cluster_version(faces))}<button>Split this cluster</button>"
         " (re-cluster it more tightly)</form>"
@@ -123,19 +148,28 @@ async def label_form(request: Request, cluster_id: ClusterId, caller: CallerDep)
     name = str(form.get("name") or "")
     version = str(form.get("version") or "") or None
     ticked = {int(v) for v in form.getlist("face") if str(v).isdigit()}
+    ticked_tracks = {int(v) for v in form.getlist("track") if str(v).isdigit()}
+    # The cluster page posts `picked` (the list page posts the whole cluster): what it showed
+    # and is not ticked now was unticked, faces and tracks alike.
+    picked = form.get("picked") == "1" or "face" in form or "track" in form
 
     def work() -> dict:
-        if "face" in form or ticked:
-            members = [f["id"] for f in views.cluster_detail(request.app.state.store, cluster_id)]
+        exclude, exclude_tracks = [], []
+        if picked:
+            store = request.app.state.store
+            members = [f["id"] for f in views.cluster_detail(store, cluster_id)]
             exclude = [f for f in members if f not in ticked]
-        else:
-            exclude = []
-        return rest.label_cluster_faces(request, cluster_id, name, exclude, version)
+            shown = [t["track_id"] for t in views.cluster_tracks(store, cluster_id)]
+            exclude_tracks = [t for t in shown if t not in ticked_tracks]
+        return rest.label_cluster_faces(
+            request, cluster_id, name, exclude, version, exclude_tracks=exclude_tracks
+        )
 
     # rest.label_cluster_faces runs the labelled hook itself
     return await perform(request, caller, work, "/", lambda done: see_other(
         "/", done="named", person=done["person_id"], n=done["faces_labeled"],
-        left=done["faces_excluded"],
+        left=done["faces_excluded"], tracks=done["tracks_labeled"] or None,
+        tleft=done["tracks_excluded"] or None,
     ), labelled=False)  # fmt: skip
 
 
@@ -149,3 +183,23 @@ async def split_form(request: Request, cluster_id: ClusterId, caller: CallerDep)
     ), "/", lambda done: see_other(
         "/", done="split", n=len(done["sub_clusters"]), left=done["unclustered"]
     ))  # fmt: skip
+
+
+def _cluster_meta(cluster: dict) -> str:
+    """ "12 faces, 2 video tracks, average quality 0.712" (the parts a cluster has)."""
+    size, tracks = int(cluster["size"]), int(cluster.get("tracks") or 0)
+    parts = [counted(size, "face")] if size or not tracks else []
+    if tracks:
+        parts.append(counted(tracks, "video track"))
+    if size:
+        parts.append(f"average quality {float(cluster['avg_quality'] or 0):.3f}")
+    return ", ".join(parts)
+
+
+def track_figure(track: dict) -> str:
+    """A video track on the cluster list: its best frame over the clip's name and time."""
+    return (
+        f"<figure class=track>{track_img(track['track_id'])}"
+        f"<figcaption class=meta>{e(clip_time(track['video'], track['time_s']))}</figcaption>"
+        "</figure>"
+    )

@@ -1,5 +1,5 @@
 """Signing in to the review app (the token once, then a session cookie) and the files every
-page loads: its own script and style, and face thumbnails."""
+page loads: its own script and style, and face and video track thumbnails."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from face_assets.api import rest
+from face_assets.api import rest, videos
 from face_assets.api.auth import Caller, CallerDep
 from face_assets.api.page_kit import (
     SECURITY_HEADERS,
@@ -60,6 +60,12 @@ async def login(request: Request) -> Response:
 def thumbnail(request: Request, face_id: int, _: CallerDep) -> Response:
     """A face's JPEG, found by id in the store; never a file outside the media root."""
     return rest.face_thumbnail(request, face_id)
+
+
+@router.get("/thumb/track/{track_id}")
+def track_thumbnail(request: Request, track_id: int, _: CallerDep) -> Response:
+    """A video track's best frame, found by id in the store; never outside the media root."""
+    return videos.track_thumbnail(request, track_id)
 
 
 @router.get("/static/{name}")

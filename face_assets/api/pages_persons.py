@@ -13,6 +13,7 @@ from face_assets.api.auth import Caller, CallerDep
 from face_assets.api.page_kit import (
     PHOTOS_PER_PAGE,
     SECURITY_HEADERS,
+    clip_time,
     counted,
     csrf_input,
     e,
@@ -26,11 +27,13 @@ from face_assets.api.page_kit import (
     post_button,
     see_other,
     thumb_img,
+    track_img,
 )
 from face_assets.identity.names import MAX_NAME_LENGTH
 from face_assets.services import forgetting, labels, people, views
 
 FACES_PER_PERSON_PAGE = 48  # faces on one page of a person's faces
+TRACKS_PER_PERSON_PAGE = 48  # video tracks shown on a person's page (each one picture)
 PERSONS_PER_PAGE = 48  # persons on one page of the persons grid
 NAME_SUGGESTIONS = 10  # names offered while typing one
 
@@ -145,13 +148,29 @@ def person_page(
         _person_face(f, name, facts.get(f["id"], {}), extra["cover_face_id"], caller)
         for f in p["face_list"]
     )
+    tracks = views.person_tracks(state.store, person_id)
+    track_cards = "".join(_person_track(t, name, caller) for t in tracks[:TRACKS_PER_PERSON_PAGE])
+    track_part = (
+        f"<h2>Video tracks</h2><p>{counted(len(tracks), 'video track')}, each shown by its best"
+        ' frame; a track is one person throughout, so "Not" takes the whole track away.'
+        + (
+            f" The {TRACKS_PER_PERSON_PAGE} longest are shown."
+            if len(tracks) > TRACKS_PER_PERSON_PAGE
+            else ""
+        )
+        + f"</p><div class=grid id=tracks>{track_cards}</div>"
+        if tracks
+        else ""
+    )
     cover = thumb_img(extra["cover_face_id"], "class=cover") if extra["cover_face_id"] else ""
     birth = extra["birthdate"].isoformat() if extra["birthdate"] else ""
     hide = "unhide" if p["status"] == "hidden" else "hide"
     base = f"/review/persons/{int(person_id)}"
     body = (
         f"<header class=person>{cover}<div><h1>{e(name)}</h1><p class=meta>{e(p['status'])},"
-        f" {int(p['faces'])} faces; first seen {e(first)}, last seen {e(last)}"
+        f" {int(p['faces'])} faces"
+        f"{', ' + counted(len(tracks), 'video track') if tracks else ''};"
+        f" first seen {e(first)}, last seen {e(last)}"
         f"{', born ' + e(birth) if birth else ''}</p></div></header>"
         f"<ul class=years aria-label='faces per year'>{years}</ul>"
         f"<h2>Photos</h2><form method=get action='{base}' class=row role=search>"
@@ -166,6 +185,7 @@ def person_page(
         + f"<h2>Faces</h2><p>Human labels first, then the least sure automatic ones.</p>"
         f"<div class=grid id=faces>{faces}</div>"
         + pager(base, page, int(p["faces"]), FACES_PER_PERSON_PAGE)
+        + track_part
         + "<h2>Edit</h2><div class=edit>"
         f"<form method=post action='{base}/rename' class=row>{csrf_input(caller)}"
         f"<input name=name value='{e(name)}' required maxlength={MAX_NAME_LENGTH}"
@@ -209,6 +229,23 @@ def _person_face(face: dict, name: str, fact: dict, cover: int | None, caller: C
         f"<span class=meta>{e(when)}{e(age)}</span>"
         + post_button(f"/review/faces/{face_id}/unassign", caller, f"Not {name}")
         + make_cover
+        + "</div>"
+    )
+
+
+def _person_track(track: dict, name: str, caller: Caller) -> str:
+    """One video track of the person: its best frame, the clip and time, and "Not X"."""
+    track_id, person = int(track["track_id"]), int(track["person_id"])
+    return (
+        f"<div class='face track' data-track='{track_id}'>{track_img(track_id)}"
+        f"<span class='meta when'>{e(clip_time(track['video'], track['time_s']))}</span>"
+        f"<span class=meta>{counted(track['face_count'], 'frame')}</span>"
+        + post_button(
+            f"/review/tracks/{track_id}/reject",
+            caller,
+            f"Not {name}",
+            f"<input type=hidden name=person value='{person}'>",
+        )
         + "</div>"
     )
 

@@ -139,8 +139,9 @@ def label_cluster(
     `version` (or `faceIds`) as read, a cluster that changed since is refused with 409 and
     its current state; without, a cluster another request already named is a 409 too."""
     result = label_cluster_faces(
-        request, cluster_id, body.name, body.exclude_face_ids, body.version, body.face_ids
-    )
+        request, cluster_id, body.name, body.exclude_face_ids, body.version, body.face_ids,
+        body.exclude_track_ids,
+    )  # fmt: skip
     return s.LabelClusterResponse(**result)
 
 
@@ -151,13 +152,15 @@ def label_cluster_faces(
     exclude: list[int],
     version: str | None = None,
     seen_face_ids: list[int] | None = None,
+    exclude_tracks: list[int] | None = None,
 ) -> dict:
     """The review page's form and the API's POST share this: one path for naming, one
     transaction for the label, the exclusions and the prototypes."""
     state = request.app.state
     done = labels.label_cluster(
-        state.store, cluster_id, name, state.pack, exclude, version, seen_face_ids
-    )
+        state.store, cluster_id, name, state.pack, exclude, version, seen_face_ids,
+        exclude_tracks or (),
+    )  # fmt: skip
     labelled(request)
     return {
         "person_id": done["person_id"],
@@ -166,6 +169,8 @@ def label_cluster_faces(
         "faces_labeled": done["faces"],
         "faces_excluded": done["excluded"],
         "prototypes_created": done["prototypes"],
+        "tracks_labeled": done.get("tracks", 0),
+        "tracks_excluded": done.get("tracks_excluded", 0),
     }
 
 

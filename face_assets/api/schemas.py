@@ -115,12 +115,23 @@ class ClusterDetailResponse(Camel):
     )
 
 
+MAX_EXCLUDED_TRACKS = 10_000  # tracks one request may deselect: a bound on its cost
+
+
 class LabelClusterRequest(Camel):
     name: str = Field(min_length=1, max_length=MAX_RAW_NAME_LENGTH)
     exclude_face_ids: list[int] = Field(
         default_factory=list,
         description="faces of the cluster that are NOT this person (deselected): they stay"
         " unlabelled and are recorded as rejected for the person",
+    )
+    # A track's faces are video faces, another id space than excludeFaceIds' photo faces, and a
+    # track is one member labelled whole: deselected tracks are named by track id.
+    exclude_track_ids: list[int] = Field(
+        default_factory=list,
+        max_length=MAX_EXCLUDED_TRACKS,
+        description="video tracks of the cluster (trackId, as `tracks` lists them) that are NOT"
+        " this person: each whole track stays unnamed and is recorded as not this person",
     )
     version: str | None = Field(
         default=None,
@@ -141,6 +152,8 @@ class LabelClusterResponse(Camel):
     faces_labeled: int
     faces_excluded: int
     prototypes_created: int
+    tracks_labeled: int = Field(default=0, description="video tracks named (each one whole)")
+    tracks_excluded: int = 0
 
 
 class SplitClusterRequest(Camel):

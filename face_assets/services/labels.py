@@ -147,12 +147,16 @@ def label_cluster(
     exclude: Sequence[int] = (),
     version: str | None = None,
     seen_face_ids: Sequence[int] | None = None,
+    exclude_tracks: Sequence[int] = (),
 ) -> dict:
     """Name a cluster's faces as a person, except `exclude` (the faces a reviewer deselected:
     they stay unlabelled and are recorded as not this person), in one transaction. With
-    `version` or `seen_face_ids`, only the cluster as the reviewer saw it is named."""
+    `version` or `seen_face_ids`, only the cluster as the reviewer saw it is named. The
+    cluster's video tracks are named whole, except `exclude_tracks` (deselected tracks: they
+    stay unnamed and are recorded as not this person, as a track's own "not X" records it)."""
     name = normalise_name(name)
     excluded = sorted(set(exclude))
+    excluded_tracks = sorted(set(exclude_tracks))
 
     def work(conn: Connection) -> dict:
         person, created = _named_person(conn, name)
@@ -179,9 +183,15 @@ def label_cluster(
             and person.id not in rejected.get(f, ())
             and person.id not in early.get(f, ())
         ]
-        if excluded and not keep:
+        stray = sorted(set(excluded_tracks) - set(tracks))
+        if stray:
+            raise ValueError(f"tracks {stray} are not in cluster {cluster_id!r}")
+        kept_tracks = [t for t in tracks if t not in set(excluded_tracks)]
+        if (excluded or excluded_tracks) and not keep and not kept_tracks:
             raise ValueError("every face of the cluster was deselected: nothing to name")
-        named = track_label_store.label_tracks(conn, tracks, person.id)  # rejected tracks stay out
+        for track in excluded_tracks:
+            track_label_store.reject_track(conn, track, person.id)
+        named = track_label_store.label_tracks(conn, kept_tracks, person.id)  # rejected stay out
         done = _label(conn, person, created, keep, pack, cluster_id, {"tracks": named})
         done["before_birthdate"] = sum(person.id in early.get(f, ()) for f in members)
         done["tracks"] = len(named)
@@ -190,7 +200,7 @@ def label_cluster(
             event_store.log_event(
                 conn, "reject", person.id, cluster_id, rejected_now, {"faces": excluded}
             )
-        return {**done, "excluded": len(excluded)}
+        return {**done, "excluded": len(excluded), "tracks_excluded": len(excluded_tracks)}
 
     return store.run(work)
 

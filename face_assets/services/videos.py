@@ -474,6 +474,8 @@ def label_track(store: Store, track_id: int, name: str) -> dict:
 
     with store.transaction() as conn:
         person, created = person_store.person_by_name(conn, normalise_name(name))
+        if person.status != "active":
+            raise ValueError(f"{person.name!r} is {person.status}; it cannot take new faces")
         if not track_label_store.label_track(conn, track_id, person.id):
             raise LookupError(f"no track {track_id}")
         faces = len(track_store.track_faces(conn, track_id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from face_assets.services import matching
-from face_assets.store import Store, listings, stats
+from face_assets.store import Store, listings, stats, track_review
 from face_assets.store import clusters as cluster_store
 from face_assets.store import track_clusters as track_cluster_store
 from face_assets.store import tracks as track_store
@@ -52,6 +52,20 @@ def face_thumbnail(store: Store, face_id: int) -> bytes | None:
     the media root."""
     with store.transaction() as conn:
         rel_path = listings.face_thumb_path(conn, face_id)
+    return _media_bytes(store, rel_path)
+
+
+def track_thumbnail(store: Store, track_id: int) -> bytes | None:
+    """A video track's thumbnail: its best frame's crop (None when the track is unknown or
+    forgotten, or its file is gone); reads only inside the media root, as face_thumbnail."""
+    with store.transaction() as conn:
+        rel_path = track_review.track_thumb_path(conn, track_id)
+    return _media_bytes(store, rel_path)
+
+
+def _media_bytes(store: Store, rel_path: str | None) -> bytes | None:
+    """A file of the media root by its stored path; None for no path, a missing file or a
+    path that leads outside the root (a stored path is never trusted to stay inside)."""
     if rel_path is None:
         return None
     root = store.media_root.resolve()
@@ -106,6 +120,22 @@ def person_tracks(store: Store, person_id: int) -> list[dict]:
     """A person's video tracks as their best frames (clip, time)."""
     with store.transaction() as conn:
         return track_store.track_cards(conn, person_id=person_id)
+
+
+def cluster_track_samples(
+    store: Store, cluster_ids: list[str], per_cluster: int
+) -> dict[str, list[dict]]:
+    """Up to `per_cluster` tracks of each cluster (track id, clip, time), longest first."""
+    if not cluster_ids:
+        return {}
+    with store.transaction() as conn:
+        return track_review.track_cards_by_cluster(conn, cluster_ids, per_cluster)
+
+
+def tracks_per_person(store: Store, pack: str) -> dict[int, tuple[int, int]]:
+    """person id -> (video tracks, of them named by a human)."""
+    with store.transaction() as conn:
+        return track_review.tracks_per_person(conn, pack)
 
 
 def tracks_per_cluster(store: Store, pack: str) -> dict[str, int]:
