@@ -121,7 +121,20 @@ def recluster(
     `max_faces` (seed 002's maxFaces) bounds what one run takes in: at most that many new
     faces (the earliest first) join this run; the rest wait for the next one, which is then
     never skipped as unchanged. Faces clustered before are always in (a full run re-cuts them).
+    One pass of a pack at a time (store.clusters.clustering_lock): a second waits for the first.
     """
+    with cluster_store.clustering_lock(store, pack):
+        return _recluster(store, pack, params, full, log, max_faces)
+
+
+def _recluster(
+    store: Store,
+    pack: str,
+    params: ClusterParams | None,
+    full: bool,
+    log: Log | None,
+    max_faces: int | None,
+) -> ClusterStats:
     params = params or ClusterParams()
     if params.min_similarity is None:  # resolved before the digest: same scope as explicit
         params = replace(params, min_similarity=pack_info(pack).cluster_min_similarity)

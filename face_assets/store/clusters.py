@@ -4,15 +4,20 @@ the clusters listed, and the identity watermarks. Embeddings are read by store.v
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import psycopg
 from psycopg import sql
 
 from face_assets.store.vectors import id_vectors, stored_width
+
+if TYPE_CHECKING:
+    from face_assets.store.store import Store
 
 # The faces clustering sees (and the review queue asks about): embedded, unclaimed, good;
 # with their clustered_faces row when an earlier run clustered them (g.*).
@@ -21,6 +26,25 @@ UNCLAIMED_FACES = sql.SQL(
     " LEFT JOIN clustered_faces g ON g.face_id = f.id"
     " WHERE f.pack = %(pack)s AND f.person_id IS NULL AND f.quality >= %(min_quality)s"
 )
+
+
+CLUSTERING_LOCK_CLASS = 23_016  # advisory-lock class: one clustering pass of a pack at a time
+
+
+@contextlib.contextmanager
+def clustering_lock(store: Store, pack: str) -> Iterator[None]:
+    """Hold the pack's clustering lock (a session advisory lock on a connection of its own)
+    for a whole pass: two passes at once (a Dagster run and the API's /cluster, two clicks)
+    would read one snapshot and each write its own labels and watermark; the second now
+    waits and then sees the first's result. The server drops the lock if the client dies."""
+    with store.outside_transaction() as conn:
+        conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (CLUSTERING_LOCK_CLASS, pack))
+        try:
+            yield
+        finally:
+            conn.execute(
+                "SELECT pg_advisory_unlock(%s, hashtext(%s))", (CLUSTERING_LOCK_CLASS, pack)
+            )
 
 
 # A cluster's version: its unlabelled faces' ids, in order, hashed (the same digest in SQL,

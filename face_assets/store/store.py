@@ -66,6 +66,9 @@ def _checkin(url: str, conn: psycopg.Connection) -> None:
     idle: OrderedDict = _local.idle
     if conn.closed or conn.broken:
         return
+    if url in idle:  # a nested checkout: keep one idle connection a URL, close the other
+        conn.close()
+        return
     idle[url] = conn
     while len(idle) > IDLE_CONNECTIONS_PER_THREAD:
         idle.popitem(last=False)[1].close()

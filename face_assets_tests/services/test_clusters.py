@@ -292,3 +292,19 @@ def test_a_track_is_weighed_only_against_the_clusters_its_nearest_faces_hold(
     assert joined == target
     (ids,) = asked
     assert target in ids and len(ids) < len(groups) // 4  # what the track reaches, not all
+
+
+def test_two_passes_at_once_run_one_after_the_other(store, library):
+    """Two clicks on "cluster" (or the API beside a Dagster run): the second pass waits for
+    the first and then finds its input unchanged, instead of both clustering one snapshot."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    lib, _ = library
+    _load(store, lib, np.ones(N, dtype=bool))
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(clusters.recluster, store, PACK) for _ in range(2)]
+        modes = sorted(run.result().mode for run in runs)
+    assert modes == ["full", "unchanged"]
+    with store.transaction() as conn:  # the lock is not left behind on a pooled connection
+        held = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()
+    assert held[0] == 0
