@@ -31,8 +31,6 @@ DIFFERENCES: dict[tuple[str, str, str], str] = {
     ("004", "POST", "/jobs/faces_embed"): "the example's ep_id (rhobh-s05e02) is an episode of"
     " the seed's library, no clip of ours: 404; an ep_id that is one of our clips' id or path"
     " queues the run, 202 with its job id (test_videos_api)",
-    ("002", "POST", "/api/v1/faces/cluster"): "a cluster_faces Dagster run: 202 with its id,"
-    " not the seed's synchronous counts (README)",
     ("002", "POST", "/api/v1/faces/train"): "the seed's body asks for 5 labelled faces per"
     " person; this small store has at most 3 (test_seed_contracts trains with 2)",
 }

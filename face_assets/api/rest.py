@@ -431,12 +431,35 @@ async def detect_asset(
     )
 
 
-@router.post("/cluster", response_model=s.RunResponse, status_code=202)
+@router.post(
+    "/cluster",
+    response_model=s.ClusteringResultResponse | s.RunResponse,
+    responses={202: {"model": s.RunResponse, "description": "`queue: true`: a Dagster run"}},
+)
 def trigger_clustering(
-    request: Request, body: s.TriggerClusteringRequest | None = None
-) -> s.RunResponse:
-    """Cluster the unclaimed faces as a `cluster_faces` run."""
+    request: Request, response: Response, body: s.TriggerClusteringRequest | None = None
+) -> s.ClusteringResultResponse | s.RunResponse:
+    """Cluster the unclaimed faces now and answer seed 002's counts (a refresh: new faces
+    join the clusters they reach; nothing new answers at once, mode `unchanged`); one pass
+    of a pack at a time, a second waits. `queue: true` runs it as a `cluster_faces` run."""
     body = body or s.TriggerClusteringRequest()
+    given = {
+        "min_quality": body.quality_threshold,
+        "min_cluster_size": body.min_cluster_size,
+    }
+    if not body.queue:
+        state = request.app.state
+        started = time.perf_counter()
+        params = clusters.ClusterParams(**{k: v for k, v in given.items() if v is not None})
+        found = clusters.recluster(state.store, state.pack, params, max_faces=body.max_faces)
+        return s.ClusteringResultResponse(
+            total_faces=found.faces,
+            clusters_found=found.clusters,
+            noise_count=found.noise,
+            mode=found.mode,
+            deferred_faces=found.deferred,
+            execution_time_seconds=round(time.perf_counter() - started, 3),
+        )
     config = {
         k: v
         for k, v in {
@@ -448,6 +471,7 @@ def trigger_clustering(
     }
     run_config = {"ops": {"face_clusters": {"config": config}}} if config else {}
     run = _runs(request).submit(CLUSTER_JOB, run_config, {})
+    response.status_code = 202
     return s.RunResponse(
         run_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via, hint=run.hint
     )

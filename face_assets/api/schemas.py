@@ -305,6 +305,23 @@ class TriggerClusteringRequest(Camel):
     quality_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     max_faces: int | None = Field(default=None, ge=1)
     min_cluster_size: int | None = Field(default=None, ge=2)
+    queue: bool = Field(
+        default=False,
+        description="true: run it as a cluster_faces Dagster run (202 with its id, shown in the"
+        " Dagster UI) instead of answering the counts when done",
+    )
+
+
+class ClusteringResultResponse(Camel):
+    """Seed 002's ClusteringResultResponse, plus how the pass ran."""
+
+    total_faces: int = Field(description="unlabelled faces of quality >= qualityThreshold seen")
+    clusters_found: int
+    noise_count: int = Field(description="faces left unclustered")
+    status: Literal["completed"] = "completed"
+    mode: str = Field(description="refresh (new faces joined), full, or unchanged (nothing new)")
+    deferred_faces: int = Field(description="new faces past maxFaces, left for the next pass")
+    execution_time_seconds: float
 
 
 class Question(Camel):

@@ -222,7 +222,7 @@ def test_asset_faces_and_thumbnails(live):
 @pytest.mark.parametrize("path", ["/detect/1", "/cluster"])
 def test_runs_without_dagster_are_a_clear_503(live, path):
     with live.client() as client:
-        response = client.post(f"{API}{path}", json={})
+        response = client.post(f"{API}{path}", json={"queue": True})
         if path == "/detect/1":
             with live.store.transaction() as conn:
                 image = conn.execute("SELECT min(id) FROM images").fetchone()[0]

@@ -37,7 +37,7 @@ def test_cluster_and_detect_are_queued_as_dagster_runs(with_instance):
     with store.transaction() as conn:
         image, month = conn.execute("SELECT id, month FROM images ORDER BY id LIMIT 1").fetchone()
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as c:
-        clustering = c.post(f"{API}/cluster", json={"minClusterSize": 4})
+        clustering = c.post(f"{API}/cluster", json={"minClusterSize": 4, "queue": True})
         assert clustering.status_code == 202, clustering.text
         detect = c.post(f"{API}/detect/{image}", json={"minConfidence": 0.6, "queue": True})
         assert detect.status_code == 202, detect.text

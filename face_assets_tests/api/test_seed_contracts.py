@@ -12,8 +12,20 @@ API = "/api/v1/faces"
 def test_cluster_accepts_the_seeds_example_body(live):
     with live.client() as client:
         seed = {"qualityThreshold": 0.5, "maxFaces": 50000, "minClusterSize": 5}
-        # Valid: it reaches the run launcher (none is configured here: a clear 503, not 422).
-        assert client.post(f"{API}/cluster", json=seed).status_code == 503
+        done = client.post(f"{API}/cluster", json=seed)
+        assert done.status_code == 200, done.text
+        counts = done.json()
+        assert counts["status"] == "completed" and counts["totalFaces"] > 0
+        assert counts["clustersFound"] >= 1 and counts["noiseCount"] >= 0
+        with live.store.transaction() as conn:
+            clustered = conn.execute(
+                "SELECT count(DISTINCT cluster_id) FROM faces WHERE cluster_id IS NOT NULL"
+            ).fetchone()[0]
+        assert clustered == counts["clustersFound"]
+        again = client.post(f"{API}/cluster", json=seed).json()
+        assert again["mode"] == "unchanged" and again["clustersFound"] == counts["clustersFound"]
+        # Queued: it reaches the run launcher (none is configured here: a clear 503, not 422).
+        assert client.post(f"{API}/cluster", json={**seed, "queue": True}).status_code == 503
         assert client.post(f"{API}/cluster", json={"maxFaces": 0}).status_code == 422
         assert client.post(f"{API}/cluster", json={"maxFace": 1}).status_code == 422
 
