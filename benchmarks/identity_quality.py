@@ -52,7 +52,16 @@ from face_assets.defs.partitions import partition_of
 from face_assets.identity import clustering, linkage, metrics
 from face_assets.identity.assignment import ASSIGN_MARGIN
 from face_assets.library import IMAGE_EXTENSIONS
-from face_assets.services import clusters, identities, ingest, labels, matching
+from face_assets.services import (
+    clusters,
+    face_detection,
+    face_embedding,
+    face_scoring,
+    identities,
+    labels,
+    matching,
+    registration,
+)
 from face_assets.store import (
     Store,
     db,
@@ -129,11 +138,11 @@ def library_of(photos: dict[str, list[Path]], extras: list[Path], library: Path)
 def ingested_months(models, store: Store, library: Path) -> dict[str, int]:
     """Scan, register, detect, embed and score the whole library; the months and their files."""
 
-    months = ingest.scan_months(store, library, partition_of)
-    ingest.register_months(store, library, months, partition_of)  # as the asset does
-    ingest.detect_faces(models, store, library, months)
-    ingest.embed_faces(models, store, months, batch_size=RECOGNITION_BATCH)
-    ingest.score_faces(store, models.pack, months)
+    months = registration.scan_months(store, library, partition_of)
+    registration.register_months(store, library, months, partition_of)  # as the asset does
+    face_detection.detect_faces(models, store, library, months)
+    face_embedding.embed_faces(models, store, months, batch_size=RECOGNITION_BATCH)
+    face_scoring.score_faces(store, models.pack, months)
     return months
 
 

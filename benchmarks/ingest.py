@@ -36,7 +36,7 @@ from face_assets.defs.partitions import partition_of
 from face_assets.defs.resources import FaceStoreResource
 from face_assets.library import list_library, scan_library
 from face_assets.sample_library import build_sample_library
-from face_assets.services import ingest
+from face_assets.services import face_detection, face_embedding, face_scoring
 from face_assets.store import (
     Store,
     db,
@@ -110,9 +110,11 @@ def run_project(
     with store.transaction() as conn:
         image_store.upsert_files(conn, [s.file for s in scanned])
         image_store.register_images(conn, [s.image for s in scanned if s.image is not None])
-    detection = ingest.detect_faces(models, store, library, months, min_face_size=min_face_size)
-    ingest.embed_faces(models, store, months, batch_size=RECOGNITION_BATCH)
-    ingest.score_faces(store, models.pack, months)
+    detection = face_detection.detect_faces(
+        models, store, library, months, min_face_size=min_face_size
+    )
+    face_embedding.embed_faces(models, store, months, batch_size=RECOGNITION_BATCH)
+    face_scoring.score_faces(store, models.pack, months)
     return time.perf_counter() - started, detection.images, detection.faces
 
 

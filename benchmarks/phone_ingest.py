@@ -40,7 +40,7 @@ from PIL import Image
 from face_assets.defaults import RECOGNITION_BATCH
 from face_assets.defs.partitions import partition_of
 from face_assets.library import list_library, scan_library
-from face_assets.services import ingest
+from face_assets.services import face_detection, face_embedding, face_scoring
 from face_assets.store import images as image_store
 from face_assets.vision.decode import decode_image
 from face_assets.vision.models import load_face_models
@@ -89,9 +89,9 @@ def run_project(models, store, library: Path) -> dict:
         image_store.upsert_files(conn, [s.file for s in scanned])
         image_store.register_images(conn, [s.image for s in scanned if s.image is not None])
     register_s = time.perf_counter() - started
-    detection = ingest.detect_faces(models, store, library, months)
-    embedding = ingest.embed_faces(models, store, months, batch_size=RECOGNITION_BATCH)
-    quality = ingest.score_faces(store, models.pack, months)
+    detection = face_detection.detect_faces(models, store, library, months)
+    embedding = face_embedding.embed_faces(models, store, months, batch_size=RECOGNITION_BATCH)
+    quality = face_scoring.score_faces(store, models.pack, months)
     total = time.perf_counter() - started
     return {
         "seconds": total,

@@ -102,7 +102,7 @@ class RealLibrary:
 def real_library(pg_server, tmp_path_factory, shared_data) -> RealLibrary:
     """faces_real (19 people, 59 photos) + one group photo, through the real ingest assets."""
     from face_assets.defs.partitions import partition_of
-    from face_assets.services import ingest
+    from face_assets.services import registration
     from face_assets.store import Store
     from face_assets_tests.defs.assets.conftest import GROUP_PHOTO
     from face_assets_tests.defs.assets.helpers import run_months
@@ -121,7 +121,7 @@ def real_library(pg_server, tmp_path_factory, shared_data) -> RealLibrary:
     with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     store = Store(pg_server.get_uri(name), base / "home")
-    months = ingest.scan_months(store, root, partition_of)
+    months = registration.scan_months(store, root, partition_of)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run_months(store, root, list(months))

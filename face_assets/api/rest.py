@@ -17,8 +17,8 @@ from face_assets.defs.launcher import PARTITION_TAG, DagsterRuns
 from face_assets.services import (
     clusters,
     dual,
+    face_detection,
     forgetting,
-    ingest,
     labels,
     matching,
     people,
@@ -420,7 +420,7 @@ async def detect_asset(
             "this app serves no photo library (FACE_ASSETS_LIBRARY); send queue: true",
         )
     await state.models.run(
-        lambda models: ingest.detect_photo(
+        lambda models: face_detection.detect_photo(
             models, state.store, state.library_root, asset_id, month,
             body.min_confidence, body.min_face_size,
         )

@@ -66,14 +66,14 @@ def run_ingest(library_root: Path, months: list[str] | None = None) -> dict:
 
     from face_assets.cli import progress
     from face_assets.library import month_of
-    from face_assets.services import ingest
+    from face_assets.services import month_work, registration
 
     store = common.store()
     # defs/partitions.partition_of's rule; the Dagster definitions are loaded only after the
     # scan, so their monthly partitions start at the library's first month, this one's too.
     first = common.settings().start_month
     with progress.shown():
-        found = ingest.scan_library_files(store, root, lambda moment: month_of(moment, first))
+        found = registration.scan_library_files(store, root, lambda moment: month_of(moment, first))
     if not found.usable:
         _refuse_unusable(root, found)
     missing = [m for m in wanted if m not in found.months]
@@ -82,7 +82,7 @@ def run_ingest(library_root: Path, months: list[str] | None = None) -> dict:
             f"no photos of {', '.join(missing)} in {root}; its months: {', '.join(found.months)}"
         )
     todo = wanted or list(found.months)
-    new = ingest.months_with_new_work(store, common.pack(), todo)
+    new = month_work.months_with_new_work(store, common.pack(), todo)
     for month in todo:
         if month not in new:
             print(f"  {month}: nothing new ({found.months[month]} files, all ingested)")

@@ -42,7 +42,7 @@ from face_assets.defs.jobs import (
 )
 from face_assets.defs.partitions import monthly_partitions, partition_of
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
-from face_assets.services import ingest, videos
+from face_assets.services import month_work, uploads, videos
 from face_assets.settings import Settings
 
 MAX_READS_PER_TICK = 500  # new files whose dates one tick may read: a bounded tick
@@ -60,15 +60,15 @@ _SCHEDULE_STATUS = (
 )
 
 
-def _load_cursor(raw: str | None) -> tuple[dict[str, ingest.PendingFile], dict[str, str]]:
+def _load_cursor(raw: str | None) -> tuple[dict[str, uploads.PendingFile], dict[str, str]]:
     if not raw:
         return {}, {}
     data = json.loads(raw)
-    pending = {path: ingest.PendingFile(path, *values) for path, values in data["pending"].items()}
+    pending = {path: uploads.PendingFile(path, *values) for path, values in data["pending"].items()}
     return pending, dict(data.get("requested", {}))
 
 
-def _dump_cursor(pending: list[ingest.PendingFile], requested: dict[str, str]) -> str:
+def _dump_cursor(pending: list[uploads.PendingFile], requested: dict[str, str]) -> str:
     return json.dumps(
         {
             "pending": {p.rel_path: [p.size, p.mtime_ns, p.month] for p in pending},
@@ -78,7 +78,7 @@ def _dump_cursor(pending: list[ingest.PendingFile], requested: dict[str, str]) -
     )
 
 
-def pending_by_month(pending: list[ingest.PendingFile]) -> dict[str, str]:
+def pending_by_month(pending: list[uploads.PendingFile]) -> dict[str, str]:
     """Month -> fingerprint of exactly the files that month's ingest run must register."""
     by_month: dict[str, list[str]] = {}
     for p in pending:
@@ -91,7 +91,7 @@ def pending_by_month(pending: list[ingest.PendingFile]) -> dict[str, str]:
 
 def month_requests(
     context: SensorEvaluationContext,
-    pending: list[ingest.PendingFile],
+    pending: list[uploads.PendingFile],
     requested: dict[str, str],
     job_name: str,
     trigger: str,
@@ -140,7 +140,7 @@ def new_photos_sensor(
     context: SensorEvaluationContext, library: PhotoLibraryResource, store: FaceStoreResource
 ):
     known, requested = _load_cursor(context.cursor)
-    pending, deferred = ingest.pending_uploads(
+    pending, deferred = uploads.pending_uploads(
         store.get(), library.root_path, partition_of, known, MAX_READS_PER_TICK
     )
     if deferred:
@@ -180,7 +180,7 @@ def nightly_assignments(
     context: ScheduleEvaluationContext, face_models: FaceModelsResource, store: FaceStoreResource
 ):
     since = context.scheduled_execution_time - timedelta(days=1)
-    months = ingest.months_with_new_faces(store.get(), face_models.pack, since)
+    months = month_work.months_with_new_faces(store.get(), face_models.pack, since)
     if not months:
         return SkipReason(f"no faces detected since {since:%Y-%m-%d %H:%M}")
     # One run over the months' range: face_assignments loads prototypes (and a head) once.

@@ -18,7 +18,7 @@ from dagster import MonthlyPartitionsDefinition
 
 from face_assets.errors import StoreUnavailableError
 from face_assets.library import month_of
-from face_assets.services import ingest
+from face_assets.services import month_work
 from face_assets.settings import Settings
 from face_assets.store import Store
 
@@ -30,7 +30,7 @@ def first_partition_month(settings: Settings) -> str:
     if settings.start_month_from_env:
         return settings.start_month
     try:
-        found = ingest.first_library_month(Store(settings.database_url, settings.home))
+        found = month_work.first_library_month(Store(settings.database_url, settings.home))
     except StoreUnavailableError as exc:
         logging.getLogger(__name__).warning(
             "partitions start at %s: the store did not say where the library starts (%s)",

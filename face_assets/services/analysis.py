@@ -1,8 +1,8 @@
 """Stateless face analysis of one uploaded image: the InsightFace service's /detect and
 /extract-embedding (seed 001) and the embedding plugin's blur quality (seed 000).
 
-The steps are the ingest path's own (services/ingest.py): decode_image with its pixel limit,
-the pack's detector, kept_faces' confidence and size filters, the pack's alignment,
+The steps are the ingest path's own (services/face_detection.py): decode_image with its pixel
+limit, the pack's detector, kept_faces' confidence and size filters, the pack's alignment,
 quality_parts, and FaceModels.embed; so an uploaded photo's embedding is the one ingest stores
 for the same face.
 """

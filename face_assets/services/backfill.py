@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from face_assets.defaults import BACKFILL_LIMIT, BACKFILL_OFFSET, MIN_CONFIDENCE, MIN_FACE_SIZE
-from face_assets.services import ingest
+from face_assets.services import face_detection, face_embedding, face_scoring
 from face_assets.store import Store
 from face_assets.store import images as image_store
 from face_assets.vision.models import FaceModels
@@ -74,7 +74,7 @@ def detect_images(
     done = DetectedImages(months=sorted(images))
     failed: dict[str, int] = {}
     for month in done.months:
-        stats = ingest.detect_faces(
+        stats = face_detection.detect_faces(
             models, store, library_root, [month], min_confidence, min_face_size, redetect,
             image_ids=frozenset(images[month]),
         )  # fmt: skip
@@ -85,8 +85,8 @@ def detect_images(
     done.errors = sum(failed.values())
     done.errors_by_reason = dict(sorted(failed.items()))
     if done.months:
-        done.embedded = ingest.embed_faces(models, store, done.months).faces
-        ingest.score_faces(store, models.pack, done.months)
+        done.embedded = face_embedding.embed_faces(models, store, done.months).faces
+        face_scoring.score_faces(store, models.pack, done.months)
     return done
 
 

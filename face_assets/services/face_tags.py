@@ -30,8 +30,8 @@ import numpy as np
 from face_assets import media
 from face_assets.identity.names import normalise_name
 from face_assets.library import confined_path, read_library_file
+from face_assets.services.face_scoring import score_faces
 from face_assets.services.identities import rebuild_prototypes
-from face_assets.services.ingest import score_faces
 from face_assets.store import Connection, Store
 from face_assets.store import face_tags as tag_store
 from face_assets.store import faces as face_store

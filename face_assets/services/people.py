@@ -222,11 +222,11 @@ def restore_face(
         month = people_store.photo(conn, image_id)["month"]
     detected = 0
     if models is not None and library_root is not None and pack == models.pack:
-        from face_assets.services import ingest
+        from face_assets.services import face_detection, face_embedding, face_scoring
 
-        stats = ingest.detect_faces(models, store, library_root, [month])
-        ingest.embed_faces(models, store, [month])
-        ingest.score_faces(store, models.pack, [month])
+        stats = face_detection.detect_faces(models, store, library_root, [month])
+        face_embedding.embed_faces(models, store, [month])
+        face_scoring.score_faces(store, models.pack, [month])
         detected = stats.new_faces
     return {"mark_id": mark_id, "asset_id": image_id, "faces_found_again": detected}
 

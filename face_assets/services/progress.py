@@ -46,6 +46,7 @@ class Step:
 
 
 Listener = Callable[[Step], None]
+Log = Callable[[str], None]  # a run log: one line at a time (Dagster's context.log.info)
 _listeners: list[Listener] = []
 _lock = threading.Lock()
 

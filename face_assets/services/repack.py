@@ -22,7 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from face_assets import media
-from face_assets.services import clusters, identities, ingest, matching
+from face_assets.services import (
+    clusters,
+    face_detection,
+    face_embedding,
+    face_scoring,
+    identities,
+    matching,
+)
 from face_assets.store import Store
 from face_assets.store import repack as repack_store
 from face_assets.vision import matching as boxes_matching
@@ -73,9 +80,9 @@ def repack_month(
 ) -> RepackStats:
     """One month into the new pack: detect, embed, score, carry the decisions over."""
     stats = RepackStats(source, models.pack, [month])
-    ingest.detect_faces(models, store, library_root, [month])
-    ingest.embed_faces(models, store, [month])
-    ingest.score_faces(store, models.pack, [month])
+    face_detection.detect_faces(models, store, library_root, [month])
+    face_embedding.embed_faces(models, store, [month])
+    face_scoring.score_faces(store, models.pack, [month])
     with store.transaction() as conn:
         old = repack_store.month_faces(conn, month, source)
         new = repack_store.month_faces(conn, month, models.pack)

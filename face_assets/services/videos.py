@@ -23,7 +23,7 @@ from face_assets import media
 from face_assets.identity.track_units import resolve_track_assignments
 from face_assets.library import list_videos
 from face_assets.services import exports
-from face_assets.services.ingest import PendingFile
+from face_assets.services.uploads import PendingFile
 from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
 from face_assets.store import face_exports as export_store

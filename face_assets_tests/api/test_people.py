@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from face_assets.services import identities, ingest, labels, matching
+from face_assets.services import face_detection, face_embedding, identities, labels, matching
 from face_assets.vision import matching as box_matching
 from face_assets_tests.api.conftest import PACK, date_photos, faces_of, group_photo, one_row
 
@@ -22,11 +22,11 @@ def _draw_corner(client, image_id: int, name: str, side: int):
     return client.post(f"{API}/faces", json={"assetId": image_id, "name": name, "bbox": box})
 
 
-def _redetect(live, models, month: str) -> ingest.DetectionStats:
-    stats = ingest.detect_faces(
+def _redetect(live, models, month: str) -> face_detection.DetectionStats:
+    stats = face_detection.detect_faces(
         models, live.store, live.app.state.library_root, [month], redetect=True
     )
-    ingest.embed_faces(models, live.store, [month])
+    face_embedding.embed_faces(models, live.store, [month])
     return stats
 
 

@@ -19,7 +19,7 @@ from psycopg import sql
 
 from face_assets.api import create_app
 from face_assets.defs.launcher import DagsterRuns
-from face_assets.services import ingest, labels, people
+from face_assets.services import face_detection, labels, people
 from face_assets.store import Store
 from face_assets_tests.api.conftest import (
     PACK,
@@ -115,7 +115,7 @@ def test_false_face_gone_after_redetection_then_a_drawn_face_named(page, site, f
     shot(page, "photo")
     page.click(f"form[action='/review/faces/{false_face}/not-a-face'] button")
     page.wait_for_selector(".flash:has-text('Marked as not a face')")
-    ingest.detect_faces(face_models, site.store, site.app.state.library_root, [month],
+    face_detection.detect_faces(face_models, site.store, site.app.state.library_root, [month],
                         redetect=True)  # fmt: skip
     page.reload()
     assert page.locator("#photo .box[data-x]").count() == 1  # re-detection did not bring it back

@@ -256,21 +256,21 @@ def test_sensor_reads_a_bounded_number_of_new_files_per_tick(store, library, mon
 def test_a_failed_month_is_retried_alone_without_duplicates(store, library, monkeypatch):
     """A range run fails on one month; re-running just that month completes the data."""
     from face_assets.defs.jobs import INGEST_ASSETS as FACE_ASSETS
-    from face_assets.services import ingest
+    from face_assets.services import face_embedding
 
     resources = {
         "face_models": FaceModelsResource(),
         "store": store_resource(store),
         "library": PhotoLibraryResource(root=str(library)),
     }
-    original = ingest.embed_faces
+    original = face_embedding.embed_faces
 
     def flaky(models, store, months, **kwargs):
         if "2020-07" in months:
             raise RuntimeError("simulated crash while embedding July")
         return original(models, store, months, **kwargs)
 
-    monkeypatch.setattr(ingest, "embed_faces", flaky)
+    monkeypatch.setattr(face_embedding, "embed_faces", flaky)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         outcomes = {
@@ -286,7 +286,7 @@ def test_a_failed_month_is_retried_alone_without_duplicates(store, library, monk
                 " ON e.face_id = f.id WHERE f.month = '2020-07'"
             ).fetchone()
         assert half_done == (1, 0)  # detected, then the run died before embedding
-        monkeypatch.setattr(ingest, "embed_faces", original)
+        monkeypatch.setattr(face_embedding, "embed_faces", original)
         retry = materialize(FACE_ASSETS, resources=resources, partition_key="2020-07")
     assert retry.success
     with store.transaction() as conn:

@@ -37,13 +37,13 @@ def browser():
 def test_the_ui_lists_the_library_months_only(tmp_path, database_url, browser):
     from face_assets.library import month_of
     from face_assets.sample_library import SAMPLE_MONTHS, build_sample_library
-    from face_assets.services import ingest
+    from face_assets.services import registration
     from face_assets.store import Store
 
     library = tmp_path / "library"
     build_sample_library(library)
     store = Store(database_url, tmp_path / "home")
-    months = ingest.scan_months(store, library, lambda moment: month_of(moment, "2000-01"))
+    months = registration.scan_months(store, library, lambda moment: month_of(moment, "2000-01"))
     assert list(months) == list(SAMPLE_MONTHS)
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from face_assets.defs.partitions import partition_of
+from face_assets.services import face_detection, face_embedding, forgetting, registration
 from face_assets.services import face_tags as tag_service
-from face_assets.services import forgetting, ingest
 from face_assets.vision import manual
 from face_assets_tests.conftest import FACES_REAL
 
@@ -33,10 +33,10 @@ def exiftool() -> str:
 
 
 def _ingest(store, models, root: Path) -> list[str]:
-    months = list(ingest.scan_months(store, root, partition_of))
-    ingest.register_months(store, root, months, partition_of)
-    ingest.detect_faces(models, store, root, months)
-    ingest.embed_faces(models, store, months)
+    months = list(registration.scan_months(store, root, partition_of))
+    registration.register_months(store, root, months, partition_of)
+    face_detection.detect_faces(models, store, root, months)
+    face_embedding.embed_faces(models, store, months)
     return months
 
 
@@ -130,7 +130,7 @@ def test_import_export_and_forget_round_trip(store, face_models, tmp_path, exift
     reads.clear()
     assert tag_service.import_tags(face_models, store, root, months).skipped_unchanged == 1
     assert reads == []
-    ingest.detect_faces(face_models, store, root, months, redetect=True)
+    face_detection.detect_faces(face_models, store, root, months, redetect=True)
     assert {r[1] for r in _face_rows(store)} == {"detected", "imported"}
 
     # A tag removed from the file is reported, the label kept.

@@ -15,7 +15,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from face_assets.services import ingest
+from face_assets.services import detection_pixels
 from face_assets.vision import matching
 from face_assets.vision.decode import decode_image
 from face_assets.vision.faces import CROP_SIZE, aligned_crop, kept_faces
@@ -55,12 +55,16 @@ def _full_path(models, data: bytes, name: str):
 
 
 def _reduced_path(models, data: bytes, name: str):
-    decoded = ingest.detection_pixels(data, name, models.det_size)
-    faces = kept_faces(*ingest.full_size_faces(decoded, *models.detect(decoded.bgr, 0.5)))
-    detail = ingest.alignment_pixels(decoded, faces, data, name)
+    decoded = detection_pixels.detection_pixels(data, name, models.det_size)
+    faces = kept_faces(*detection_pixels.full_size_faces(decoded, *models.detect(decoded.bgr, 0.5)))
+    detail = detection_pixels.alignment_pixels(decoded, faces, data, name)
     crops = []
     for face in faces:
-        source = decoded if face.width / decoded.scale[0] >= ingest.ALIGN_MIN_FACE_PX else detail
+        source = (
+            decoded
+            if face.width / decoded.scale[0] >= detection_pixels.ALIGN_MIN_FACE_PX
+            else detail
+        )
         sx, sy = source.scale
         crops.append(aligned_crop(source.bgr, face.landmarks / np.float32([sx, sy])))
     return decoded, faces, crops
@@ -108,10 +112,10 @@ def test_small_faces_are_cropped_from_a_higher_scale(face_models, shared_data):
     buf = io.BytesIO()
     big.save(buf, "JPEG", quality=92)
     decoded, faces, _ = _reduced_path(face_models, buf.getvalue(), "g.jpg")
-    small = [f for f in faces if f.width / decoded.scale[0] < ingest.ALIGN_MIN_FACE_PX]
+    small = [f for f in faces if f.width / decoded.scale[0] < detection_pixels.ALIGN_MIN_FACE_PX]
     assert small, "the enlarged group photo should hold faces small at the detection scale"
-    detail = ingest.alignment_pixels(decoded, faces, buf.getvalue(), "g.jpg")
+    detail = detection_pixels.alignment_pixels(decoded, faces, buf.getvalue(), "g.jpg")
     assert detail is not decoded and detail.scale[0] < decoded.scale[0]
-    assert all(f.width / detail.scale[0] >= ingest.ALIGN_MIN_FACE_PX * 0.95 for f in small) or (
-        detail.scale == (1.0, 1.0)
-    )
+    assert all(
+        f.width / detail.scale[0] >= detection_pixels.ALIGN_MIN_FACE_PX * 0.95 for f in small
+    ) or (detail.scale == (1.0, 1.0))

@@ -5,22 +5,22 @@ from __future__ import annotations
 import numpy as np
 
 from face_assets import media
-from face_assets.services import ingest
+from face_assets.services import face_scoring, stored_crops
 from face_assets.services.progress import Reporter
 from face_assets.vision.faces import encode_crop
 
 
 def test_crops_by_chunk_leaves_out_and_counts_missing_and_damaged_crops(tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "WRITE_CHUNK_FACES", 2)
+    monkeypatch.setattr(stored_crops, "WRITE_CHUNK_FACES", 2)
     crop = np.full((112, 112, 3), 7, dtype=np.uint8)
     media.write_media(tmp_path, "a.npy", encode_crop(crop))
     media.write_media(tmp_path, "c.npy", encode_crop(crop + 1))
     media.write_media(tmp_path, "damaged.npy", b"not a crop")
     faces = [(1, "a.npy"), (2, "gone.npy"), (3, "damaged.npy"), (4, "c.npy"), (5, "gone2.npy")]
-    stats = ingest.QualityStats()
+    stats = face_scoring.QualityStats()
     progress = Reporter("score", "2024-01", len(faces), "faces", None, "face_quality")
     chunks = []
-    for found in ingest._crops_by_chunk(tmp_path, faces, lambda f: f[1], stats, progress):
+    for found in stored_crops.crops_by_chunk(tmp_path, faces, lambda f: f[1], stats, progress):
         chunks.append(([face for face, _ in found], progress.done))
         for face, pixels in found:
             assert int(pixels[0, 0, 0]) == (7 if face[0] == 1 else 8)

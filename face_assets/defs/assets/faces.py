@@ -16,7 +16,15 @@ from face_assets.defs.assets.metadata import counts_table, histogram_table, perc
 from face_assets.defs.assets.monthly import monthly_asset
 from face_assets.defs.assets.photos import raw_images
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
-from face_assets.services import backfill, face_tags, ingest, inspection
+from face_assets.services import (
+    backfill,
+    face_detection,
+    face_embedding,
+    face_scoring,
+    face_tags,
+    inspection,
+    month_work,
+)
 
 
 class DetectionConfig(Config):
@@ -66,7 +74,7 @@ def detected_faces(
     if config.limit is not None:
         picked = backfill.selection(store.get(), models.pack, config.limit, config.offset)
         chosen = {i for month in context.partition_keys for i in picked.get(month, [])}
-    stats = ingest.detect_faces(
+    stats = face_detection.detect_faces(
         models,
         store.get(),
         library.root_path,
@@ -117,14 +125,14 @@ def face_embeddings(
     context: AssetExecutionContext, face_models: FaceModelsResource, store: FaceStoreResource
 ) -> MaterializeResult:
     models = face_models.load()
-    stats = ingest.embed_faces(
+    stats = face_embedding.embed_faces(
         models,
         store.get(),
         context.partition_keys,
         batch_size=face_models.batch_size,
         log=context.log.info,
     )
-    summaries = ingest.month_summaries(store.get(), models.pack, context.partition_keys)
+    summaries = month_work.month_summaries(store.get(), models.pack, context.partition_keys)
     return MaterializeResult(
         metadata={
             "months": ", ".join(context.partition_keys),
@@ -154,14 +162,16 @@ def face_quality(
     face_models: FaceModelsResource,
     store: FaceStoreResource,
 ) -> MaterializeResult:
-    stats = ingest.score_faces(
+    stats = face_scoring.score_faces(
         store.get(),
         face_models.pack,
         context.partition_keys,
         only_unscored=not config.rescore,
         log=context.log.info,
     )
-    values = ingest.month_quality_values(store.get(), face_models.pack, context.partition_keys)
+    values = face_scoring.month_quality_values(
+        store.get(), face_models.pack, context.partition_keys
+    )
     return MaterializeResult(
         metadata={
             "months": ", ".join(context.partition_keys),

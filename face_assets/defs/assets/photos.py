@@ -10,7 +10,7 @@ from face_assets.defs.assets.metadata import counts_table, rate
 from face_assets.defs.assets.monthly import monthly_asset
 from face_assets.defs.partitions import partition_of
 from face_assets.defs.resources import FaceStoreResource, PhotoLibraryResource
-from face_assets.services import ingest
+from face_assets.services import registration
 
 
 @monthly_asset(
@@ -23,7 +23,7 @@ def raw_images(
     context: AssetExecutionContext, library: PhotoLibraryResource, store: FaceStoreResource
 ) -> MaterializeResult:
     months = sorted(context.partition_keys)
-    stats = ingest.register_months(
+    stats = registration.register_months(
         store.get(), library.root_path, months, partition_of, log=context.log.info
     )
     failed = {k: v for k, v in stats.statuses.items() if k != "ok"}

@@ -20,7 +20,7 @@ from face_assets.defs.assets.projection import TrainingRunConfig
 from face_assets.defs.jobs import INGEST_ASSETS
 from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
 from face_assets.errors import InvalidNameError
-from face_assets.services import forgetting, ingest, inspection, labels, maintenance
+from face_assets.services import face_detection, forgetting, inspection, labels, maintenance
 from face_assets.store import clusters as cluster_store
 from face_assets.vision.matching import SAME_FACE_IOU, iou_matrix
 from face_assets_tests.defs.assets.helpers import metadata_of, store_resource
@@ -173,7 +173,7 @@ def test_forgotten_faces_stay_forgotten_at_another_size_and_under_another_pack(
     # hold too.
     other = dataclasses.replace(face_models, pack="buffalo_l")
     months = _months(real_store)
-    stats = ingest.detect_faces(other, real_store, real_library.root, months)
+    stats = face_detection.detect_faces(other, real_store, real_library.root, months)
     assert stats.suppressed_faces >= 2
     assert forgotten_faces_present() == 0
     assert _media_matches_rows(real_store) == ([], [])

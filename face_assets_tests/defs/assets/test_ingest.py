@@ -77,10 +77,10 @@ def test_two_months_materialize_and_rematerialize_without_duplicates(
     np.testing.assert_allclose(norms, 1.0, atol=1e-5)
 
     from face_assets import library
-    from face_assets.services import ingest
+    from face_assets.services import face_detection
 
     reads = []
-    for module in (library, ingest):
+    for module in (library, face_detection):
         original = module.read_library_file
         monkeypatch.setattr(
             module, "read_library_file", lambda *a, _f=original, **k: reads.append(a) or _f(*a, **k)

@@ -1,0 +1,70 @@
+"""Quality scoring: the four parts of every face's quality (confidence, size, blur, pose) from
+its box, stored crop and landmarks, and the month's values the face_quality asset reports."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from face_assets.services import stored_crops
+from face_assets.services.progress import Log, Reporter
+from face_assets.store import Store
+from face_assets.store import faces as face_store
+from face_assets.vision.quality import quality_parts
+
+
+@dataclass
+class QualityStats:
+    faces: int = 0
+    missing_crops: int = 0
+    seconds: float = 0.0
+
+
+def score_faces(
+    store: Store,
+    pack: str,
+    months: Iterable[str],
+    only_unscored: bool = True,
+    log: Log | None = None,
+) -> QualityStats:
+    """Quality of every face of the months (all four parts), from its box, crop and landmarks."""
+    started = time.perf_counter()
+    stats = QualityStats()
+    for month in sorted(set(months)):
+        with store.transaction() as conn:
+            faces = face_store.faces_of_month(conn, month, pack, only_unscored)
+        progress = Reporter("score", month, len(faces), "faces", log, "face_quality")
+        for found in stored_crops.crops_by_chunk(
+            store.media_root, faces, lambda face: face.crop_path, stats, progress
+        ):
+            rows = []
+            for face, crop in found:
+                x1, y1, x2, y2 = face.bbox
+                parts = quality_parts(face.det_score, x2 - x1, y2 - y1, crop, face.landmarks)
+                rows.append(
+                    (
+                        face.face_id,
+                        parts.quality,
+                        parts.confidence,
+                        parts.size,
+                        parts.blur,
+                        parts.pose,
+                        parts.blur_variance,
+                        parts.yaw_ratio,
+                    )
+                )
+            with store.transaction() as conn:
+                face_store.store_quality(conn, rows)
+            stats.faces += len(rows)
+        progress.finish()
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def month_quality_values(store: Store, pack: str, months: Iterable[str]) -> np.ndarray:
+    with store.transaction() as conn:
+        values = [face_store.month_qualities(conn, m, pack) for m in sorted(set(months))]
+    return np.concatenate(values) if values else np.zeros(0)

@@ -1,0 +1,61 @@
+"""The aligned crops detection wrote, read back in transaction-sized chunks: what embedding
+and quality scoring both work from (a crop gone or damaged is counted, never fatal).
+`chunks` also cuts detection's photos into transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import numpy as np
+
+from face_assets import media
+from face_assets.services.progress import Reporter
+from face_assets.vision.faces import decode_crop
+
+WRITE_CHUNK_FACES = 256  # faces per embedding/quality transaction
+T = TypeVar("T")
+
+
+class CountsMissingCrops(Protocol):
+    """Stats that count the faces whose crop was gone or damaged (embedding's, scoring's)."""
+
+    missing_crops: int
+
+
+def chunks(items: list, size: int) -> Iterable[list]:
+    """The items in lists of `size` (the last shorter): one transaction's work each."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _stored_crop(media_root: Path, crop_path: str) -> np.ndarray | None:
+    """An aligned crop written by detection; None when it is gone or damaged (counted by the
+    callers, repaired by `face-assets find-orphans --fix`)."""
+    try:
+        return decode_crop(media.read_media(media_root, crop_path))
+    except (OSError, ValueError):
+        return None
+
+
+def crops_by_chunk(
+    media_root: Path,
+    faces: list[T],
+    crop_path: Callable[[T], str],
+    stats: CountsMissingCrops,
+    progress: Reporter,
+) -> Iterator[list[tuple[T, np.ndarray]]]:
+    """(face, stored crop) pairs, WRITE_CHUNK_FACES faces at a time (one transaction each for
+    the caller); a face whose crop is gone or damaged is left out and counted in
+    stats.missing_crops. Each chunk is counted done once the caller has stored it."""
+    for chunk in chunks(faces, WRITE_CHUNK_FACES):
+        found = []
+        for face in chunk:
+            crop = _stored_crop(media_root, crop_path(face))
+            if crop is None:
+                stats.missing_crops += 1
+            else:
+                found.append((face, crop))
+        yield found
+        progress.advance(len(chunk))
