@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from pathlib import PurePosixPath
 from typing import TypeVar
 from urllib.parse import urlencode
 
@@ -86,16 +85,6 @@ def track_img(track_id: int, extra: str = "") -> str:
         f"<img src='/thumb/track/{int(track_id)}' alt='video track {int(track_id)}'"
         f" loading=lazy {extra}>"
     )
-
-
-def clip_time(video: str, time_s: float) -> str:
-    """Where a track's best frame is: the clip's file name and the time in it, "clip.mp4 at
-    0:04" (hours only when the clip runs that long)."""
-    seconds = max(0, int(time_s))
-    hours, rest_s = divmod(seconds, 3600)
-    minutes, secs = divmod(rest_s, 60)
-    at = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-    return f"{PurePosixPath(video).name} at {at}"
 
 
 def name_input(name: str = "name", value: str = "", placeholder: str = "Name") -> str:

@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, Response
 from face_assets.api import rest
 from face_assets.api.auth import Caller, CallerDep, require_caller
 from face_assets.api.page_kit import (
-    clip_time,
     counted,
     csrf_input,
     e,
@@ -34,6 +33,7 @@ from face_assets.api.page_kit import (
 from face_assets.api.pages_login import logged_in, login_form
 from face_assets.api.schemas import CLUSTER_ID_PATTERN
 from face_assets.services import labels, views
+from face_assets.services.views import clip_time
 
 CLUSTERS_PER_PAGE = 24  # clusters on one page of the review page
 THUMBS_PER_CLUSTER = 8  # thumbnails shown per cluster in the list

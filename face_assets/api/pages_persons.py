@@ -13,7 +13,6 @@ from face_assets.api.auth import Caller, CallerDep
 from face_assets.api.page_kit import (
     PHOTOS_PER_PAGE,
     SECURITY_HEADERS,
-    clip_time,
     counted,
     csrf_input,
     e,
@@ -31,6 +30,7 @@ from face_assets.api.page_kit import (
 )
 from face_assets.identity.names import MAX_NAME_LENGTH
 from face_assets.services import forgetting, labels, people, views
+from face_assets.services.views import clip_time
 
 FACES_PER_PERSON_PAGE = 48  # faces on one page of a person's faces
 TRACKS_PER_PERSON_PAGE = 48  # video tracks shown on a person's page (each one picture)

@@ -8,31 +8,49 @@ import sys
 
 from face_assets.cli import common
 
+CLI_SAMPLE_FACES = 3  # sample faces (or tracks) printed per cluster
+
 
 def cmd_clusters(args: argparse.Namespace) -> int:
+    """Clusters largest first, each with its video tracks (one member each, named whole);
+    clusters of tracks only come last, shown by their tracks' clips and times."""
     from face_assets.services import views
 
-    clusters = views.clusters(common.store(), common.pack())
-    print(f"{'cluster':22} {'size':>5} {'avg q':>6}  sample faces")
-    for c in clusters[: args.limit]:
-        print(
-            f"{c['cluster_id']:22} {c['size']:>5} {c['avg_quality'] or 0:>6.3f}"
-            f"  {', '.join(str(f) for f in c['sample_faces'])}"
+    store, pack = common.store(), common.pack()
+    rows, total = views.cluster_page(store, pack, args.limit, 0, CLI_SAMPLE_FACES)
+    only_tracks = [r["cluster_id"] for r in rows if r.get("tracks") and not r["size"]]
+    cards = views.cluster_track_samples(store, only_tracks, CLI_SAMPLE_FACES)
+    print(f"{'cluster':22} {'size':>5} {'tracks':>6} {'avg q':>6}  samples")
+    for c in rows:
+        quality = f"{float(c['avg_quality']):>6.3f}" if c["size"] else f"{'-':>6}"
+        samples = ", ".join(str(f) for f in c["sample_faces"]) or ", ".join(
+            f"track {t['track_id']} ({views.clip_time(t['video'], t['time_s'])})"
+            for t in cards.get(c["cluster_id"], [])
         )
-    print(f"{len(clusters)} clusters of unlabelled faces")
+        print(
+            f"{c['cluster_id']:22} {c['size']:>5} {int(c.get('tracks') or 0):>6} {quality}"
+            f"  {samples}"
+        )
+    print(f"{total} clusters of unlabelled faces and video tracks (a track counts as one)")
     return 0
 
 
 def cmd_persons(args: argparse.Namespace) -> int:
     from face_assets.services import views
 
-    persons = views.persons(common.store())
-    print(f"{'id':>5} {'name':24} {'status':8} {'faces':>6} {'human':>6} {'auto':>5}")
+    store = common.store()
+    persons = views.persons(store)
+    tracks = views.tracks_per_person(store, common.pack())
+    print(
+        f"{'id':>5} {'name':24} {'status':8} {'faces':>6} {'human':>6} {'auto':>5}"
+        f" {'tracks':>6} {'human':>6}"
+    )
     for p in persons:
         extra = f" -> {p['merged_into']}" if p["merged_into"] else ""
+        n_tracks, human_tracks = tracks.get(p["id"], (0, 0))
         print(
             f"{p['id']:>5} {p['name'][:24]:24} {p['status']:8} {p['faces']:>6} {p['human']:>6}"
-            f" {p['auto']:>5}{extra}"
+            f" {p['auto']:>5} {n_tracks:>6} {human_tracks:>6}{extra}"
         )
     return 0
 
@@ -102,12 +120,14 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    clusters = common.add_verb(sub, "clusters", "clusters of unlabelled faces, largest first")
+    clusters = common.add_verb(
+        sub, "clusters", "clusters of unlabelled faces and video tracks, largest first"
+    )
     clusters.add_argument(
         "--limit", type=int, default=50, help="clusters to list (default 50); all are counted"
     )
     clusters.set_defaults(func=cmd_clusters)
-    persons = common.add_verb(sub, "persons", "known persons with face counts")
+    persons = common.add_verb(sub, "persons", "known persons with face and video track counts")
     persons.set_defaults(func=cmd_persons)
     label = common.add_verb(sub, "label", "name a cluster (creates the person if new)")
     label.add_argument("cluster", help="cluster id, as `face-assets clusters` lists it")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from face_assets.services import matching
 from face_assets.store import Store, listings, stats, track_review
 from face_assets.store import clusters as cluster_store
@@ -10,6 +12,16 @@ from face_assets.store import tracks as track_store
 
 # Seed 002's example lists five sample face ids per cluster; the review queue shows as many.
 SAMPLE_FACES = 5
+
+
+def clip_time(video: str, time_s: float) -> str:
+    """Where a track's best frame is: the clip's file name and the time in it, "clip.mp4 at
+    0:04" (hours only when the clip runs that long)."""
+    seconds = max(0, int(time_s))
+    hours, rest_s = divmod(seconds, 3600)
+    minutes, secs = divmod(rest_s, 60)
+    at = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return f"{PurePosixPath(video).name} at {at}"
 
 
 def library_summary(store: Store, pack: str) -> dict:

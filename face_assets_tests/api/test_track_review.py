@@ -211,3 +211,41 @@ def test_browser_shows_tracks_names_a_cluster_unticking_one_and_says_not_x(
         shot(tab, "shots-tracks-person-390")
     finally:
         context.close()
+
+
+def test_cli_lists_clusters_of_tracks_and_counts_a_persons_tracks(clip_site, monkeypatch, capsys):
+    from face_assets import cli
+
+    live, (a, b, c) = clip_site
+    for name in ("DAGSTER_HOME", "FACE_ASSETS_DAGSTER_URL", "FACE_ASSETS_PACK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FACE_ASSETS_DATABASE_URL", live.store.database_url)
+    monkeypatch.setenv("FACE_ASSETS_HOME", str(live.store.home_path))
+
+    def run(*argv: str) -> str:
+        assert cli.main(list(argv)) == 0
+        return capsys.readouterr().out
+
+    listed = run("clusters", "--limit", "1000").splitlines()
+    assert listed[0].split()[:5] == ["cluster", "size", "tracks", "avg", "q"]
+    rows = {line.split()[0]: line for line in listed[1:-1]}
+    two, one = rows[TWO].split(), rows[ONE].split()
+    assert two[1:4] == ["0", "2", "-"] and one[1:4] == ["0", "1", "-"]
+    assert f"track {b} (" in rows[ONE] and CAPTION.search(rows[ONE])
+    assert f"track {a} (" in rows[TWO] and f"track {c} (" in rows[TWO]
+    # Clusters of tracks only come after every cluster with photo faces.
+    order = [line.split()[0] for line in listed[1:-1]]
+    assert order.index(TWO) > max(
+        (i for i, line in enumerate(listed[1:-1]) if line.split()[1] != "0"), default=-1
+    )
+    total = int(listed[-1].split()[0])
+    assert total == len(order) and "video tracks" in listed[-1]
+
+    run("label", TWO, "Ten")  # a cluster of tracks only: each whole track is named
+    persons = run("persons").splitlines()
+    assert persons[0].split()[-2:] == ["tracks", "human"]
+    ten = next(line.split() for line in persons if " Ten " in line)
+    assert ten[-2:] == ["2", "2"] and ten[3] == "0"  # two tracks, no photo faces
+    assert _track(live.store, a)[:2] == ("Ten", "human") == _track(live.store, c)[:2]
+    after = {line.split()[0] for line in run("clusters", "--limit", "1000").splitlines()[1:-1]}
+    assert TWO not in after and ONE in after
