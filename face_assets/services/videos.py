@@ -33,6 +33,7 @@ from face_assets.store import track_labels as track_label_store
 from face_assets.store import tracks as track_store
 from face_assets.store import video_harvests as harvest_store
 from face_assets.store import videos as video_store
+from face_assets.vision import harvest_carry
 from face_assets.vision.harvest import harvest_video
 from face_assets.vision.harvest_rules import HarvestConfig
 from face_assets.vision.matching import iou_matrix
@@ -60,6 +61,13 @@ class VideoMonthStats:
     rejection_reasons: Counter = dataclasses.field(default_factory=Counter)
     frames_read: int = 0
     forgotten_dropped: int = 0
+    # A re-harvest (another run config, a changed file) carries the humans' decisions on the
+    # old tracks to the new tracks that continue them; what none continues is counted here.
+    labels_carried: int = 0
+    rejections_carried: int = 0
+    clusters_carried: int = 0
+    labels_unmatched: Counter = dataclasses.field(default_factory=Counter)  # person -> tracks
+    rejections_unmatched: int = 0
 
     def add(self, other: VideoMonthStats) -> None:
         """Add another month's figures to these (every field: counts sum, counters merge)."""
@@ -359,15 +367,57 @@ def _write_harvest(store, video_id, pack, params, result, tombstones, stats) -> 
                 track_index, faces[0].frame_idx, faces[-1].frame_idx, embedding, rows
             )
         )
+    new_faces = [
+        harvest_carry.TrackFaces(
+            t.track_index, [f[1] for f in t.faces], [f[2] for f in t.faces], t.embedding
+        )
+        for t in tracks
+    ]
     with store.transaction() as conn:
+        # Read, matched and replaced in one transaction, the old tracks locked: a human's
+        # decision made meanwhile waits and then finds its track gone, never lost in between.
+        previous = harvest_store.old_tracks(conn, video_id, pack)
+        carried, report = _carried_decisions(new_faces, previous, person_threshold(pack))
         old = set(harvest_store.old_media(conn, video_id, pack))
         harvest_store.replace_harvest(
             conn, video_id, pack, params, tracks, dict(result.reasons),
-            result.decode.frames_read, result.decode.truncated,
+            result.decode.frames_read, result.decode.truncated, carried,
         )  # fmt: skip
     media.delete_media(store.media_root, sorted(old - set(written)))
+    stats.labels_carried += report.labels_carried
+    stats.rejections_carried += report.rejections_carried
+    stats.clusters_carried += report.clusters_carried
+    stats.labels_unmatched.update(report.labels_unmatched)
+    stats.rejections_unmatched += report.rejections_unmatched
     stats.faces += sum(len(t.faces) for t in tracks)
     stats.tracks += len(tracks)
+
+
+def _carried_decisions(
+    new_faces: list[harvest_carry.TrackFaces],
+    previous: list[harvest_store.OldTrack],
+    min_similarity: float,
+) -> tuple[dict[int, harvest_store.CarriedDecisions], harvest_carry.CarryReport]:
+    """What each new track of a re-harvested clip inherits from the old track it continues
+    (the same face in the same place at the same time, and the same person by the pack's
+    bar), and what found no continuation."""
+    decisions = {
+        t.track_id: harvest_carry.Decisions(
+            t.person_id if t.assignment_method == "human" else None,
+            frozenset(t.rejected),
+            t.cluster_id if t.person_id is None else None,
+        )
+        for t in previous
+    }
+    old_faces = [
+        harvest_carry.TrackFaces(t.track_id, t.times, t.boxes, t.embedding) for t in previous
+    ]
+    parents = harvest_carry.parents(new_faces, old_faces, min_similarity) if previous else {}
+    inherited, report = harvest_carry.carried(parents, decisions)
+    return {
+        index: harvest_store.CarriedDecisions(d.person_id, sorted(d.rejected), d.cluster_id)
+        for index, d in inherited.items()
+    }, report
 
 
 def _assignment_inputs(person_ids, centroids, threshold, fixed, rejected) -> str:

@@ -1,5 +1,6 @@
 """SQL for a clip's harvest per pack: its parameters, tombstones it honours, and the
-replacement of its tracks and kept faces in one transaction (human track labels carried over)."""
+replacement of its tracks and kept faces in one transaction (the humans' decisions on the old
+tracks carried to the new ones that continue them)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import psycopg
+
+from face_assets.store.faces import vector_array
 
 
 def harvest_params(conn: psycopg.Connection, video_id: int, pack: str) -> dict | None:
@@ -45,6 +48,54 @@ class TrackWrite:
     #                      crop_path, thumb_path)
 
 
+@dataclass(frozen=True)
+class OldTrack:
+    """A clip's track as a re-harvest finds it: where its faces were and what was decided."""
+
+    track_id: int
+    person_id: int | None
+    assignment_method: str | None
+    cluster_id: str | None
+    rejected: list[int]  # persons a human said it is not
+    times: list[float]  # its faces' times in the clip, in frame order
+    boxes: list[list[float]]  # and their boxes
+    embedding: np.ndarray  # its quality-weighted mean
+
+
+def old_tracks(conn: psycopg.Connection, video_id: int, pack: str) -> list[OldTrack]:
+    """The clip's tracks for a pack, locked until the caller's transaction ends: a human's
+    label or rejection of one of them waits for the re-harvest that replaces them (and then
+    finds no track) instead of landing on a track that is being deleted."""
+    conn.execute(
+        "SELECT id FROM video_tracks WHERE video_id = %s AND pack = %s ORDER BY id FOR UPDATE",
+        (video_id, pack),
+    )
+    rows = conn.execute(
+        "SELECT t.id, t.person_id, t.assignment_method, t.cluster_id,"
+        " ARRAY(SELECT r.person_id FROM video_track_rejections r WHERE r.track_id = t.id"
+        "  ORDER BY r.person_id),"
+        " array_agg(f.time_s ORDER BY f.frame_idx), array_agg(f.bbox ORDER BY f.frame_idx),"
+        " t.embedding FROM video_tracks t JOIN video_faces f ON f.track_id = t.id"
+        " WHERE t.video_id = %s AND t.pack = %s GROUP BY t.id ORDER BY t.id",
+        (video_id, pack),
+    ).fetchall()
+    return [
+        OldTrack(int(r[0]), r[1], r[2], r[3], [int(p) for p in r[4]],
+                 [float(t) for t in r[5]], [list(b) for b in r[6]], vector_array(r[7]))
+        for r in rows
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CarriedDecisions:
+    """What a new track inherits from the old track it continues (services/videos.py decides
+    which one, by overlap)."""
+
+    person_id: int | None  # a human's label
+    rejected: list[int]  # persons a human said it is not
+    cluster_id: str | None  # its place among the clusters
+
+
 def replace_harvest(
     conn: psycopg.Connection,
     video_id: int,
@@ -54,29 +105,30 @@ def replace_harvest(
     rejected: dict[str, int],
     frames_read: int,
     truncated: bool,
+    carried: dict[int, CarriedDecisions] | None = None,
 ) -> dict[int, int]:
-    """Replace one clip's tracks and faces for a pack, in the caller's transaction.
+    """Replace one clip's tracks and faces for a pack, in the caller's transaction (which read
+    old_tracks, so the tracks replaced are the ones the carried decisions came from).
 
-    A human's label on a track is carried to the new track that holds its best face's frame
-    (a changed config re-tracks the clip; a human decision is never dropped by a machine).
-    Returns track_index -> track id.
+    `carried` (track_index -> decisions) gives new tracks the human labels, rejections and
+    cluster places of the old tracks they continue. Returns track_index -> track id.
     """
-    labelled = conn.execute(
-        "SELECT t.person_id, t.assignment_method, f.frame_idx, f.bbox FROM video_tracks t"
-        " JOIN video_faces f ON f.track_id = t.id WHERE t.video_id = %s AND t.pack = %s"
-        " AND t.assignment_method = 'human'",
-        (video_id, pack),
-    ).fetchall()
+    carried = carried or {}
     conn.execute("DELETE FROM video_tracks WHERE video_id = %s AND pack = %s", (video_id, pack))
     ids: dict[int, int] = {}
     n_faces = 0
     with conn.cursor() as cur:
         for track in tracks:
+            keep = carried.get(track.track_index)
+            person = keep.person_id if keep is not None else None
             cur.execute(
                 "INSERT INTO video_tracks (video_id, pack, track_index, first_frame, last_frame,"
-                " face_count, embedding) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                " face_count, embedding, person_id, assignment_method, cluster_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
                 (video_id, pack, track.track_index, track.first_frame, track.last_frame,
-                 len(track.faces), np.asarray(track.embedding, dtype=np.float32)),
+                 len(track.faces), np.asarray(track.embedding, dtype=np.float32), person,
+                 "human" if person is not None else None,
+                 keep.cluster_id if keep is not None and person is None else None),
             )  # fmt: skip
             track_id = int(cur.fetchone()[0])
             ids[track.track_index] = track_id
@@ -86,15 +138,13 @@ def replace_harvest(
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [(track_id, video_id, *face) for face in track.faces],
             )
+            if keep is not None and keep.rejected:
+                cur.executemany(
+                    "INSERT INTO video_track_rejections (track_id, person_id) VALUES (%s, %s)"
+                    " ON CONFLICT DO NOTHING",
+                    [(track_id, p) for p in keep.rejected],
+                )
             n_faces += len(track.faces)
-    for person_id, method, frame_idx, bbox in labelled:
-        conn.execute(
-            "UPDATE video_tracks t SET person_id = %s, assignment_method = %s FROM video_faces f"
-            " WHERE f.track_id = t.id AND t.video_id = %s AND t.pack = %s AND f.frame_idx = %s"
-            " AND t.person_id IS NULL",
-            (person_id, method, video_id, pack, frame_idx),
-        )
-        del bbox
     conn.execute(
         "INSERT INTO video_harvests (video_id, pack, params, faces, tracks, rejected,"
         " frames_read, truncated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"

@@ -324,3 +324,65 @@ def test_assignment_matches_new_tracks_and_writes_only_what_changed(store, monke
     moved = videos.assign_tracks(store, PACK, threshold=0.5)
     assert moved["changed"] == 1 and written[-1] == []
     assert _holders(store) == {t1: (None, None), t2: (None, None), t3: (bob, "human")}
+
+
+def _tracks_by_place(store) -> dict[str, tuple]:
+    """The clip's tracks by where they are: 'a' opens the clip, then 'b' left and 'c' right;
+    each (id, cluster, person, method, rejected persons)."""
+    with store.transaction() as conn:
+        rows = conn.execute(
+            "SELECT t.id, t.first_frame, avg(f.bbox[1]), t.cluster_id, t.person_id,"
+            " t.assignment_method, ARRAY(SELECT r.person_id FROM video_track_rejections r"
+            " WHERE r.track_id = t.id ORDER BY 1) FROM video_tracks t"
+            " JOIN video_faces f ON f.track_id = t.id GROUP BY t.id ORDER BY t.first_frame, 3"
+        ).fetchall()
+    assert len(rows) == 3 and rows[0][1] < rows[1][1] == rows[2][1], rows
+    return {k: (r[0], r[3], r[4], r[5], list(r[6])) for k, r in zip("abc", rows, strict=True)}
+
+
+def test_a_reharvest_at_another_interval_keeps_what_humans_decided(
+    real_store, real_library, shared_data, face_models
+):
+    """Label a track, reject another, let clustering place them; re-harvest the clip every 8th
+    frame instead of every 12th: new tracks, and every decision holds on the track that shows
+    the same face. A config that finds no face for them reports what it could not carry."""
+    from face_assets.services import clusters
+
+    month = _library_with_clips(real_library.root, shared_data)
+    try:
+        videos.register_videos(real_store, real_library.root, partition_of)
+        videos.harvest_month(
+            real_store, real_library.root, month, face_models, HarvestConfig(sample_interval=12)
+        )
+        clusters.recluster(real_store, PACK, full=True)
+        before = _tracks_by_place(real_store)
+        alice = videos.label_track(real_store, before["a"][0], "Alice")["person_id"]
+        videos.reject_track(real_store, before["b"][0], alice)  # "B is not Alice"
+        before = _tracks_by_place(real_store)
+        assert before["b"][1] and before["c"][1]  # both in a cluster, A named (in none)
+
+        stats = videos.harvest_month(
+            real_store, real_library.root, month, face_models, HarvestConfig(sample_interval=8)
+        )
+        assert stats.harvested == 1 and stats.tracks == 3
+        assert (stats.labels_carried, stats.rejections_carried, stats.clusters_carried) == (1, 1, 2)
+        assert not stats.labels_unmatched and stats.rejections_unmatched == 0
+        after = _tracks_by_place(real_store)
+        assert not {t[0] for t in after.values()} & {t[0] for t in before.values()}  # new tracks
+        assert after["a"][1:] == (None, alice, "human", [])
+        assert after["b"][1:] == (before["b"][1], None, None, [alice])
+        assert after["c"][1:] == (before["c"][1], None, None, [])
+        # The decisions act: no machine match gives B to Alice, even at any similarity.
+        refresh_prototypes(real_store, PACK)
+        videos.assign_tracks(real_store, PACK, threshold=-1.0)
+        now = _tracks_by_place(real_store)
+        assert now["a"][2:4] == (alice, "human") and now["b"][2] != alice
+
+        # A config that keeps no face: nothing continues the old tracks, and the run says so.
+        gone = videos.harvest_month(
+            real_store, real_library.root, month, face_models, HarvestConfig(min_quality=1.0)
+        )
+        assert gone.harvested == 1 and gone.tracks == 0
+        assert gone.labels_unmatched == {alice: 1} and gone.rejections_unmatched == 1
+    finally:
+        shutil.rmtree(real_library.root / "clips")

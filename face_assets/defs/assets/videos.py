@@ -130,6 +130,14 @@ def video_faces(
             store.get(), library.root_path, month, models, harvest, tracker=tracker
         )
         context.log.info(f"{month}: {stats.harvested} clips harvested, {stats.unchanged} unchanged")
+        lost = sum(stats.labels_unmatched.values())
+        if lost or stats.rejections_unmatched:
+            context.log.warning(
+                f"{month}: {lost} human track labels (persons"
+                f" {', '.join(map(str, sorted(stats.labels_unmatched)))}) and"
+                f" {stats.rejections_unmatched} rejections found no new track continuing"
+                " theirs under this run config"
+            )
         total.add(stats)
     tracker.done()
     return MaterializeResult(
@@ -146,6 +154,16 @@ def video_faces(
             ),
             "frames_read": total.frames_read,
             "forgotten_faces_skipped": total.forgotten_dropped,
+            # A re-harvest's carrying of the humans' decisions to the tracks that continue
+            # the old ones; the unmatched ones no new track continues (never dropped silently).
+            "human_labels_carried": total.labels_carried,
+            "rejections_carried": total.rejections_carried,
+            "cluster_places_carried": total.clusters_carried,
+            "human_labels_unmatched": sum(total.labels_unmatched.values()),
+            "human_labels_unmatched_persons": ", ".join(
+                str(p) for p in sorted(total.labels_unmatched)
+            ),
+            "rejections_unmatched": total.rejections_unmatched,
             **face_models.run_metadata(models),
         }
     )
