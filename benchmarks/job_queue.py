@@ -1,10 +1,11 @@
 """Seed 000's embedding jobs through the live app: throughput and latency with concurrent
 submitters, priority under load, a restart mid-queue, and what a Dagster run would add.
 
-    python benchmarks/job_queue.py [--jobs 200] [--submitters 20]
+    python benchmarks/job_queue.py [--jobs 200] [--submitters 20] [--workers N]
 
 One single-crop job each (an aligned 112x112 crop of t1.jpg), POST /jobs/face_embedding
-over HTTP from `--submitters` threads; the app's worker runs them (buffalo_s on the CPU).
+over HTTP from `--submitters` threads; the app's `--workers` job threads run them
+(default: the app's, settings.DEFAULT_JOB_WORKERS; buffalo_s on the CPU).
 Latency is submit -> done from the job rows' own timestamps. Priority: `--jobs` priority-0
 jobs, then one priority-10 job: how many of the priority-0 jobs still waiting when it was
 sent finished before it. Restart: jobs are queued, the app is stopped mid-queue and started
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from face_assets.api import create_app
 from face_assets.api.server import server_config
 from face_assets.services import analysis, maintenance
+from face_assets.settings import DEFAULT_JOB_WORKERS
 from face_assets.store import Store
 from face_assets.vision.faces import aligned_crop
 from face_assets.vision.models import load_face_models
@@ -53,10 +55,10 @@ def crop_png() -> bytes:
 
 
 class App:
-    def __init__(self, store: Store, port: int) -> None:
+    def __init__(self, store: Store, port: int, workers: int) -> None:
         import uvicorn
 
-        app = create_app(store, PACK, TOKEN)
+        app = create_app(store, PACK, TOKEN, job_workers=workers)
         self.server = uvicorn.Server(server_config(app, "127.0.0.1", port, log_level="error"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -126,13 +128,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--submitters", type=int, default=20)
     parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--workers", type=int, default=DEFAULT_JOB_WORKERS)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     png = crop_png()
-    out: dict = {"jobs": args.jobs, "submitters": args.submitters}
+    out: dict = {"jobs": args.jobs, "submitters": args.submitters, "workers": args.workers}
     with tempfile.TemporaryDirectory() as home:
         store = Store(None, home)
-        app = App(store, args.port)
+        app = App(store, args.port, args.workers)
         started = time.perf_counter()
         ids = submit_all(app.url, png, args.jobs, args.submitters)
         rows = wait_done(store, ids)
@@ -167,7 +170,7 @@ def main() -> None:
             left = conn.execute(
                 "SELECT count(*) FROM embedding_jobs WHERE status IN ('queued', 'running')"
             ).fetchone()[0]
-        app = App(store, args.port + 1)
+        app = App(store, args.port + 1, args.workers)
         rows = wait_done(store, queued)
         app.stop()
         out.update(

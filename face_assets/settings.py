@@ -45,6 +45,10 @@ PROVIDERS_ENV = "FACE_ASSETS_PROVIDERS"  # the app's ONNX providers, e.g. "cuda"
 DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
 MODEL_CONCURRENCY_ENV = "FACE_ASSETS_MODEL_CONCURRENCY"
 DEFAULT_MODEL_CONCURRENCY = 2  # model calls at once in the app (see api/models.py)
+JOB_WORKERS_ENV = "FACE_ASSETS_JOB_WORKERS"
+# Seed 000's job threads in the app. Measured (benchmarks/job_queue.py --jobs 60, shared
+# 2-core CPU, paired runs): 1 thread 3.6 / 2.4 jobs/s, 2 threads 4.3 / 3.4 (README).
+DEFAULT_JOB_WORKERS = 2
 # Seed 001's names, read beside ours (ours win where both are set): the stateless service's
 # bind address and port, providers, model, detector input size, log level and model cache.
 SEED_HOST_ENV, SEED_PORT_ENV = "HOST", "PORT"
@@ -96,6 +100,7 @@ class Settings:
     executor_env: Mapping[str, str] = field(default_factory=dict)  # defs/deployment reads it
     providers: tuple[str, ...] = DEFAULT_PROVIDERS
     model_concurrency: int = DEFAULT_MODEL_CONCURRENCY
+    job_workers: int = DEFAULT_JOB_WORKERS
     app_host: str = DEFAULT_APP_HOST
     app_port: int = DEFAULT_APP_PORT
     det_size: int | None = None  # None: the pack's own
@@ -136,6 +141,9 @@ class Settings:
         concurrency = env.get(MODEL_CONCURRENCY_ENV) or str(DEFAULT_MODEL_CONCURRENCY)
         if not concurrency.isdigit() or int(concurrency) < 1:
             raise ValueError(f"{MODEL_CONCURRENCY_ENV}={concurrency!r} is not a positive number")
+        job_workers = env.get(JOB_WORKERS_ENV) or str(DEFAULT_JOB_WORKERS)
+        if not job_workers.isdigit() or int(job_workers) < 1:
+            raise ValueError(f"{JOB_WORKERS_ENV}={job_workers!r} is not a positive number")
         port = env.get(SEED_PORT_ENV) or str(DEFAULT_APP_PORT)
         if not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"{SEED_PORT_ENV}={port!r} is not a TCP port")
@@ -164,6 +172,7 @@ class Settings:
             executor_env={k: env[k] for k in (EXECUTOR_ENV, K8S_MAX_CONCURRENT_ENV) if k in env},
             providers=providers or DEFAULT_PROVIDERS,
             model_concurrency=int(concurrency),
+            job_workers=int(job_workers),
             app_host=env.get(SEED_HOST_ENV) or DEFAULT_APP_HOST,
             app_port=int(port),
             det_size=int(det_size) if det_size else None,

@@ -88,3 +88,13 @@ def test_the_cli_reads_an_environment_once(monkeypatch):
     assert common.settings() is first and common.pack() == first.pack and len(calls) == 1
     monkeypatch.setenv("FACE_ASSETS_PACK_REQUIREMENT", "balanced")
     assert common.settings() is not first and len(calls) == 2
+
+
+def test_job_workers_are_a_setting_with_a_measured_default():
+    from face_assets.settings import DEFAULT_JOB_WORKERS, JOB_WORKERS_ENV
+
+    assert Settings.from_env({}).job_workers == DEFAULT_JOB_WORKERS
+    assert Settings.from_env({JOB_WORKERS_ENV: "3"}).job_workers == 3
+    for bad in ("0", "two"):
+        with pytest.raises(ValueError, match=JOB_WORKERS_ENV):
+            Settings.from_env({JOB_WORKERS_ENV: bad})

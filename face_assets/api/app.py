@@ -41,7 +41,7 @@ from face_assets.api.models import ModelService
 from face_assets.defs.launcher import DagsterRuns, RunsUnavailable
 from face_assets.errors import ConflictError, NameTakenError, StoreUnavailableError
 from face_assets.services import embedding_jobs
-from face_assets.settings import DEFAULT_MODEL_CONCURRENCY, DEFAULT_PROVIDERS
+from face_assets.settings import DEFAULT_JOB_WORKERS, DEFAULT_MODEL_CONCURRENCY, DEFAULT_PROVIDERS
 from face_assets.store import Store
 
 TITLE = "face_assets"
@@ -154,6 +154,7 @@ def create_app(
     det_size: int | None = None,
     model_root: Path | None = None,
     job_worker: bool = True,
+    job_workers: int = DEFAULT_JOB_WORKERS,
 ) -> FastAPI:
     """The app for this store and pack. A weak token raises WeakTokenError here, before
     anything listens. `on_labelled` runs after every labelling operation (the CLI passes
@@ -162,7 +163,7 @@ def create_app(
     models = ModelService(pack, providers, model_concurrency, det_size, model_root)
     runs = runs if runs is not None else DagsterRuns()
 
-    worker = embedding_jobs.Worker(store, models.load) if job_worker else None
+    worker = embedding_jobs.Worker(store, models.load, job_workers) if job_worker else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

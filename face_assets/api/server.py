@@ -69,6 +69,7 @@ def serve(settings: Settings, token: str, host: str | None = None, port: int | N
         on_labelled=lambda: report_labels_changed(store, settings.dagster_home),
         providers=settings.providers,
         model_concurrency=settings.model_concurrency,
+        job_workers=settings.job_workers,
         library_root=settings.library,
         det_size=settings.det_size,
         model_root=settings.model_root,

@@ -1,11 +1,11 @@
-"""Seed 000's face-embedding jobs: a durable queue in PostgreSQL, run by the app's worker.
+"""Seed 000's face-embedding jobs: a durable queue in PostgreSQL, run by the app's job threads.
 
 A job holds one or more uploaded crops (or photos: their largest face is embedded, as
 /extract-single-embedding does). Jobs run in priority order (10 first, FIFO within a
 priority), survive a restart (a job that was running goes back to the queue), can be
 cancelled, are kept RETENTION_SECONDS after they finish, and at most MAX_QUEUED_JOBS wait
 (past that a submit is refused: the HTTP app answers 429 with Retry-After). A single crop is
-milliseconds of model time, so jobs run in the app's own worker thread, not as Dagster runs,
+milliseconds of model time, so jobs run in the app's own job threads, not as Dagster runs,
 which add their own start and, queued, the daemon's poll (benchmarks/job_queue.py, README).
 Several app processes may share the queue: a claim skips rows another worker holds."""
 
@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 
 from face_assets.services import analysis
+from face_assets.settings import DEFAULT_JOB_WORKERS
 from face_assets.store import Store
 from face_assets.store import embedding_jobs as job_store
 from face_assets.vision.decode import ImageRejected
@@ -130,20 +131,38 @@ def run_next(store: Store, models) -> str | None:
 
 
 class Worker:
-    """The app's job runner: one thread that runs jobs as they come, purges expired ones and
-    requeues what a stopped process was running. Only jobs running past RUNNING_LEASE_SECONDS
-    are requeued: with several app processes on one queue, a process that starts must not take
-    back the job another live one is running (it would run twice)."""
+    """The app's job runner: `workers` threads that claim jobs as they come (the claim skips
+    a row another thread or process holds, so no job runs twice, and each takes the highest
+    priority left), purge expired ones and requeue what a stopped process was running. Only
+    jobs running past RUNNING_LEASE_SECONDS are requeued: with several app processes on one
+    queue, a process that starts must not take back the job another live one is running (it
+    would run twice). The threads share the models: an ONNX Runtime session runs calls from
+    several threads at once."""
 
-    def __init__(self, store: Store, models: Callable[[], object]) -> None:
+    def __init__(
+        self, store: Store, models: Callable[[], object], workers: int = DEFAULT_JOB_WORKERS
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"job workers: at least 1, got {workers}")
         self.store, self.models = store, models
         self._stop = threading.Event()
-        self._wake = threading.Event()  # set by notify(): a job was queued in this process
-        self._thread = threading.Thread(target=self._loop, name="embedding-jobs", daemon=True)
+        # One wake-up per thread, set by notify(): a job was queued in this process.
+        self._wakes = [threading.Event() for _ in range(workers)]
+        self._threads = [
+            threading.Thread(
+                target=self._loop, args=(wake,), name=f"embedding-jobs-{i}", daemon=True
+            )
+            for i, wake in enumerate(self._wakes)
+        ]
+
+    @property
+    def workers(self) -> int:
+        return len(self._threads)
 
     def start(self) -> None:
         self._tidy()
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def _tidy(self) -> None:
         with self.store.transaction() as conn:
@@ -152,16 +171,20 @@ class Worker:
 
     def notify(self) -> None:
         """A job was just queued here: run it now instead of at the next poll."""
-        self._wake.set()
+        for wake in self._wakes:
+            wake.set()
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
-        self._thread.join(10)
+        self.notify()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(10)
 
-    def _loop(self) -> None:
+    def _loop(self, wake: threading.Event) -> None:
         runs = 0
         while not self._stop.is_set():
+            wake.clear()  # before the claim: a job queued after it wakes this thread again
             try:
                 done = run_next(self.store, self.models())
                 runs += 1
@@ -171,5 +194,4 @@ class Worker:
                 done = None
                 self._stop.wait(1.0)
             if done is None:
-                self._wake.wait(POLL_SECONDS)
-                self._wake.clear()
+                wake.wait(POLL_SECONDS)

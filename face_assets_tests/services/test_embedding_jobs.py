@@ -88,3 +88,44 @@ def test_a_job_runs_to_the_seeds_task_output_and_expires(store, face_models, t1_
         assert job_store.purge_finished(conn, 0) == 1
     with pytest.raises(LookupError):
         embedding_jobs.job_view(store, job)
+
+
+def test_two_workers_never_run_one_job_twice_and_take_the_top_priority_first(store, monkeypatch):
+    import threading
+    import time
+
+    ran: list[str] = []
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def task_output(models, files, normalize):  # the model's time, without a model
+        with lock:
+            ran.append(files[0][0])
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return {"files": [], "total_files": len(files), "normalize": normalize}
+
+    monkeypatch.setattr(embedding_jobs, "_task_output", task_output)
+    low = [embedding_jobs.submit(store, [(f"low{i}", b"x")], priority=0) for i in range(12)]
+    top = embedding_jobs.submit(store, [("top", b"x")], priority=10)
+    worker = embedding_jobs.Worker(store, lambda: None, workers=2)
+    assert worker.workers == 2
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(ran) < 13 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # a job run twice would show up here
+    finally:
+        worker.stop()
+    assert sorted(ran) == sorted(["top", *(f"low{i}" for i in range(12))])  # each once
+    # Claims follow priority, then arrival; two threads may start neighbours in either order.
+    expected = ["top", *(f"low{i}" for i in range(12))]
+    assert all(abs(ran.index(name) - i) <= 1 for i, name in enumerate(expected)), ran
+    assert most[0] == 2  # both threads really ran at once
+    assert all(embedding_jobs.job_view(store, j)["status"] == "completed" for j in [*low, top])
+    with pytest.raises(ValueError, match="at least 1"):
+        embedding_jobs.Worker(store, lambda: None, workers=0)
