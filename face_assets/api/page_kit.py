@@ -19,7 +19,7 @@ from fastapi import Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from face_assets.api import rest
+from face_assets.api import rest_kit
 from face_assets.api.auth import CSRF_FIELD, Caller
 from face_assets.api.schemas import MAX_RAW_NAME_LENGTH
 from face_assets.errors import ConflictError
@@ -286,5 +286,5 @@ async def perform(
     except (LookupError, ValueError) as exc:
         return error_page(failure_text(exc), caller, back)
     if labelled:
-        rest.labelled(request)
+        rest_kit.labelled(request)
     return then(done)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 
-from face_assets.api import rest
+from face_assets.api import rest_clusters, rest_kit
 from face_assets.api.auth import Caller, CallerDep, require_caller
 from face_assets.api.page_kit import (
     counted,
@@ -46,7 +46,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/")
 async def index(
-    request: Request, token: str | None = None, page: int = Query(1, ge=1, le=rest.MAX_PAGE)
+    request: Request, token: str | None = None, page: int = Query(1, ge=1, le=rest_kit.MAX_PAGE)
 ):
     """`/?token=...` once sets the session cookie and drops the token from the address
     bar; afterwards `/` lists the clusters."""
@@ -161,11 +161,11 @@ async def label_form(request: Request, cluster_id: ClusterId, caller: CallerDep)
             exclude = [f for f in members if f not in ticked]
             shown = [t["track_id"] for t in views.cluster_tracks(store, cluster_id)]
             exclude_tracks = [t for t in shown if t not in ticked_tracks]
-        return rest.label_cluster_faces(
+        return rest_clusters.label_cluster_faces(
             request, cluster_id, name, exclude, version, exclude_tracks=exclude_tracks
         )
 
-    # rest.label_cluster_faces runs the labelled hook itself
+    # rest_clusters.label_cluster_faces runs the labelled hook itself
     return await perform(request, caller, work, "/", lambda done: see_other(
         "/", done="named", person=done["person_id"], n=done["faces_labeled"],
         left=done["faces_excluded"], tracks=done["tracks_labeled"] or None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 
-from face_assets.api import rest
+from face_assets.api import rest_kit
 from face_assets.api.auth import CallerDep
 from face_assets.api.page_kit import (
     error_page,
@@ -36,7 +36,7 @@ def unassign_form(request: Request, face_id: int, caller: CallerDep) -> Response
         result = labels.unassign_face(state.store, face_id, state.pack)
     except (LookupError, ValueError) as exc:
         return error_page(str(exc), caller)
-    rest.labelled(request)
+    rest_kit.labelled(request)
     person = int(result["person_id"])
     return see_other(f"/review/persons/{person}", done="unassigned", person=person, face=face_id)
 
@@ -58,7 +58,7 @@ def not_a_face_form(request: Request, face_id: int, caller: CallerDep) -> Respon
         done = people.not_a_face(request.app.state.store, face_id)
     except (LookupError, ValueError) as exc:
         return error_page(str(exc), caller)
-    rest.labelled(request)
+    rest_kit.labelled(request)
     return see_other(
         f"/review/photos/{int(done['asset_id'])}", done="notface", mark=done["mark_id"]
     )
@@ -73,6 +73,6 @@ async def undo_mark_form(request: Request, mark_id: int, caller: CallerDep) -> R
         )
     except (LookupError, ValueError) as exc:
         return error_page(str(exc), caller)
-    rest.labelled(request)
+    rest_kit.labelled(request)
     return see_other(f"/review/photos/{int(done['asset_id'])}", done="restored",
                  n=done["faces_found_again"])  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from face_assets.api import rest, videos
+from face_assets.api import rest_faces, videos
 from face_assets.api.auth import Caller, CallerDep
 from face_assets.api.page_kit import (
     SECURITY_HEADERS,
@@ -59,7 +59,7 @@ async def login(request: Request) -> Response:
 @router.get("/thumb/{face_id}")
 def thumbnail(request: Request, face_id: int, _: CallerDep) -> Response:
     """A face's JPEG, found by id in the store; never a file outside the media root."""
-    return rest.face_thumbnail(request, face_id)
+    return rest_faces.face_thumbnail(request, face_id)
 
 
 @router.get("/thumb/track/{track_id}")

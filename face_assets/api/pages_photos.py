@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from face_assets.api import rest
+from face_assets.api import rest_kit
 from face_assets.api.auth import Caller, CallerDep
 from face_assets.api.page_kit import (
     PHOTOS_PER_PAGE,
@@ -208,7 +208,7 @@ async def draw_form(request: Request, image_id: int, caller: CallerDep) -> Respo
         )  # fmt: skip
     except (LookupError, ValueError, ImageRejected) as exc:
         return error_page(str(exc), caller, here)
-    rest.labelled(request)
+    rest_kit.labelled(request)
     return see_other(f"{here}?face={done['face_id']}", done="drawn", person=done["person_id"],
                  refined=int(done["refined"]))  # fmt: skip
 

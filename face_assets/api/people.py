@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from face_assets.api import people_schemas as ps
 from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
-from face_assets.api.rest import PREFIX, Page, PageSize, _page_args, labelled
+from face_assets.api.rest_kit import PREFIX, Page, PageSize, labelled, page_args
 from face_assets.api.service import _decoded, _upload_bytes
 from face_assets.services import analysis, people
 from face_assets.vision.decode import ImageRejected
@@ -132,7 +132,7 @@ def photos(
     wanted, unwanted = _ids(persons, "persons"), _ids(exclude, "exclude")
     if len(wanted) + len(unwanted) > MAX_PERSONS_PER_QUERY:
         raise ValueError(f"at most {MAX_PERSONS_PER_QUERY} persons per query")
-    limit, offset = _page_args(page, page_size)
+    limit, offset = page_args(page, page_size)
     state = request.app.state
     rows, total = people.photos_of(
         state.store, state.pack, wanted, unwanted, taken_from, taken_to, min_faces, max_faces,

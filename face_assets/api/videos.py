@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from face_assets import defaults
 from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
-from face_assets.api.rest import PREFIX, labelled
+from face_assets.api.rest_kit import PREFIX, labelled
 from face_assets.defs.jobs import FACES_EMBED_JOB
 from face_assets.defs.launcher import PARTITION_TAG
 from face_assets.services import videos, views
