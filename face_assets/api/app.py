@@ -204,8 +204,8 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware)
 
     app.include_router(service.router, responses=SERVICE_ERRORS)
-    for rest in (rest_clusters, rest_persons, rest_faces, rest_runs, rest_review):
-        app.include_router(rest.router, responses=API_ERRORS)  # seed 002's API, by topic
+    for api in (rest_clusters, rest_persons, rest_faces, rest_runs, rest_review):
+        app.include_router(api.router, responses=API_ERRORS)  # seed 002's API, by topic
     app.include_router(people.router, responses=API_ERRORS)
     app.include_router(videos.router, responses=API_ERRORS)
     app.include_router(videos.jobs, responses=API_ERRORS)
