@@ -23,6 +23,7 @@ from face_assets import media
 from face_assets.identity.track_units import resolve_track_assignments
 from face_assets.library import list_videos
 from face_assets.services import exports
+from face_assets.services.progress import PROGRESS_LOG_SECONDS
 from face_assets.services.uploads import PendingFile
 from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
@@ -203,17 +204,42 @@ class HarvestProgress:
 
 class HarvestTracker:
     """Tells the store (run_progress, by run id) where a harvest run stands: at most every
-    PROGRESS_WRITE_SECONDS while frames are sampled, and at every clip's and month's end."""
+    PROGRESS_WRITE_SECONDS while frames are sampled, and at every clip's and month's end; and
+    `log` (the run log) a line every PROGRESS_LOG_SECONDS, as the photo stages do."""
 
-    def __init__(self, store: Store, run_id: str, job_name: str, months: int, clock=time.monotonic):
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        job_name: str,
+        months: int,
+        log: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.store, self.run_id, self.job_name, self.clock = store, run_id, job_name, clock
+        self.log = log
         self.progress = HarvestProgress(months=months)
         self._clip_base = (0, 0)  # frames sampled and faces embedded before this clip
         self._written = None
+        self._logged = clock()
         self._write()
+
+    def line(self) -> str:
+        """A run-log line: 'harvest 2023-11: clip 2/5 (party.mp4), 120 frames sampled, ...'."""
+        p = self.progress
+        where = f" {p.month}" if p.month else ""
+        clip = f" ({p.clip})" if p.clip else ""
+        return (
+            f"harvest{where}: clip {min(p.clips_done + 1, p.clips)}/{p.clips}{clip},"
+            f" {p.frames_sampled} frames sampled, {p.faces_embedded} faces embedded,"
+            f" {p.tracks} tracks"
+        )
 
     def _write(self, force: bool = True) -> None:
         now = self.clock()
+        if self.log is not None and now - self._logged >= PROGRESS_LOG_SECONDS:
+            self._logged = now
+            self.log(self.line())
         if not force and self._written is not None and now - self._written < PROGRESS_WRITE_SECONDS:
             return
         self._written = now

@@ -50,6 +50,7 @@ def test_a_faces_embed_run_reports_progress_while_and_after_it_runs(
 
     monkeypatch.setattr(videos.progress_store, "write_progress", spy)
     monkeypatch.setattr(videos, "PROGRESS_WRITE_SECONDS", 0.0)
+    monkeypatch.setattr(videos, "PROGRESS_LOG_SECONDS", 0.0)
     config = {"ops": {"video_faces": {"config": {"sample_interval": 12}}}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -77,6 +78,9 @@ def test_a_faces_embed_run_reports_progress_while_and_after_it_runs(
     assert final["state"] == "done" and final["clips_done"] == final["clips"] == 1
     assert (final["tracks"], final["faces_kept"]) == (harvest["tracks"], harvest["faces_kept"])
     assert final["frames_sampled"] == 4 and final["faces_embedded"] >= final["faces_kept"]
+    # The run log (the Dagster UI) tells the same as it goes.
+    lines = [e.user_message for e in instance.all_logs(run.run_id)]
+    assert any(x.startswith("harvest 2023-11: clip 1/1 (party.mp4), 2 frames") for x in lines)
 
     # After: the job endpoint answers the run's status with its progress; a run that harvested
     # nothing (raw_videos alone) answers no progress; an unknown id is 404.

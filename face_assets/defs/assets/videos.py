@@ -123,8 +123,9 @@ def video_faces(
     total = videos.VideoMonthStats()
     # Where the run stands, by run id, for GET /jobs/{id} (the event log tells only at the end).
     tracker = videos.HarvestTracker(
-        store.get(), context.run_id, context.job_name, len(context.partition_keys)
-    )
+        store.get(), context.run_id, context.job_name, len(context.partition_keys),
+        log=context.log.info,
+    )  # fmt: skip
     for month in context.partition_keys:
         stats = videos.harvest_month(
             store.get(), library.root_path, month, models, harvest, tracker=tracker
