@@ -9,6 +9,7 @@ clone, so the code under test is the clone's."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -97,6 +98,11 @@ def test_fresh_clone_demo_then_the_readme_commands_find_one_store(shell):
     assert f"{clusters} clusters of unlabelled faces" in listed.stdout
     first = re.search(r"^(clu_\w+)\s", listed.stdout, re.M).group(1)
 
+    # A typo, taken back: the cluster is listed again, then named right.
+    typo = json.loads(shell(f'.venv/bin/face-assets label {first} "{NAME}x"').stdout)
+    undone = json.loads(shell(f".venv/bin/face-assets undo-label {typo['event_id']}").stdout)
+    assert undone["faces_released"] == typo["faces"] and undone["person_removed"]
+    assert first in shell(".venv/bin/face-assets clusters").stdout
     labelled = shell(f'.venv/bin/face-assets label {first} "{NAME}"')
     assert '"faces"' in labelled.stdout
     persons = shell(".venv/bin/face-assets persons")

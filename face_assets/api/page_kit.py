@@ -192,6 +192,15 @@ def flash_line(request: Request, caller: Caller) -> str:
                 f" {counted(tleft, 'video track')} you unticked stay unnamed, marked as not"
                 " this person."
             )
+        if number("event"):
+            undo = post_button(f"/review/labels/{number('event')}/undo", caller, "Undo")
+    elif code == "unnamed":
+        back = [faces] if n or not number("tracks") else []
+        if number("tracks"):
+            back.append(counted(number("tracks"), "video track"))
+        text = f"Undone: {' and '.join(back)} back in the cluster, unnamed."
+        if number("left"):
+            text += f" {counted(number('left'), 'face')} changed since and stay as they are."
     elif code == "split":
         text = f"Split into {n} clusters; {number('left')} faces left without a cluster."
     elif code == "merged":

@@ -168,9 +168,22 @@ async def label_form(request: Request, cluster_id: ClusterId, caller: CallerDep)
     # rest_clusters.label_cluster_faces runs the labelled hook itself
     return await perform(request, caller, work, "/", lambda done: see_other(
         "/", done="named", person=done["person_id"], n=done["faces_labeled"],
+        event=done["event_id"],
         left=done["faces_excluded"], tracks=done["tracks_labeled"] or None,
         tleft=done["tracks_excluded"] or None,
     ), labelled=False)  # fmt: skip
+
+
+@router.post("/review/labels/{event_id}/undo")
+async def undo_label_form(request: Request, event_id: int, caller: CallerDep) -> Response:
+    """The Undo of "Named N faces as X": the cluster comes back, unnamed."""
+    state = request.app.state
+    return await perform(request, caller, lambda: labels.undo_cluster_label(
+        state.store, state.pack, event_id
+    ), "/", lambda done: see_other(
+        "/", done="unnamed", n=done["faces_released"], left=done["faces_changed_since"],
+        tracks=done["tracks_released"] or None,
+    ))  # fmt: skip
 
 
 @router.post("/review/clusters/{cluster_id}/split")

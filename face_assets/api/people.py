@@ -19,7 +19,7 @@ from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
 from face_assets.api.rest_kit import PREFIX, Page, PageSize, labelled, page_args
 from face_assets.api.service import _decoded, _upload_bytes
-from face_assets.services import analysis, people
+from face_assets.services import analysis, labels, people
 from face_assets.vision.decode import ImageRejected
 from face_assets.vision.faces import encode_jpeg
 
@@ -225,6 +225,20 @@ async def asset_photo(request: Request, asset_id: int) -> Response:
     except ImageRejected as exc:
         raise HTTPException(http.HTTP_409_CONFLICT, f"photo unreadable: {exc.reason}") from exc
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private"})
+
+
+@router.post(
+    "/labels/{event_id}/undo",
+    response_model=ps.UndoLabelResponse,
+    responses={400: {"description": "already undone, older than 30 days, or predates undo"}},
+)
+def undo_label(request: Request, event_id: int) -> ps.UndoLabelResponse:
+    """Take back a cluster's naming (its `eventId`): the faces and tracks still named by it go
+    back, unnamed, to the cluster; what a human changed since stays."""
+    state = request.app.state
+    done = labels.undo_cluster_label(state.store, state.pack, event_id)
+    labelled(request)
+    return ps.UndoLabelResponse(**done)
 
 
 @router.post("/review/undo", response_model=ps.UndoResponse)

@@ -113,5 +113,20 @@ class PhotoListResponse(Page):
     items: list[PhotoOut]
 
 
+class UndoLabelResponse(Camel):
+    event_id: int
+    person_id: int
+    cluster_id: str
+    faces_released: int = Field(description="faces back in the cluster, unnamed")
+    faces_changed_since: int = Field(
+        description="faces a human changed since the naming (named someone else, forgotten):"
+        " left as they are"
+    )
+    tracks_released: int
+    rejections_dropped: int = Field(description="unticked faces and tracks no longer 'not X'")
+    person_removed: bool = Field(description="the naming created the person and nothing else is"
+                                 " theirs: the person is gone again")  # fmt: skip
+
+
 class UndoResponse(Camel):
     undone: bool = Field(description="false: there was nothing left to take back")

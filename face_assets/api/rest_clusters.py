@@ -106,6 +106,7 @@ def label_cluster_faces(
     )  # fmt: skip
     labelled(request)
     return {
+        "event_id": done["event_id"],
         "person_id": done["person_id"],
         "person_name": done["name"],
         "created": done["created"],

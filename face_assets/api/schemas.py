@@ -146,6 +146,7 @@ class LabelClusterRequest(Camel):
 
 
 class LabelClusterResponse(Camel):
+    event_id: int = Field(description="this naming; POST /labels/{eventId}/undo takes it back")
     person_id: int
     person_name: str
     created: bool

@@ -67,6 +67,12 @@ def cmd_label(args: argparse.Namespace) -> int:
     return _changed(labels.label_cluster(common.store(), args.cluster, args.name, common.pack()))
 
 
+def cmd_undo_label(args: argparse.Namespace) -> int:
+    from face_assets.services import labels
+
+    return _changed(labels.undo_cluster_label(common.store(), common.pack(), args.event))
+
+
 def cmd_merge(args: argparse.Namespace) -> int:
     from face_assets.services import labels
 
@@ -133,6 +139,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     label.add_argument("cluster", help="cluster id, as `face-assets clusters` lists it")
     label.add_argument("name", help="the person's name (quote it if it has spaces)")
     label.set_defaults(func=cmd_label)
+    undo = common.add_verb(sub, "undo-label", "take back a cluster's naming (within 30 days)")
+    undo.add_argument("event", type=int, help="the naming's event_id, as `label` printed it")
+    undo.set_defaults(func=cmd_undo_label)
     merge = common.add_verb(sub, "merge", "merge person SOURCE into person INTO")
     merge.add_argument("source", help="id or name")
     merge.add_argument("into", help="id or name")

@@ -16,6 +16,7 @@ ConflictError carrying the current state, never overwritten.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from face_assets.errors import ConflictError, TransientConflictError
 from face_assets.identity import clustering
@@ -67,8 +68,9 @@ def _label(
     labelled = label_store.label_faces(conn, face_ids, person.id)
     proto = rebuild_prototypes(conn, pack, [person.id])
     # Ids and counts only: the audit log must not keep a name a forget could leave behind.
-    event_store.log_event(conn, "label", person.id, cluster_id, labelled, detail)
+    event = event_store.log_event(conn, "label", person.id, cluster_id, labelled, detail)
     return {
+        "event_id": event,
         "person_id": person.id,
         "name": person.name,
         "created": created,
@@ -192,7 +194,10 @@ def label_cluster(
         for track in excluded_tracks:
             track_label_store.reject_track(conn, track, person.id)
         named = track_label_store.label_tracks(conn, kept_tracks, person.id)  # rejected stay out
-        done = _label(conn, person, created, keep, pack, cluster_id, {"tracks": named})
+        # Ids only (no name): what undo_cluster_label needs to take this naming back.
+        undo = {"faces": keep, "tracks": named, "excluded": excluded,
+                "excluded_tracks": excluded_tracks, "created": created}  # fmt: skip
+        done = _label(conn, person, created, keep, pack, cluster_id, undo)
         done["before_birthdate"] = sum(person.id in early.get(f, ()) for f in members)
         done["tracks"] = len(named)
         if excluded:
@@ -201,6 +206,60 @@ def label_cluster(
                 conn, "reject", person.id, cluster_id, rejected_now, {"faces": excluded}
             )
         return {**done, "excluded": len(excluded), "tracks_excluded": len(excluded_tracks)}
+
+    return store.run(work)
+
+
+UNDO_WINDOW = timedelta(days=30)  # as long as "not a face" can be undone (services/people)
+
+
+def undo_cluster_label(store: Store, pack: str, event_id: int) -> dict:
+    """Take back a cluster's naming (a wrong name, a slip of the finger): its faces and
+    tracks that are still this person's by that label go back, unnamed, to the cluster; the
+    faces and tracks unticked then lose their "not this person"; a person the naming created
+    is deleted again when nothing else is theirs, else their prototypes are rebuilt. Whatever
+    a human changed since (a face named someone else, forgotten) is left as it is and
+    counted. Within UNDO_WINDOW, once."""
+
+    def work(conn: Connection) -> dict:
+        event = event_store.locked_event(conn, event_id)
+        if event is None or event["operation"] != "label" or not event["cluster_id"]:
+            raise LookupError(f"no cluster naming {event_id}")
+        detail = event["detail"]
+        if "faces" not in detail or "created" not in detail:
+            raise ValueError(f"naming {event_id} predates undo: change it by hand")
+        if event_store.undone(conn, event_id):
+            raise ValueError(f"naming {event_id} was already undone")
+        if datetime.now(UTC) - event["created_at"] > UNDO_WINDOW:
+            raise ValueError(f"naming {event_id} is older than {UNDO_WINDOW.days} days")
+        person_id, cluster_id = int(event["person_id"]), str(event["cluster_id"])
+        if not person_store.lock_persons(conn, [person_id]):
+            raise LookupError(f"the person of naming {event_id} was forgotten")
+        faces = label_store.unlabel_to_cluster(conn, detail["faces"], person_id, cluster_id)
+        tracks = track_label_store.unlabel_tracks(
+            conn, detail.get("tracks", []), person_id, cluster_id
+        )
+        rejections = label_store.drop_rejections(conn, detail.get("excluded", []), person_id)
+        rejections += track_label_store.drop_track_rejections(
+            conn, detail.get("excluded_tracks", []), person_id
+        )
+        removed = bool(detail["created"]) and person_store.delete_if_unused(conn, person_id)
+        if not removed:
+            rebuild_prototypes(conn, pack, [person_id])
+        event_store.log_event(
+            conn, "undo_label", person_id, cluster_id, len(faces),
+            {"event": event_id, "faces": faces, "tracks": tracks},
+        )  # fmt: skip
+        return {
+            "event_id": event_id,
+            "person_id": person_id,
+            "cluster_id": cluster_id,
+            "faces_released": len(faces),
+            "faces_changed_since": len(detail["faces"]) - len(faces),
+            "tracks_released": len(tracks),
+            "rejections_dropped": rejections,
+            "person_removed": removed,
+        }
 
     return store.run(work)
 

@@ -39,3 +39,26 @@ def scrub_names(conn: psycopg.Connection, person_ids: list[int]) -> int:
         " WHERE person_id = ANY(%s) AND detail ?| %s::text[]",
         (list(NAME_KEYS), person_ids, list(NAME_KEYS)),
     ).rowcount
+
+
+def locked_event(conn: psycopg.Connection, event_id: int) -> dict | None:
+    """One event, its row locked (two undos of it at once: the second waits, then sees the
+    first's undo event)."""
+    row = conn.execute(
+        "SELECT operation, person_id, cluster_id, detail, created_at FROM label_events"
+        " WHERE id = %s FOR UPDATE",
+        (event_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    keys = ("operation", "person_id", "cluster_id", "detail", "created_at")
+    return dict(zip(keys, row, strict=True))
+
+
+def undone(conn: psycopg.Connection, event_id: int) -> bool:
+    """Whether an undo event names this event."""
+    row = conn.execute(
+        "SELECT 1 FROM label_events WHERE operation = 'undo_label' AND detail->>'event' = %s",
+        (str(event_id),),
+    ).fetchone()
+    return row is not None

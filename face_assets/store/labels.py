@@ -132,3 +132,30 @@ def reject(conn: psycopg.Connection, face_ids: list[int], person_id: int) -> int
         (person_id, face_ids),
     )
     return cur.rowcount
+
+
+def unlabel_to_cluster(
+    conn: psycopg.Connection, face_ids: list[int], person_id: int, cluster_id: str
+) -> list[int]:
+    """Undo a cluster's naming: the faces still this person's by a human label go back to
+    unlabelled in their cluster (locked in id order first); the others changed since and are
+    left as they are. Returns the faces released."""
+    conn.execute(
+        "SELECT id FROM faces WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (sorted(face_ids),)
+    )
+    rows = conn.execute(
+        sql.SQL(
+            "UPDATE faces SET {}, cluster_id = %s WHERE id = ANY(%s) AND person_id = %s"
+            " AND assignment_method = 'human' RETURNING id"
+        ).format(CLEARED_ASSIGNMENT),
+        (cluster_id, face_ids, person_id),
+    ).fetchall()
+    return sorted(int(r[0]) for r in rows)
+
+
+def drop_rejections(conn: psycopg.Connection, face_ids: list[int], person_id: int) -> int:
+    """Take back "these faces are not this person"."""
+    return conn.execute(
+        "DELETE FROM face_rejections WHERE person_id = %s AND face_id = ANY(%s)",
+        (person_id, face_ids),
+    ).rowcount

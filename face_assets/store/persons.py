@@ -99,3 +99,17 @@ def set_merged(conn: psycopg.Connection, source: int, target: int) -> None:
         "UPDATE persons SET merged_into = %s, updated_at = now() WHERE merged_into = %s",
         (target, source),
     )
+
+
+def delete_if_unused(conn: psycopg.Connection, person_id: int) -> bool:
+    """Delete a person no face, track or merged person refers to (a name created by a naming
+    that was undone); False when something still does."""
+    return bool(
+        conn.execute(
+            "DELETE FROM persons p WHERE p.id = %s"
+            " AND NOT EXISTS (SELECT 1 FROM faces WHERE person_id = p.id)"
+            " AND NOT EXISTS (SELECT 1 FROM video_tracks WHERE person_id = p.id)"
+            " AND NOT EXISTS (SELECT 1 FROM persons m WHERE m.merged_into = p.id)",
+            (person_id,),
+        ).rowcount
+    )

@@ -108,3 +108,23 @@ def label_tracks(conn: psycopg.Connection, track_ids: list[int], person_id: int)
         (person_id, track_ids, person_id),
     ).fetchall()
     return sorted(int(r[0]) for r in rows)
+
+
+def unlabel_tracks(
+    conn: psycopg.Connection, track_ids: list[int], person_id: int, cluster_id: str
+) -> list[int]:
+    """Undo a cluster's naming for its tracks: those still this person's by a human label go
+    back, unnamed, to the cluster. Returns the tracks released."""
+    rows = conn.execute(
+        "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL, cluster_id = %s"
+        " WHERE id = ANY(%s) AND person_id = %s AND assignment_method = 'human' RETURNING id",
+        (cluster_id, track_ids, person_id),
+    ).fetchall()
+    return sorted(int(r[0]) for r in rows)
+
+
+def drop_track_rejections(conn: psycopg.Connection, track_ids: list[int], person_id: int) -> int:
+    return conn.execute(
+        "DELETE FROM video_track_rejections WHERE person_id = %s AND track_id = ANY(%s)",
+        (person_id, track_ids),
+    ).rowcount

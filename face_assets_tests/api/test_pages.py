@@ -184,6 +184,20 @@ def test_browser_names_a_cluster_after_deselecting_a_face(page, live):
             conn.execute("SELECT cluster_id FROM faces WHERE id = %s", (wrong,)).fetchone()[0]
             == CLUSTER
         )
+    # A slip: the message's Undo brings the cluster back, unnamed, and the new name goes.
+    page.click(".flash form button")
+    page.wait_for_url(re.compile(re.escape(live.url) + r"/\?done=unnamed"))
+    assert "Undone: 2 faces back in the cluster, unnamed." in page.inner_text(".flash")
+    assert page.is_visible(f"a[href='/review/clusters/{CLUSTER}']")
+    with live.store.transaction() as conn:
+        rows = conn.execute(
+            "SELECT person_id, cluster_id FROM faces WHERE id = ANY(%s)", (live.cluster_faces,)
+        ).fetchall()
+        persons = conn.execute("SELECT count(*) FROM persons WHERE name = 'Kit Harington'")
+        rejections = conn.execute("SELECT count(*) FROM face_rejections WHERE face_id = %s",
+                                  (wrong,))  # fmt: skip
+        assert persons.fetchone()[0] == 0 and rejections.fetchone()[0] == 0
+    assert rows == [(None, CLUSTER)] * len(live.cluster_faces)
 
 
 def test_browser_answers_three_questions_with_the_keyboard(page, live):
