@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
+from face_assets.store.rows import first_column
+
 
 def embedding_shape_violations(
     conn: psycopg.Connection, pack: str, dim: int, tolerance: float
@@ -47,12 +49,12 @@ def faces_without_any_embedding(conn: psycopg.Connection, pack: str) -> dict[str
 
 def months_without_embeddings(conn: psycopg.Connection, pack: str) -> list[str]:
     """Months holding faces of this pack of which none has an embedding."""
-    rows = conn.execute(
+    return first_column(
+        conn,
         "SELECT f.month FROM faces f LEFT JOIN face_embeddings e ON e.face_id = f.id"
         " WHERE f.pack = %s GROUP BY f.month HAVING count(e.face_id) = 0 ORDER BY f.month",
         (pack,),
-    ).fetchall()
-    return [r[0] for r in rows]
+    )
 
 
 def quality_violations(conn: psycopg.Connection, pack: str) -> tuple[int, int]:
@@ -132,11 +134,11 @@ def cluster_violations(conn: psycopg.Connection, pack: str) -> dict[str, int]:
 
 
 def cluster_sizes(conn: psycopg.Connection, pack: str) -> list[int]:
-    rows = conn.execute(
+    return first_column(
+        conn,
         "SELECT count(*) FROM faces WHERE cluster_id IS NOT NULL AND pack = %s GROUP BY cluster_id",
         (pack,),
-    ).fetchall()
-    return [r[0] for r in rows]
+    )
 
 
 def recent_faces_without_embedding(

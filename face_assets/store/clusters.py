@@ -14,6 +14,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from face_assets.store.rows import first_column
 from face_assets.store.vectors import id_vectors, stored_width
 
 if TYPE_CHECKING:
@@ -62,11 +63,11 @@ def cluster_version(face_ids: Iterable[int]) -> str:
 def lock_cluster_faces(conn: psycopg.Connection, cluster_id: str) -> list[int]:
     """Lock a cluster's unlabelled faces (FOR UPDATE, in id order) and return their ids: a
     concurrent label or split waits, then sees the faces as this transaction leaves them."""
-    rows = conn.execute(
+    return first_column(
+        conn,
         "SELECT id FROM faces WHERE cluster_id = %s AND person_id IS NULL ORDER BY id FOR UPDATE",
         (cluster_id,),
-    ).fetchall()
-    return [r[0] for r in rows]
+    )
 
 
 def last_cluster_event(conn: psycopg.Connection, cluster_id: str) -> tuple[str, int | None] | None:

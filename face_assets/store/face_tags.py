@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 
+from face_assets.store.rows import first_column
+
 
 @dataclass(frozen=True)
 class TagImage:
@@ -247,9 +249,9 @@ def drop_from_sidecar(
 
 def tag_files_naming(conn: psycopg.Connection, person_ids: list[int]) -> list[str]:
     """Tag files (not written by us) a region naming one of these persons was read from."""
-    rows = conn.execute(
+    return first_column(
+        conn,
         "SELECT DISTINCT tag_path FROM imported_regions WHERE person_id = ANY(%s)"
         " ORDER BY tag_path",
         (person_ids,),
-    ).fetchall()
-    return [r[0] for r in rows]
+    )

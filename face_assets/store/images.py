@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import psycopg
 
 from face_assets.records import FileRecord, ImageRecord
+from face_assets.store.rows import first_column
 
 
 @dataclass(frozen=True)
@@ -162,11 +163,11 @@ def add_image_notes(conn: psycopg.Connection, image_id: int, notes: tuple[str, .
 
 def months_with_new_faces(conn: psycopg.Connection, pack: str, since: object) -> list[str]:
     """Months holding faces detected since a moment (the nightly assignment's work list)."""
-    rows = conn.execute(
+    return first_column(
+        conn,
         "SELECT DISTINCT month FROM faces WHERE pack = %s AND created_at >= %s ORDER BY month",
         (pack, since),
-    ).fetchall()
-    return [r[0] for r in rows]
+    )
 
 
 def images_without_detection(

@@ -8,23 +8,24 @@ from collections import defaultdict
 import psycopg
 from psycopg import sql
 
+_FACE_PERSON = "SELECT person_id, assignment_method FROM faces WHERE id = %s"
+
 
 def face_person(conn: psycopg.Connection, face_id: int) -> tuple[int | None, str | None]:
     """(person, assignment method) of a face; LookupError for an unknown face."""
-    row = conn.execute(
-        "SELECT person_id, assignment_method FROM faces WHERE id = %s", (face_id,)
-    ).fetchone()
-    if row is None:
-        raise LookupError(f"no face {face_id}")
-    return row[0], row[1]
+    return _person_and_method(conn, _FACE_PERSON, face_id)
 
 
 def lock_face(conn: psycopg.Connection, face_id: int) -> tuple[int | None, str | None]:
     """Lock one face (FOR UPDATE; after its person's row) and return its (person, method)
     as it is now; LookupError for an unknown face."""
-    row = conn.execute(
-        "SELECT person_id, assignment_method FROM faces WHERE id = %s FOR UPDATE", (face_id,)
-    ).fetchone()
+    return _person_and_method(conn, _FACE_PERSON + " FOR UPDATE", face_id)
+
+
+def _person_and_method(
+    conn: psycopg.Connection, query: str, face_id: int
+) -> tuple[int | None, str | None]:
+    row = conn.execute(query, (face_id,)).fetchone()
     if row is None:
         raise LookupError(f"no face {face_id}")
     return row[0], row[1]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import psycopg
 
-from face_assets.store.faces import vector_array
 from face_assets.store.vectors import id_vectors, no_vectors, stored_width
 
 
@@ -66,12 +65,12 @@ def prototype_centroids(
 ) -> tuple[list[int], np.ndarray]:
     """(person ids, centroid embeddings) of active persons in this pack (dim: the pack's width,
     the empty array's when there are none)."""
-    rows = conn.execute(
+    ids, vectors = id_vectors(
+        conn,
         "SELECT pp.person_id, pp.embedding FROM person_prototypes pp JOIN persons p"
         " ON p.id = pp.person_id WHERE pp.pack = %s AND p.status = 'active'"
         " AND pp.role = 'centroid' ORDER BY pp.person_id",
         (pack,),
-    ).fetchall()
-    if not rows:
-        return [], np.zeros((0, dim), dtype=np.float32)
-    return [int(r[0]) for r in rows], np.stack([vector_array(r[1]) for r in rows])
+        dim,
+    )
+    return ids.tolist(), vectors

@@ -8,6 +8,7 @@ import psycopg
 from psycopg import sql
 
 from face_assets.store.clusters import UNCLAIMED_FACES
+from face_assets.store.rows import first_column
 
 
 def uncertain_auto_assignments(
@@ -29,13 +30,13 @@ def best_unassigned_faces(
     conn: psycopg.Connection, pack: str, min_quality: float, limit: int
 ) -> list[int]:
     """Ids of the `limit` best-quality embedded faces nobody is assigned to."""
-    rows = conn.execute(
+    return first_column(
+        conn,
         sql.SQL("SELECT f.id{} ORDER BY f.quality DESC, f.id LIMIT %(limit)s").format(
             UNCLAIMED_FACES
         ),
         {"pack": pack, "min_quality": min_quality, "limit": limit},
-    ).fetchall()
-    return [r[0] for r in rows]
+    )
 
 
 def cluster_person_suggestions(
@@ -65,23 +66,19 @@ def cluster_person_suggestions(
 
 def best_cluster_face_ids(conn: psycopg.Connection, cluster_id: str, count: int) -> list[int]:
     """A cluster's best-quality unlabelled faces."""
-    return [
-        r[0]
-        for r in conn.execute(
-            "SELECT id FROM faces WHERE cluster_id = %s AND person_id IS NULL"
-            " ORDER BY quality DESC NULLS LAST, id LIMIT %s",
-            (cluster_id, count),
-        )
-    ]
+    return first_column(
+        conn,
+        "SELECT id FROM faces WHERE cluster_id = %s AND person_id IS NULL"
+        " ORDER BY quality DESC NULLS LAST, id LIMIT %s",
+        (cluster_id, count),
+    )
 
 
 def best_person_face_ids(conn: psycopg.Connection, person_id: int, count: int) -> list[int]:
     """A person's best human-labelled faces (what "Is this X?" shows X as)."""
-    return [
-        r[0]
-        for r in conn.execute(
-            "SELECT id FROM faces WHERE person_id = %s"
-            " ORDER BY assignment_method = 'human' DESC, quality DESC NULLS LAST, id LIMIT %s",
-            (person_id, count),
-        )
-    ]
+    return first_column(
+        conn,
+        "SELECT id FROM faces WHERE person_id = %s"
+        " ORDER BY assignment_method = 'human' DESC, quality DESC NULLS LAST, id LIMIT %s",
+        (person_id, count),
+    )

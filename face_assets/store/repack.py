@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import psycopg
 
+from face_assets.store.rows import first_column
+
 
 def months_of_pack(conn: psycopg.Connection, pack: str) -> list[str]:
-    rows = conn.execute(
-        "SELECT DISTINCT month FROM faces WHERE pack = %s ORDER BY month", (pack,)
-    ).fetchall()
-    return [r[0] for r in rows]
+    return first_column(
+        conn, "SELECT DISTINCT month FROM faces WHERE pack = %s ORDER BY month", (pack,)
+    )
 
 
 def month_faces(

@@ -8,7 +8,7 @@ import psycopg
 from psycopg import sql
 
 from face_assets.store.faces import vector_array
-from face_assets.store.vectors import HNSW_EF_SEARCH, cast, stored_width
+from face_assets.store.vectors import HNSW_EF_SEARCH, cast, id_vectors, stored_width
 
 
 def clusterable_tracks(
@@ -16,13 +16,13 @@ def clusterable_tracks(
 ) -> tuple[list[int], np.ndarray]:
     """(ids, embeddings) of the tracks no person holds: what clustering sees of videos (dim: the
     pack's width, the empty array's when there are none)."""
-    rows = conn.execute(
+    ids, vectors = id_vectors(
+        conn,
         "SELECT id, embedding FROM video_tracks WHERE pack = %s AND person_id IS NULL ORDER BY id",
         (pack,),
-    ).fetchall()
-    if not rows:
-        return [], np.zeros((0, dim), dtype=np.float32)
-    return [int(r[0]) for r in rows], np.stack([vector_array(r[1]) for r in rows])
+        dim,
+    )
+    return ids.tolist(), vectors
 
 
 def photo_clusters_near_tracks(
