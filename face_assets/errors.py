@@ -5,6 +5,16 @@ never catch a driver's exception.
 """
 
 
+class Rejected(Exception):
+    """Input we refuse, with a stable reason code (what is counted and recorded) and a
+    human detail (what the message adds)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
 class StoreUnavailableError(RuntimeError):
     """The database cannot be reached (down, restarting, wrong URL); nothing was changed."""
 

@@ -23,6 +23,8 @@ from datetime import datetime
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from face_assets.errors import Rejected
+
 try:  # HEIC/HEIF: registers Pillow's opener (BSD-3 binding; wheels bundle LGPL/GPL codecs)
     import pillow_heif
 
@@ -82,13 +84,8 @@ _EXIF_DATETIME_FORMATS = (
 )
 
 
-class ImageRejected(Exception):
-    """Raised with a stable reason code; the message carries the human detail."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
+class ImageRejected(Rejected):
+    """An image we refuse, with a stable reason code; the message carries the human detail."""
 
 
 @dataclass(frozen=True)

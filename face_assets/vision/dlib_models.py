@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from face_assets.defaults import RECOGNITION_BATCH
-from face_assets.vision.packs import pack_info
+from face_assets.vision.packs import PackSizes, pack_info
 
 # A HOG detection's SVM margin is mapped onto (0, 1) as 1 / (1 + exp(-k * margin)) so the
 # seed's detection-confidence filter (0.5) means dlib's own default (margin 0), and a clear
@@ -68,7 +68,7 @@ def to_dlib_parts(landmarks: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class DlibModels:
+class DlibModels(PackSizes):
     """A loaded dlib pack (CPU only); one lock, as dlib's objects are not thread-safe."""
 
     pack: str
@@ -79,14 +79,6 @@ class DlibModels:
     providers: list[str]
     det_size: int
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def embedding_dim(self) -> int:
-        return pack_info(self.pack).embedding_dim
-
-    @property
-    def crop_size(self) -> int:
-        return pack_info(self.pack).input_size
 
     def detect(self, bgr: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
 

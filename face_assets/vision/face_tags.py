@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
+from face_assets.errors import Rejected
+
 # Limits on what a tag file may cost (ours; XMP packets in JPEG are at most 64 KiB, extended
 # XMP and sidecars with edit history reach a few hundred KiB).
 MAX_XMP_BYTES = 4 * 1024 * 1024
@@ -46,13 +48,8 @@ for _prefix, _uri in NS.items():
     ET.register_namespace(_prefix, _uri)
 
 
-class TagsRejected(Exception):
+class TagsRejected(Rejected):
     """A tag file we refuse to read, with a stable reason."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import numpy as np
 
 from face_assets.defaults import MIN_CONFIDENCE, RECOGNITION_BATCH
 from face_assets.vision.faces import aligned_crop
-from face_assets.vision.packs import DEFAULT_PACK, FAMILY_DLIB, pack_info
+from face_assets.vision.packs import DEFAULT_PACK, FAMILY_DLIB, PackSizes, pack_info
 
 DEFAULT_DET_SIZE = 640  # insightface's det_size for both packs
 DEFAULT_MODEL_ROOT = "~/.insightface"  # insightface's own download root
@@ -187,7 +187,7 @@ class FaceModels(Protocol):
 
 
 @dataclass
-class InsightFaceModels:
+class InsightFaceModels(PackSizes):
     """A loaded InsightFace pack: SCRFD detector + ArcFace recognizer on verified providers."""
 
     pack: str
@@ -195,14 +195,6 @@ class InsightFaceModels:
     recognizer: object
     providers: list[str]
     det_size: int
-
-    @property
-    def embedding_dim(self) -> int:
-        return pack_info(self.pack).embedding_dim
-
-    @property
-    def crop_size(self) -> int:
-        return pack_info(self.pack).input_size
 
     def align(self, bgr: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """The recognizer's aligned BGR crop of one face from its 5 landmarks."""

@@ -146,6 +146,21 @@ def pack_info(name: str) -> ModelPack:
         raise ValueError(f"unknown model pack {name!r}; choose one of {sorted(PACKS)}") from None
 
 
+class PackSizes:
+    """What a loaded pack (a class with a `pack` name) reads from its registry entry: the
+    width of its embeddings and the side of the aligned crop its recognizer takes."""
+
+    pack: str
+
+    @property
+    def embedding_dim(self) -> int:
+        return pack_info(self.pack).embedding_dim
+
+    @property
+    def crop_size(self) -> int:
+        return pack_info(self.pack).input_size
+
+
 def person_threshold(name: str) -> float:
     """The pack's default threshold for automatic assignment."""
     return pack_info(name).person_threshold
