@@ -80,24 +80,31 @@ def _entry_for(root: Path, path: Path, rel_path: str) -> LibraryEntry:
     return LibraryEntry(rel_path, st.st_size, st.st_mtime_ns)
 
 
+def _folders(root: Path | str) -> Iterator[tuple[Path, Path, list[str], list[str]]]:
+    """(resolved root, folder, its subfolders, its file names) for every folder of the library
+    in a stable order: symlinked folders are not entered (no loops, no escapes), hidden ones
+    (photo managers' caches) are skipped."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise NotADirectoryError(f"photo library root {root} is not a directory")
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        yield root, Path(dirpath), dirnames, filenames
+
+
 def list_library(root: Path | str) -> Iterator[LibraryEntry]:
     """Walk the library in a stable order, yielding photo candidates and confinement problems.
 
     Symlinked directories are not followed (no loops, no escapes); hidden files and folders are
     skipped because photo managers keep caches there.
     """
-    root = Path(root).resolve()
-    if not root.is_dir():
-        raise NotADirectoryError(f"photo library root {root} is not a directory")
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        base = Path(dirpath)
+    for top, base, dirnames, filenames in _folders(root):
         for name in sorted(filenames + [d for d in dirnames if (base / d).is_symlink()]):
             if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
                 continue
             path = base / name
-            rel_path = path.relative_to(root).as_posix()
-            yield _entry_for(root, path, rel_path)
+            rel_path = path.relative_to(top).as_posix()
+            yield _entry_for(top, path, rel_path)
 
 
 def live_photo_videos(filenames: list[str] | set[str]) -> dict[str, str]:
@@ -123,12 +130,7 @@ def list_videos(root: Path | str) -> Iterator[LibraryEntry]:
     """Walk the library for clips (vision/video.VIDEO_EXTENSIONS), with the photo walk's rules:
     stable order, hidden entries skipped, symlinks confined to the root; a Live Photo's video
     belongs to its still and is skipped."""
-    root = Path(root).resolve()
-    if not root.is_dir():
-        raise NotADirectoryError(f"photo library root {root} is not a directory")
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        base = Path(dirpath)
+    for top, base, _, filenames in _folders(root):
         live = live_photo_videos(filenames)  # a Live Photo's motion half is not a clip
         for name in sorted(filenames):
             if name.startswith(".") or Path(name).suffix.lower() not in VIDEO_EXTENSIONS:
@@ -136,7 +138,7 @@ def list_videos(root: Path | str) -> Iterator[LibraryEntry]:
             if name in live:
                 continue
             path = base / name
-            yield _entry_for(root, path, path.relative_to(root).as_posix())
+            yield _entry_for(top, path, path.relative_to(top).as_posix())
 
 
 def confined_path(root: Path | str, rel_path: str) -> Path:

@@ -122,6 +122,18 @@ def health(request: Request) -> HealthResponse:
     )
 
 
+def _detect_response(result: analysis.Analysis, started: float, pack: str) -> DetectResponse:
+    """/detect's answer (also /extract-embedding's): the faces, the image's size, the pack and
+    the time since `started` (perf_counter)."""
+    return DetectResponse(
+        faces=[_face_out(f) for f in result.faces],
+        processing_time_ms=round((time.perf_counter() - started) * 1000, 2),
+        image_width=result.width,
+        image_height=result.height,
+        model=pack,
+    )
+
+
 @router.post("/detect", response_model=DetectResponse, dependencies=[Depends(require_caller)])
 async def detect(
     request: Request,
@@ -149,13 +161,7 @@ async def detect(
                 models, bgr, min_confidence, min_face_size, include_embedding
             )
         )
-    return DetectResponse(
-        faces=[_face_out(f) for f in result.faces],
-        processing_time_ms=round((time.perf_counter() - started) * 1000, 2),
-        image_width=result.width,
-        image_height=result.height,
-        model=service.pack,
-    )
+    return _detect_response(result, started, service.pack)
 
 
 _IMAGE_BODY = {
@@ -225,13 +231,7 @@ async def extract_embedding(request: Request) -> DetectResponse:
         result = await service.run(
             lambda models: analysis.analyse(models, bgr, MIN_CONFIDENCE, MIN_FACE_SIZE, True)
         )
-    return DetectResponse(
-        faces=[_face_out(f) for f in result.faces],
-        processing_time_ms=round((time.perf_counter() - started) * 1000, 2),
-        image_width=result.width,
-        image_height=result.height,
-        model=service.pack,
-    )
+    return _detect_response(result, started, service.pack)
 
 
 @router.post(
