@@ -16,19 +16,6 @@ import numpy as np
 from face_assets import defaults
 from face_assets.vision.quality import yaw_ratio
 
-MIN_QUALITY = defaults.HARVEST_MIN_QUALITY
-MIN_CONFIDENCE = defaults.HARVEST_MIN_CONFIDENCE
-MIN_FACE_SIZE = defaults.HARVEST_MIN_FACE_SIZE
-MAX_BLUR = defaults.HARVEST_MAX_BLUR
-CHECK_POSE_QUALITY = defaults.HARVEST_CHECK_POSE_QUALITY
-MAX_YAW_ANGLE = defaults.HARVEST_MAX_YAW_ANGLE
-MAX_CROPS_PER_TRACK = defaults.HARVEST_MAX_CROPS_PER_TRACK
-MAX_CROPS_PER_VIDEO = defaults.HARVEST_MAX_CROPS_PER_VIDEO
-SAMPLING_MODE = defaults.HARVEST_SAMPLING_MODE
-SAMPLING_MODES = defaults.HARVEST_SAMPLING_MODES
-THUMB_SIZE = defaults.HARVEST_THUMB_SIZE
-JPEG_QUALITY = defaults.HARVEST_JPEG_QUALITY
-EMBED_BATCH_SIZE = defaults.RECOGNITION_BATCH
 # Detector threshold for harvesting: at or below min_confidence, so that with a stricter run
 # config (the seed's 0.8) faces between the two are counted as low_confidence instead of
 # vanishing without a trace.
@@ -58,23 +45,24 @@ class HarvestConfig:
 
     sample_interval: int = defaults.HARVEST_SAMPLE_INTERVAL
     sample_seconds: float | None = None  # ours: or one frame every so many seconds
-    min_quality: float = MIN_QUALITY
-    min_confidence: float = MIN_CONFIDENCE
-    min_face_size: int = MIN_FACE_SIZE
-    max_blur: float = MAX_BLUR
-    check_pose_quality: bool = CHECK_POSE_QUALITY
-    max_yaw_angle: float = MAX_YAW_ANGLE
-    max_crops_per_track: int = MAX_CROPS_PER_TRACK
-    max_crops_per_video: int = MAX_CROPS_PER_VIDEO
-    sampling_mode: str = SAMPLING_MODE
-    thumb_size: int = THUMB_SIZE
-    jpeg_quality: int = JPEG_QUALITY
-    embed_batch_size: int = EMBED_BATCH_SIZE
+    min_quality: float = defaults.HARVEST_MIN_QUALITY
+    min_confidence: float = defaults.HARVEST_MIN_CONFIDENCE
+    min_face_size: int = defaults.HARVEST_MIN_FACE_SIZE
+    max_blur: float = defaults.HARVEST_MAX_BLUR
+    check_pose_quality: bool = defaults.HARVEST_CHECK_POSE_QUALITY
+    max_yaw_angle: float = defaults.HARVEST_MAX_YAW_ANGLE
+    max_crops_per_track: int = defaults.HARVEST_MAX_CROPS_PER_TRACK
+    max_crops_per_video: int = defaults.HARVEST_MAX_CROPS_PER_VIDEO
+    sampling_mode: str = defaults.HARVEST_SAMPLING_MODE
+    thumb_size: int = defaults.HARVEST_THUMB_SIZE
+    jpeg_quality: int = defaults.HARVEST_JPEG_QUALITY
+    embed_batch_size: int = defaults.RECOGNITION_BATCH
 
     def __post_init__(self) -> None:
-        if self.sampling_mode not in SAMPLING_MODES:
+        if self.sampling_mode not in defaults.HARVEST_SAMPLING_MODES:
             raise ValueError(
-                f"sampling_mode {self.sampling_mode!r} is not one of {list(SAMPLING_MODES)}"
+                f"sampling_mode {self.sampling_mode!r} is not one of"
+                f" {list(defaults.HARVEST_SAMPLING_MODES)}"
             )
         if self.max_crops_per_track < 1 or self.max_crops_per_video < 1:
             raise ValueError("max_crops_per_track and max_crops_per_video must be at least 1")
