@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import defusedxml
@@ -160,12 +161,17 @@ def _float(text: str | None) -> float | None:
         return None
 
 
+def _structs(root: ET.Element, prefix: str, name: str) -> Iterator[ET.Element]:
+    """Every prefix:name struct of the packet, whichever element holds it."""
+    for holder in root.iter():
+        info = _struct(holder, prefix, name)
+        if info is not None:
+            yield info
+
+
 def _mwg_regions(root: ET.Element) -> list[TagRegion]:
     regions = []
-    for holder in root.iter():
-        info = _struct(holder, "mwg-rs", "Regions")
-        if info is None:
-            continue
+    for info in _structs(root, "mwg-rs", "Regions"):
         dims = _struct(info, "mwg-rs", "AppliedToDimensions")
         dim_w = _float(_value(dims, "stDim", "w")) if dims is not None else None
         dim_h = _float(_value(dims, "stDim", "h")) if dims is not None else None
@@ -193,10 +199,7 @@ def _mwg_regions(root: ET.Element) -> list[TagRegion]:
 
 def _mp_regions(root: ET.Element) -> list[TagRegion]:
     regions = []
-    for holder in root.iter():
-        info = _struct(holder, "MP", "RegionInfo")
-        if info is None:
-            continue
+    for info in _structs(root, "MP", "RegionInfo"):
         for item in _items(_struct(info, "MPRI", "Regions")):
             rect = _value(item, "MPReg", "Rectangle")
             if not rect:
