@@ -149,3 +149,22 @@ def real_store(real_library, pg_server, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(real_library.base_home / "media", home / "media")
     return Store(pg_server.get_uri(name), home)
+
+
+@pytest.fixture
+def cli_on_real_store(real_store, monkeypatch, capsys):
+    """`face-assets ARGV...` on the real store (no Dagster server, the default pack), as
+    invoke(*argv) -> (exit code, stdout, stderr)."""
+    from face_assets import cli
+
+    for name in ("DAGSTER_HOME", "FACE_ASSETS_DAGSTER_URL", "FACE_ASSETS_PACK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FACE_ASSETS_DATABASE_URL", real_store.database_url)
+    monkeypatch.setenv("FACE_ASSETS_HOME", str(real_store.home_path))
+
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return invoke

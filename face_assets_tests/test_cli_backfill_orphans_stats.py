@@ -11,26 +11,15 @@ import shutil
 
 import pytest
 
-from face_assets import cli
 from face_assets.services import labels
 from face_assets_tests.api.conftest import PACK, faces_of
 from face_assets_tests.conftest import REPO_ROOT
 
 
 @pytest.fixture
-def run(real_store, real_library, monkeypatch, capsys):
-    for name in ("DAGSTER_HOME", "FACE_ASSETS_DAGSTER_URL", "FACE_ASSETS_PACK"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("FACE_ASSETS_DATABASE_URL", real_store.database_url)
-    monkeypatch.setenv("FACE_ASSETS_HOME", str(real_store.home_path))
+def run(cli_on_real_store, real_library, monkeypatch):
     monkeypatch.setenv("FACE_ASSETS_LIBRARY", str(real_library.root))
-
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return invoke
+    return cli_on_real_store
 
 
 def _value(out: str, label: str) -> int:

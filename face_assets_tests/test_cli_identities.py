@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from face_assets import cli
 from face_assets.services import labels
 from face_assets_tests.api.conftest import PACK, faces_of
 
 
 @pytest.fixture
-def run(real_store, monkeypatch, capsys):
-    for name in ("DAGSTER_HOME", "FACE_ASSETS_DAGSTER_URL", "FACE_ASSETS_PACK"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("FACE_ASSETS_DATABASE_URL", real_store.database_url)
-    monkeypatch.setenv("FACE_ASSETS_HOME", str(real_store.home_path))
-
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return invoke
+def run(cli_on_real_store):
+    return cli_on_real_store
 
 
 def test_seed_verbs_run_the_services_and_print_the_seeds_lines(real_store, run):

@@ -64,6 +64,12 @@ def one_row(store: Store, query: str, args: tuple = ()) -> tuple | None:
         return conn.execute(query, args).fetchone()
 
 
+def all_rows(store: Store, query: str, args: tuple = ()) -> list[tuple]:
+    """Every row of a query, read in its own transaction."""
+    with store.transaction() as conn:
+        return conn.execute(query, args).fetchall()
+
+
 def first_column(store: Store, query: str, args: tuple = ()) -> list:
     """The first value of every row of a query, read in its own transaction."""
     with store.transaction() as conn:

@@ -44,12 +44,10 @@ def test_a_reported_label_change_carries_the_counts(store, tmp_path):
 def test_the_preview_reads_only_the_clusters_it_shows(store):
     """face_clusters asks the store for its PREVIEW largest clusters, not the whole library's."""
     from face_assets.services import views
+    from face_assets_tests.store.helpers import bare_image
 
     with store.transaction() as conn:
-        image = conn.execute(
-            "INSERT INTO images (sha256, rel_path, byte_size, time_source, month, status)"
-            " VALUES ('x', 'x.jpg', 1, 'mtime', '2020-01', 'ok') RETURNING id"
-        ).fetchone()[0]
+        image = bare_image(conn, "x.jpg", "2020-01")
         for n, cluster in enumerate(["clu_big"] * 3 + ["clu_mid"] * 2 + ["clu_one"]):
             conn.execute(
                 "INSERT INTO faces (image_id, pack, month, face_index, bbox_x, bbox_y, bbox_w,"

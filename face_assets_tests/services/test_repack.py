@@ -7,28 +7,29 @@ from __future__ import annotations
 from face_assets.services import labels, repack
 from face_assets.vision.models import load_face_models
 from face_assets.vision.packs import PERMISSIVE_PACK
+from face_assets_tests.api.conftest import all_rows, one_row
 from face_assets_tests.defs.assets.helpers import run_months
 from face_assets_tests.defs.assets.test_permissive_pack import MONTH, _library
 
 
 def _faces(store, pack):
     """{photo: (face id, person name, method)} of each photo's largest face in a pack."""
-    with store.transaction() as conn:
-        rows = conn.execute(
-            "SELECT i.rel_path, f.id, p.name, f.assignment_method FROM faces f"
-            " JOIN images i ON i.id = f.image_id LEFT JOIN persons p ON p.id = f.person_id"
-            " WHERE f.pack = %s AND f.face_index = 0",
-            (pack,),
-        ).fetchall()
+    rows = all_rows(
+        store,
+        "SELECT i.rel_path, f.id, p.name, f.assignment_method FROM faces f"
+        " JOIN images i ON i.id = f.image_id LEFT JOIN persons p ON p.id = f.person_id"
+        " WHERE f.pack = %s AND f.face_index = 0",
+        (pack,),
+    )
     return {r[0]: r[1:] for r in rows}
 
 
 def _counts(store):
-    with store.transaction() as conn:
-        return conn.execute(
-            "SELECT (SELECT count(*) FROM persons), (SELECT count(*) FROM faces),"
-            " (SELECT count(DISTINCT pack) FROM faces), (SELECT count(*) FROM face_embeddings)"
-        ).fetchone()
+    return one_row(
+        store,
+        "SELECT (SELECT count(*) FROM persons), (SELECT count(*) FROM faces),"
+        " (SELECT count(DISTINCT pack) FROM faces), (SELECT count(*) FROM face_embeddings)",
+    )
 
 
 def test_repack_keeps_labels_and_switching_back_loses_nothing(store, tmp_path, shared_data):

@@ -17,6 +17,7 @@ from face_assets.services.identities import refresh_prototypes
 from face_assets.store import track_labels as track_label_store
 from face_assets.store import tracks as track_store
 from face_assets.vision.harvest_rules import HarvestConfig
+from face_assets_tests.api.conftest import all_rows, one_row
 from face_assets_tests.vision import clips
 
 PACK = "buffalo_s"
@@ -35,11 +36,11 @@ def _library_with_clips(root, shared_data):
 
 
 def _counts(store):
-    with store.transaction() as conn:
-        return conn.execute(
-            "SELECT (SELECT count(*) FROM videos), (SELECT count(*) FROM video_tracks),"
-            " (SELECT count(*) FROM video_faces)"
-        ).fetchone()
+    return one_row(
+        store,
+        "SELECT (SELECT count(*) FROM videos), (SELECT count(*) FROM video_tracks),"
+        " (SELECT count(*) FROM video_faces)",
+    )
 
 
 def test_month_of_clips_tracks_labels_forget_and_export(
@@ -132,11 +133,11 @@ def test_export_verb_takes_one_scope():
 
 
 def _track_rows(store):
-    with store.transaction() as conn:
-        return conn.execute(
-            "SELECT t.id, t.first_frame, t.cluster_id, t.person_id, t.assignment_method"
-            " FROM video_tracks t ORDER BY t.first_frame, t.id"
-        ).fetchall()
+    return all_rows(
+        store,
+        "SELECT t.id, t.first_frame, t.cluster_id, t.person_id, t.assignment_method"
+        " FROM video_tracks t ORDER BY t.first_frame, t.id",
+    )
 
 
 def test_tracks_are_one_cluster_member_each_and_naming_the_cluster_names_the_track(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from face_assets.store import faces as face_store
+from face_assets_tests.store.helpers import bare_image
 
 
 def _face(index: int, x: float) -> face_store.FaceRow:
@@ -15,10 +16,7 @@ def _face(index: int, x: float) -> face_store.FaceRow:
 
 def test_redetection_removes_only_detected_faces(store):
     with store.transaction() as conn:
-        image_id = conn.execute(
-            "INSERT INTO images (sha256, rel_path, byte_size, time_source, month, status)"
-            " VALUES ('abc', 'a.jpg', 1, 'mtime', '2024-01', 'ok') RETURNING id"
-        ).fetchone()[0]
+        image_id = bare_image(conn, "a.jpg", "2024-01")
         face_store.replace_image_faces(
             conn, image_id, "buffalo_s", "2024-01", [_face(0, 0), _face(1, 100), _face(2, 200)], {}
         )

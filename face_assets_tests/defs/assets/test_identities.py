@@ -15,6 +15,7 @@ from face_assets.services import forgetting, identities, labels, maintenance, ma
 from face_assets.store import clusters as cluster_store
 from face_assets.store import persons as person_store
 from face_assets.store import prototypes as prototype_store
+from face_assets_tests.api.conftest import all_rows, first_column
 from face_assets_tests.defs.assets.conftest import GROUP_PHOTO
 from face_assets_tests.defs.assets.helpers import store_resource
 
@@ -54,6 +55,16 @@ def _materialize(store, library_root, names, partition_key=None, run_config=None
 def _months(store):
     with store.transaction() as conn:
         return [r[0] for r in conn.execute("SELECT DISTINCT month FROM faces ORDER BY month")]
+
+
+def _group_photo_names(store) -> list[str | None]:
+    """The person (None: nobody) of each face of the group photo."""
+    return first_column(
+        store,
+        "SELECT p.name FROM faces f JOIN images i ON i.id = f.image_id"
+        " LEFT JOIN persons p ON p.id = f.person_id WHERE i.rel_path = %s",
+        (GROUP_PHOTO,),
+    )
 
 
 def _assign_months(store, threshold):
@@ -109,16 +120,11 @@ def test_label_then_prototypes_then_assignment_of_held_back_photos(real_store, r
     assert wrong == {}  # precision 1.0 at the default threshold and margin
     assert len(assigned) / len(held_back) >= 0.6, f"recall {len(assigned)}/{len(held_back)}"
 
-    with real_store.transaction() as conn:
-        group = conn.execute(
-            "SELECT p.name FROM faces f JOIN images i ON i.id = f.image_id"
-            " LEFT JOIN persons p ON p.id = f.person_id WHERE i.rel_path = %s",
-            (GROUP_PHOTO,),
-        ).fetchall()
-        methods = conn.execute(
-            "SELECT assignment_method, count(*) FROM faces WHERE person_id IS NOT NULL GROUP BY 1"
-        ).fetchall()
-    assert sorted(r[0] for r in group) == ["kit_harington", "rose_leslie"]
+    methods = all_rows(
+        real_store,
+        "SELECT assignment_method, count(*) FROM faces WHERE person_id IS NOT NULL GROUP BY 1",
+    )
+    assert sorted(_group_photo_names(real_store)) == ["kit_harington", "rose_leslie"]
     assert dict(methods)["human"] == 19
 
     # Re-running is idempotent: the same assignments, no duplicates.
@@ -131,16 +137,8 @@ def test_two_faces_of_one_photo_never_get_the_same_person(real_store):
     faces = _labelled_faces(real_store)
     labels.label_faces(real_store, [faces["kit_harington/1.jpeg"]], "Kit", PACK)
     _assign_months(real_store, 0.0)
-    with real_store.transaction() as conn:
-        names = [
-            r[0]
-            for r in conn.execute(
-                "SELECT p.name FROM faces f JOIN images i ON i.id = f.image_id"
-                " LEFT JOIN persons p ON p.id = f.person_id WHERE i.rel_path = %s",
-                (GROUP_PHOTO,),
-            )
-        ]
-    assert names.count("Kit") == 1  # even at threshold 0, only the more similar face
+    # Even at threshold 0, only the more similar face.
+    assert _group_photo_names(real_store).count("Kit") == 1
 
 
 def test_human_labels_are_never_overwritten(real_store):
