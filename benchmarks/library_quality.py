@@ -1,6 +1,7 @@
 """Identity quality at library scale on real photos, through the real pipeline.
 
     python benchmarks/library_quality.py [DATA_DIR] [--pack PACK]   # ../shared/data/lfw_dev
+    python benchmarks/library_quality.py --subsets 0.25 0.5 1 [--cache /tmp/lq.npz]
 
 DATA_DIR holds one folder of photos per identity (lfw_dev: 3,101 photos of 1,494 people, most
 seen once). The photos are copied into a temporary library and ingested as a user's
@@ -16,6 +17,13 @@ photo is its largest face; other faces are other people, in the store but unscor
    labelling service; the others are held back; people seen once are strangers. The identity
    run is repeated (prototypes, assignments, clusters); precision = correct / named among the
    scored faces, recall = correct / held back, strangers named / strangers.
+3. With --subsets: the merge bar as the library grows. For each fraction of the people (random
+   draws, --draws of them below 1), the photos of those people (their strangers included) are
+   clustered alone, as a library of that size: our average linkage at the old fixed bar
+   (OLD_BAR), at the pack's bar for that many faces (vision/packs.py cluster_bar) and
+   Immich-style DBSCAN; BCubed precision / recall / F1, averaged over the draws. --cache FILE
+   keeps the clustering population (embeddings, photos, identities) after an ingest; when FILE
+   exists the ingest is skipped and only this table is printed (seconds instead of minutes).
 Targets (issue #10): BCubed F1 >= 0.980 and >= 0.005 above the better baseline; BCubed
 precision >= 0.993 and within 0.003 of the DBSCAN baseline's; pairwise F1 >= 0.985; assignment
 precision >= 0.993 at recall >= 0.93; at most 0.5% of strangers named. Ends with one JSON line.
@@ -25,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -34,19 +43,23 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 
 from face_assets.cli import pipeline
 from face_assets.defaults import QUALITY_GATE
-from face_assets.identity import clustering, linkage, metrics
+from face_assets.identity import clustering, knn, linkage, metrics
 from face_assets.library import IMAGE_EXTENSIONS
 from face_assets.services import clusters, labels
 from face_assets.store import Store, db
 from face_assets.store import clusters as cluster_store
 from face_assets.store import vectors as vector_store
+from face_assets.vision.packs import cluster_bar
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_dev"
 PACK = "buffalo_s"
+OLD_BAR = 0.375  # buffalo_s's fixed merge bar before it grew with the library (lfw_dev tuned)
 
 
 def library_of(data_dir: Path, library: Path) -> dict[str, str]:
@@ -113,13 +126,82 @@ def baseline_rows(store: Store, scored: list[dict]) -> dict[str, dict]:
     return out
 
 
+def population(store: Store, truth: dict[str, str]) -> dict[str, np.ndarray]:
+    """The clustering population as arrays: embeddings, photo of each face, the photo's
+    identity (a stranger's too: it selects the photo) and whether the face is scored."""
+    with store.transaction() as conn:
+        inp = cluster_store.cluster_input(conn, PACK, QUALITY_GATE)
+        x = vector_store.embeddings(conn, inp.face_ids)
+        rows = conn.execute(
+            "SELECT f.id, i.rel_path, f.face_index FROM faces f JOIN images i ON i.id = f.image_id"
+            " WHERE f.pack = %s",
+            (PACK,),
+        ).fetchall()
+    where = {r[0]: (r[1], r[2]) for r in rows}
+    paths = [where[int(f)][0] for f in inp.face_ids]
+    return {
+        "embeddings": np.asarray(x, dtype=np.float32),
+        "photo": inp.image_ids,
+        "identity": np.asarray([truth.get(p, "") for p in paths]),
+        "scored": np.asarray(
+            [where[int(f)][1] == 0 and p in truth for f, p in zip(inp.face_ids, paths, strict=True)]
+        ),
+    }
+
+
+def subset_rows(pop: dict[str, np.ndarray], fractions: list[float], draws: int) -> None:
+    """One row per library size and method: the old fixed bar, the pack's growing bar, DBSCAN."""
+    x, photo, scored, identity = pop["embeddings"], pop["photo"], pop["scored"], pop["identity"]
+    people = np.unique(identity[scored])
+    print(f"\nmerge bar by library size ({draws} draws of people below 100%, averaged)")
+    print(
+        f"{'people':>7} {'faces':>6} {'method':15} {'bar':>6} {'B3 P':>7} {'B3 R':>7} {'B3 F1':>7}"
+    )
+    for fraction in fractions:
+        found: dict[str, list] = {}
+        sizes = []
+        for draw in range(draws if fraction < 1 else 1):
+            chosen = np.random.default_rng(draw).permutation(people)
+            chosen = chosen[: max(1, math.floor(fraction * people.size + 0.5))]
+            keep = np.isin(photo, np.unique(photo[scored & np.isin(identity, chosen)]))
+            xs, ps, sc = x[keep], photo[keep], scored[keep]
+            truth = identity[keep][sc]
+            nb = knn.knn_graph(xs, knn.DEFAULT_K)
+            sizes.append(xs.shape[0])
+            for name, bar in (
+                ("ours-old-bar", OLD_BAR),
+                ("ours-new-bar", cluster_bar(PACK, xs.shape[0])),
+                ("immich_dbscan", 0.5),  # Immich: cosine distance 0.5, min 3 faces
+            ):
+                if name == "immich_dbscan":
+                    labels_ = clustering.cluster_labels(xs, "dbscan", 3, 1, eps=bar)
+                else:
+                    labels_ = linkage.cluster_graph(xs, ps, neighbours=nb, min_similarity=bar)
+                found.setdefault(name, []).append((*metrics.bcubed_scores(truth, labels_[sc]), bar))
+        for name, values in found.items():
+            p, r, f1, bar = np.mean(values, axis=0)
+            print(
+                f"{fraction:>7.0%} {np.mean(sizes):>6.0f} {name:15} {bar:>6.3f} {p:>7.4f}"
+                f" {r:>7.4f} {f1:>7.4f}"
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", nargs="?", default=str(DEFAULT_DATA_DIR))
     parser.add_argument("--pack", default=PACK, help="model pack (vision/packs.py)")
+    parser.add_argument("--subsets", type=float, nargs="*", help="fractions of the people")
+    parser.add_argument("--draws", type=int, default=8, help="random draws per fraction < 1")
+    parser.add_argument("--cache", type=Path, help="clustering population file (.npz)")
     args = parser.parse_args()
     globals()["PACK"] = args.pack  # every query below reads the module's PACK
     warnings.simplefilter("ignore")
+    if args.cache and args.cache.exists():
+        if not args.subsets:
+            parser.error("--cache FILE exists: it skips the ingest, so give --subsets")
+        with np.load(args.cache) as cached:
+            subset_rows(dict(cached), args.subsets, args.draws)
+        return 0
     data_dir = Path(args.data_dir).resolve()
     work = Path(tempfile.mkdtemp(prefix="bench_library_"))
     os.environ.pop("DAGSTER_HOME", None)  # an ephemeral instance per run
@@ -171,6 +253,13 @@ def main() -> int:
                 f" {r['pairwise_recall']:>7.4f} {r['pairwise_f1']:>7.4f} {r['clusters']:>8}"
                 f" {r['unclustered_share']:>8.3f} {r['seconds']:>8.2f}"
             )
+
+        if args.subsets or args.cache:
+            pop = population(store, truth)
+            if args.cache:
+                np.savez_compressed(args.cache, **pop)
+            if args.subsets:
+                subset_rows(pop, args.subsets, args.draws)
 
         # 2. Assignment: one labelled photo per person seen at least twice.
         by_person: dict[str, list[dict]] = {}

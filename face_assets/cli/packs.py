@@ -20,7 +20,8 @@ def cmd_packs(args: argparse.Namespace) -> int:
         print(
             f"{p.name:12} {p.embedding_dim:>4}-d  {where:9}  commercial use:"
             f" {'yes' if p.commercial_use else 'no':3}  threshold {p.person_threshold:g}"
-            f"  bar {p.cluster_min_similarity:g}  {figures}"
+            f"  bar {p.cluster_min_similarity:g} (+{p.cluster_bar_per_decade:g} per 10x faces)"
+            f"  {figures}"
         )
     if args.auto:
         choice = selector.choose(args.auto, args.device)

@@ -39,6 +39,7 @@ GRAPH_METHODS = (DEFAULT_GRAPH_METHOD, *COMMUNITY_METHODS)
 # BCubed P/R/F1 0.9978/0.9905/0.9941. 0.35 scored F1 0.9954 (P 0.9970) and 0.325 0.9948
 # (P 0.9936) there, but a larger library has more impostor pairs, so we keep a margin; 0.40
 # gives 0.9928 (P 0.9981). Different people reach 0.285 at the 99.99th percentile.
+# The service uses the pack's bar for the library's size instead (vision/packs.py cluster_bar).
 DEFAULT_MIN_SIMILARITY = 0.375
 # Seed value: a cluster needs two faces (one face is not a group); callers may ask for more.
 DEFAULT_MIN_CLUSTER_SIZE = 2

@@ -33,7 +33,7 @@ from face_assets.store import clusters as cluster_store
 from face_assets.store import track_clusters as track_cluster_store
 from face_assets.store import tracks as track_store
 from face_assets.store import vectors as vector_store
-from face_assets.vision.packs import cluster_bars_help, pack_info
+from face_assets.vision.packs import cluster_bar, cluster_bars_help, pack_info
 
 METHODS = (*linkage.GRAPH_METHODS, *clustering.ALL_PAIRS_METHODS)
 # The seed's all-pairs methods (hdbscan, dbscan, agglomerative) stay for small libraries:
@@ -49,6 +49,9 @@ PROBE_THREADS = 2
 REFRESH_METHODS = ("average",)
 WRITE_BATCH = 50_000  # cluster labels / clustered-face records per write statement
 STAGE = "clusters"
+# Watermark stage whose fingerprint is the scope (parameters' digest) of the pack's last run: a
+# refresh or the unchanged shortcut goes on only from clusters cut with the same parameters.
+LAST_SCOPE_STAGE = "clusters:last_scope"
 
 Log = Callable[[str], None]
 
@@ -62,6 +65,7 @@ class ClusterStats:
     new_faces: int = 0
     reclustered_faces: int = 0  # full: every face; refresh: new faces + the clusters they reach
     mode: str = "full"  # full, refresh, unchanged
+    min_similarity: float = 0.0  # the merge bar this run used (the pack's for its size, or given)
     clusters: int = 0
     noise: int = 0
     sizes: list[int] = field(default_factory=list)
@@ -89,7 +93,7 @@ class ClusterStats:
 class ClusterParams:
     method: str = linkage.DEFAULT_GRAPH_METHOD
     k: int = knn.DEFAULT_K
-    min_similarity: float | None = None  # None: the pack's calibrated merge bar (vision/packs)
+    min_similarity: float | None = None  # None: the pack's bar for the faces' number (packs)
     min_cluster_size: int = linkage.DEFAULT_MIN_CLUSTER_SIZE
     min_quality: float = QUALITY_GATE
     # the seed methods' parameters (hdbscan, dbscan, agglomerative)
@@ -136,8 +140,6 @@ def _recluster(
     max_faces: int | None,
 ) -> ClusterStats:
     params = params or ClusterParams()
-    if params.min_similarity is None:  # resolved before the digest: same scope as explicit
-        params = replace(params, min_similarity=pack_info(pack).cluster_min_similarity)
     params.check()
     if max_faces is not None and max_faces < 1:
         raise ValueError(f"max_faces must be >= 1, got {max_faces}")
@@ -150,14 +152,22 @@ def _recluster(
         stats.phases[name] = round(now - clock, 3)
         clock = now
 
-    scope = params.digest()
     with store.transaction() as conn:
         cluster_store.forget_claimed(conn, pack)
         digest = cluster_store.input_digest(conn, pack, params.min_quality)
-        last = cluster_store.watermark(conn, STAGE, pack, scope)
         inp = cluster_store.cluster_input(conn, pack, params.min_quality)
-    inp, stats.deferred = _within(inp, max_faces)
-    stats.faces = len(inp.face_ids)
+        inp, stats.deferred = _within(inp, max_faces)
+        stats.faces = len(inp.face_ids)
+        # The pack's bar for this many faces (it rises in steps as the library grows), resolved
+        # before the digest: a step changes the scope, so that run re-clusters in full.
+        if params.min_similarity is None:
+            params = replace(params, min_similarity=cluster_bar(pack, stats.faces))
+        stats.min_similarity = params.min_similarity
+        scope = params.digest()
+        last = cluster_store.watermark(conn, STAGE, pack, scope)
+        previous_scope = cluster_store.watermark(conn, LAST_SCOPE_STAGE, pack, "")
+    if previous_scope not in (None, scope):  # last run used another bar: nothing to go on from
+        last = None
     phase("read_seconds")
     if not full and last == digest and not stats.deferred:
         stats.mode = "unchanged"
@@ -192,6 +202,7 @@ def _recluster(
         cluster_store.set_watermark(
             conn, STAGE, pack, scope, f"{after}+deferred" if stats.deferred else after
         )
+        cluster_store.set_watermark(conn, LAST_SCOPE_STAGE, pack, "", scope)
     phase("write_seconds")
     previous = dict(zip(inp.face_ids.tolist(), inp.cluster_ids, strict=True))
     _summarise(stats, [cluster_of.get(f, previous[f]) for f in previous], previous)

@@ -11,6 +11,7 @@ from face_assets.identity.metrics import bcubed_scores
 from face_assets.identity.synthetic import synthetic_library
 from face_assets.services import clusters
 from face_assets.store import bulk
+from face_assets.vision import packs
 
 PACK = "buffalo_s"
 N = 1500
@@ -57,7 +58,10 @@ def test_full_run_clusters_like_the_graph_method_and_ignores_claimed_faces(store
     ids = _load(store, lib, np.ones(N, dtype=bool))
     stats = clusters.recluster(store, PACK)
     assert stats.mode == "full" and stats.faces == N
-    expected = linkage.cluster_graph(lib.embeddings, lib.photo_ids)
+    assert stats.min_similarity == packs.cluster_bar(PACK, N)  # the pack's bar for N faces
+    expected = linkage.cluster_graph(
+        lib.embeddings, lib.photo_ids, min_similarity=stats.min_similarity
+    )
     got = _labels(store)
     predicted = np.asarray([hash(got[int(f)]) if got[int(f)] else -1 for f in ids])
     precision, recall, f1 = bcubed_scores(lib.person_ids, predicted)
@@ -112,6 +116,36 @@ def test_a_new_month_joins_the_clusters_it_reaches_and_leaves_the_rest_alone(sto
     refreshed_f1 = _f1(after, truth)
     clusters.recluster(store, PACK, full=True)
     assert refreshed_f1 >= _f1(_labels(store), truth) - 0.01
+
+
+def test_the_bar_rises_as_the_library_grows_and_a_step_reclusters_in_full(
+    store, library, monkeypatch
+):
+    lib, last = library
+    _load(store, lib, ~last)
+    first = clusters.recluster(store, PACK)
+    # A reference size that puts the library just below a step: half the new month crosses it.
+    new_rows = np.flatnonzero(last)
+    photos = np.unique(lib.photo_ids[new_rows])
+    early = np.isin(lib.photo_ids[new_rows], photos[: photos.size // 2])  # whole photos
+    grown = int(early.sum())
+    ref = int((first.faces + grown) / packs.CLUSTER_BAR_STEP)
+    monkeypatch.setattr(packs, "CLUSTER_BAR_REFERENCE_FACES", ref)
+    level = clusters.recluster(store, PACK)
+    assert level.mode == "full" and level.min_similarity == 0.35  # a new bar: a new scope
+    assert clusters.recluster(store, PACK).mode == "unchanged"
+    _load(store, lib, new_rows[early])
+    step = clusters.recluster(store, PACK)
+    assert step.faces >= ref * packs.CLUSTER_BAR_STEP > first.faces
+    assert step.min_similarity == round(0.35 + 0.055 * np.log10(packs.CLUSTER_BAR_STEP), 4)
+    # The bar moved: everything is re-cut, though the first run left a watermark at this bar.
+    assert step.mode == "full"
+    _load(store, lib, new_rows[~early])
+    more = clusters.recluster(store, PACK)  # still within the step: a refresh, same bar
+    assert more.mode == "refresh" and more.min_similarity == step.min_similarity
+    # An explicit bar is the user's: it never moves with the library.
+    fixed = clusters.recluster(store, PACK, clusters.ClusterParams(min_similarity=0.4))
+    assert fixed.min_similarity == 0.4 and fixed.mode == "full"
 
 
 def _load_order(old_ids, new_ids, last):

@@ -103,3 +103,23 @@ def test_download_packs_load_from_the_layout_their_zip_unpacks_to(name, tmp_path
     assert loaded.pack == name and loaded.embedding_dim == info.embedding_dim
     crop = np.zeros((info.input_size, info.input_size, 3), dtype=np.uint8)
     assert loaded.embed([crop]).shape == (1, info.embedding_dim)
+
+
+def test_the_merge_bar_rises_a_step_per_sqrt2_growth_and_a_slope_per_tenfold():
+    ref, step = packs.CLUSTER_BAR_REFERENCE_FACES, packs.CLUSTER_BAR_STEP
+    for name, pack in packs.PACKS.items():
+        base, slope = pack.cluster_min_similarity, pack.cluster_bar_per_decade
+        # Small libraries keep the reference bar; within a step the bar does not move.
+        assert packs.cluster_bar(name, 1) == packs.cluster_bar(name, ref) == base
+        assert packs.cluster_bar(name, int(ref * step) - 1) == base
+        assert packs.cluster_bar(name, int(ref * step) + 1) == pytest.approx(
+            base + slope * np.log10(step), abs=1e-4
+        )
+        # Tenfold more faces (6 steps of sqrt 2 = x8, the 7th at x11.3): ~ one slope higher.
+        assert packs.cluster_bar(name, 8 * ref) == pytest.approx(base + slope * np.log10(8), 1e-3)
+        sizes = [int(ref * 1.1**i) for i in range(60)]
+        bars = [packs.cluster_bar(name, n) for n in sizes]
+        assert bars == sorted(bars) and bars[-1] > base
+    # buffalo_s on a library 3.26x lfw_dev (the held-out LFW, ~10,600 faces): 0.40, not 0.375.
+    assert packs.cluster_bar("buffalo_s", 3252) == pytest.approx(0.375, abs=1e-3)
+    assert packs.cluster_bar("buffalo_s", 10_600) == pytest.approx(0.3997, abs=1e-3)

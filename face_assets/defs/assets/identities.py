@@ -169,8 +169,8 @@ class ClusteringConfig(Config):
         default=None,
         gt=0.0,
         lt=1.0,
-        description="mean cosine to merge; empty: the pack's calibrated bar"
-        f" ({clusters.cluster_bars_help()})",
+        description="mean cosine to merge; empty: the pack's bar for the number of faces"
+        f" clustered, rising as the library grows ({clusters.cluster_bars_help()})",
     )
     min_cluster_size: int = Field(
         default=_CLUSTERING.min_cluster_size, ge=2, description="fewer faces stay noise"
@@ -233,6 +233,7 @@ def face_clusters(
         metadata={
             "mode": stats.mode,
             "faces_considered": stats.faces,
+            "min_similarity": stats.min_similarity,
             "faces_new": stats.new_faces,
             "faces_deferred": stats.deferred,
             "faces_reclustered": stats.reclustered_faces,
