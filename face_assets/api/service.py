@@ -56,6 +56,8 @@ def _face_out(face: AnalysedFace) -> DetectedFaceOut:
         det_score=round(face.det_score, 4),
         quality=QualityOut(**dataclasses.asdict(q)),
         embedding=None if face.embedding is None else face.embedding.tolist(),
+        age=face.age,
+        gender=face.gender,
     )
 
 

@@ -31,6 +31,8 @@ class AnalysedFace:
     det_score: float
     quality: QualityParts
     embedding: np.ndarray | None  # L2-normalised, the pack's width, when asked for
+    age: int | None = None  # from the pack's attribute model (None: the pack has none)
+    gender: str | None = None  # "M" or "F", the same model
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,13 @@ def analyse(
     min_face_size: float = MIN_FACE_SIZE,
     with_embeddings: bool = False,
 ) -> Analysis:
-    """Faces of an image, largest first, with landmarks, quality and optional embeddings."""
+    """Faces of an image, largest first, with landmarks, quality, optional embeddings and,
+    where the pack has an attribute model, age and gender."""
     boxes, kps = models.detect(bgr, threshold=min_confidence)
     kept = kept_faces(boxes, kps, min_confidence, min_face_size)
     crops = [models.align(bgr, face.landmarks) for face in kept]
     vectors = models.embed(crops, batch_size=RECOGNITION_BATCH) if with_embeddings else None
+    attributes = [models.attributes_of(bgr, face.bbox) for face in kept]
     faces = [
         AnalysedFace(
             face.bbox,
@@ -73,6 +77,8 @@ def analyse(
             face.det_score,
             quality_parts(face.det_score, face.width, face.height, crop, face.landmarks),
             None if vectors is None else vectors[i],
+            None if attributes[i] is None else attributes[i].age,
+            None if attributes[i] is None else attributes[i].gender,
         )
         for i, (face, crop) in enumerate(zip(kept, crops, strict=True))
     ]

@@ -144,6 +144,10 @@ class DlibModels(PackSizes):
 
         return batched_embeddings(crops, self.embedding_dim, batch_size, normalise, descriptors)
 
+    def attributes_of(self, bgr: np.ndarray, bbox) -> None:
+        """dlib's pack has no age/gender model: seed 001's fields stay null."""
+        return None
+
 
 _CACHE: dict[tuple, DlibModels] = {}
 _CACHE_LOCK = threading.Lock()

@@ -10,6 +10,7 @@ with the request.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from face_assets.defaults import MIN_CONFIDENCE, RECOGNITION_BATCH
+from face_assets.vision.attributes import AttributeModel, FaceAttributes, load_attribute_model
 from face_assets.vision.faces import aligned_crop
 from face_assets.vision.packs import DEFAULT_PACK, FAMILY_DLIB, PackSizes, pack_info
 
@@ -185,6 +187,10 @@ class FaceModels(Protocol):
         normalise: bool = True,
     ) -> np.ndarray: ...
 
+    def attributes_of(self, bgr: np.ndarray, bbox) -> FaceAttributes | None:
+        """Age and gender of a face from the pack's attribute model; None without one."""
+        ...
+
 
 @dataclass
 class InsightFaceModels(PackSizes):
@@ -195,6 +201,10 @@ class InsightFaceModels(PackSizes):
     recognizer: object
     providers: list[str]
     det_size: int
+    attributes: AttributeModel | None = None  # the pack's genderage model, when it has one
+
+    def attributes_of(self, bgr: np.ndarray, bbox) -> FaceAttributes | None:
+        return None if self.attributes is None else self.attributes.estimate(bgr, bbox)
 
     def align(self, bgr: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """The recognizer's aligned BGR crop of one face from its 5 landmarks."""
@@ -246,6 +256,25 @@ def _verified(model: object, requested: list[str], role: str) -> object:
     return model
 
 
+def _attribute_model(
+    pack: str, folder: Path, names: list[str], options: list[dict]
+) -> AttributeModel | None:
+    """The pack's age/gender model from its folder (None when the registry names none, or
+    the file is not there: seed 001's age and gender are then null, and the log says why)."""
+    name = pack_info(pack).attributes
+    if name is None:
+        return None
+    path = folder / name
+    if not path.exists():
+        logging.getLogger(__name__).warning(
+            "model pack %s: no %s in %s, so age and gender stay null", pack, name, folder
+        )
+        return None
+    model = load_attribute_model(path, names, options, _session_options())
+    _verified(model.model, names, "attribute")
+    return model
+
+
 def load_face_models(
     pack: str = DEFAULT_PACK,
     providers: tuple[str, ...] = ("CPUExecutionProvider",),
@@ -283,6 +312,7 @@ def load_face_models(
         )
         _verified(detector, names, "detector")
         _verified(recognizer, names, "recognizer")
+        attributes = _attribute_model(pack, det_path.parent, names, options)
         ctx_id = device_id if any(p in GPU_PROVIDERS for p in names) else -1
         detector.prepare(
             ctx_id,
@@ -292,7 +322,8 @@ def load_face_models(
         )
         recognizer.prepare(ctx_id)
         models = InsightFaceModels(
-            pack, detector, recognizer, list(detector.session.get_providers()), det_size
-        )
+            pack, detector, recognizer, list(detector.session.get_providers()), det_size,
+            attributes,
+        )  # fmt: skip
         _CACHE[key] = models
         return models

