@@ -24,7 +24,7 @@ from face_assets.services.matching import MatchingRule
 from face_assets.store import Connection, Store, face_sets
 from face_assets.store import assignments as assignment_store
 from face_assets.store import labels as label_store
-from face_assets.store import people as people_store
+from face_assets.store import person_profiles as profile_store
 from face_assets.store import persons as person_store
 from face_assets.store import prototypes as prototype_store
 from face_assets.store import vectors as vector_store
@@ -173,7 +173,7 @@ def _assign_chunk(
     with store.transaction() as conn:
         rejected = label_store.rejections(conn, face_ids)
         # A cannot-link in time: nobody is in a photo taken before their birthdate.
-        early = people_store.born_after_photo(conn, face_ids)
+        early = profile_store.born_after_photo(conn, face_ids)
         taken = assignment_store.human_persons_per_photo(conn, sorted(set(image_ids)), pack)
         embeddings = vector_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))
     phases["read_seconds"] += time.perf_counter() - started

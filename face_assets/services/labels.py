@@ -27,7 +27,7 @@ from face_assets.store import Connection, Store, face_sets
 from face_assets.store import clusters as cluster_store
 from face_assets.store import label_events as event_store
 from face_assets.store import labels as label_store
-from face_assets.store import people as people_store
+from face_assets.store import person_profiles as profile_store
 from face_assets.store import persons as person_store
 from face_assets.store import track_clusters as track_cluster_store
 from face_assets.store import track_labels as track_label_store
@@ -177,7 +177,7 @@ def label_cluster(
         # A face a human said is not this person stays out, even when clustered with them.
         rejected = label_store.rejections(conn, members)
         # Nor a face in a photo taken before their birthdate (identity/lifetime.py).
-        early = people_store.born_after_photo(conn, members)
+        early = profile_store.born_after_photo(conn, members)
         keep = [
             f
             for f in members
@@ -273,7 +273,7 @@ def label_faces(store: Store, face_ids: list[int], name: str, pack: str) -> dict
         label_store.lock_faces(conn, face_ids)  # one statement; LookupError on a wrong id
         if person.status != "active":
             raise ValueError(f"{person.name!r} is {person.status}; it cannot take new faces")
-        early = [f for f, ps in people_store.born_after_photo(conn, face_ids).items()
+        early = [f for f, ps in profile_store.born_after_photo(conn, face_ids).items()
                  if person.id in ps]  # fmt: skip
         if early:
             raise ValueError(

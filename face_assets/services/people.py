@@ -21,8 +21,15 @@ from face_assets.library import content_hash, read_library_file
 from face_assets.services import labels
 from face_assets.services.identities import rebuild_prototypes
 from face_assets.store import Connection, Store
+from face_assets.store import face_search as search_store
 from face_assets.store import label_events as event_store
-from face_assets.store import people as people_store
+from face_assets.store import labels as label_store
+from face_assets.store import listings as listing_store
+from face_assets.store import manual_faces as manual_store
+from face_assets.store import not_a_face as not_a_face_store
+from face_assets.store import person_pairs as pair_store
+from face_assets.store import person_photos as person_photo_store
+from face_assets.store import person_profiles as profile_store
 from face_assets.store import persons as person_store
 from face_assets.vision import manual, matching
 from face_assets.vision.decode import decode_image
@@ -58,7 +65,7 @@ PAIR_PROBE_PERSONS = 2000  # persons (most faces first) whose centroids are comp
 
 def _photo_pixels(store: Store, library_root: Path, image_id: int) -> tuple[dict, np.ndarray]:
     with store.transaction() as conn:
-        found = people_store.photo(conn, image_id)
+        found = person_photo_store.photo(conn, image_id)
     if found is None:
         raise LookupError(f"no asset {image_id}")
     data = read_library_file(library_root, found["rel_path"])
@@ -80,7 +87,7 @@ def locate_drawn_face(models: FaceModels, bgr: np.ndarray, box: tuple) -> tuple:
 
 def _refuse_drawn_over_a_face(conn, image_id: int, pack: str, bbox) -> None:
     """A drawn box on a face the photo already has is that face: name it instead."""
-    stored = people_store.photo_boxes(conn, image_id, pack)
+    stored = manual_store.photo_boxes(conn, image_id, pack)
     if not stored:
         return
     overlap = matching.iou_matrix([bbox], [b for _, b in stored])[0]
@@ -129,24 +136,24 @@ def add_manual_face(
         parts.yaw_ratio,
     )
     with store.transaction() as conn:
-        people_store.lock_photo_for_drawing(conn, image_id)
+        manual_store.lock_photo_for_drawing(conn, image_id)
         _refuse_drawn_over_a_face(conn, image_id, pack, face.bbox)  # again, under the lock
         person, created = person_store.person_by_name(conn, name)
         if person.status != "active":
             raise ValueError(f"{person.name!r} is {person.status}; it cannot take new faces")
         _refuse_before_birth(conn, person, photo["taken_at"])
-        face_id = people_store.insert_manual_face(
+        face_id = manual_store.insert_manual_face(
             conn, image_id, pack, photo["month"], face.bbox, face.landmarks, face.det_score,
             crop_path, thumb_path, quality,
         )  # fmt: skip
-        people_store.store_embedding(conn, face_id, pack, vector)
+        manual_store.store_embedding(conn, face_id, pack, vector)
         under = [
             t
-            for t, reason, tbox in people_store.tombstone_boxes(conn, image_id)
+            for t, reason, tbox in not_a_face_store.tombstone_boxes(conn, image_id)
             if reason == "not_a_face"
             and matching.iou_matrix([face.bbox], [tbox])[0, 0] >= matching.SAME_FACE_IOU
         ]
-        lifted = people_store.remove_tombstones_under(conn, under)
+        lifted = not_a_face_store.remove_tombstones_under(conn, under)
         done = labels.label_in(conn, person, created, [face_id], pack, {"manual": face_id})
     return {
         "face_id": face_id,
@@ -163,7 +170,7 @@ def add_manual_face(
 
 
 def _refuse_before_birth(conn, person: person_store.Person, taken_at: datetime | None) -> None:
-    extras = people_store.person_extras(conn, [person.id]).get(person.id, {})
+    extras = profile_store.person_extras(conn, [person.id]).get(person.id, {})
     birthdate = extras.get("birthdate")
     if birthdate is not None and taken_at is not None and taken_at.date() < birthdate:
         raise ValueError(
@@ -180,14 +187,14 @@ def not_a_face(store: Store, face_id: int) -> dict:
     no later detection of any pack brings it back (as for a forgotten person). Undo with
     restore_face within NOT_A_FACE_UNDO."""
     with store.transaction() as conn:
-        gone = people_store.delete_face_as_not_a_face(conn, face_id)
+        gone = not_a_face_store.delete_face_as_not_a_face(conn, face_id)
         if gone["person_id"] is not None:
             rebuild_prototypes(conn, gone["pack"], [gone["person_id"]])
         event_store.log_event(
             conn, "not_a_face", gone["person_id"], None, 1,
             {"face": face_id, "image": gone["image_id"], "mark": gone["tombstone_id"]},
         )  # fmt: skip
-        marks = people_store.not_a_face_count(conn)
+        marks = not_a_face_store.not_a_face_count(conn)
     media.delete_media(store.media_root, gone["media_paths"])
     return {
         "face_id": face_id,
@@ -214,12 +221,12 @@ def restore_face(
             raise LookupError(f"no 'not a face' mark {mark_id}")
         if datetime.now(mark["created_at"].tzinfo) - mark["created_at"] > NOT_A_FACE_UNDO:
             raise ValueError(f"mark {mark_id} is older than {NOT_A_FACE_UNDO.days} days and stays")
-        image_id, pack = people_store.remove_not_a_face(conn, mark_id)
+        image_id, pack = not_a_face_store.remove_not_a_face(conn, mark_id)
         pack = pack or (models.pack if models else None)
         if pack is not None:
-            people_store.redetect_photo(conn, image_id, pack)
+            not_a_face_store.redetect_photo(conn, image_id, pack)
         event_store.log_event(conn, "restore_face", None, None, 1, {"mark": mark_id})
-        month = people_store.photo(conn, image_id)["month"]
+        month = person_photo_store.photo(conn, image_id)["month"]
     detected = 0
     if models is not None and library_root is not None and pack == models.pack:
         from face_assets.services import face_detection, face_embedding, face_scoring
@@ -233,7 +240,7 @@ def restore_face(
 
 def _marks(conn, mark_id: int) -> list[dict]:
     row = conn.execute("SELECT image_id FROM forgotten_faces WHERE id = %s", (mark_id,)).fetchone()
-    return [] if row is None else people_store.not_a_face_tombstones(conn, row[0])
+    return [] if row is None else not_a_face_store.not_a_face_tombstones(conn, row[0])
 
 
 # --- cover faces, birthdates, timelines ----------------------------------------------------
@@ -244,12 +251,12 @@ def set_cover(store: Store, person_id: int, face_id: int | None) -> dict:
     with store.transaction() as conn:
         person = person_store.find_person(conn, str(person_id))
         if face_id is not None:
-            owner, _, _ = people_store.face_owner(conn, face_id)
+            owner, _, _ = profile_store.face_owner(conn, face_id)
             if owner != person.id:
                 raise ValueError(f"face {face_id} is not a face of {person.name}")
-        people_store.set_feature_face(conn, person.id, face_id)
+        profile_store.set_feature_face(conn, person.id, face_id)
         event_store.log_event(conn, "cover", person.id, None, 0, {"face": face_id})
-        cover = people_store.person_extras(conn, [person.id])[person.id]["cover_face_id"]
+        cover = profile_store.person_extras(conn, [person.id])[person.id]["cover_face_id"]
     return {"person_id": person.id, "feature_face_id": face_id, "cover_face_id": cover}
 
 
@@ -265,17 +272,17 @@ def set_birthdate(store: Store, person_id: int, birthdate: date | None, pack: st
         if birthdate is not None:
             if birthdate > date.today():
                 raise ValueError(f"a birthdate cannot lie in the future ({birthdate})")
-            human = people_store.faces_before(conn, person.id, birthdate, "human")
+            human = profile_store.faces_before(conn, person.id, birthdate, "human")
             if human:
                 raise ValueError(
                     f"{len(human)} face(s) labelled {person.name} by a person are in photos"
                     f" taken before {birthdate} (face {human[0]} first): unassign them or"
                     " correct the date"
                 )
-            released = people_store.release_auto(
-                conn, people_store.faces_before(conn, person.id, birthdate, "auto")
+            released = label_store.release_auto(
+                conn, profile_store.faces_before(conn, person.id, birthdate, "auto")
             )
-        people_store.set_birthdate(conn, person.id, birthdate)
+        profile_store.set_birthdate(conn, person.id, birthdate)
         if released:
             rebuild_prototypes(conn, pack, [person.id])
         event_store.log_event(conn, "birthdate", person.id, None, released)
@@ -286,20 +293,20 @@ def profile(store: Store, person_id: int) -> dict:
     """Cover, birthdate and timeline (photo dates, not detection times) of a person."""
     with store.transaction() as conn:
         person_store.find_person(conn, str(person_id))
-        extras = people_store.person_extras(conn, [person_id])[person_id]
-        extras["timeline"] = people_store.timeline(conn, person_id)
+        extras = profile_store.person_extras(conn, [person_id])[person_id]
+        extras["timeline"] = profile_store.timeline(conn, person_id)
     return extras
 
 
 def extras_of(store: Store, person_ids: list[int]) -> dict[int, dict]:
     with store.transaction() as conn:
-        return people_store.person_extras(conn, person_ids)
+        return profile_store.person_extras(conn, person_ids)
 
 
 def face_facts(store: Store, face_ids: list[int], birthdate: date | None = None) -> dict:
     """Photo date, source and (with a birthdate) the person's age of each face."""
     with store.transaction() as conn:
-        brief = people_store.faces_brief(conn, face_ids)
+        brief = search_store.faces_brief(conn, face_ids)
     for info in brief.values():
         info["age"] = age_on(info["taken_at"], birthdate)
     return brief
@@ -325,15 +332,15 @@ def photos_of(
     if min_faces is not None and max_faces is not None and min_faces > max_faces:
         raise ValueError(f"minFaces {min_faces} is above maxFaces {max_faces}")
     with store.transaction() as conn:
-        wanted = people_store.resolve_persons(conn, list(persons))
-        unwanted = people_store.resolve_persons(conn, list(exclude))
+        wanted = person_photo_store.resolve_persons(conn, list(persons))
+        unwanted = person_photo_store.resolve_persons(conn, list(exclude))
         if set(wanted) & set(unwanted):
             raise ValueError("a person cannot be both wanted and excluded")
-        rows, total = people_store.photos_of(
+        rows, total = person_photo_store.photos_of(
             conn, pack, wanted, unwanted, taken_from, taken_to, min_faces, max_faces,
             limit, offset,
         )  # fmt: skip
-        named = people_store.photo_persons(conn, [r["id"] for r in rows])
+        named = person_photo_store.photo_persons(conn, [r["id"] for r in rows])
     for row in rows:
         row["persons"] = named.get(row["id"], [])
     return rows, total
@@ -342,10 +349,10 @@ def photos_of(
 def photo_detail(store: Store, image_id: int) -> dict:
     """A photo's row with its not-a-face marks (what the photo page can undo)."""
     with store.transaction() as conn:
-        found = people_store.photo(conn, image_id)
+        found = person_photo_store.photo(conn, image_id)
         if found is None:
             raise LookupError(f"no asset {image_id}")
-        marks = people_store.not_a_face_tombstones(conn, image_id)
+        marks = not_a_face_store.not_a_face_tombstones(conn, image_id)
     now = datetime.now().astimezone()
     found["marks"] = [m for m in marks if now - m["created_at"] <= NOT_A_FACE_UNDO]
     return found
@@ -372,9 +379,9 @@ def search(store: Store, pack: str, vector: np.ndarray, limit: int = SEARCH_DEFA
     the face embeddings (bounded: at most SEARCH_EF_SEARCH rows are visited)."""
     limit = max(1, min(int(limit), SEARCH_MAX_FACES))
     with store.transaction() as conn:
-        hits = people_store.nearest_faces(conn, pack, vector, limit + 1, SEARCH_EF_SEARCH)
+        hits = search_store.nearest_faces(conn, pack, vector, limit + 1, SEARCH_EF_SEARCH)
         hits = [(f, s) for f, s in hits if f != exclude_face][:limit]
-        brief = people_store.faces_brief(conn, [f for f, _ in hits])
+        brief = search_store.faces_brief(conn, [f for f, _ in hits])
     faces, best = [], {}
     for face_id, similarity in hits:
         info = brief.get(face_id)
@@ -395,7 +402,7 @@ def search(store: Store, pack: str, vector: np.ndarray, limit: int = SEARCH_DEFA
 
 def face_vector(store: Store, face_id: int, pack: str) -> np.ndarray:
     with store.transaction() as conn:
-        found = people_store.face_embedding(conn, face_id)
+        found = search_store.face_embedding(conn, face_id)
     if found is None:
         raise LookupError(f"face {face_id} has no embedding")
     if found[0] != pack:
@@ -417,12 +424,12 @@ def pair_suggestions(store: Store, pack: str, limit: int) -> list[tuple[int, int
     with store.transaction() as conn:
         version = (
             event_store.labels_version(conn),
-            people_store.centroids_version(conn, pack),
+            pair_store.centroids_version(conn, pack),
         )
         pairs = _candidate_pairs(store, conn, pack, limit * 4, version)
         involved = sorted({p for a, b, _ in pairs for p in (a, b)})
-        different = people_store.different_pairs(conn, involved)
-        together = people_store.pairs_in_one_photo(conn, [(a, b) for a, b, _ in pairs])
+        different = pair_store.different_pairs(conn, involved)
+        together = pair_store.pairs_in_one_photo(conn, [(a, b) for a, b, _ in pairs])
     return [(a, b, s) for a, b, s in pairs if (a, b) not in different | together][:limit]
 
 
@@ -443,9 +450,7 @@ def _candidate_pairs(
     cached = _PAIR_CACHE.get(key)
     if cached is not None and cached[0] == version and cached[1] == count:
         return cached[2]
-    ids, vectors = people_store.person_centroids(
-        conn, pack, PAIR_PROBE_PERSONS, embedding_dim(pack)
-    )
+    ids, vectors = pair_store.person_centroids(conn, pack, PAIR_PROBE_PERSONS, embedding_dim(pack))
     pairs: list[tuple[int, int, float]] = []
     if len(ids) >= 2:
         sims = vectors @ vectors.T
@@ -471,11 +476,11 @@ def answer_pair(store: Store, pack: str, answer: str, person_id: int, other_id: 
         a = person_store.find_person(conn, str(person_id))
         b = person_store.find_person(conn, str(other_id))
         if answer == "no":
-            people_store.mark_different(conn, a.id, b.id)
+            pair_store.mark_different(conn, a.id, b.id)
             event_store.log_event(conn, "different", a.id, None, 0, {"other": b.id})
             return {"operation": "different", "person_id": a.id, "other_person_id": b.id,
                     "faces": 0}  # fmt: skip
-        counts = people_store.face_counts(conn, [a.id, b.id])
+        counts = pair_store.face_counts(conn, [a.id, b.id])
     source, target = (a, b) if counts.get(a.id, 0) < counts.get(b.id, 0) else (b, a)
     done = labels.merge_persons(store, str(source.id), str(target.id), pack)
     return {"operation": "merge", "person_id": target.id, "other_person_id": source.id,
@@ -484,7 +489,7 @@ def answer_pair(store: Store, pack: str, answer: str, person_id: int, other_id: 
 
 def undo_different(store: Store, person_id: int, other_id: int) -> dict:
     with store.transaction() as conn:
-        removed = people_store.unmark_different(conn, person_id, other_id)
+        removed = pair_store.unmark_different(conn, person_id, other_id)
         event_store.log_event(conn, "same_maybe", person_id, None, 0, {"other": other_id})
     return {"removed": removed}
 
@@ -499,7 +504,7 @@ def person_grid(
     if status not in ("active", "hidden", "merged"):
         raise ValueError(f"unknown person status {status!r}")
     with store.transaction() as conn:
-        return people_store.person_grid(conn, query.strip(), status, limit, offset)
+        return listing_store.person_grid(conn, query.strip(), status, limit, offset)
 
 
 def undo_answer(
@@ -515,13 +520,13 @@ def undo_answer(
     persons kept apart (asked again). A merge or a named cluster is undone by hand."""
     with store.transaction() as conn:
         if other_person_id is not None and answer == "no":
-            changed = people_store.unmark_different(conn, person_id, other_person_id)
+            changed = pair_store.unmark_different(conn, person_id, other_person_id)
         elif face_id is not None and answer == "yes":
-            changed = people_store.release_human_label(conn, face_id, person_id)
+            changed = label_store.release_human_label(conn, face_id, person_id)
             if changed:
                 rebuild_prototypes(conn, pack, [person_id])
         elif face_id is not None and answer == "no":
-            changed = people_store.drop_rejection(conn, face_id, person_id)
+            changed = label_store.drop_rejections(conn, [face_id], person_id)
         else:
             raise ValueError("only a face's answer or two persons kept apart can be undone")
         event_store.log_event(
@@ -551,7 +556,7 @@ def person_previews(conn, person_id: int) -> list[str]:
     """The cached previews of a person's photos: forgetting deletes them with the faces."""
     return [
         _preview_path(sha, side)
-        for sha in people_store.person_photo_hashes(conn, person_id)
+        for sha in person_photo_store.person_photo_hashes(conn, person_id)
         for side in PREVIEW_SIDES
     ]
 
@@ -564,7 +569,7 @@ def photo_preview(store: Store, library_root: Path, image_id: int, side: int) ->
     if side not in PREVIEW_SIDES:
         raise ValueError(f"a preview is {' or '.join(map(str, PREVIEW_SIDES))} pixels")
     with store.transaction() as conn:
-        found = people_store.photo(conn, image_id)
+        found = person_photo_store.photo(conn, image_id)
     if found is None:
         raise LookupError(f"no asset {image_id}")
     rel_path = _preview_path(found["sha256"], side)

@@ -27,7 +27,7 @@ from face_assets.store import Connection, Store
 from face_assets.store import clusters as cluster_store
 from face_assets.store import label_events as event_store
 from face_assets.store import labels as label_store
-from face_assets.store import people as people_store
+from face_assets.store import person_profiles as profile_store
 from face_assets.store import persons as person_store
 from face_assets.store import questions as question_store
 from face_assets.store import vectors as vector_store
@@ -153,7 +153,7 @@ def _near_misses(
         return []
     vectors = vector_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))
     rejected = label_store.rejections(conn, face_ids)
-    for face, persons in people_store.born_after_photo(conn, face_ids).items():
+    for face, persons in profile_store.born_after_photo(conn, face_ids).items():
         rejected.setdefault(face, set()).update(persons)  # never suggested before birth
     index = identities.prototype_index(store, pack, rule.projector)
     candidates = index.candidates(rule.vectors(vectors), min_similarity=low)

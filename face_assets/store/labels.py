@@ -160,3 +160,22 @@ def drop_rejections(conn: psycopg.Connection, face_ids: list[int], person_id: in
         "DELETE FROM face_rejections WHERE person_id = %s AND face_id = ANY(%s)",
         (person_id, face_ids),
     ).rowcount
+
+
+def release_auto(conn: psycopg.Connection, face_ids: list[int]) -> int:
+    """Automatic assignments of these faces dropped (human labels untouched)."""
+    return conn.execute(
+        sql.SQL("UPDATE faces SET {} WHERE id = ANY(%s) AND assignment_method = 'auto'").format(
+            CLEARED_ASSIGNMENT
+        ),
+        (face_ids,),
+    ).rowcount
+
+
+def release_human_label(conn: psycopg.Connection, face_id: int, person_id: int) -> int:
+    """Undo a "yes": the face leaves the person without a rejection (nothing was refused)."""
+    return conn.execute(
+        "UPDATE faces SET person_id = NULL, assignment_method = NULL, assigned_at = NULL,"
+        " updated_at = now() WHERE id = %s AND person_id = %s AND assignment_method = 'human'",
+        (face_id, person_id),
+    ).rowcount

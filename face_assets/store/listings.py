@@ -214,3 +214,29 @@ def face_thumb_path(conn: psycopg.Connection, face_id: int) -> str | None:
     """A face's thumbnail path relative to the media root; None for an unknown face."""
     row = conn.execute("SELECT thumb_path FROM faces WHERE id = %s", (face_id,)).fetchone()
     return None if row is None else row[0]
+
+
+def person_grid(
+    conn: psycopg.Connection, query: str, status: str, limit: int, offset: int
+) -> tuple[list[dict], int]:
+    """A page of persons of one status whose name contains `query` (case-insensitive), most
+    faces first, with their cover face and counts; and how many match."""
+    pattern = (
+        "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    )
+    rows = conn.execute(
+        "SELECT p.id, p.name, p.status, p.merged_into, p.birthdate,"
+        " (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS faces,"
+        " (SELECT count(*) FROM faces f WHERE f.person_id = p.id"
+        "   AND f.assignment_method = 'human'),"
+        " COALESCE((SELECT c.id FROM faces c WHERE c.id = p.feature_face_id"
+        "   AND c.person_id = p.id), (SELECT b.id FROM faces b WHERE b.person_id = p.id"
+        "   ORDER BY b.quality DESC NULLS LAST, b.id LIMIT 1)),"
+        " count(*) OVER ()"
+        " FROM persons p WHERE p.status = %s AND lower(p.name) LIKE %s"
+        " ORDER BY faces DESC, lower(p.name), p.id LIMIT %s OFFSET %s",
+        (status, pattern, limit, offset),
+    ).fetchall()
+    keys = ("id", "name", "status", "merged_into", "birthdate", "faces", "human", "cover")
+    total = rows[0][8] if rows else 0
+    return [dict(zip(keys, r[:8], strict=True)) for r in rows], int(total)

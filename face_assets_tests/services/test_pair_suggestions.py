@@ -6,7 +6,7 @@ import numpy as np
 
 from face_assets.services import people
 from face_assets.store import Store
-from face_assets.store import people as people_store
+from face_assets.store import person_pairs as pair_store
 from face_assets.store import prototypes as prototype_store
 
 PACK = "buffalo_s"
@@ -33,9 +33,9 @@ def test_pair_suggestions_reuse_the_probe_until_centroids_or_labels_change(
              (c, "centroid", None, other)],
         )  # fmt: skip
     probes = []
-    real = people_store.person_centroids
+    real = pair_store.person_centroids
     monkeypatch.setattr(
-        people_store, "person_centroids", lambda *args: probes.append(1) or real(*args)
+        pair_store, "person_centroids", lambda *args: probes.append(1) or real(*args)
     )
     first = people.pair_suggestions(store, PACK, 5)
     assert [(x, y) for x, y, _ in first] == [(a, b)] and first[0][2] > 0.9

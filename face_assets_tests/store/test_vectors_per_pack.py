@@ -9,7 +9,7 @@ import pytest
 
 from face_assets.store import Store, bulk, db
 from face_assets.store import faces as face_store
-from face_assets.store import people as people_store
+from face_assets.store import person_pairs as pair_store
 from face_assets.store import prototypes as prototype_store
 from face_assets.store import track_clusters as track_cluster_store
 from face_assets.store import vectors as vector_store
@@ -130,5 +130,5 @@ def test_empty_pack_reads_have_the_width_their_caller_names(store: Store):
                 conn, "dlib_resnet", 0.0, dim, []
             )
             assert ids == [] and sums.shape == (0, dim) and sizes.shape == (0,)
-            ids, x = people_store.person_centroids(conn, "dlib_resnet", 10, dim)
+            ids, x = pair_store.person_centroids(conn, "dlib_resnet", 10, dim)
             assert ids == [] and x.shape == (0, dim) and x.dtype == np.float32

@@ -1,0 +1,77 @@
+"""SQL for faces a person draws on a photo: one drawer a photo at a time (an advisory lock),
+the photo's boxes to check overlap against, and the face stored like a detected one."""
+
+from __future__ import annotations
+
+import numpy as np
+import psycopg
+
+DRAWING_LOCK_CLASS = 23_013  # advisory-lock class (migration 0013's feature): one drawer a photo
+
+
+def lock_photo_for_drawing(conn: psycopg.Connection, image_id: int) -> None:
+    """Serialise faces drawn on one photo until the transaction ends: two people drawing the
+    same box at once would otherwise both pass the overlap check and store the face twice."""
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(%s, (%s::bigint %% 2147483647)::int)",
+        (DRAWING_LOCK_CLASS, image_id),
+    )
+
+
+def photo_boxes(conn: psycopg.Connection, image_id: int, pack: str) -> list[tuple[int, list]]:
+    """(face id, x1 y1 x2 y2) of a photo's faces of a pack."""
+    rows = conn.execute(
+        "SELECT id, bbox FROM faces WHERE image_id = %s AND pack = %s ORDER BY id",
+        (image_id, pack),
+    ).fetchall()
+    return [(r[0], [float(v) for v in r[1]]) for r in rows]
+
+
+def insert_manual_face(
+    conn: psycopg.Connection,
+    image_id: int,
+    pack: str,
+    month: str,
+    bbox: tuple[float, float, float, float],
+    landmarks: np.ndarray,
+    det_score: float,
+    crop_path: str,
+    thumb_path: str,
+    quality: tuple,
+) -> int:
+    """A face a person drew: stored like a detected one, marked source 'manual'."""
+    x1, y1, x2, y2 = bbox
+    index = conn.execute(
+        "SELECT COALESCE(max(face_index) + 1, 0) FROM faces WHERE image_id = %s AND pack = %s",
+        (image_id, pack),
+    ).fetchone()[0]
+    return conn.execute(
+        "INSERT INTO faces (image_id, pack, month, face_index, bbox_x, bbox_y, bbox_w, bbox_h,"
+        " bbox, landmarks, det_score, crop_path, thumb_path, quality, quality_confidence,"
+        " quality_size, quality_blur, quality_pose, blur_variance, yaw_ratio, source)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+        " %s, 'manual') RETURNING id",
+        (
+            image_id,
+            pack,
+            month,
+            index,
+            round(x1),
+            round(y1),
+            round(x2 - x1),
+            round(y2 - y1),
+            [float(v) for v in bbox],
+            [float(v) for v in np.asarray(landmarks).reshape(-1)],
+            float(det_score),
+            crop_path,
+            thumb_path,
+            *quality,
+        ),
+    ).fetchone()[0]
+
+
+def store_embedding(conn: psycopg.Connection, face_id: int, pack: str, vector: np.ndarray) -> None:
+    conn.execute(
+        "INSERT INTO face_embeddings (face_id, pack, embedding) VALUES (%s, %s, %s::vector)",
+        (face_id, pack, np.asarray(vector, dtype=np.float32).tolist()),
+    )
