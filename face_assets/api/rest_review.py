@@ -43,6 +43,11 @@ def review_questions(
                 other_person_id=q.other_person_id,
                 other_person_name=q.other_person_name,
                 other_face_ids=list(q.other_face_ids),
+                track_id=q.track_id,
+                video=q.video,
+                time_s=q.time_s,
+                track_faces=q.track_faces,
+                caption=q.caption,
             )
             for q in found
         ],
@@ -55,7 +60,7 @@ def review_answer(request: Request, body: s.AnswerRequest) -> s.AnswerResponse:
     state = request.app.state
     result = review_queue.answer(
         state.store, state.pack, body.answer, body.person_id, body.face_id, body.cluster_id,
-        body.other_person_id,
+        body.other_person_id, body.track_id,
     )  # fmt: skip
     labelled(request)
     faces = result.get("faces", result.get("faces_rejected", 1))

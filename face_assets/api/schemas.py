@@ -326,9 +326,9 @@ class ClusteringResultResponse(Camel):
 
 
 class Question(Camel):
-    kind: Literal["face", "cluster", "persons"] = Field(
+    kind: Literal["face", "cluster", "persons", "track"] = Field(
         description="face: is this face X?; cluster: is this cluster X?; persons: are X and"
-        " the other person the same?"
+        " the other person the same?; track: is this video track (all of it) X?"
     )
     person_id: int
     person_name: str
@@ -345,6 +345,17 @@ class Question(Camel):
     )
     other_person_name: str | None = None
     other_face_ids: list[int] = Field(default_factory=list)
+    track_id: int | None = Field(
+        default=None,
+        description="kind 'track': the track, shown by its best frame"
+        " (/api/v1/faces/tracks/{trackId}/thumbnail)",
+    )
+    video: str | None = Field(default=None, description="kind 'track': the clip's library path")
+    time_s: float | None = Field(default=None, description="the best frame's time in the clip")
+    track_faces: int = Field(default=0, description="kind 'track': frames kept in the track")
+    caption: str | None = Field(
+        default=None, description="kind 'track': the clip's name and the time, 'clip.mp4 at 0:04'"
+    )
 
 
 class QueueResponse(Camel):
@@ -361,6 +372,9 @@ class AnswerRequest(Camel):
     cluster_id: str | None = Field(default=None, pattern=CLUSTER_ID_PATTERN)
     other_person_id: int | None = Field(
         default=None, description="a 'persons' question: yes merges the two, no keeps them apart"
+    )
+    track_id: int | None = Field(
+        default=None, description="a 'track' question: yes names the whole track, no rejects it"
     )
 
 

@@ -1,12 +1,17 @@
 """The "Is this X?" queue: the questions whose answers teach the system most, least sure first.
 
-Four kinds of question, each answered yes or no by a person at the review page:
+Five kinds of question, each answered yes or no by a person at the review page:
 - an automatic assignment just above the matching threshold ("is this face X?"),
 - an unassigned face whose nearest person is near the threshold ("is this face X?"): just
   below it, or just above before an assignment run (naming someone refreshes the queue),
 - a cluster whose centroid is near a known person's centroid (a merge suggestion),
 - two persons whose centroids are close ("are X and Y the same person?", services/people.py):
-  yes merges them, no is a lasting "different".
+  yes merges them, no is a lasting "different",
+- a video track whose mean is near a person's centroid ("is this X?" about the whole track,
+  shown once as its best frame, never as its many frames): borderline automatic track
+  assignments and unassigned tracks in the unsure band, measured as track assignment measures
+  them (raw ArcFace against the centroids, the pack's threshold); yes names the whole track,
+  no is the track's lasting "not this person" (video_track_rejections).
 The threshold and the space are the assignments' own (services/matching.py): with a promoted
 projection head, near misses are measured in its space against its calibrated threshold.
 Every answer is a labelling operation: yes labels (label_faces / label_cluster), no records
@@ -21,16 +26,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from face_assets.defaults import QUALITY_GATE
-from face_assets.services import identities, labels, matching, people
-from face_assets.services.views import SAMPLE_FACES
-from face_assets.store import Connection, Store
+from face_assets.services import identities, labels, matching, people, videos
+from face_assets.services.views import SAMPLE_FACES, clip_time
+from face_assets.store import Connection, Store, track_review
 from face_assets.store import clusters as cluster_store
 from face_assets.store import label_events as event_store
 from face_assets.store import labels as label_store
 from face_assets.store import person_profiles as profile_store
 from face_assets.store import persons as person_store
+from face_assets.store import prototypes as prototype_store
 from face_assets.store import questions as question_store
 from face_assets.store import vectors as vector_store
+from face_assets.vision.packs import embedding_dim
 
 # How far from the threshold a similarity still counts as "unsure" (cosine). buffalo_s's
 # threshold is 0.40 and same-person pairs mostly score above 0.5 (README, measured), so a
@@ -41,6 +48,7 @@ UNSURE_BAND = 0.10
 MERGE_SUGGESTION_MIN = 0.30
 NEAR_MISS_PROBES = 2000  # best unassigned faces matched against the prototypes: bounded cost
 CLUSTERS_PROBED = 200  # largest clusters compared with the persons' centroids
+TRACK_PROBES = 2000  # longest tracks no human named, matched against the centroids
 DEFAULT_QUESTIONS = 20
 
 
@@ -49,7 +57,7 @@ class Question:
     """One question: kind 'face' (face_id set), 'cluster' (cluster_id set) or 'persons'
     (other_person_id set)."""
 
-    kind: str
+    kind: str  # 'face', 'cluster', 'persons' or 'track'
     person_id: int
     person_name: str
     similarity: float
@@ -63,6 +71,11 @@ class Question:
     other_person_id: int | None = None  # kind 'persons': the person that may be the same
     other_person_name: str | None = None
     other_face_ids: tuple[int, ...] = ()
+    track_id: int | None = None  # kind 'track': the whole track, shown by its best frame
+    video: str | None = None  # the track's clip (library path)
+    time_s: float | None = None  # the best frame's time in the clip
+    track_faces: int = 0  # frames kept in the track
+    caption: str | None = None  # "clip.mp4 at 0:04", as the review pages say where it is
 
 
 def questions(
@@ -106,6 +119,7 @@ def questions(
                     ),
                 )
             )
+        found.extend(_unsure_tracks(conn, rule, limit))
     pairs = people.pair_suggestions(store, pack, limit)
     with store.transaction() as conn:
         names = person_store.person_names(conn, sorted({p for a, b, _ in pairs for p in (a, b)}))
@@ -114,7 +128,8 @@ def questions(
                 Question("persons", a, names[a], sim, abs(sim - threshold),
                          other_person_id=b, other_person_name=names[b])
             )  # fmt: skip
-        found.sort(key=lambda q: (q.uncertainty, q.kind, q.face_id or 0, q.cluster_id or ""))
+        found.sort(key=lambda q: (q.uncertainty, q.kind, q.face_id or 0, q.cluster_id or "",
+                                  q.track_id or 0))  # fmt: skip
         found = found[:limit]
         wanted = {q.person_id for q in found} | {q.other_person_id for q in found}
         samples = {
@@ -132,6 +147,51 @@ def questions(
         )
         for q in found
     ]
+
+
+def _unsure_tracks(conn: Connection, rule: matching.MatchingRule, limit: int) -> list[Question]:
+    """Tracks a human has not named whose nearest person is unsure: an automatic track
+    assignment within the band above the threshold, or an unassigned track within the band
+    around it. Each track is one question (its stored quality-weighted mean), matched as
+    track assignment matches it (raw ArcFace, the active persons' centroids, the pack's
+    threshold); persons a human rejected for the track are never asked. TRACK_PROBES longest
+    tracks at most, so the cost stays bounded."""
+    pack, threshold = rule.pack, rule.pack_threshold
+    person_ids, centroids = prototype_store.prototype_centroids(conn, pack, embedding_dim(pack))
+    tracks = track_review.queue_tracks(conn, pack, TRACK_PROBES)
+    if not person_ids or not tracks:
+        return []
+    rejected = track_review.rejected_persons(conn, [t for t, _, _ in tracks])
+    sims = np.stack([emb for _, emb, _ in tracks]) @ centroids.T
+    column = {p: j for j, p in enumerate(person_ids)}
+    found = []
+    for i, (track, _, current) in enumerate(tracks):
+        if current is not None:  # assigned by the machine: is it really them?
+            if current not in column:
+                continue
+            person, sim = int(current), float(sims[i, column[current]])
+            unsure = threshold <= sim < threshold + UNSURE_BAND
+        else:
+            allowed = [j for j, p in enumerate(person_ids) if p not in rejected.get(track, ())]
+            if not allowed:
+                continue
+            j = max(allowed, key=lambda k: (sims[i, k], -person_ids[k]))
+            person, sim = person_ids[j], float(sims[i, j])
+            unsure = threshold - UNSURE_BAND <= sim < threshold + UNSURE_BAND
+        if unsure:
+            found.append((abs(sim - threshold), track, person, sim, current is not None))
+    found.sort()
+    found = found[:limit]
+    facts = track_review.track_facts(conn, [t for _, t, _, _, _ in found])
+    names = person_store.person_names(conn, sorted({p for _, _, p, _, _ in found}))
+    return [
+        Question("track", person, names[person], sim, gap, assigned=assigned, track_id=track,
+                 video=facts[track]["video"], time_s=facts[track]["time_s"],
+                 track_faces=facts[track]["face_count"],
+                 caption=clip_time(facts[track]["video"], facts[track]["time_s"]))
+        for gap, track, person, sim, assigned in found
+        if track in facts
+    ]  # fmt: skip
 
 
 def _near_misses(
@@ -178,10 +238,15 @@ def answer(
     face_id: int | None = None,
     cluster_id: str | None = None,
     other_person_id: int | None = None,
+    track_id: int | None = None,
 ) -> dict:
     """Apply a yes/no answer as a labelling operation; returns what it did."""
     if answer not in ("yes", "no"):
         raise ValueError("an answer is 'yes' or 'no' (skipping changes nothing)")
+    if track_id is not None:
+        if face_id is not None or cluster_id is not None or other_person_id is not None:
+            raise ValueError("a question is about one face, one cluster, one track or two persons")
+        return answer_track(store, answer, person_id, track_id)
     if other_person_id is not None:
         if face_id is not None or cluster_id is not None:
             raise ValueError("a question is about one face, one cluster or two persons")
@@ -206,6 +271,20 @@ def answer(
     if current == person.id:
         return {"operation": "unassign", **labels.unassign_face(store, face_id)}
     return {"operation": "reject_face", **reject_faces(store, [face_id], person.id)}
+
+
+def answer_track(store: Store, answer: str, person_id: int, track_id: int) -> dict:
+    """yes: the whole track is the person (a human's label); no: the whole track is not them,
+    for good (it leaves them if the machine had given it)."""
+    with store.transaction() as conn:
+        person = person_store.find_person(conn, person_id)
+    if answer == "yes":
+        done = videos.label_track(store, track_id, person.name)
+        return {"operation": "label_track", **done}
+    done = videos.reject_track(store, track_id, person.id)
+    with store.transaction() as conn:
+        faces = track_review.track_facts(conn, [track_id]).get(track_id, {}).get("face_count", 0)
+    return {"operation": "reject_track", **done, "faces": faces}
 
 
 def reject_faces(store: Store, face_ids: list[int], person_id: int) -> dict:

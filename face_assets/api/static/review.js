@@ -93,6 +93,7 @@
   function key(q) {
     if (q.kind === "face") return "f" + q.faceId;
     if (q.kind === "persons") return "p" + q.personId + "_" + q.otherPersonId;
+    if (q.kind === "track") return "t" + q.trackId;
     return "c" + q.clusterId;
   }
 
@@ -122,6 +123,24 @@
     return div;
   }
 
+  function trackColumn(q) {
+    // A whole video track, shown once by its best frame, with the clip and the time in it.
+    const div = document.createElement("div");
+    const p = document.createElement("p");
+    p.textContent = "This video track (" + q.trackFaces + " frames, named as a whole)";
+    const img = document.createElement("img");
+    img.src = "/thumb/track/" + Number(q.trackId);
+    img.alt = "video track " + Number(q.trackId);
+    const caption = document.createElement("p");
+    caption.className = "meta when";
+    caption.textContent = q.caption || "";
+    const thumbs = document.createElement("div");
+    thumbs.className = "thumbs";
+    thumbs.appendChild(img);
+    div.append(p, thumbs, caption);
+    return div;
+  }
+
   function show() {
     box.replaceChildren();
     box.dataset.key = "";
@@ -145,6 +164,9 @@
     if (q.kind === "persons") {
       h.textContent = "Are " + q.personName + " and " + q.otherPersonName + " the same person?";
       row.append(column(q.personName, q.personFaceIds, true), column(q.otherPersonName, q.otherFaceIds, true));
+    } else if (q.kind === "track") {
+      h.textContent = "Is this " + q.personName + "?";
+      row.append(trackColumn(q), column(q.personName, q.personFaceIds, true));
     } else if (q.kind === "face") {
       h.textContent = "Is this " + q.personName + "?";
       row.append(column("This face (open it for the whole photo)", [q.faceId], true), column(q.personName, q.personFaceIds, true));
@@ -170,6 +192,7 @@
   function said(q, kind) {
     if (q.kind === "persons") return kind === "yes" ? "Merged " + q.otherPersonName + " and " + q.personName + "." : "Kept " + q.personName + " and " + q.otherPersonName + " apart; not asked again.";
     if (q.kind === "cluster") return kind === "yes" ? "Named the cluster " + q.personName + "." : "The cluster is not " + q.personName + "; not asked again.";
+    if (q.kind === "track") return kind === "yes" ? "Named the whole video track " + q.personName + "." : "The video track is not " + q.personName + "; not asked again.";
     return kind === "yes" ? "Named the face " + q.personName + "." : "The face is not " + q.personName + "; not asked again.";
   }
 
@@ -187,6 +210,7 @@
     const payload = { answer: kind, personId: q.personId };
     if (q.kind === "face") payload.faceId = q.faceId;
     else if (q.kind === "persons") payload.otherPersonId = q.otherPersonId;
+    else if (q.kind === "track") payload.trackId = q.trackId;
     else payload.clusterId = q.clusterId;
     return payload;
   }
