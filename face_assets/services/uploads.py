@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from face_assets.library import list_library, scanned_file
+from face_assets.library import LibraryEntry, list_library, scanned_file
 from face_assets.store import Store
 from face_assets.store import images as image_store
 
@@ -18,6 +18,34 @@ class PendingFile:
     size: int
     mtime_ns: int
     month: str
+
+
+class PendingScan:
+    """One sensor tick's pending files (photos or clips), each with its month: reused from an
+    earlier tick (`known`, same size and mtime), else the file time of a file that cannot be
+    used, else read from the file, at most `max_reads` reads; the rest wait for a later tick."""
+
+    def __init__(self, known: dict[str, PendingFile], max_reads: int, month_of: Callable):
+        self.known, self.max_reads, self.month_of = known, max_reads, month_of
+        self.pending: list[PendingFile] = []
+        self.deferred = 0
+        self.reads = 0
+
+    def add(self, entry: LibraryEntry, read_month: Callable[[], str]) -> None:
+        """Count one new or changed library entry; `read_month` opens the file for its month."""
+        seen = self.known.get(entry.rel_path)
+        if seen and (seen.size, seen.mtime_ns) == (entry.size, entry.mtime_ns):
+            self.pending.append(seen)
+            return
+        if entry.problem is not None:
+            month = self.month_of(entry.mtime)
+        elif self.reads >= self.max_reads:
+            self.deferred += 1
+            return
+        else:
+            self.reads += 1
+            month = read_month()
+        self.pending.append(PendingFile(entry.rel_path, entry.size, entry.mtime_ns, month))
 
 
 def pending_uploads(
@@ -35,22 +63,10 @@ def pending_uploads(
     """
     with store.transaction() as conn:
         cache = image_store.cached_files(conn)
-    pending, deferred, reads = [], 0, 0
+    scan = PendingScan(known, max_reads, month_of)
     for entry in list_library(library_root):
         cached = cache.get(entry.rel_path)
         if cached and (cached.size, cached.mtime_ns) == (entry.size, entry.mtime_ns):
             continue
-        seen = known.get(entry.rel_path)
-        if seen and (seen.size, seen.mtime_ns) == (entry.size, entry.mtime_ns):
-            pending.append(seen)
-            continue
-        if entry.problem is not None:
-            month = month_of(entry.mtime)
-        elif reads >= max_reads:
-            deferred += 1
-            continue
-        else:
-            reads += 1
-            month = scanned_file(library_root, entry, month_of).file.month
-        pending.append(PendingFile(entry.rel_path, entry.size, entry.mtime_ns, month))
-    return pending, deferred
+        scan.add(entry, lambda entry=entry: scanned_file(library_root, entry, month_of).file.month)
+    return scan.pending, scan.deferred

@@ -24,7 +24,7 @@ from face_assets.identity.track_units import resolve_track_assignments
 from face_assets.library import list_videos
 from face_assets.services import exports
 from face_assets.services.progress import PROGRESS_LOG_SECONDS
-from face_assets.services.uploads import PendingFile
+from face_assets.services.uploads import PendingFile, PendingScan
 from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
 from face_assets.store import face_exports as export_store
@@ -129,7 +129,7 @@ def pending_videos(
     one sensor tick is bounded. Returns the pending clips and how many were left for later."""
     with store.transaction() as conn:
         states = harvest_store.harvest_states(conn, pack)
-    pending, deferred, reads = [], 0, 0
+    scan = PendingScan(known, max_reads, month_of)
     for entry in list_videos(library_root):
         state = states.get(entry.rel_path)
         if state is not None and (state.byte_size, state.mtime_ns) == (entry.size, entry.mtime_ns):
@@ -137,27 +137,22 @@ def pending_videos(
                 state.harvested and _same_file(state.harvested_file, entry)
             ):
                 continue
-            pending.append(PendingFile(entry.rel_path, entry.size, entry.mtime_ns, state.month))
+            scan.pending.append(
+                PendingFile(entry.rel_path, entry.size, entry.mtime_ns, state.month)
+            )
             continue
-        seen = known.get(entry.rel_path)
-        if seen and (seen.size, seen.mtime_ns) == (entry.size, entry.mtime_ns):
-            pending.append(seen)
-            continue
-        if entry.problem is not None:
-            month = month_of(entry.mtime)
-        elif reads >= max_reads:
-            deferred += 1
-            continue
-        else:
-            reads += 1
-            path = Path(library_root) / entry.rel_path
-            try:
-                taken, _ = captured_at(probe_video(path), path)
-            except VideoRejected:
-                taken = entry.mtime  # registration records the reason; the file time files it
-            month = month_of(taken)
-        pending.append(PendingFile(entry.rel_path, entry.size, entry.mtime_ns, month))
-    return pending, deferred
+        scan.add(entry, lambda entry=entry: _probed_month(library_root, entry, month_of))
+    return scan.pending, scan.deferred
+
+
+def _probed_month(library_root: Path, entry, month_of: Callable) -> str:
+    """A clip's month from its container's creation time (the file time when it has none)."""
+    path = Path(library_root) / entry.rel_path
+    try:
+        taken, _ = captured_at(probe_video(path), path)
+    except VideoRejected:
+        taken = entry.mtime  # registration records the reason; the file time files it
+    return month_of(taken)
 
 
 def _same_harvest(done: dict, params: dict) -> bool:
