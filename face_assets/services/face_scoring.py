@@ -44,18 +44,7 @@ def score_faces(
             for face, crop in found:
                 x1, y1, x2, y2 = face.bbox
                 parts = quality_parts(face.det_score, x2 - x1, y2 - y1, crop, face.landmarks)
-                rows.append(
-                    (
-                        face.face_id,
-                        parts.quality,
-                        parts.confidence,
-                        parts.size,
-                        parts.blur,
-                        parts.pose,
-                        parts.blur_variance,
-                        parts.yaw_ratio,
-                    )
-                )
+                rows.append((face.face_id, *parts.values()))
             with store.transaction() as conn:
                 face_store.store_quality(conn, rows)
             stats.faces += len(rows)

@@ -6,6 +6,7 @@ Each part is computed from real measurements of the face (box, aligned crop, lan
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -35,6 +36,10 @@ class QualityParts:
     pose: float
     blur_variance: float
     yaw_ratio: float
+
+    def values(self) -> tuple[float, ...]:
+        """The score and its parts in the order above (the order the store writes them)."""
+        return dataclasses.astuple(self)
 
 
 def size_score(width: float, height: float) -> float:
