@@ -3,11 +3,16 @@ ingested faces (`real_store`), with the real buffalo_s models."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -40,6 +45,34 @@ class Live:
 
     def anonymous(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kwargs)
+
+
+CLIP_STAMP = 1_700_000_000  # 2023-11: a test clip carries no container time, so its file time
+
+
+@contextlib.contextmanager
+def harvested_clip(
+    store: Store, library_root: Path, faces_real: Path, models, rel_path: str, a: float, bc: float
+) -> Iterator[None]:
+    """A scene clip (vision/clips.scene_clip: A for `a` s, then B and C for `bc` s) at rel_path
+    in a new folder of the library, filed in 2023-11 by its file time, registered and harvested
+    (every 12th frame); the folder is removed afterwards."""
+    from face_assets.defs.partitions import partition_of
+    from face_assets.services import videos
+    from face_assets.vision.harvest_rules import HarvestConfig
+    from face_assets_tests.vision import clips
+
+    path = library_root / rel_path
+    path.parent.mkdir()
+    try:
+        clips.scene_clip(path, faces_real, a, bc)
+        os.utime(path, (CLIP_STAMP, CLIP_STAMP))
+        videos.register_videos(store, library_root, partition_of)
+        config = HarvestConfig(sample_interval=12)
+        videos.harvest_month(store, library_root, "2023-11", models, config)
+        yield
+    finally:
+        shutil.rmtree(path.parent)
 
 
 def free_port() -> int:

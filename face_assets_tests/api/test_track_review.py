@@ -8,23 +8,25 @@ checked in the store. Set FACE_ASSETS_SCREENSHOTS=DIR to keep the screenshots (1
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import pytest
 
 from face_assets.api import create_app
 from face_assets.defs.launcher import DagsterRuns
-from face_assets.defs.partitions import partition_of
 from face_assets.services import videos
-from face_assets.vision.harvest_rules import HarvestConfig
-from face_assets_tests.api.conftest import PACK, TOKEN, Live, one_row, start, stop
+from face_assets_tests.api.conftest import (
+    PACK,
+    TOKEN,
+    Live,
+    harvested_clip,
+    one_row,
+    start,
+    stop,
+)
 from face_assets_tests.api.test_people_pages import PHONE, shot
 from face_assets_tests.chromium import system_chromium
-from face_assets_tests.vision import clips
 
-STAMP = 1_700_000_000  # 2023-11: the clip carries no container time, so the file time
 CLIP = "track_pages/scene.mp4"
 TWO, ONE = "clu_clip_two", "clu_clip_one"  # tracks A and C together; B alone
 CAPTION = re.compile(r"scene\.mp4 at 0:0\d")
@@ -34,14 +36,8 @@ CAPTION = re.compile(r"scene\.mp4 at 0:0\d")
 def clip_site(real_store, real_library, shared_data, face_models):
     """The real library plus one 5 s clip (A alone, a cut, B and C side by side), harvested;
     A's and C's tracks put in one cluster (a reviewer must untick C), B's in another."""
-    folder = real_library.root / "track_pages"
-    folder.mkdir()
-    try:
-        clips.scene_clip(folder / "scene.mp4", shared_data / "faces_real", 2.0, 3.0)
-        os.utime(folder / "scene.mp4", (STAMP, STAMP))
-        videos.register_videos(real_store, real_library.root, partition_of)
-        config = HarvestConfig(sample_interval=12)
-        videos.harvest_month(real_store, real_library.root, "2023-11", face_models, config)
+    faces_real = shared_data / "faces_real"
+    with harvested_clip(real_store, real_library.root, faces_real, face_models, CLIP, 2.0, 3.0):
         tracks = videos.clip_tracks(real_store, rel_path=CLIP)["tracks"]
         assert len(tracks) == 3  # A, then B and C (B left of C: tracked in that order)
         a, b, c = (t["track_id"] for t in tracks)
@@ -57,8 +53,6 @@ def clip_site(real_store, real_library, shared_data, face_models):
             yield Live(f"http://127.0.0.1:{port}", port, real_store, app, [], []), (a, b, c)
         finally:
             stop(server, thread)
-    finally:
-        shutil.rmtree(folder)
 
 
 @pytest.fixture(scope="module")

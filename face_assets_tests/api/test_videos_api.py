@@ -3,7 +3,6 @@ and seed 004's POST /jobs/faces_embed queued as a Dagster run whose status is re
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import httpx
@@ -11,28 +10,17 @@ from dagster import DagsterInstance
 
 from face_assets.api import create_app
 from face_assets.defs.launcher import DagsterRuns
-from face_assets.defs.partitions import partition_of
 from face_assets.services import videos
-from face_assets.vision.harvest_rules import HarvestConfig
-from face_assets_tests.api.conftest import PACK, TOKEN, start, stop
+from face_assets_tests.api.conftest import PACK, TOKEN, harvested_clip, start, stop
 from face_assets_tests.conftest import REPO_ROOT
-from face_assets_tests.vision import clips
 
 API = "/api/v1/faces"
-STAMP = 1_700_000_000  # 2023-11
 
 
 def test_tracks_and_the_faces_embed_job(real_store, real_library, shared_data, face_models,
                                         tmp_path):  # fmt: skip
-    folder = real_library.root / "api_clips"
-    folder.mkdir()
-    try:
-        clips.scene_clip(folder / "two.mp4", shared_data / "faces_real", 2.0, 2.0)
-        os.utime(folder / "two.mp4", (STAMP, STAMP))
-        videos.register_videos(real_store, real_library.root, partition_of)
-        videos.harvest_month(
-            real_store, real_library.root, "2023-11", face_models, HarvestConfig(sample_interval=12)
-        )
+    with harvested_clip(real_store, real_library.root, shared_data / "faces_real", face_models,
+                        "api_clips/two.mp4", 2.0, 2.0):  # fmt: skip
         home = tmp_path / "dagster_home"
         home.mkdir()
         shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
@@ -79,5 +67,3 @@ def test_tracks_and_the_faces_embed_job(real_store, real_library, shared_data, f
         config = run.run_config["ops"]
         assert config["video_faces"]["config"]["max_crops_per_track"] == 10
         assert config["faces_export"]["config"]["save_crops"] is True
-    finally:
-        shutil.rmtree(folder)
