@@ -35,7 +35,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from collections import Counter
@@ -46,6 +45,7 @@ warnings.filterwarnings("ignore")
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 
 import numpy as np
+from _work import embedded_work
 
 from face_assets.defaults import QUALITY_GATE, RECOGNITION_BATCH
 from face_assets.defs.partitions import partition_of
@@ -64,7 +64,6 @@ from face_assets.services import (
 )
 from face_assets.store import (
     Store,
-    db,
 )
 from face_assets.store.faces import vector_array
 from face_assets.vision.models import load_face_models
@@ -502,12 +501,9 @@ def main() -> int:
     extras = [GROUP_PHOTO] if GROUP_PHOTO.is_file() else []
     rng = None if args.seed is None else np.random.default_rng(args.seed)
 
-    work = Path(tempfile.mkdtemp(prefix="bench_identity_"))
-    pgdata = work / "pgdata"
-    try:
+    with embedded_work("bench_identity_") as (work, store):
         library = work / "library"
         truth = library_of(photos, extras, library)
-        store = Store(db.embedded_database_url(pgdata), work)
         models = load_face_models(args.pack, ("CPUExecutionProvider",))
         months = ingested_months(models, store, library)
         ingest_s = time.perf_counter() - started
@@ -693,9 +689,6 @@ def main() -> int:
             "seconds": time.perf_counter() - started,
         }
         print(json.dumps(rounded(figures)))
-    finally:
-        db.stop_embedded_server(pgdata)
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

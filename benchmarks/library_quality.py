@@ -37,7 +37,6 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from collections import Counter
@@ -47,12 +46,14 @@ import numpy as np
 
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 
+from _work import embedded_work
+
 from face_assets.cli import pipeline
 from face_assets.defaults import QUALITY_GATE
 from face_assets.identity import clustering, knn, linkage, metrics
 from face_assets.library import IMAGE_EXTENSIONS
 from face_assets.services import clusters, labels
-from face_assets.store import Store, db
+from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
 from face_assets.store import vectors as vector_store
 from face_assets.vision.packs import cluster_bar
@@ -203,16 +204,13 @@ def main() -> int:
             subset_rows(dict(cached), args.subsets, args.draws)
         return 0
     data_dir = Path(args.data_dir).resolve()
-    work = Path(tempfile.mkdtemp(prefix="bench_library_"))
     os.environ.pop("DAGSTER_HOME", None)  # an ephemeral instance per run
-    try:
+    with embedded_work("bench_library_") as (work, store):
         library = work / "library"
         truth = library_of(data_dir, library)
-        url = db.embedded_database_url(work / "pgdata")
-        os.environ["FACE_ASSETS_DATABASE_URL"] = url
+        os.environ["FACE_ASSETS_DATABASE_URL"] = store.database_url
         os.environ["FACE_ASSETS_HOME"] = str(work)
         os.environ["FACE_ASSETS_PACK"] = PACK
-        store = Store(url, work)
         started = time.perf_counter()
         done = pipeline.run_ingest(library)
         ingest_s = time.perf_counter() - started
@@ -316,9 +314,6 @@ def main() -> int:
             **assign,
         }
         print(json.dumps(result))
-    finally:
-        db.stop_embedded_server(work / "pgdata")
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

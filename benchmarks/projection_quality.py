@@ -29,10 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from collections import Counter, defaultdict
@@ -46,6 +44,7 @@ import identity_quality
 import numpy as np
 import projection_timing
 import torch
+from _work import embedded_work
 
 from face_assets.defaults import QUALITY_GATE
 from face_assets.identity import clustering, metrics, projection, verification
@@ -53,7 +52,6 @@ from face_assets.identity.devices import resolve_torch_device
 from face_assets.services import labels, training
 from face_assets.store import (
     Store,
-    db,
 )
 from face_assets.vision.models import load_face_models
 from face_assets.vision.packs import person_threshold
@@ -331,11 +329,8 @@ def main() -> int:
     data_dir = Path(args.data_dir).resolve()
     photos = identity_quality.photos_by_identity(data_dir)
 
-    work = Path(tempfile.mkdtemp(prefix="bench_projection_"))
-    pgdata = work / "pgdata"
-    try:
+    with embedded_work("bench_projection_") as (work, store):
         truth = identity_quality.library_of(photos, [], work / "library")
-        store = Store(db.embedded_database_url(pgdata), work)
         models = load_face_models(args.pack, ("CPUExecutionProvider",))
         pack = models.pack
         months = identity_quality.ingested_months(models, store, work / "library")
@@ -475,9 +470,6 @@ def main() -> int:
             "seconds": time.perf_counter() - started,
         }
         print(json.dumps(identity_quality.rounded(figures)))
-    finally:
-        db.stop_embedded_server(pgdata)
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
