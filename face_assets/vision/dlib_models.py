@@ -134,7 +134,8 @@ class DlibModels(PackSizes):
         batch_size: int = RECOGNITION_BATCH,
         normalise: bool = True,
     ) -> np.ndarray:
-        """128-d ResNet descriptors of 150x150 BGR chips (L2-normalised unless asked)."""
+        """128-d ResNet descriptors of 150x150 BGR chips (L2-normalised unless asked; averaged
+        with the mirrored chip's when the pack's registry entry says flip_average)."""
         from face_assets.vision.models import batched_embeddings
 
         def descriptors(batch: list[np.ndarray]) -> np.ndarray:
@@ -142,7 +143,10 @@ class DlibModels(PackSizes):
             with self._lock:
                 return np.asarray(self.recognizer.compute_face_descriptor(rgb))
 
-        return batched_embeddings(crops, self.embedding_dim, batch_size, normalise, descriptors)
+        flip = pack_info(self.pack).flip_average
+        return batched_embeddings(
+            crops, self.embedding_dim, batch_size, normalise, descriptors, flip
+        )
 
     def attributes_of(self, bgr: np.ndarray, bbox) -> None:
         """dlib's pack has no age/gender model: seed 001's fields stay null."""

@@ -55,18 +55,34 @@ def batched_embeddings(
     batch_size: int,
     normalise: bool,
     embed_batch: Callable[[list[np.ndarray]], np.ndarray],
+    flip_average: bool = False,
 ) -> np.ndarray:
     """(n, dim) float32 vectors of crops, `batch_size` at a time through a pack's recognizer
-    (L2-normalised unless asked): every loader family batches and normalises the same way."""
+    (L2-normalised unless asked): every loader family batches and normalises the same way.
+
+    With `flip_average` (the pack's registry option) each crop and its mirror image are embedded
+    and their unit vectors averaged, then renormalised (unnormalised: the mean of the two raw
+    outputs): test-time augmentation, a gain only for some recognizers (vision/packs.py)."""
     if not crops:
         return np.zeros((0, dim), dtype=np.float32)
-    out = []
-    for start in range(0, len(crops), max(1, batch_size)):
-        batch = crops[start : start + max(1, batch_size)]
-        out.append(np.asarray(embed_batch(batch)).reshape(len(batch), -1))
-    feats = np.vstack(out).astype(np.float32)
-    if not normalise:
-        return feats
+
+    def run(batches: list[np.ndarray]) -> np.ndarray:
+        out = []
+        for start in range(0, len(batches), max(1, batch_size)):
+            batch = batches[start : start + max(1, batch_size)]
+            out.append(np.asarray(embed_batch(batch)).reshape(len(batch), -1))
+        return np.vstack(out).astype(np.float32)
+
+    feats = run(crops)
+    if flip_average:
+        mirrored = run([np.ascontiguousarray(c[:, ::-1]) for c in crops])
+        if not normalise:
+            return (feats + mirrored) / 2
+        feats = _unit(feats) + _unit(mirrored)
+    return _unit(feats) if normalise else feats
+
+
+def _unit(feats: np.ndarray) -> np.ndarray:
     return feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
 
 
@@ -227,7 +243,12 @@ class InsightFaceModels(PackSizes):
     ) -> np.ndarray:
         """Embeddings (L2-normalised unless asked otherwise) of aligned BGR crops, in batches."""
         return batched_embeddings(
-            crops, self.embedding_dim, batch_size, normalise, self.recognizer.get_feat
+            crops,
+            self.embedding_dim,
+            batch_size,
+            normalise,
+            self.recognizer.get_feat,
+            pack_info(self.pack).flip_average,
         )
 
 

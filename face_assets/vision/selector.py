@@ -55,7 +55,8 @@ def _throughput(p: ModelPack) -> float:
     """Faces per second through detection and embedding one after the other."""
     if not p.detect_images_per_s or not p.embed_faces_per_s:
         return 0.0
-    return 1.0 / (1.0 / p.detect_images_per_s + 1.0 / p.embed_faces_per_s)
+    embed = p.embed_faces_per_s / (2 if p.flip_average else 1)  # a mirror per face
+    return 1.0 / (1.0 / p.detect_images_per_s + 1.0 / embed)
 
 
 def select_pack(

@@ -5,6 +5,7 @@ pack never touches a non-commercial model nor falls back from a GPU request."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -63,9 +64,13 @@ def test_same_person_is_closer_than_a_stranger_with_the_permissive_pack(shared_d
     assert float(a @ b) >= threshold > float(a @ stranger)
 
 
-def test_dlib_landmarks_round_trip_to_the_chip_dlib_makes(shared_data):
+def test_dlib_landmarks_round_trip_to_the_chip_dlib_makes(shared_data, monkeypatch):
     import dlib
     import face_recognition_models
+
+    # One view, as dlib computes it (the registry's flip averaging is tested on its own).
+    info = packs.pack_info(packs.PERMISSIVE_PACK)
+    monkeypatch.setitem(packs.PACKS, info.name, replace(info, flip_average=False))
 
     loaded = models.load_face_models(packs.PERMISSIVE_PACK, ("cpu",))
     bgr = cv2.imread(str(shared_data / PHOTO))
@@ -123,3 +128,31 @@ def test_the_merge_bar_rises_a_step_per_sqrt2_growth_and_a_slope_per_tenfold():
     # buffalo_s on a library 3.26x lfw_dev (the held-out LFW, ~10,600 faces): 0.40, not 0.375.
     assert packs.cluster_bar("buffalo_s", 3252) == pytest.approx(0.375, abs=1e-3)
     assert packs.cluster_bar("buffalo_s", 10_600) == pytest.approx(0.3997, abs=1e-3)
+
+
+@pytest.mark.parametrize("name", [n for n, p in packs.PACKS.items() if p.offline])
+def test_flip_averaging_embeds_the_crop_and_its_mirror_as_the_registry_says(
+    name, shared_data, monkeypatch
+):
+    assert packs.pack_info("dlib_resnet").flip_average  # +1.5 points on LFW pairs (registry)
+    assert not packs.pack_info("buffalo_s").flip_average  # adds nothing there
+    info = packs.pack_info(name)
+    loaded = models.load_face_models(name, ("cpu",))
+    bgr = cv2.imread(str(shared_data / PHOTO))
+    boxes, kps = loaded.detect(bgr, threshold=0.5)
+    crop = loaded.align(bgr, kept_faces(boxes, kps)[0].landmarks)
+    mirror = np.ascontiguousarray(crop[:, ::-1])
+    as_registered = loaded.embed([crop])
+    monkeypatch.setitem(packs.PACKS, name, replace(info, flip_average=False))
+    plain, raw, raw_mirror = loaded.embed([crop]), *loaded.embed([crop, mirror], normalise=False)
+    monkeypatch.setitem(packs.PACKS, name, replace(info, flip_average=True))
+    flipped = loaded.embed([crop])
+    # Defined as: each view's unit vector, averaged, renormalised (raw: the views' mean).
+    unit = raw / np.linalg.norm(raw) + raw_mirror / np.linalg.norm(raw_mirror)
+    np.testing.assert_allclose(flipped[0], unit / np.linalg.norm(unit), atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.embed([crop], normalise=False)[0], (raw + raw_mirror) / 2, rtol=1e-5, atol=1e-6
+    )
+    assert float(plain[0] @ flipped[0]) < 0.9999  # the mirror changes the vector
+    assert float(plain[0] @ flipped[0]) > 0.8  # but it is the same face
+    np.testing.assert_allclose(as_registered, flipped if info.flip_average else plain, atol=1e-6)
