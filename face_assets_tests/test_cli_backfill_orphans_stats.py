@@ -79,6 +79,19 @@ def test_a_bad_slice_is_one_clear_line(run, argv, says):
     assert code == 2 and says in err and err.count("\n") == 1, err
 
 
+def test_without_the_photo_library_nothing_is_marked_unreadable(real_store, run, monkeypatch):
+    with real_store.transaction() as conn:
+        image = conn.execute("SELECT min(image_id) FROM faces").fetchone()[0]
+        conn.execute("DELETE FROM detections WHERE image_id = %s", (image,))
+    monkeypatch.setenv("FACE_ASSETS_LIBRARY", str(real_store.home_path / "no_such_folder"))
+    for argv in (["backfill"], ["find-orphans", "--fix"]):
+        code, _, err = run(*argv)
+        assert code == 2 and "FACE_ASSETS_LIBRARY" in err, err
+    with real_store.transaction() as conn:
+        status = conn.execute("SELECT status FROM images WHERE id = %s", (image,)).fetchone()[0]
+    assert status == "ok"  # still waiting for its faces, not recorded as unreadable
+
+
 def test_find_orphans_reports_in_the_seeds_lines_and_fix_redetects(real_store, run):
     with real_store.transaction() as conn:
         face_id, image_id = conn.execute(

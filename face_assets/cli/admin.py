@@ -93,7 +93,7 @@ def cmd_find_orphans(args: argparse.Namespace) -> int:
     store = common.store()
     fix = {}
     if args.fix:
-        fix = {"models": common.models(), "library_root": common.settings().library}
+        fix = {"library_root": common.photo_library(), "models": common.models()}
     found = maintenance.find_orphans(store, common.pack(), fix=args.fix, limit=args.limit, **fix)
     if args.json:
         common.print_json(found)

@@ -66,6 +66,17 @@ def models():
     return load_face_models(current.pack, current.providers)
 
 
+def photo_library() -> Path:
+    """The photo library the settings name, or a one-line ValueError before any work: a verb
+    that reads photos from a missing folder would record each photo as unreadable."""
+    from face_assets.settings import LIBRARY_ENV
+
+    root = settings().library
+    if not root.is_dir():
+        raise ValueError(f"no photo library at {root}: set {LIBRARY_ENV} to your photo folder")
+    return root
+
+
 def launcher(library_root: Path | None = None):
     """A JobLauncher on these settings; it says so when it marks killed CLI runs failed."""
     from face_assets.defs.launcher import JobLauncher

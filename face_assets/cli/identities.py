@@ -72,7 +72,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             {RANGE_START_TAG: months[0], RANGE_END_TAG: months[-1]},
         )
     done = backfill.detect_images(
-        common.models(), store, common.settings().library, chosen, args.min_confidence
+        common.models(), store, common.photo_library(), chosen, args.min_confidence
     )
     reasons = ", ".join(f"{k} {v}" for k, v in done.errors_by_reason.items())
     print(f"Processed: {done.processed}")
