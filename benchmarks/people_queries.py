@@ -1,5 +1,6 @@
 """Latency of the People app's two library-wide reads on a large synthetic store: search by face
-(people.search, pgvector's HNSW walk) and photos of A and B (people.photos_of), p50 / p95.
+(face_search.search, pgvector's HNSW walk) and photos of A and B (person_photos.photos_of),
+p50 / p95.
 
     python benchmarks/people_queries.py --faces 100000 [--persons 2000] [--queries 200]
         [--seed 0] [--keep DIR]
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from face_assets.identity import synthetic
-from face_assets.services import people
+from face_assets.services import face_search, person_photos
 from face_assets.store import Store, bulk, db
 
 PACK = "buffalo_s"
@@ -147,7 +148,8 @@ def main() -> int:
         noisy = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
         found = []
         search_ms = timed(
-            (lambda v=v: found.append(people.search(store, PACK, v, SEARCH_FACES))) for v in noisy
+            (lambda v=v: found.append(face_search.search(store, PACK, v, SEARCH_FACES)))
+            for v in noisy
         )
         # Recall of what a user looks for: the faces at or above the pack's threshold among
         # the exact SEARCH_FACES nearest (a full scan), found by the HNSW search.
@@ -163,15 +165,20 @@ def main() -> int:
         pairs = pairs_together(store, args.queries, rng)
         totals = []
         both_ms = timed(
-            (lambda a=a, b=b: totals.append(people.photos_of(store, PACK, [a, b], limit=PAGE)[1]))
+            (
+                lambda a=a, b=b: totals.append(
+                    person_photos.photos_of(store, PACK, [a, b], limit=PAGE)[1]
+                )
+            )
             for a, b in pairs
         )
         out["pair_photos_median"] = float(np.median(totals))
         without_ms = timed(
-            (lambda a=a, b=b: people.photos_of(store, PACK, [a], [b], limit=PAGE)) for a, b in pairs
+            (lambda a=a, b=b: person_photos.photos_of(store, PACK, [a], [b], limit=PAGE))
+            for a, b in pairs
         )
         one_ms = timed(
-            (lambda a=a: people.photos_of(store, PACK, [a], limit=PAGE)) for a, _ in pairs
+            (lambda a=a: person_photos.photos_of(store, PACK, [a], limit=PAGE)) for a, _ in pairs
         )
     finally:
         db.stop_embedded_server(work / "pgdata")

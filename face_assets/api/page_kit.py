@@ -23,10 +23,10 @@ from face_assets.api import rest_kit
 from face_assets.api.auth import CSRF_FIELD, Caller
 from face_assets.api.schemas import MAX_RAW_NAME_LENGTH
 from face_assets.errors import ConflictError
-from face_assets.services import people
+from face_assets.services import person_photos, views
 
 PHOTOS_PER_PAGE = 24  # photos on one page of a photo grid
-PREVIEW_SMALL, PREVIEW_LARGE = people.PREVIEW_SIDES
+PREVIEW_SMALL, PREVIEW_LARGE = person_photos.PREVIEW_SIDES
 
 # Scripts, styles and images from this origin only; nothing inline can run.
 SECURITY_HEADERS = {
@@ -169,7 +169,7 @@ def flash_line(request: Request, caller: Caller) -> str:
     def person_name(key: str = "person") -> str:
         pid = number(key)
         try:
-            return people.find_person(state.store, pid).name if pid else "?"
+            return views.find_person(state.store, pid).name if pid else "?"
         except LookupError:
             return "a forgotten person"
 

@@ -15,7 +15,7 @@ from face_assets.api.page_kit import (
     perform,
     see_other,
 )
-from face_assets.services import labels, people
+from face_assets.services import face_removal, labels, person_profiles
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/review/faces/{face_id}/photo")
 def face_photo(request: Request, face_id: int, _: CallerDep) -> Response:
     """From any face to its full photo, with the face's box drawn."""
-    facts = people.face_facts(request.app.state.store, [face_id])
+    facts = person_profiles.face_facts(request.app.state.store, [face_id])
     if face_id not in facts:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no face {face_id}")
     return see_other(f"/review/photos/{int(facts[face_id]['asset_id'])}?face={int(face_id)}")
@@ -55,7 +55,7 @@ async def face_label_form(request: Request, face_id: int, caller: CallerDep) -> 
 @router.post("/review/faces/{face_id}/not-a-face")
 def not_a_face_form(request: Request, face_id: int, caller: CallerDep) -> Response:
     try:
-        done = people.not_a_face(request.app.state.store, face_id)
+        done = face_removal.not_a_face(request.app.state.store, face_id)
     except (LookupError, ValueError) as exc:
         return error_page(str(exc), caller)
     rest_kit.labelled(request)
@@ -69,7 +69,9 @@ async def undo_mark_form(request: Request, mark_id: int, caller: CallerDep) -> R
     state = request.app.state
     try:
         done = await state.models.run(
-            lambda models: people.restore_face(state.store, mark_id, models, state.library_root)
+            lambda models: face_removal.restore_face(
+                state.store, mark_id, models, state.library_root
+            )
         )
     except (LookupError, ValueError) as exc:
         return error_page(str(exc), caller)

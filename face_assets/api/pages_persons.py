@@ -29,7 +29,7 @@ from face_assets.api.page_kit import (
     track_img,
 )
 from face_assets.identity.names import MAX_NAME_LENGTH
-from face_assets.services import forgetting, labels, people, views
+from face_assets.services import forgetting, labels, person_photos, person_profiles, views
 from face_assets.services.views import clip_time
 
 FACES_PER_PERSON_PAGE = 48  # faces on one page of a person's faces
@@ -43,7 +43,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/review/names")
 def name_suggestions(request: Request, _: CallerDep, q: str = "") -> JSONResponse:
     """Active persons' names containing `q`, most faces first (the name inputs' suggestions)."""
-    rows, _total = people.person_grid(request.app.state.store, q[:MAX_NAME_LENGTH], "active",
+    rows, _total = views.person_grid(request.app.state.store, q[:MAX_NAME_LENGTH], "active",
                                       NAME_SUGGESTIONS, 0)  # fmt: skip
     return JSONResponse([r["name"] for r in rows], headers=SECURITY_HEADERS)
 
@@ -57,7 +57,7 @@ def persons_page(
     page: int = Query(1, ge=1),
 ) -> HTMLResponse:
     store = request.app.state.store
-    rows, total = people.person_grid(
+    rows, total = views.person_grid(
         store, q[:MAX_NAME_LENGTH], show, PERSONS_PER_PAGE, (page - 1) * PERSONS_PER_PAGE
     )
     cards = "".join(
@@ -95,8 +95,8 @@ async def merge_form(request: Request, caller: CallerDep) -> Response:
     form = await request.form()
 
     def work() -> tuple:
-        source = people.find_person(state.store, str(form.get("source") or ""))
-        into = people.find_person(state.store, str(form.get("into") or ""))
+        source = views.find_person(state.store, str(form.get("source") or ""))
+        into = views.find_person(state.store, str(form.get("into") or ""))
         return into, labels.merge_persons(state.store, str(source.id), str(into.id), state.pack)
 
     return await perform(request, caller, work, "/review/persons", lambda done: see_other(
@@ -123,16 +123,18 @@ def person_page(
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     if p["status"] == "merged":
         return see_other(f"/review/persons/{int(p['merged_into'])}")
-    extra = people.profile(state.store, person_id)
-    facts = people.face_facts(state.store, [f["id"] for f in p["face_list"]], extra["birthdate"])
+    extra = person_profiles.profile(state.store, person_id)
+    facts = person_profiles.face_facts(
+        state.store, [f["id"] for f in p["face_list"]], extra["birthdate"]
+    )
     name = p["name"]
     others, problem = [], ""
     if with_.strip():
         try:
-            others = [people.find_person(state.store, with_).id]
+            others = [views.find_person(state.store, with_).id]
         except LookupError:
             problem = f"<p class=error>Nobody is called {e(with_)}.</p>"
-    shots, shot_total = people.photos_of(
+    shots, shot_total = person_photos.photos_of(
         state.store, state.pack, [person_id, *others], limit=PHOTOS_PER_PAGE,
         offset=(photos - 1) * PHOTOS_PER_PAGE,
     )  # fmt: skip
@@ -276,7 +278,7 @@ async def birthdate_form(request: Request, person_id: int, caller: CallerDep) ->
             when = date.fromisoformat(raw) if raw else None
         except ValueError as exc:
             raise ValueError(f"{raw!r} is not a date like 2015-06-01") from exc
-        done = people.set_birthdate(state.store, person_id, when, state.pack)
+        done = person_profiles.set_birthdate(state.store, person_id, when, state.pack)
         return {"done": "birthdate", "n": done["auto_assignments_released"]}
 
     return await _person_action(request, person_id, caller, work)
@@ -287,7 +289,7 @@ async def cover_form(request: Request, person_id: int, caller: CallerDep) -> Res
     face = (await form_fields(request)).get("face", "")
     store = request.app.state.store
     return await _person_action(request, person_id, caller, lambda: (
-        people.set_cover(store, person_id, int(face) if face.isdigit() else None)
+        person_profiles.set_cover(store, person_id, int(face) if face.isdigit() else None)
         and {"done": "cover"}
     ))  # fmt: skip
 
@@ -320,7 +322,7 @@ async def forget_form(request: Request, person_id: int, caller: CallerDep) -> Re
     back = f"/review/persons/{int(person_id)}"
 
     def work() -> dict:
-        person = people.find_person(store, person_id)
+        person = views.find_person(store, person_id)
         if confirm.strip() != f"forget {person.name}":
             raise ValueError(f"type exactly 'forget {person.name}' to forget this person")
         # services.forgetting holds forget (labels has none); the library root lets it take

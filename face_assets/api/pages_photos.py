@@ -31,7 +31,14 @@ from face_assets.api.page_kit import (
 )
 from face_assets.api.people import MAX_PERSONS_PER_QUERY
 from face_assets.identity.lifetime import age_on
-from face_assets.services import analysis, people, views
+from face_assets.services import (
+    analysis,
+    face_search,
+    manual_faces,
+    person_photos,
+    person_profiles,
+    views,
+)
 from face_assets.vision.decode import ImageRejected
 
 SEARCH_RESULTS = 24  # faces shown by a search by face
@@ -45,7 +52,7 @@ def _resolve_names(store, raw: str) -> tuple[list[int], list[str]]:
     found, unknown = [], []
     for part in [p.strip() for p in raw.split(",") if p.strip()][:MAX_PERSONS_PER_QUERY]:
         try:
-            found.append(people.find_person(store, part).id)
+            found.append(views.find_person(store, part).id)
         except LookupError:
             unknown.append(part)
     return found, unknown
@@ -76,7 +83,7 @@ def photos_page(
         f"<p class=error>Nobody is called {e(n)}.</p>" for n in unknown + unknown_out
     )
     try:
-        rows, total = people.photos_of(
+        rows, total = person_photos.photos_of(
             state.store, state.pack, wanted, unwanted, _day(taken_from), _day(taken_to),
             limit=PHOTOS_PER_PAGE, offset=(page - 1) * PHOTOS_PER_PAGE,
         )  # fmt: skip
@@ -104,13 +111,15 @@ async def photo_image(
     request: Request, image_id: int, _: CallerDep, size: int = PREVIEW_LARGE
 ) -> Response:
     state = request.app.state
-    if size not in people.PREVIEW_SIDES:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"size is one of {people.PREVIEW_SIDES}")
+    if size not in person_photos.PREVIEW_SIDES:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, f"size is one of {person_photos.PREVIEW_SIDES}"
+        )
     if state.library_root is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the app has no photo library")
     try:
         data = await run_in_threadpool(
-            people.photo_preview, state.store, state.library_root, image_id, size
+            person_photos.photo_preview, state.store, state.library_root, image_id, size
         )
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
@@ -127,12 +136,12 @@ def photo_page(
     name, "not a face", the marks to undo, and a face to draw by hand."""
     state = request.app.state
     try:
-        photo = people.photo_detail(state.store, image_id)
+        photo = person_photos.photo_detail(state.store, image_id)
         faces = views.image_faces(state.store, image_id, state.pack)
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    facts = people.face_facts(state.store, [f["id"] for f in faces])
-    births = people.extras_of(state.store, sorted({f["person_id"] for f in faces
+    facts = person_profiles.face_facts(state.store, [f["id"] for f in faces])
+    births = person_profiles.extras_of(state.store, sorted({f["person_id"] for f in faces
                                                    if f["person_id"]}))  # fmt: skip
     width, height = int(photo["width"] or 1), int(photo["height"] or 1)
     here = f"/review/photos/{int(image_id)}"
@@ -201,7 +210,7 @@ async def draw_form(request: Request, image_id: int, caller: CallerDep) -> Respo
         if state.library_root is None:
             raise ValueError("the app has no photo library")
         done = await state.models.run(
-            lambda models: people.add_manual_face(
+            lambda models: manual_faces.add_manual_face(
                 state.store, models, state.library_root, image_id, (x, y, x + w, y + h),
                 form.get("name", ""),
             )
@@ -216,7 +225,7 @@ async def draw_form(request: Request, image_id: int, caller: CallerDep) -> Respo
 # --- search by face ----------------------------------------------------------------------------
 
 
-def _results(found: people.SearchResult) -> str:
+def _results(found: face_search.SearchResult) -> str:
     persons = "".join(
         f"<li><a href='/review/persons/{int(p['person_id'])}'>{thumb_img(p['face_id'])}"
         f"<strong>{e(p['person_name'])}</strong></a> <span class=meta>similarity"
@@ -252,10 +261,10 @@ async def search_page(request: Request, caller: CallerDep, face: int | None = No
     results = ""
     if face is not None:
         try:
-            vector = people.face_vector(state.store, face, state.pack)
+            vector = face_search.face_vector(state.store, face, state.pack)
         except (LookupError, ValueError) as exc:
             return error_page(str(exc), caller, "/review/search")
-        found = await run_in_threadpool(people.search, state.store, state.pack, vector,
+        found = await run_in_threadpool(face_search.search, state.store, state.pack, vector,
                                         SEARCH_RESULTS, face)  # fmt: skip
         results = f"<p>Faces like face {int(face)}:</p>{thumb_img(face)}" + _results(found)
     body = "<h1>Search</h1>" + _search_form(caller) + results
@@ -275,7 +284,7 @@ async def search_upload(request: Request, caller: CallerDep) -> Response:
     except ImageRejected as exc:
         return error_page(f"no search: {exc.reason}: {exc.detail}", caller, "/review/search")
     found = await run_in_threadpool(
-        people.search, state.store, state.pack, embedded.vector, SEARCH_RESULTS
+        face_search.search, state.store, state.pack, embedded.vector, SEARCH_RESULTS
     )
     body = (
         "<h1>Search</h1>" + _search_form(caller) + "<p>Persons and faces most like the largest"

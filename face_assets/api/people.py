@@ -19,7 +19,16 @@ from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
 from face_assets.api.rest_kit import PREFIX, Page, PageSize, labelled, page_args
 from face_assets.api.service import _decoded, _upload_bytes
-from face_assets.services import analysis, labels, people
+from face_assets.services import (
+    analysis,
+    face_removal,
+    face_search,
+    labels,
+    manual_faces,
+    person_photos,
+    person_profiles,
+    review_queue,
+)
 from face_assets.vision.decode import ImageRejected
 from face_assets.vision.faces import encode_jpeg
 
@@ -46,7 +55,7 @@ async def add_face(request: Request, body: ps.ManualFaceRequest) -> ps.ManualFac
     root = _library(request)
     try:
         done = await state.models.run(
-            lambda models: people.add_manual_face(
+            lambda models: manual_faces.add_manual_face(
                 state.store, models, root, body.asset_id, box, body.name
             )
         )
@@ -60,7 +69,7 @@ async def add_face(request: Request, body: ps.ManualFaceRequest) -> ps.ManualFac
 def not_a_face(request: Request, face_id: int) -> ps.NotAFaceResponse:
     """Delete a false face (a statue, a poster): a mark on its box keeps every later detection
     from bringing it back. Undo within 30 days with the mark's id."""
-    done = people.not_a_face(request.app.state.store, face_id)
+    done = face_removal.not_a_face(request.app.state.store, face_id)
     labelled(request)
     return ps.NotAFaceResponse(**done)
 
@@ -71,7 +80,7 @@ async def undo_not_a_face(request: Request, mark_id: int) -> ps.RestoreFaceRespo
     state = request.app.state
     root = state.library_root
     done = await state.models.run(
-        lambda models: people.restore_face(state.store, mark_id, models, root)
+        lambda models: face_removal.restore_face(state.store, mark_id, models, root)
     )
     labelled(request)
     return ps.RestoreFaceResponse(**done)
@@ -90,12 +99,12 @@ def update_person(
         raise ValueError("send featureFaceId and/or birthdate")
     released = 0
     if "feature_face_id" in sent:
-        people.set_cover(state.store, person_id, body.feature_face_id)
+        person_profiles.set_cover(state.store, person_id, body.feature_face_id)
     if "birthdate" in sent:
-        done = people.set_birthdate(state.store, person_id, body.birthdate, state.pack)
+        done = person_profiles.set_birthdate(state.store, person_id, body.birthdate, state.pack)
         released = done["auto_assignments_released"]
     labelled(request)
-    extras = people.extras_of(state.store, [person_id])[person_id]
+    extras = person_profiles.extras_of(state.store, [person_id])[person_id]
     return ps.PersonUpdateResponse(
         person_id=person_id,
         feature_face_id=extras["cover_face_id"],
@@ -134,7 +143,7 @@ def photos(
         raise ValueError(f"at most {MAX_PERSONS_PER_QUERY} persons per query")
     limit, offset = page_args(page, page_size)
     state = request.app.state
-    rows, total = people.photos_of(
+    rows, total = person_photos.photos_of(
         state.store, state.pack, wanted, unwanted, taken_from, taken_to, min_faces, max_faces,
         limit, offset,
     )  # fmt: skip
@@ -164,7 +173,9 @@ async def search(
         UploadFile | None, File(description="a photo: its largest face is searched")
     ] = None,
     face_id: Annotated[int | None, Form(alias="faceId", description="or a stored face")] = None,
-    limit: Annotated[int, Form(ge=1, le=people.SEARCH_MAX_FACES)] = people.SEARCH_DEFAULT_FACES,
+    limit: Annotated[
+        int, Form(ge=1, le=face_search.SEARCH_MAX_FACES)
+    ] = face_search.SEARCH_DEFAULT_FACES,
 ) -> ps.SearchResponse:
     """Persons and faces most like a face, nearest first, with cosine similarities, through
     the pgvector HNSW index of the pack (a bounded walk: fast on a million faces)."""
@@ -173,7 +184,7 @@ async def search(
         raise ValueError("send a photo ('file') or a stored face ('faceId'), one of them")
     query_face = None
     if face_id is not None:
-        vector = people.face_vector(state.store, face_id, state.pack)
+        vector = face_search.face_vector(state.store, face_id, state.pack)
     else:
         async with _decoded(request, await _upload_bytes(file, None)) as bgr:
             try:
@@ -182,7 +193,9 @@ async def search(
                 raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, exc.detail) from exc
         vector = found.vector
         query_face = None if found.face is None else [round(float(v), 1) for v in found.face.bbox]
-    result = await run_in_threadpool(people.search, state.store, state.pack, vector, limit, face_id)
+    result = await run_in_threadpool(
+        face_search.search, state.store, state.pack, vector, limit, face_id
+    )
     return ps.SearchResponse(
         persons=[
             ps.SearchPerson(**p, likely=p["similarity"] >= result.threshold) for p in result.persons
@@ -205,7 +218,7 @@ async def search(
 
 def photo_jpeg(request: Request, asset_id: int) -> bytes:
     """The photo upright, at most PHOTO_MAX_SIDE wide or high, as JPEG."""
-    bgr = people.photo_pixels(request.app.state.store, _library(request), asset_id)
+    bgr = person_photos.photo_pixels(request.app.state.store, _library(request), asset_id)
     scale = PHOTO_MAX_SIDE / max(bgr.shape[:2])
     if scale < 1:
         size = (round(bgr.shape[1] * scale), round(bgr.shape[0] * scale))
@@ -246,7 +259,7 @@ def review_undo(request: Request, body: s.AnswerRequest) -> ps.UndoResponse:
     """Take back an answer of the queue (the same body): a face's yes or no, or two persons
     kept apart. A merge or a named cluster is not undone here."""
     state = request.app.state
-    done = people.undo_answer(
+    done = review_queue.undo_answer(
         state.store, state.pack, body.answer, body.person_id, body.face_id, body.other_person_id
     )
     labelled(request)

@@ -6,7 +6,7 @@ from fastapi import HTTPException, Request, Response, status
 
 from face_assets.api import schemas as s
 from face_assets.api.rest_kit import face_out, labelled, library_router
-from face_assets.services import labels, people, views
+from face_assets.services import labels, person_profiles, views
 
 router = library_router()
 
@@ -37,7 +37,7 @@ def asset_faces(request: Request, asset_id: int) -> s.FaceListResponse:
     """A photo's faces (asset = image id), in face order, with their persons."""
     state = request.app.state
     faces = views.image_faces(state.store, asset_id, state.pack)
-    facts = people.face_facts(state.store, [f["id"] for f in faces])
+    facts = person_profiles.face_facts(state.store, [f["id"] for f in faces])
     return s.FaceListResponse(
         items=[face_out(f, facts) for f in faces], total=len(faces), page=1, page_size=len(faces)
     )

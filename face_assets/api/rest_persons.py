@@ -6,7 +6,7 @@ from fastapi import HTTPException, Query, Request, status
 
 from face_assets.api import schemas as s
 from face_assets.api.rest_kit import Page, PageSize, face_out, labelled, library_router, page_args
-from face_assets.services import forgetting, labels, people, views
+from face_assets.services import forgetting, labels, person_profiles, views
 from face_assets.settings import Settings
 
 router = library_router()
@@ -41,7 +41,7 @@ def list_persons(
 ) -> s.PersonListResponse:
     limit, offset = page_args(page, page_size)
     rows, total = views.person_page(request.app.state.store, status_filter, limit, offset)
-    extras = people.extras_of(request.app.state.store, [p["id"] for p in rows])
+    extras = person_profiles.extras_of(request.app.state.store, [p["id"] for p in rows])
     return s.PersonListResponse(
         items=[person_out(p, extras) for p in rows], total=total, page=page, page_size=page_size
     )
@@ -54,8 +54,8 @@ def get_person(
     limit, offset = page_args(page, page_size)
     store = request.app.state.store
     p = views.person_detail(store, person_id, limit, offset)
-    extra = people.profile(store, person_id)
-    facts = people.face_facts(store, [f["id"] for f in p["face_list"]], extra["birthdate"])
+    extra = person_profiles.profile(store, person_id)
+    facts = person_profiles.face_facts(store, [f["id"] for f in p["face_list"]], extra["birthdate"])
     line = extra["timeline"]
     return s.PersonDetailResponse(
         id=p["id"],

@@ -1,6 +1,7 @@
 """Verbs of the People app: photos of several persons, search by face, a face drawn by hand or
 refused as "not a face" (and restored), cover faces and birthdates. Each calls the service the
-REST API and the review page call (services/people.py)."""
+REST API and the review page call (services/person_photos, face_search, manual_faces,
+face_removal, person_profiles)."""
 
 from __future__ import annotations
 
@@ -25,12 +26,15 @@ def _models():
 
 
 def cmd_photos_of(args: argparse.Namespace) -> int:
-    from face_assets.services import people
+    from face_assets.services import (
+        person_photos,
+        views,
+    )
 
     store = common.store()
-    wanted = [people.find_person(store, p).id for p in args.persons]
-    unwanted = [people.find_person(store, p).id for p in args.exclude]
-    rows, total = people.photos_of(
+    wanted = [views.find_person(store, p).id for p in args.persons]
+    unwanted = [views.find_person(store, p).id for p in args.exclude]
+    rows, total = person_photos.photos_of(
         store, common.pack(), wanted, unwanted, args.taken_from, args.taken_to,
         args.min_faces, args.max_faces, args.limit, args.offset,
     )  # fmt: skip
@@ -43,15 +47,18 @@ def cmd_photos_of(args: argparse.Namespace) -> int:
 
 
 def cmd_search_face(args: argparse.Namespace) -> int:
-    from face_assets.services import analysis, people
+    from face_assets.services import (
+        analysis,
+        face_search,
+    )
 
     store, pack = common.store(), common.pack()
     if args.face is not None:
-        vector = people.face_vector(store, args.face, pack)
+        vector = face_search.face_vector(store, args.face, pack)
     else:
         bgr = analysis.decode(Path(args.photo).read_bytes())
         vector = analysis.embed(_models(), bgr).vector
-    found = people.search(store, pack, vector, args.limit, args.face)
+    found = face_search.search(store, pack, vector, args.limit, args.face)
     for p in found.persons:
         likely = " (likely)" if p["similarity"] >= found.threshold else ""
         print(f"person {p['person_id']:>6} {p['person_name']:24} {p['similarity']:.3f}{likely}")
@@ -62,10 +69,12 @@ def cmd_search_face(args: argparse.Namespace) -> int:
 
 
 def cmd_add_face(args: argparse.Namespace) -> int:
-    from face_assets.services import people
+    from face_assets.services import (
+        manual_faces,
+    )
 
     x, y, w, h = args.box
-    done = people.add_manual_face(
+    done = manual_faces.add_manual_face(
         common.store(), _models(), common.settings().library, args.asset, (x, y, x + w, y + h),
         args.name,
     )  # fmt: skip
@@ -73,34 +82,44 @@ def cmd_add_face(args: argparse.Namespace) -> int:
 
 
 def cmd_not_a_face(args: argparse.Namespace) -> int:
-    from face_assets.services import people
+    from face_assets.services import (
+        face_removal,
+    )
 
-    return _changed(people.not_a_face(common.store(), args.face))
+    return _changed(face_removal.not_a_face(common.store(), args.face))
 
 
 def cmd_restore_face(args: argparse.Namespace) -> int:
-    from face_assets.services import people
+    from face_assets.services import (
+        face_removal,
+    )
 
     return _changed(
-        people.restore_face(common.store(), args.mark, _models(), common.settings().library)
+        face_removal.restore_face(common.store(), args.mark, _models(), common.settings().library)
     )
 
 
 def cmd_cover(args: argparse.Namespace) -> int:
-    from face_assets.services import people
+    from face_assets.services import (
+        person_profiles,
+        views,
+    )
 
     store = common.store()
-    person = people.find_person(store, args.person)
-    return _changed(people.set_cover(store, person.id, args.face))
+    person = views.find_person(store, args.person)
+    return _changed(person_profiles.set_cover(store, person.id, args.face))
 
 
 def cmd_birthdate(args: argparse.Namespace) -> int:
-    from face_assets.services import people
+    from face_assets.services import (
+        person_profiles,
+        views,
+    )
 
     store = common.store()
-    person = people.find_person(store, args.person)
+    person = views.find_person(store, args.person)
     when = None if args.date == "none" else date.fromisoformat(args.date)
-    return _changed(people.set_birthdate(store, person.id, when, common.pack()))
+    return _changed(person_profiles.set_birthdate(store, person.id, when, common.pack()))
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from face_assets import media
-from face_assets.services import people
+from face_assets.services import person_photos
 from face_assets.services.face_tags import SidecarsNaming, forget_in_sidecars, sidecars_naming
 from face_assets.services.labels import person_ref
 from face_assets.store import Connection, Store, at_rest
@@ -126,7 +126,7 @@ def forget_person(
             raise LookupError(f"no person {person.id} (already forgotten)")
         tag_files = sidecars_naming(conn, locked)  # before the rows naming them go
         video_media = forget_store.forget_person_tracks(conn, person.id)  # before the person
-        previews = people.person_previews(conn, person.id)  # photo previews the pages cached
+        previews = person_photos.person_previews(conn, person.id)  # photo previews the pages cached
         gone = _erase(conn, person.id)
         assert gone is not None  # locked above
         released = head_store.retire_for_forget(conn, head_ids) if head_ids else 0

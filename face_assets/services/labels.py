@@ -210,7 +210,7 @@ def label_cluster(
     return store.run(work)
 
 
-UNDO_WINDOW = timedelta(days=30)  # as long as "not a face" can be undone (services/people)
+UNDO_WINDOW = timedelta(days=30)  # as long as "not a face" can be undone (services/face_removal)
 
 
 def undo_cluster_label(store: Store, pack: str, event_id: int) -> dict:

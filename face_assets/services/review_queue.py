@@ -5,8 +5,8 @@ Five kinds of question, each answered yes or no by a person at the review page:
 - an unassigned face whose nearest person is near the threshold ("is this face X?"): just
   below it, or just above before an assignment run (naming someone refreshes the queue),
 - a cluster whose centroid is near a known person's centroid (a merge suggestion),
-- two persons whose centroids are close ("are X and Y the same person?", services/people.py):
-  yes merges them, no is a lasting "different",
+- two persons whose centroids are close ("are X and Y the same person?",
+  services/person_pairs.py): yes merges them, no is a lasting "different",
 - a video track whose mean is near a person's centroid ("is this X?" about the whole track,
   shown once as its best frame, never as its many frames): borderline automatic track
   assignments and unassigned tracks in the unsure band, measured as track assignment measures
@@ -26,12 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from face_assets.defaults import QUALITY_GATE
-from face_assets.services import identities, labels, matching, people, videos
+from face_assets.services import identities, labels, matching, person_pairs, videos
 from face_assets.services.views import SAMPLE_FACES, clip_time
 from face_assets.store import Connection, Store, track_review
 from face_assets.store import clusters as cluster_store
 from face_assets.store import label_events as event_store
 from face_assets.store import labels as label_store
+from face_assets.store import person_pairs as pair_store
 from face_assets.store import person_profiles as profile_store
 from face_assets.store import persons as person_store
 from face_assets.store import prototypes as prototype_store
@@ -120,7 +121,7 @@ def questions(
                 )
             )
         found.extend(_unsure_tracks(conn, rule, limit))
-    pairs = people.pair_suggestions(store, pack, limit)
+    pairs = person_pairs.pair_suggestions(store, pack, limit)
     with store.transaction() as conn:
         names = person_store.person_names(conn, sorted({p for a, b, _ in pairs for p in (a, b)}))
         for a, b, sim in pairs:
@@ -250,7 +251,7 @@ def answer(
     if other_person_id is not None:
         if face_id is not None or cluster_id is not None:
             raise ValueError("a question is about one face, one cluster or two persons")
-        return people.answer_pair(store, pack, answer, person_id, other_person_id)
+        return person_pairs.answer_pair(store, pack, answer, person_id, other_person_id)
     if (face_id is None) == (cluster_id is None):
         raise ValueError("a question is about one face, one cluster or two persons")
     with store.transaction() as conn:
@@ -316,3 +317,32 @@ def reject_cluster(store: Store, cluster_id: str, person_id: int) -> dict:
         return {"person_id": person_id, "cluster": cluster_id, "faces_rejected": rejected}
 
     return store.run(work)
+
+
+def undo_answer(
+    store: Store,
+    pack: str,
+    answer: str,
+    person_id: int,
+    face_id: int | None = None,
+    other_person_id: int | None = None,
+) -> dict:
+    """Take back an answer of the "Is this X?" queue where that is cheap: a face's yes (the
+    human label goes, no rejection is recorded), a face's no (the rejection goes), two
+    persons kept apart (asked again). A merge or a named cluster is undone by hand."""
+    with store.transaction() as conn:
+        if other_person_id is not None and answer == "no":
+            changed = pair_store.unmark_different(conn, person_id, other_person_id)
+        elif face_id is not None and answer == "yes":
+            changed = label_store.release_human_label(conn, face_id, person_id)
+            if changed:
+                identities.rebuild_prototypes(conn, pack, [person_id])
+        elif face_id is not None and answer == "no":
+            changed = label_store.drop_rejections(conn, [face_id], person_id)
+        else:
+            raise ValueError("only a face's answer or two persons kept apart can be undone")
+        event_store.log_event(
+            conn, "undo", person_id, None, changed,
+            {"answer": answer, "face": face_id, "other": other_person_id},
+        )  # fmt: skip
+    return {"undone": bool(changed)}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from face_assets.identity.names import normalise_name
 from face_assets.services import matching
 from face_assets.store import Store, listings, stats, track_review
 from face_assets.store import clusters as cluster_store
+from face_assets.store import persons as person_store
 from face_assets.store import track_clusters as track_cluster_store
 from face_assets.store import tracks as track_store
 
@@ -192,3 +194,22 @@ def image_month(store: Store, image_id: int) -> str:
     if found is None:
         raise LookupError(f"no asset {image_id}")
     return found[0]
+
+
+def person_grid(
+    store: Store, query: str, status: str, limit: int, offset: int
+) -> tuple[list[dict], int]:
+    """Persons whose name contains `query`, most faces first, with covers (the review page)."""
+    if status not in ("active", "hidden", "merged"):
+        raise ValueError(f"unknown person status {status!r}")
+    with store.transaction() as conn:
+        return listings.person_grid(conn, query.strip(), status, limit, offset)
+
+
+def find_person(store: Store, ref: str | int) -> person_store.Person:
+    """A person by id or name (case-insensitive); LookupError when there is none."""
+    text = str(ref).strip()
+    if not text:
+        raise LookupError("no person given")
+    with store.transaction() as conn:
+        return person_store.find_person(conn, text if text.isdigit() else normalise_name(text))

@@ -19,7 +19,7 @@ from psycopg import sql
 
 from face_assets.api import create_app
 from face_assets.defs.launcher import DagsterRuns
-from face_assets.services import face_detection, labels, people
+from face_assets.services import face_detection, labels, person_profiles
 from face_assets.store import Store
 from face_assets_tests.api.conftest import (
     PACK,
@@ -154,7 +154,7 @@ def test_cover_face_and_a_birthdate_that_refuses_an_earlier_photo(page, site):
         site.store,
         {kit[0]: datetime(2019, 3, 1), kit[1]: datetime(2021, 3, 1), kit[2]: datetime(2010, 3, 1)},
     )
-    best = people.extras_of(site.store, [person])[person]["cover_face_id"]  # best quality
+    best = person_profiles.extras_of(site.store, [person])[person]["cover_face_id"]  # best quality
     cover = kit[0] if best == kit[1] else kit[1]
     page.goto(f"/review/persons/{person}")
     assert page.get_attribute("header.person img.cover", "src") == f"/thumb/{best}"

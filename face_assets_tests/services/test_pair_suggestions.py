@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from face_assets.services import people
+from face_assets.services import person_pairs
 from face_assets.store import Store
 from face_assets.store import person_pairs as pair_store
 from face_assets.store import prototypes as prototype_store
@@ -37,18 +37,18 @@ def test_pair_suggestions_reuse_the_probe_until_centroids_or_labels_change(
     monkeypatch.setattr(
         pair_store, "person_centroids", lambda *args: probes.append(1) or real(*args)
     )
-    first = people.pair_suggestions(store, PACK, 5)
+    first = person_pairs.pair_suggestions(store, PACK, 5)
     assert [(x, y) for x, y, _ in first] == [(a, b)] and first[0][2] > 0.9
-    assert people.pair_suggestions(store, PACK, 5) == first
+    assert person_pairs.pair_suggestions(store, PACK, 5) == first
     assert len(probes) == 1  # the second request reused the probe
     with store.transaction() as conn:  # Carl's centroid moves next to Ann's: a rebuild
         prototype_store.replace_prototypes_of(conn, PACK, [c], [(c, "centroid", None, base)])
-    moved = people.pair_suggestions(store, PACK, 5)
+    moved = person_pairs.pair_suggestions(store, PACK, 5)
     assert len(probes) == 2
     assert {(x, y) for x, y, _ in moved} == {(a, b), (a, c), (b, c)}
-    people.answer_pair(store, PACK, "no", a, c)  # a human's "different" applies at once
-    assert (a, c) not in {(x, y) for x, y, _ in people.pair_suggestions(store, PACK, 5)}
+    person_pairs.answer_pair(store, PACK, "no", a, c)  # a human's "different" applies at once
+    assert (a, c) not in {(x, y) for x, y, _ in person_pairs.pair_suggestions(store, PACK, 5)}
     assert len(probes) == 3  # the label event changed the version
     kept = [p for p in moved if p[:2] != (a, c)]
-    assert people.pair_suggestions(store, PACK, 1) == kept[:1]
+    assert person_pairs.pair_suggestions(store, PACK, 1) == kept[:1]
     assert len(probes) == 4  # another limit: probed again
