@@ -27,8 +27,10 @@ def label_track(conn: psycopg.Connection, track_id: int, person_id: int) -> int:
 def reject_track(conn: psycopg.Connection, track_id: int, person_id: int) -> bool | None:
     """A human's "not this person" on a whole track: remembered (never proposed to them again)
     and the track leaves them if it was theirs. None when there is no such track, else whether
-    it was unassigned."""
-    if conn.execute("SELECT 1 FROM video_tracks WHERE id = %s", (track_id,)).fetchone() is None:
+    it was unassigned. The track is locked first: while a re-harvest replaces it, this waits
+    and then finds no track (instead of failing on a row being deleted)."""
+    found = conn.execute("SELECT 1 FROM video_tracks WHERE id = %s FOR UPDATE", (track_id,))
+    if found.fetchone() is None:
         return None
     conn.execute(
         "INSERT INTO video_track_rejections (track_id, person_id) VALUES (%s, %s)"

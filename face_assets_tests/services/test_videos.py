@@ -387,3 +387,48 @@ def test_a_reharvest_at_another_interval_keeps_what_humans_decided(
         assert gone.labels_unmatched == {alice: 1} and gone.rejections_unmatched == 1
     finally:
         shutil.rmtree(real_library.root / "clips")
+
+
+def test_a_decision_made_while_its_clip_is_reharvested_waits_and_is_refused_not_lost(store):
+    """A re-harvest reads the clip's tracks, matches and replaces them in one transaction, the
+    old tracks locked: a human's label or rejection of one of them meanwhile waits, then finds
+    the track gone and says so (LookupError: the API's 404), never landing on a deleted row or
+    vanishing after a reply of success."""
+    import threading
+    import time
+
+    from face_assets.store import video_harvests as harvest_store
+
+    track = _track(store, "race.mp4", _axis(0))
+    with store.transaction() as conn:
+        video = conn.execute("SELECT video_id FROM video_tracks WHERE id = %s", (track,))
+        video = video.fetchone()[0]
+        bob = conn.execute("INSERT INTO persons (name) VALUES ('Bob') RETURNING id").fetchone()[0]
+    outcomes: dict[str, object] = {}
+
+    def attempt(name, call):
+        try:
+            outcomes[name] = call()
+        except LookupError as exc:
+            outcomes[name] = exc
+
+    calls = {
+        "label": lambda: videos.label_track(store, track, "Al"),
+        "reject": lambda: videos.reject_track(store, track, bob),
+    }
+    waiting = [threading.Thread(target=attempt, args=item) for item in calls.items()]
+    with store.transaction() as conn:
+        assert [t.track_id for t in harvest_store.old_tracks(conn, video, PACK)] == []  # no faces
+        for thread in waiting:
+            thread.start()
+        time.sleep(1.0)
+        assert all(thread.is_alive() for thread in waiting)  # both wait for the re-harvest
+        harvest_store.replace_harvest(conn, video, PACK, {"pack": PACK}, [], {}, 0, False)
+    for thread in waiting:
+        thread.join(30)
+    assert isinstance(outcomes["label"], LookupError) and isinstance(
+        outcomes["reject"], LookupError
+    )
+    with store.transaction() as conn:
+        assert conn.execute("SELECT count(*) FROM persons WHERE name = 'Al'").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM video_track_rejections").fetchone()[0] == 0
