@@ -114,7 +114,7 @@ def cluster_page(request: Request, cluster_id: ClusterId, caller: CallerDep) -> 
         f"{e(clip_time(t['video'], t['time_s']))}</span>"
         f"<span class=meta>{counted(t['face_count'], 'frame')}</span>"
         f"<span><input type=checkbox name=track value='{int(t['track_id'])}' checked>"
-        " keep</span></label>"
+        f" keep</span><input type=hidden name=seen_track value='{int(t['track_id'])}'></label>"
         for t in tracks
     )
     held = " and ".join(
@@ -149,21 +149,25 @@ async def label_form(request: Request, cluster_id: ClusterId, caller: CallerDep)
     version = str(form.get("version") or "") or None
     ticked = {int(v) for v in form.getlist("face") if str(v).isdigit()}
     ticked_tracks = {int(v) for v in form.getlist("track") if str(v).isdigit()}
+    seen_tracks = [int(v) for v in form.getlist("seen_track") if str(v).isdigit()]
     # The cluster page posts `picked` (the list page posts the whole cluster): what it showed
     # and is not ticked now was unticked, faces and tracks alike.
     picked = form.get("picked") == "1" or "face" in form or "track" in form
 
     def work() -> dict:
-        exclude, exclude_tracks = [], []
+        exclude, exclude_tracks, seen = [], [], None
         if picked:
             store = request.app.state.store
             members = [f["id"] for f in views.cluster_detail(store, cluster_id)]
             exclude = [f for f in members if f not in ticked]
-            shown = [t["track_id"] for t in views.cluster_tracks(store, cluster_id)]
-            exclude_tracks = [t for t in shown if t not in ticked_tracks]
+            # The tracks the page showed: unticked ones are excluded, and one that joined or
+            # left the cluster since is a conflict (version covers the photo faces only).
+            seen = seen_tracks
+            exclude_tracks = [t for t in seen_tracks if t not in ticked_tracks]
         return rest_clusters.label_cluster_faces(
-            request, cluster_id, name, exclude, version, exclude_tracks=exclude_tracks
-        )
+            request, cluster_id, name, exclude, version, exclude_tracks=exclude_tracks,
+            seen_track_ids=seen,
+        )  # fmt: skip
 
     # rest_clusters.label_cluster_faces runs the labelled hook itself
     return await perform(request, caller, work, "/", lambda done: see_other(

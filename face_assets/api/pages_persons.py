@@ -150,17 +150,17 @@ def person_page(
         _person_face(f, name, facts.get(f["id"], {}), extra["cover_face_id"], caller)
         for f in p["face_list"]
     )
-    tracks = views.person_tracks(state.store, person_id)
-    track_cards = "".join(_person_track(t, name, caller) for t in tracks[:TRACKS_PER_PERSON_PAGE])
+    tracks = views.person_tracks(state.store, person_id, TRACKS_PER_PERSON_PAGE)
+    n_tracks = len(tracks) if len(tracks) < TRACKS_PER_PERSON_PAGE else (
+        views.person_track_count(state.store, person_id)
+    )  # fmt: skip
     track_part = (
-        f"<h2>Video tracks</h2><p>{counted(len(tracks), 'video track')}, each shown by its best"
+        f"<h2>Video tracks</h2><p>{counted(n_tracks, 'video track')}, each shown by its best"
         ' frame; a track is one person throughout, so "Not" takes the whole track away.'
-        + (
-            f" The {TRACKS_PER_PERSON_PAGE} longest are shown."
-            if len(tracks) > TRACKS_PER_PERSON_PAGE
-            else ""
-        )
-        + f"</p><div class=grid id=tracks>{track_cards}</div>"
+        + (f" The {len(tracks)} longest are shown." if n_tracks > len(tracks) else "")
+        + "</p><div class=grid id=tracks>"
+        + "".join(_person_track(t, name, caller) for t in tracks)
+        + "</div>"
         if tracks
         else ""
     )
@@ -171,7 +171,7 @@ def person_page(
     body = (
         f"<header class=person>{cover}<div><h1>{e(name)}</h1><p class=meta>{e(p['status'])},"
         f" {int(p['faces'])} faces"
-        f"{', ' + counted(len(tracks), 'video track') if tracks else ''};"
+        f"{', ' + counted(n_tracks, 'video track') if tracks else ''};"
         f" first seen {e(first)}, last seen {e(last)}"
         f"{', born ' + e(birth) if birth else ''}</p></div></header>"
         f"<ul class=years aria-label='faces per year'>{years}</ul>"

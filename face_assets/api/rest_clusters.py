@@ -78,12 +78,13 @@ def label_cluster(
     request: Request, cluster_id: ClusterId, body: s.LabelClusterRequest
 ) -> s.LabelClusterResponse:
     """Name a cluster (the person is created if new). Faces in excludeFaceIds (the wrong
-    ones a reviewer deselected) stay unlabelled and are recorded as not this person. With
-    `version` (or `faceIds`) as read, a cluster that changed since is refused with 409 and
+    ones a reviewer deselected) stay unlabelled and are recorded as not this person, and so
+    do the video tracks in excludeTrackIds (each whole). With `version` (or `faceIds`, and
+    `trackIds` for its tracks) as read, a cluster that changed since is refused with 409 and
     its current state; without, a cluster another request already named is a 409 too."""
     result = label_cluster_faces(
         request, cluster_id, body.name, body.exclude_face_ids, body.version, body.face_ids,
-        body.exclude_track_ids,
+        body.exclude_track_ids, body.track_ids,
     )  # fmt: skip
     return s.LabelClusterResponse(**result)
 
@@ -96,13 +97,14 @@ def label_cluster_faces(
     version: str | None = None,
     seen_face_ids: list[int] | None = None,
     exclude_tracks: list[int] | None = None,
+    seen_track_ids: list[int] | None = None,
 ) -> dict:
     """The review page's form and the API's POST share this: one path for naming, one
     transaction for the label, the exclusions and the prototypes."""
     state = request.app.state
     done = labels.label_cluster(
         state.store, cluster_id, name, state.pack, exclude, version, seen_face_ids,
-        exclude_tracks or (),
+        exclude_tracks or (), seen_track_ids,
     )  # fmt: skip
     labelled(request)
     return {

@@ -143,6 +143,12 @@ class LabelClusterRequest(Camel):
         default=None,
         description="or the cluster's face ids as read: the same check as version",
     )
+    track_ids: list[int] | None = Field(
+        default=None,
+        max_length=MAX_EXCLUDED_TRACKS,
+        description="the cluster's video tracks as read (trackId): a track that joined or left"
+        " since is a 409 and nothing is named (version covers the photo faces only)",
+    )
 
 
 class LabelClusterResponse(Camel):

@@ -150,12 +150,15 @@ def label_cluster(
     version: str | None = None,
     seen_face_ids: Sequence[int] | None = None,
     exclude_tracks: Sequence[int] = (),
+    seen_track_ids: Sequence[int] | None = None,
 ) -> dict:
     """Name a cluster's faces as a person, except `exclude` (the faces a reviewer deselected:
     they stay unlabelled and are recorded as not this person), in one transaction. With
     `version` or `seen_face_ids`, only the cluster as the reviewer saw it is named. The
     cluster's video tracks are named whole, except `exclude_tracks` (deselected tracks: they
-    stay unnamed and are recorded as not this person, as a track's own "not X" records it)."""
+    stay unnamed and are recorded as not this person, as a track's own "not X" records it);
+    with `seen_track_ids`, only when the cluster's tracks are still the ones the reviewer saw
+    (a track that joined or left since is a ConflictError, nothing named)."""
     name = normalise_name(name)
     excluded = sorted(set(exclude))
     excluded_tracks = sorted(set(exclude_tracks))
@@ -185,6 +188,12 @@ def label_cluster(
             and person.id not in rejected.get(f, ())
             and person.id not in early.get(f, ())
         ]
+        if seen_track_ids is not None and sorted(set(seen_track_ids)) != sorted(tracks):
+            raise ConflictError(
+                f"cluster {cluster_id!r} changed since it was read (its video tracks);"
+                " nothing was changed: review it again",
+                {**cluster_state(conn, cluster_id, members), "track_ids": sorted(tracks)},
+            )
         stray = sorted(set(excluded_tracks) - set(tracks))
         if stray:
             raise ValueError(f"tracks {stray} are not in cluster {cluster_id!r}")

@@ -119,7 +119,7 @@ def cluster_detail(store: Store, cluster_id: str) -> list[dict]:
     cluster of video tracks only has no faces here: cluster_tracks)."""
     with store.transaction() as conn:
         faces = listings.cluster_face_rows(conn, cluster_id)
-        if not faces and not track_store.track_cards(conn, cluster_id=cluster_id):
+        if not faces and not track_store.track_cards(conn, cluster_id=cluster_id, limit=1):
             raise LookupError(f"no cluster {cluster_id!r} with unlabelled faces")
     return faces
 
@@ -130,10 +130,16 @@ def cluster_tracks(store: Store, cluster_id: str) -> list[dict]:
         return track_store.track_cards(conn, cluster_id=cluster_id)
 
 
-def person_tracks(store: Store, person_id: int) -> list[dict]:
-    """A person's video tracks as their best frames (clip, time)."""
+def person_tracks(store: Store, person_id: int, limit: int | None = None) -> list[dict]:
+    """A person's video tracks as their best frames (clip, time), longest first (the first
+    `limit`; None: all)."""
     with store.transaction() as conn:
-        return track_store.track_cards(conn, person_id=person_id)
+        return track_store.track_cards(conn, person_id=person_id, limit=limit)
+
+
+def person_track_count(store: Store, person_id: int) -> int:
+    with store.transaction() as conn:
+        return track_review.person_track_count(conn, person_id)
 
 
 def cluster_track_samples(

@@ -54,6 +54,14 @@ def tracks_per_person(conn: psycopg.Connection, pack: str) -> dict[int, tuple[in
     return {int(p): (int(n), int(h)) for p, n, h in rows}
 
 
+def person_track_count(conn: psycopg.Connection, person_id: int) -> int:
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM video_tracks WHERE person_id = %s", (person_id,)
+        ).fetchone()[0]
+    )
+
+
 def queue_tracks(
     conn: psycopg.Connection, pack: str, probes: int
 ) -> list[tuple[int, np.ndarray, int | None]]:

@@ -66,16 +66,16 @@ TRACK_CARD_KEYS = (
 
 
 def track_cards(conn: psycopg.Connection, cluster_id: str | None = None,
-                person_id: int | None = None) -> list[dict]:  # fmt: skip
+                person_id: int | None = None, limit: int | None = None) -> list[dict]:  # fmt: skip
     """The tracks of a cluster (unassigned) or of a person, each as its best frame with the
-    clip's path and the time in it, longest first."""
+    clip's path and the time in it, longest first (the first `limit`; None: all)."""
     where = (
         " WHERE t.cluster_id = %s AND t.person_id IS NULL"
         if cluster_id is not None
         else " WHERE t.person_id = %s"
     )
     rows = conn.execute(
-        _TRACK_CARD + where + " ORDER BY t.face_count DESC, t.id",
-        (cluster_id if cluster_id is not None else person_id,),
+        _TRACK_CARD + where + " ORDER BY t.face_count DESC, t.id LIMIT %s",
+        (cluster_id if cluster_id is not None else person_id, limit),
     ).fetchall()
     return [dict(zip(TRACK_CARD_KEYS, r, strict=True)) for r in rows]

@@ -72,6 +72,12 @@ def _track(store, track_id: int) -> tuple:
     )
 
 
+def _move(store, track_id: int, cluster: str) -> None:
+    """What a clustering run does meanwhile: the track now sits in another cluster."""
+    with store.transaction() as conn:
+        conn.execute("UPDATE video_tracks SET cluster_id = %s WHERE id = %s", (cluster, track_id))
+
+
 def _loaded(tab, selector: str) -> list[int]:
     """The natural widths of the pictures matched (0: a broken image)."""
     for img in tab.locator(selector).all():
@@ -123,8 +129,13 @@ def test_excluded_tracks_over_rest_must_be_the_clusters_and_stay_unnamed(clip_si
             f"/api/v1/faces/clusters/{ONE}/label", json={"name": "Bea", "excludeTrackIds": [b]}
         )
         assert everything.status_code == 400 and "nothing to name" in everything.text
+        stale = api.post(
+            f"/api/v1/faces/clusters/{TWO}/label", json={"name": "Ten", "trackIds": [a]}
+        )  # C is in the cluster too: not what the caller saw
+        assert stale.status_code == 409 and _track(live.store, a)[0] is None, stale.text
         done = api.post(
-            f"/api/v1/faces/clusters/{TWO}/label", json={"name": "Ten", "excludeTrackIds": [c]}
+            f"/api/v1/faces/clusters/{TWO}/label",
+            json={"name": "Ten", "excludeTrackIds": [c], "trackIds": [c, a]},
         )
         assert done.status_code == 200, done.text
         body = done.json()
@@ -161,6 +172,17 @@ def test_browser_shows_tracks_names_a_cluster_unticking_one_and_says_not_x(
             shot(tab, f"shots-tracks-cluster-{width}")
             if phone:
                 continue  # the phone looks; the desktop pass below acts
+            # B's track joins the cluster after the page was read: naming it is refused (409),
+            # nothing named; the page read again shows it.
+            _move(live.store, b, TWO)
+            tab.fill("#label-form input[name=name]", "Ten")
+            with tab.expect_response(lambda r: r.request.method == "POST") as posted:
+                tab.click("#label-form button")
+            assert posted.value.status == 409
+            assert "changed since it was read" in tab.inner_text("main")
+            assert _track(live.store, a)[0] is None and _track(live.store, b)[0] is None
+            _move(live.store, b, ONE)
+            tab.goto(f"/review/clusters/{TWO}")
             # Untick C's track and name the rest: A's track, as a whole.
             tab.uncheck(f"input[name=track][value='{c}']")
             tab.fill("#label-form input[name=name]", "Ten")
