@@ -15,12 +15,12 @@ def _library(args: argparse.Namespace) -> Path:
 
 
 def cmd_import_tags(args: argparse.Namespace) -> int:
-    from face_assets.services import face_tags
+    from face_assets.services import tag_import
     from face_assets.vision.models import load_face_models
 
     current = common.settings()
     models = load_face_models(current.pack, current.providers)
-    stats = face_tags.import_tags(models, common.store(), _library(args), args.month or None)
+    stats = tag_import.import_tags(models, common.store(), _library(args), args.month or None)
     common.print_json(stats.metadata())
     if stats.matched or stats.created:
         common.report_labels_changed()
@@ -28,9 +28,9 @@ def cmd_import_tags(args: argparse.Namespace) -> int:
 
 
 def cmd_export_tags(args: argparse.Namespace) -> int:
-    from face_assets.services import face_tags
+    from face_assets.services import tag_export
 
-    result = face_tags.export_tags(
+    result = tag_export.export_tags(
         common.store(), _library(args), common.pack(), args.month or None, dry_run=args.dry_run
     )
     common.print_json(result)

@@ -14,8 +14,12 @@ from pathlib import Path
 
 from face_assets import media
 from face_assets.services import person_photos
-from face_assets.services.face_tags import SidecarsNaming, forget_in_sidecars, sidecars_naming
 from face_assets.services.labels import person_ref
+from face_assets.services.sidecar_forgetting import (
+    SidecarsNaming,
+    forget_in_sidecars,
+    sidecars_naming,
+)
 from face_assets.store import Connection, Store, at_rest
 from face_assets.store import forgetting as forget_store
 from face_assets.store import heads as head_store

@@ -16,8 +16,15 @@ import numpy as np
 import pytest
 
 from face_assets.defs.partitions import partition_of
-from face_assets.services import face_detection, face_embedding, forgetting, registration
-from face_assets.services import face_tags as tag_service
+from face_assets.services import (
+    face_detection,
+    face_embedding,
+    forgetting,
+    registration,
+    tag_export,
+    tag_files,
+    tag_import,
+)
 from face_assets.vision import manual
 from face_assets_tests.conftest import FACES_REAL
 
@@ -66,7 +73,7 @@ def _face_rows(store) -> list[tuple]:
 def _counting_reads(monkeypatch) -> list[str]:
     """The library files import_tags reads (photo heads, sidecars, .picasa.ini), in order."""
     reads: list[str] = []
-    head, optional = tag_service._read_head, tag_service._read_optional
+    head, optional = tag_files.read_head, tag_files.read_optional
 
     def counted_head(root, rel_path, limit):
         reads.append(rel_path)
@@ -76,8 +83,8 @@ def _counting_reads(monkeypatch) -> list[str]:
         reads.append(rel_path)
         return optional(root, rel_path, limit)
 
-    monkeypatch.setattr(tag_service, "_read_head", counted_head)
-    monkeypatch.setattr(tag_service, "_read_optional", counted_optional)
+    monkeypatch.setattr(tag_files, "read_head", counted_head)
+    monkeypatch.setattr(tag_files, "read_optional", counted_optional)
     return reads
 
 
@@ -96,7 +103,7 @@ def test_import_export_and_forget_round_trip(store, face_models, tmp_path, exift
     _mwg(exiftool, photo, [("Alex Lacamoire", face), ("Lin Manuel", (0.15, 0.85, 0.12, 0.1))])
     original = photo.read_bytes()
 
-    stats = tag_service.import_tags(face_models, store, root, months)
+    stats = tag_import.import_tags(face_models, store, root, months)
     assert (stats.regions_read, stats.matched, stats.created) == (2, 1, 1)
     rows = _face_rows(store)
     assert {(r[1], r[2], r[3], r[4]) for r in rows} == {
@@ -113,7 +120,7 @@ def test_import_export_and_forget_round_trip(store, face_models, tmp_path, exift
 
     # Re-import changes nothing; a re-detection keeps the imported face.
     reads = _counting_reads(monkeypatch)
-    again = tag_service.import_tags(face_models, store, root, months)
+    again = tag_import.import_tags(face_models, store, root, months)
     assert (again.matched, again.created, again.already_imported) == (0, 0, 2)
     assert _face_rows(store) == rows
     # ... and reads nothing: the photo and its tag files are as the last run read them.
@@ -122,30 +129,30 @@ def test_import_export_and_forget_round_trip(store, face_models, tmp_path, exift
     sidecar = Path(f"{photo}.xmp")
     stamp = sidecar.stat()
     os.utime(sidecar, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000_000))
-    touched = tag_service.import_tags(face_models, store, root, months)
+    touched = tag_import.import_tags(face_models, store, root, months)
     assert touched.skipped_unchanged == 0 and "alex/1.jpg" in reads
     assert "alex/1.jpg.xmp" in reads
     assert (touched.matched, touched.created, touched.already_imported) == (0, 0, 2)
     assert _face_rows(store) == rows
     reads.clear()
-    assert tag_service.import_tags(face_models, store, root, months).skipped_unchanged == 1
+    assert tag_import.import_tags(face_models, store, root, months).skipped_unchanged == 1
     assert reads == []
     face_detection.detect_faces(face_models, store, root, months, redetect=True)
     assert {r[1] for r in _face_rows(store)} == {"detected", "imported"}
 
     # A tag removed from the file is reported, the label kept.
     _mwg(exiftool, photo, [("Alex Lacamoire", face)])
-    removed = tag_service.import_tags(face_models, store, root, months)
+    removed = tag_import.import_tags(face_models, store, root, months)
     assert removed.removed_in_file == 1
     assert removed.skipped_unchanged == 0
     assert "Lin Manuel" in {r[3] for r in _face_rows(store)}
 
     # Export: a dry run writes nothing; then MWG regions merged into the existing sidecar.
     before = sidecar.read_bytes()
-    dry = tag_service.export_tags(store, root, PACK, dry_run=True)
+    dry = tag_export.export_tags(store, root, PACK, dry_run=True)
     assert dry["sidecars_changed"] == 1 and dry["changes"][0]["added"] == ["Lin Manuel"]
     assert sidecar.read_bytes() == before
-    done = tag_service.export_tags(store, root, PACK)
+    done = tag_export.export_tags(store, root, PACK)
     assert done["sidecars_merged"] == 1
     seen = json.loads(
         subprocess.run(
@@ -157,7 +164,7 @@ def test_import_export_and_forget_round_trip(store, face_models, tmp_path, exift
         "Lin Manuel",
     ]
     assert photo.read_bytes() == original  # never the photo
-    assert tag_service.export_tags(store, root, PACK)["sidecars_changed"] == 0
+    assert tag_export.export_tags(store, root, PACK)["sidecars_changed"] == 0
 
     # A forget that fails, or loses the race to another forget, changes no file: the sidecar
     # is edited only after the forget commits.
@@ -196,7 +203,7 @@ def test_import_export_and_forget_round_trip(store, face_models, tmp_path, exift
     # The tag is still in no file of ours, and re-importing does not bring the person back
     # (their face's box is a tombstone).
     _mwg(exiftool, photo, [("Alex Lacamoire", face), ("Lin Manuel", (0.15, 0.85, 0.12, 0.1))])
-    back = tag_service.import_tags(face_models, store, root, months)
+    back = tag_import.import_tags(face_models, store, root, months)
     assert back.forgotten == 1 and "Lin Manuel" not in {r[3] for r in _face_rows(store)}
 
 
@@ -221,13 +228,13 @@ def test_picasa_and_hostile_sidecars(store, face_models, tmp_path):
         b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
         b'<x:xmpmeta xmlns:x="adobe:ns:meta/">&b;</x:xmpmeta>'
     )
-    stats = tag_service.import_tags(face_models, store, root, months)
+    stats = tag_import.import_tags(face_models, store, root, months)
     assert stats.matched == 1 and stats.created == 0
     assert stats.unreadable == {"tags_forbidden_xml": 1}
     assert stats.metadata()["regions_read"] == 1
     # The unreadable sidecar records no scan: the next run reads and reports it again, while
     # the photo whose tags were all imported is skipped.
-    again = tag_service.import_tags(face_models, store, root, months)
+    again = tag_import.import_tags(face_models, store, root, months)
     assert again.unreadable == {"tags_forbidden_xml": 1}
     assert again.skipped_unchanged == 1 and again.already_imported == 1
 
@@ -250,12 +257,12 @@ def test_tag_region_face_follows_the_drawn_face_rule():
     bgr = np.zeros((400, 400, 3), dtype=np.uint8)
     region = (100.0, 100.0, 200.0, 200.0)
     near = _OneDetection((55.0, 52.0, 150.0, 148.0))  # crop offset (50, 50): photo 105..200
-    face = tag_service._region_face(near, bgr, region)
+    face = tag_import._region_face(near, bgr, region)
     assert near.asked == [((200, 200), manual.REFINE_MIN_CONFIDENCE)]
     assert face.bbox == (105.0, 102.0, 200.0, 198.0) and face.det_score == pytest.approx(0.4)
     assert np.allclose(face.landmarks, 51.0)
     far = _OneDetection((0.0, 0.0, 20.0, 20.0))  # in the margin, not on the region
-    alone = tag_service._region_face(far, bgr, region)
+    alone = tag_import._region_face(far, bgr, region)
     expected = manual.box_only_face(region)
     assert alone.bbox == region and alone.det_score == manual.DRAWN_SCORE
     assert np.allclose(alone.landmarks, expected.landmarks)

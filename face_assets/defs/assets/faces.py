@@ -21,9 +21,9 @@ from face_assets.services import (
     face_detection,
     face_embedding,
     face_scoring,
-    face_tags,
     inspection,
     month_work,
+    tag_import,
 )
 
 
@@ -202,7 +202,7 @@ def imported_face_tags(
     library: PhotoLibraryResource,
 ) -> MaterializeResult:
     models = face_models.load()
-    stats = face_tags.import_tags(
+    stats = tag_import.import_tags(
         models, store.get(), library.root_path, list(context.partition_keys)
     )
     return MaterializeResult(

@@ -1,27 +1,19 @@
-"""Import the face tags a library already has, and export our names as XMP face regions.
+"""Import the face tags a library already has (on ingest, after embeddings, and
+`face-assets import-tags`).
 
-Import (on ingest, after embeddings, and `face-assets import-tags`): each named region of a
-photo's XMP (embedded, `photo.jpg.xmp`, `photo.xmp`) or of its folder's `.picasa.ini` is
-matched to a detected face by box overlap (vision.matching's rule, as re-detection); the face
-becomes a human label of the named person. A region no detected face overlaps becomes an
-imported face (source 'imported': landmarks from the detector run on the region, else from
-the box), embedded from its crop and labelled. Imported labels are human labels: prototypes
-are rebuilt at once and no machine overwrites them. A region already read changes nothing;
-a region gone from its file is reported, its label kept. A face already labelled by a human
-as someone else is left alone (counted as a conflict). Regions on a forgotten face's
-tombstone are skipped: a tag never brings back a forgotten person.
-
-Export (`face-assets export-tags`): our human labels as MWG face regions in an XMP sidecar
-next to each photo, merged into an existing sidecar, never written into a photo; a dry run
-lists what would change. The sidecars written are recorded, so forgetting a person removes
-their name from exactly those files.
-"""
+Each named region of a photo's XMP (embedded, `photo.jpg.xmp`, `photo.xmp`) or of its folder's
+`.picasa.ini` is matched to a detected face by box overlap (vision.matching's rule, as
+re-detection); the face becomes a human label of the named person. A region no detected face
+overlaps becomes an imported face (source 'imported': landmarks from the detector run on the
+region, else from the box), embedded from its crop and labelled. Imported labels are human
+labels: prototypes are rebuilt at once and no machine overwrites them. A region already read
+changes nothing; a region gone from its file is reported, its label kept. A face already
+labelled by a human as someone else is left alone (counted as a conflict). Regions on a
+forgotten face's tombstone are skipped: a tag never brings back a forgotten person."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +21,12 @@ import numpy as np
 
 from face_assets import media
 from face_assets.identity.names import normalise_name
-from face_assets.library import confined_path, read_library_file
+from face_assets.library import read_library_file
+from face_assets.services import tag_files
 from face_assets.services.face_scoring import score_faces
 from face_assets.services.identities import rebuild_prototypes
-from face_assets.store import Connection, Store
+from face_assets.services.progress import Log
+from face_assets.store import Store
 from face_assets.store import face_tags as tag_store
 from face_assets.store import faces as face_store
 from face_assets.store import label_events as event_store
@@ -40,25 +34,14 @@ from face_assets.store import labels as label_store
 from face_assets.store import persons as person_store
 from face_assets.vision import face_tags, manual, matching
 from face_assets.vision.decode import ImageRejected, decode_image
-from face_assets.vision.faces import (
-    DetectedFace,
-    box_key,
-    encode_crop,
-    encode_jpeg,
-    face_thumbnail,
-)
+from face_assets.vision.faces import DetectedFace, box_key, encode_crop, encode_jpeg, face_thumbnail
 from face_assets.vision.models import FaceModels
 
-SIDECAR_SUFFIX = ".xmp"  # photo.jpg.xmp (digiKam, darktable); photo.xmp (Lightroom) is read too
-PICASA_INI = ".picasa.ini"
-PICASA_CONTACTS = "contacts.xml"  # Picasa 3's names, when copied into the library root
 # Embedded XMP is searched in the photo's first bytes only: JPEG's APP1, PNG's iTXt before the
 # pixels, TIFF/DNG and HEIF writers put it near the start (ours: exiftool-written files), so a
 # run over a month reads 1 MiB per photo, not the photo (the whole photo only for a region
 # that needs a new face's crop).
 EMBEDDED_XMP_WINDOW = 1024 * 1024
-
-Log = Callable[[str], None]
 
 
 @dataclass
@@ -99,44 +82,6 @@ class ImportStats:
         }
 
 
-def sidecar_candidates(rel_path: str) -> list[str]:
-    """Sidecar names a photo may have, in the order they are preferred."""
-    path = Path(rel_path)
-    return [f"{rel_path}{SIDECAR_SUFFIX}", path.with_suffix(SIDECAR_SUFFIX).as_posix()]
-
-
-def _read_optional(root: Path, rel_path: str, limit: int) -> bytes | None:
-    try:
-        path = confined_path(root, rel_path)
-    except ImageRejected:
-        return None
-    if not path.is_file():
-        return None
-    if path.stat().st_size > limit:
-        raise face_tags.TagsRejected(face_tags.REASON_TOO_LARGE, f"{rel_path} exceeds {limit}")
-    return path.read_bytes()
-
-
-def _read_head(root: Path, rel_path: str, limit: int) -> bytes:
-    """The first `limit` bytes of a library file (confined like every read)."""
-    with confined_path(root, rel_path).open("rb") as handle:
-        return handle.read(limit)
-
-
-def _file_stamp(root: Path, rel_path: str) -> tuple[str, int | None, int | None]:
-    """(path, size, mtime in ns) of a library file; size and mtime None when it is absent."""
-    try:
-        info = confined_path(root, rel_path).stat()
-    except (ImageRejected, OSError):
-        return rel_path, None, None
-    return rel_path, info.st_size, info.st_mtime_ns
-
-
-def _picasa_ini(rel_path: str) -> str:
-    folder = Path(rel_path).parent.as_posix()
-    return PICASA_INI if folder == "." else f"{folder}/{PICASA_INI}"
-
-
 class _PicasaCache:
     """Each folder's .picasa.ini parsed once per run (and stat'ed once)."""
 
@@ -148,14 +93,16 @@ class _PicasaCache:
 
     def stamp(self, rel_path: str) -> tuple[str, int | None, int | None]:
         if rel_path not in self.stamps:
-            self.stamps[rel_path] = _file_stamp(self.root, rel_path)
+            self.stamps[rel_path] = tag_files.file_stamp(self.root, rel_path)
         return self.stamps[rel_path]
 
     def _contacts(self) -> dict[str, str]:
         if self.contacts is None:
             self.contacts = {}
             try:
-                data = _read_optional(self.root, PICASA_CONTACTS, face_tags.MAX_PICASA_BYTES)
+                data = tag_files.read_optional(
+                    self.root, tag_files.PICASA_CONTACTS, face_tags.MAX_PICASA_BYTES
+                )
                 if data:
                     self.contacts = face_tags.picasa_contacts(data)
             except face_tags.TagsRejected as exc:
@@ -164,11 +111,11 @@ class _PicasaCache:
 
     def regions(self, rel_path: str) -> tuple[str, list[face_tags.TagRegion]]:
         folder = Path(rel_path).parent.as_posix()
-        ini_path = _picasa_ini(rel_path)
+        ini_path = tag_files.picasa_ini(rel_path)
         if folder not in self.folders:
             self.folders[folder] = {}
             try:
-                data = _read_optional(self.root, ini_path, face_tags.MAX_PICASA_BYTES)
+                data = tag_files.read_optional(self.root, ini_path, face_tags.MAX_PICASA_BYTES)
                 if data:
                     self.stats.tag_files += 1
                     self.folders[folder] = face_tags.picasa_regions(data, self._contacts())
@@ -190,9 +137,9 @@ def _tag_regions(
             found += [(rel_path, r) for r in face_tags.xmp_regions(packet)]
     except face_tags.TagsRejected as exc:
         stats.unreadable[exc.reason] += 1
-    for candidate in sidecar_candidates(rel_path):
+    for candidate in tag_files.sidecar_candidates(rel_path):
         try:
-            sidecar = _read_optional(root, candidate, face_tags.MAX_XMP_BYTES)
+            sidecar = tag_files.read_optional(root, candidate, face_tags.MAX_XMP_BYTES)
             if sidecar is not None:
                 stats.tag_files += 1
                 found += [(candidate, r) for r in face_tags.xmp_regions(sidecar)]
@@ -208,8 +155,14 @@ def _tag_files(
 ) -> tuple[tuple[str, int | None, int | None], ...]:
     """The stamps of every file the photo's tags may come from (stat only, nothing read)."""
     rel_path = image.paths[0]
-    own = [_file_stamp(root, p) for p in (rel_path, *sidecar_candidates(rel_path))]
-    return (*own, picasa.stamp(_picasa_ini(rel_path)), picasa.stamp(PICASA_CONTACTS))
+    own = [
+        tag_files.file_stamp(root, p) for p in (rel_path, *tag_files.sidecar_candidates(rel_path))
+    ]
+    return (
+        *own,
+        picasa.stamp(tag_files.picasa_ini(rel_path)),
+        picasa.stamp(tag_files.PICASA_CONTACTS),
+    )
 
 
 def _region_face(models: FaceModels, bgr: np.ndarray, box: tuple) -> DetectedFace:
@@ -257,7 +210,7 @@ def import_tags(
             stats.already_imported += last.regions_known
             continue
         try:
-            head = _read_head(root, image.paths[0], EMBEDDED_XMP_WINDOW)
+            head = tag_files.read_head(root, image.paths[0], EMBEDDED_XMP_WINDOW)
         except (ImageRejected, OSError):
             continue
         before = (stats.conflicts, stats.unnamed, sum(stats.unreadable.values()))
@@ -393,145 +346,3 @@ def _create_face(
         crop_path, thumb_path, "imported",
     )  # fmt: skip
     return face_id, crop
-
-
-# --- export -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SidecarChange:
-    sidecar: str
-    added: list[str]
-    removed: list[str]
-    existed: bool
-
-
-def _sidecar_for(root: Path, rel_path: str) -> tuple[str, bytes | None]:
-    """The sidecar to merge into (an existing one, preferred order), else photo.jpg.xmp."""
-    for candidate in sidecar_candidates(rel_path):
-        data = _read_optional(root, candidate, face_tags.MAX_XMP_BYTES)
-        if data is not None:
-            return candidate, data
-    return sidecar_candidates(rel_path)[0], None
-
-
-def _write_sidecar(root: Path, rel_path: str, content: bytes) -> None:
-    target = confined_path(root, rel_path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(content)
-    tmp.replace(target)
-
-
-def export_tags(
-    store: Store,
-    library_root: Path,
-    pack: str,
-    months: list[str] | None = None,
-    dry_run: bool = False,
-) -> dict:
-    """Our human labels as MWG face regions in XMP sidecars (never in the photos)."""
-    root = Path(library_root)
-    changes: list[SidecarChange] = []
-    refused: Counter = Counter()
-    with store.transaction() as conn:
-        named = tag_store.named_faces_by_image(conn, pack, months)
-        images = {i.image_id: i for i in tag_store.images_for_tags(conn, pack, months)}
-    for image_id, faces in sorted(named.items()):
-        image = images.get(image_id)
-        if image is None or not image.width or not image.height:
-            continue
-        regions = [
-            face_tags.TagRegion(
-                (
-                    f.bbox[0] / image.width,
-                    f.bbox[1] / image.height,
-                    f.bbox[2] / image.width,
-                    f.bbox[3] / image.height,
-                ),
-                f.name,
-                face_tags.ORIGIN_MWG,
-            )
-            for f in faces
-        ]
-        try:
-            sidecar, existing = _sidecar_for(root, image.paths[0])
-            update = face_tags.merged_sidecar(existing, regions, image.width, image.height)
-        except face_tags.TagsRejected as exc:
-            refused[exc.reason] += 1
-            continue
-        if not update.changed:
-            continue
-        changes.append(SidecarChange(sidecar, update.added, update.removed, existing is not None))
-        if dry_run:
-            continue
-        _write_sidecar(root, sidecar, update.content)
-        with store.transaction() as conn:
-            tag_store.record_sidecar(
-                conn,
-                sidecar,
-                image_id,
-                [f.person_id for f in faces],
-                hashlib.sha256(update.content).hexdigest(),
-            )
-    return {
-        "dry_run": dry_run,
-        "sidecars_changed": len(changes),
-        "sidecars_merged": sum(c.existed for c in changes),
-        "refused": dict(refused),
-        "changes": [
-            {"sidecar": c.sidecar, "added": c.added, "removed": c.removed} for c in changes
-        ],
-    }
-
-
-@dataclass(frozen=True)
-class SidecarsNaming:
-    """What a forget must do to tag files, read in its transaction (before the rows go)."""
-
-    person_ids: list[int]
-    names: list[str]
-    ours: list[str]  # sidecars we wrote that carry one of the names
-    theirs: list[str]  # tag files (not ours) whose regions named them: listed, not modified
-
-
-def sidecars_naming(conn: Connection, person_ids: list[int]) -> SidecarsNaming:
-    """Inside the forget's transaction, with the persons locked: the names and the files
-    that carry them (imported_regions' rows go with the persons)."""
-    return SidecarsNaming(
-        person_ids=person_ids,
-        names=list(person_store.person_names(conn, person_ids).values()),
-        ours=[rel_path for rel_path, _ in tag_store.sidecars_naming(conn, person_ids)],
-        theirs=tag_store.tag_files_naming(conn, person_ids),
-    )
-
-
-def forget_in_sidecars(store: Store, library_root: Path | None, naming: SidecarsNaming) -> dict:
-    """After a forget commits (a forget that fails or loses a race changes no file): remove
-    the names from the sidecars we wrote. A sidecar that cannot be read or written is
-    reported (path: reason) and its record kept, naming the ids, for a later clean."""
-    cleaned: list[str] = []
-    failed: dict[str, str] = {}
-    if library_root is not None:
-        root = Path(library_root)
-        for rel_path in naming.ours:
-            try:
-                existing = _read_optional(root, rel_path, face_tags.MAX_XMP_BYTES)
-                sha = None  # the sidecar is gone: nothing names them
-                if existing is not None:
-                    update = face_tags.merged_sidecar(
-                        existing, [], None, None, drop_names=frozenset(naming.names)
-                    )
-                    if update.changed:
-                        _write_sidecar(root, rel_path, update.content)
-                    sha = hashlib.sha256(update.content).hexdigest()
-            except (face_tags.TagsRejected, OSError) as exc:
-                failed[rel_path] = str(exc)
-                continue
-            with store.transaction() as conn:
-                tag_store.drop_from_sidecar(conn, rel_path, naming.person_ids, sha)
-            cleaned.append(rel_path)
-    return {
-        "sidecars_cleaned": cleaned,
-        "sidecars_not_cleaned": failed,
-        "tag_files_naming_them": sorted(set(naming.theirs) - set(cleaned)),
-    }
