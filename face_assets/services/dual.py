@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from face_assets.identity.assignment import ASSIGN_MARGIN
 from face_assets.services import clusters, identities, matching
 from face_assets.store import Store, stats
 
@@ -39,7 +38,7 @@ def dual_cluster(
     params: clusters.ClusterParams | None = None,
     max_faces: int | None = None,
     device: str = "cpu",
-    margin: float = ASSIGN_MARGIN,
+    margin: float | None = None,  # None: the pack's (vision/packs.py assign_margin)
 ) -> DualResult:
     """Phase 1 (supervised) over every month, then phase 2 (unsupervised) on the rest."""
     started = time.perf_counter()

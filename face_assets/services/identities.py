@@ -15,7 +15,6 @@ import numpy as np
 
 from face_assets.identity import prototypes
 from face_assets.identity.assignment import (
-    ASSIGN_MARGIN,
     FaceCandidates,
     PrototypeIndex,
     resolve_assignments,
@@ -28,6 +27,9 @@ from face_assets.store import person_profiles as profile_store
 from face_assets.store import persons as person_store
 from face_assets.store import prototypes as prototype_store
 from face_assets.store import vectors as vector_store
+from face_assets.vision.packs import assign_margins_help, pack_info
+
+__all__ = ["assign_margins_help"]  # for the asset's config help, re-exported here (layers)
 
 WRITE_BATCH = 20_000  # faces per write-back transaction: short locks, few round trips
 # Faces matched per chunk: 100k x 512 float32 = 200 MB of embeddings in memory at a time.
@@ -95,7 +97,7 @@ def prototype_index(
 
 
 def assign_month(
-    store: Store, pack: str, month: str, rule: MatchingRule, margin: float = ASSIGN_MARGIN
+    store: Store, pack: str, month: str, rule: MatchingRule, margin: float | None = None
 ) -> AssignmentStats:
     """assign_months for one month."""
     return assign_months(store, pack, [month], rule, margin)
@@ -106,7 +108,7 @@ def assign_months(
     pack: str,
     months: Iterable[str],
     rule: MatchingRule,
-    margin: float = ASSIGN_MARGIN,
+    margin: float | None = None,
 ) -> AssignmentStats:
     """Assign the months' unlabelled faces to known persons (auto), never over human labels.
 
@@ -118,6 +120,8 @@ def assign_months(
     faces and prototypes are compared in its space.
     """
     threshold, head_name = rule.threshold, rule.head
+    if margin is None:  # the pack's lead over the runner-up, in its own similarity scale
+        margin = pack_info(pack).assign_margin
     stats = AssignmentStats(threshold=threshold, margin=margin, head=head_name)
     started = time.perf_counter()
     index = prototype_index(store, pack, rule.projector)

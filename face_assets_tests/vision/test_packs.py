@@ -42,7 +42,7 @@ def test_every_pack_declares_what_users_and_the_selector_read():
         assert pack.family in (packs.FAMILY_INSIGHTFACE, packs.FAMILY_DLIB)
         assert pack.embedding_dim > 0 and pack.input_size > 0
         assert pack.licence and pack.source and pack.threshold_method
-        assert -1.0 < pack.person_threshold < 1.0
+        assert -1.0 < pack.person_threshold < 1.0 and 0.0 <= pack.assign_margin < 0.2
     permissive = packs.pack_info(packs.PERMISSIVE_PACK)
     assert permissive.commercial_use and permissive.offline
 

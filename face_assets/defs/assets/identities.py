@@ -94,11 +94,12 @@ class AssignmentConfig(Config):
         description="cosine similarity needed; default: the promoted head's calibrated threshold,"
         f" else the pack's ({matching.thresholds_help()})",
     )
-    margin: float = Field(
-        default=identities.ASSIGN_MARGIN,
+    margin: float | None = Field(
+        default=None,
         ge=0.0,
         le=1.0,
-        description="lead over the second-best person",
+        description="lead over the second-best person; empty: the pack's"
+        f" ({identities.assign_margins_help()})",
     )
 
 
@@ -140,7 +141,7 @@ def face_assignments(
             "similarity_histogram": MetadataValue.md(histogram_table(sims)),
             "person_threshold": rule.threshold,
             "threshold_source": rule.source,
-            "margin": config.margin,
+            "margin": totals.margin,  # the pack's unless the run set one
             "projection_head": rule.space,
             **{name: round(value, 3) for name, value in totals.phases.items()},
             "model_pack": pack,
