@@ -70,9 +70,11 @@ def clusters_page(request: Request, caller: Caller, page: int) -> HTMLResponse:
     rows, total = views.cluster_page(
         state.store, state.pack, CLUSTERS_PER_PAGE, offset, THUMBS_PER_CLUSTER
     )
-    tracks = views.cluster_track_samples(
-        state.store, [c["cluster_id"] for c in rows if c.get("tracks")], TRACKS_PER_CLUSTER
-    )
+    with_tracks = [c["cluster_id"] for c in rows if c.get("tracks")]
+    tracks = views.cluster_track_samples(state.store, with_tracks, TRACKS_PER_CLUSTER)
+    # The form names every track of the cluster, not only those shown: it sends them all, so
+    # one that joined since is a conflict rather than named unseen.
+    track_ids = views.cluster_track_ids(state.store, with_tracks)
     sections = []
     for c in rows:
         cid = e(c["cluster_id"])
@@ -84,8 +86,12 @@ def clusters_page(request: Request, caller: Caller, page: int) -> HTMLResponse:
             f"<section class=cluster><h2><a href='{e(link)}'>{cid}</a></h2>"
             f"<div class=meta>{_cluster_meta(c)}</div><div class=thumbs>{thumbs}</div>"
             f"<form method=post action='{e(link)}/label' class=row>{csrf_input(caller)}"
-            f"{version_input(c.get('version'))}{name_input()}"
-            " <button>Name this cluster</button></form></section>"
+            f"{version_input(c.get('version'))}<input type=hidden name=tracks_seen value=1>"
+            + "".join(
+                f"<input type=hidden name=seen_track value='{int(t)}'>"
+                for t in track_ids.get(c["cluster_id"], [])
+            )
+            + f"{name_input()} <button>Name this cluster</button></form></section>"
         )
     body = (
         "<h1>Clusters of unlabelled faces</h1>"
@@ -155,7 +161,8 @@ async def label_form(request: Request, cluster_id: ClusterId, caller: CallerDep)
     picked = form.get("picked") == "1" or "face" in form or "track" in form
 
     def work() -> dict:
-        exclude, exclude_tracks, seen = [], [], None
+        exclude, exclude_tracks = [], []
+        seen = seen_tracks if form.get("tracks_seen") == "1" else None  # as the page had them
         if picked:
             store = request.app.state.store
             members = [f["id"] for f in views.cluster_detail(store, cluster_id)]

@@ -152,6 +152,14 @@ def cluster_track_samples(
         return track_review.track_cards_by_cluster(conn, cluster_ids, per_cluster)
 
 
+def cluster_track_ids(store: Store, cluster_ids: list[str]) -> dict[str, list[int]]:
+    """cluster id -> its unassigned tracks' ids (what naming it names, whole)."""
+    if not cluster_ids:
+        return {}
+    with store.transaction() as conn:
+        return track_review.track_ids_by_cluster(conn, cluster_ids)
+
+
 def tracks_per_person(store: Store, pack: str) -> dict[int, tuple[int, int]]:
     """person id -> (video tracks, of them named by a human)."""
     with store.transaction() as conn:

@@ -44,6 +44,16 @@ def track_cards_by_cluster(
     return found
 
 
+def track_ids_by_cluster(conn: psycopg.Connection, cluster_ids: list[str]) -> dict[str, list[int]]:
+    """cluster id -> the ids of its unassigned tracks (what naming the cluster would name)."""
+    rows = conn.execute(
+        "SELECT cluster_id, array_agg(id ORDER BY id) FROM video_tracks"
+        " WHERE cluster_id = ANY(%s) AND person_id IS NULL GROUP BY cluster_id",
+        (list(cluster_ids),),
+    ).fetchall()
+    return {r[0]: [int(t) for t in r[1]] for r in rows}
+
+
 def tracks_per_person(conn: psycopg.Connection, pack: str) -> dict[int, tuple[int, int]]:
     """person id -> (tracks, of them named by a human) in this pack."""
     rows = conn.execute(

@@ -162,6 +162,16 @@ def test_browser_shows_tracks_names_a_cluster_unticking_one_and_says_not_x(
             assert len(captions) == 2 and all(CAPTION.fullmatch(t) for t in captions), captions
             assert all(w > 0 for w in _loaded(tab, "figure.track img"))
             shot(tab, f"shots-tracks-clusters-{width}")
+            if not phone:  # C joins B's cluster after the list was read: naming it is a 409
+                _move(live.store, c, ONE)
+                form = tab.locator("section.cluster", has=tab.locator(f"a[href$='/{ONE}']"))
+                form.locator("input[name=name]").fill("Bea")
+                with tab.expect_response(lambda r: r.request.method == "POST") as posted:
+                    form.locator("button").click()
+                assert posted.value.status == 409
+                assert _track(live.store, b)[0] is None and _track(live.store, c)[0] is None
+                _move(live.store, c, TWO)
+                tab.goto("/")
             tab.goto(f"/review/clusters/{TWO}")
             picks = tab.locator("label.pick.track")
             assert picks.count() == 2
