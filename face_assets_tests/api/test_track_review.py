@@ -345,6 +345,8 @@ def test_queue_asks_about_a_whole_track_once_yes_names_it_no_rejects_it(
             assert tab.inner_text("#question .prompt") == "Is this Ten?"
             assert CAPTION.fullmatch(tab.inner_text("#question .when"))
             assert all(w > 0 for w in _loaded(tab, "#question img"))
+            left = tab.inner_text("#left")  # "1 question left", never "1 questions left"
+            assert re.fullmatch(r"1 question left|[2-9]\d* questions left", left), left
             shot(tab, f"shots-tracks-queue-{width}")
             if phone:
                 continue

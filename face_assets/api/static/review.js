@@ -145,7 +145,8 @@
     box.replaceChildren();
     box.dataset.key = "";
     const remaining = items.length - index;
-    left.textContent = remaining > 0 ? (items.length >= QUEUE_SIZE && index === 0 ? QUEUE_SIZE + "+" : remaining) + " questions left" : "";
+    const many = items.length >= QUEUE_SIZE && index === 0;
+    left.textContent = remaining > 0 ? (many ? QUEUE_SIZE + "+" : remaining) + (many || remaining > 1 ? " questions left" : " question left") : "";
     const q = items[index];
     for (const id of ["yes", "no", "skip"]) document.getElementById(id).disabled = !q;
     if (!q) {
