@@ -1,7 +1,7 @@
 """SQL for reviewing video tracks (issue 20): a track's thumbnail (its best frame), the tracks
 shown on the cluster list, tracks per person for the CLI, and the tracks the "Is this X?"
 queue may ask about. A track's best frame is its best-quality kept face, earliest on a tie
-(ORDER BY quality DESC, frame_idx: store/videos.py's track cards use the same order)."""
+(ORDER BY quality DESC, frame_idx: store/tracks.py's track cards use the same order)."""
 
 from __future__ import annotations
 
