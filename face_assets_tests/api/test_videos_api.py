@@ -18,7 +18,10 @@ API = "/api/v1/faces"
 
 
 def test_tracks_and_the_faces_embed_job(real_store, real_library, shared_data, face_models,
-                                        tmp_path):  # fmt: skip
+                                        tmp_path, monkeypatch):  # fmt: skip
+    # The run goes to this store: the code location the launcher loads (once a process, the
+    # first test to load it decides whether its database URL is an EnvVar) reads it from here.
+    monkeypatch.setenv("FACE_ASSETS_DATABASE_URL", real_store.database_url)
     with harvested_clip(real_store, real_library.root, shared_data / "faces_real", face_models,
                         "api_clips/two.mp4", 2.0, 2.0):  # fmt: skip
         home = tmp_path / "dagster_home"
