@@ -8,6 +8,8 @@ from collections import defaultdict
 import psycopg
 from psycopg import sql
 
+from face_assets.store.rows import the_row
+
 _FACE_PERSON = "SELECT person_id, assignment_method FROM faces WHERE id = %s"
 
 
@@ -25,9 +27,7 @@ def lock_face(conn: psycopg.Connection, face_id: int) -> tuple[int | None, str |
 def _person_and_method(
     conn: psycopg.Connection, query: str, face_id: int
 ) -> tuple[int | None, str | None]:
-    row = conn.execute(query, (face_id,)).fetchone()
-    if row is None:
-        raise LookupError(f"no face {face_id}")
+    row = the_row(conn, query, (face_id,), f"no face {face_id}")
     return row[0], row[1]
 
 
@@ -47,10 +47,8 @@ def lock_faces(conn: psycopg.Connection, face_ids: list[int]) -> None:
 
 
 def face_pack(conn: psycopg.Connection, face_id: int) -> str:
-    row = conn.execute("SELECT pack FROM faces WHERE id = %s", (face_id,)).fetchone()
-    if row is None:
-        raise LookupError(f"no face {face_id}")
-    return row[0]
+    query = "SELECT pack FROM faces WHERE id = %s"
+    return the_row(conn, query, (face_id,), f"no face {face_id}")[0]
 
 
 def label_faces(conn: psycopg.Connection, face_ids: list[int], person_id: int) -> int:

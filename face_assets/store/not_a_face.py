@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import psycopg
 
+from face_assets.store.rows import the_row
+
 
 def delete_face_as_not_a_face(conn: psycopg.Connection, face_id: int) -> dict:
     """The face row removed (embedding cascades), a not-a-face tombstone left on its box;
     returns what the caller needs: photo, pack, person, tombstone id and media paths."""
-    row = conn.execute(
+    image_id, pack, person_id, bbox, crop, thumb = the_row(
+        conn,
         "DELETE FROM faces WHERE id = %s RETURNING image_id, pack, person_id, bbox, crop_path,"
         " thumb_path",
         (face_id,),
-    ).fetchone()
-    if row is None:
-        raise LookupError(f"no face {face_id}")
-    image_id, pack, person_id, bbox, crop, thumb = row
+        f"no face {face_id}",
+    )
     tombstone = conn.execute(
         "INSERT INTO forgotten_faces (image_id, bbox, reason, pack)"
         " VALUES (%s, %s, 'not_a_face', %s) RETURNING id",
@@ -47,13 +48,13 @@ def not_a_face_tombstones(conn: psycopg.Connection, image_id: int) -> list[dict]
 def remove_not_a_face(conn: psycopg.Connection, tombstone_id: int) -> tuple[int, str | None]:
     """A not-a-face tombstone removed: (image id, pack); LookupError when there is none (a
     forgotten person's tombstone is never removed here)."""
-    row = conn.execute(
+    row = the_row(
+        conn,
         "DELETE FROM forgotten_faces WHERE id = %s AND reason = 'not_a_face'"
         " RETURNING image_id, pack",
         (tombstone_id,),
-    ).fetchone()
-    if row is None:
-        raise LookupError(f"no 'not a face' mark {tombstone_id}")
+        f"no 'not a face' mark {tombstone_id}",
+    )
     return row[0], row[1]
 
 

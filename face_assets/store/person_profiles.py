@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 import psycopg
 
+from face_assets.store.rows import the_row
+
 
 def person_extras(conn: psycopg.Connection, person_ids: list[int]) -> dict[int, dict]:
     """Cover face id, chosen cover (or None) and birthdate of these persons. The cover is the
@@ -37,13 +39,13 @@ def set_birthdate(conn: psycopg.Connection, person_id: int, birthdate: date | No
 
 def face_owner(conn: psycopg.Connection, face_id: int) -> tuple[int | None, int, datetime | None]:
     """(person id, image id, photo date) of a face; LookupError for an unknown face."""
-    row = conn.execute(
+    row = the_row(
+        conn,
         "SELECT f.person_id, f.image_id, i.taken_at FROM faces f JOIN images i ON i.id = f.image_id"
         " WHERE f.id = %s",
         (face_id,),
-    ).fetchone()
-    if row is None:
-        raise LookupError(f"no face {face_id}")
+        f"no face {face_id}",
+    )
     return row[0], row[1], row[2]
 
 

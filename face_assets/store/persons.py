@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import psycopg
 
 from face_assets.errors import NameTakenError
+from face_assets.store.rows import the_row
 
 
 @dataclass(frozen=True)
@@ -21,21 +22,16 @@ class Person:
     merged_into: int | None
 
 
+_PERSON_BY_ID = "SELECT id, name, status, merged_into FROM persons WHERE id = %s"
+_PERSON_BY_NAME = "SELECT id, name, status, merged_into FROM persons WHERE lower(name) = lower(%s)"
+
+
 def find_person(conn: psycopg.Connection, ref: str | int) -> Person:
     """A person by numeric id or by name (case-insensitive); LookupError if there is none."""
     text = str(ref)
-    if text.isdigit():
-        row = conn.execute(
-            "SELECT id, name, status, merged_into FROM persons WHERE id = %s", (int(text),)
-        ).fetchone()
-    else:
-        row = conn.execute(
-            "SELECT id, name, status, merged_into FROM persons WHERE lower(name) = lower(%s)",
-            (text,),
-        ).fetchone()
-    if row is None:
-        raise LookupError(f"no person {text!r} (give an id from `face-assets persons` or a name)")
-    return Person(*row)
+    query, arg = (_PERSON_BY_ID, int(text)) if text.isdigit() else (_PERSON_BY_NAME, text)
+    missing = f"no person {text!r} (give an id from `face-assets persons` or a name)"
+    return Person(*the_row(conn, query, (arg,), missing))
 
 
 def person_by_name(conn: psycopg.Connection, name: str) -> tuple[Person, bool]:

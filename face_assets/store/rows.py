@@ -10,3 +10,11 @@ import psycopg
 def first_column(conn: psycopg.Connection, query: Any, args: tuple | dict = ()) -> list:
     """The first value of every row of `query`, in the rows' order."""
     return [r[0] for r in conn.execute(query, args)]
+
+
+def the_row(conn: psycopg.Connection, query: Any, args: tuple | dict, missing: str) -> tuple:
+    """The row `query` finds; a LookupError saying `missing` when it finds none."""
+    row = conn.execute(query, args).fetchone()
+    if row is None:
+        raise LookupError(missing)
+    return row
