@@ -23,6 +23,7 @@ from face_assets.api.server import server_config
 from face_assets.defs.launcher import DagsterRuns
 from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
+from face_assets_tests.chromium import system_chromium
 
 PACK = "buffalo_s"
 TOKEN = "N7qVx2RkT9mWp4LzH8cJd3Fs"  # generated-looking: auth refuses word-and-digit tokens
@@ -73,6 +74,13 @@ def harvested_clip(
         yield
     finally:
         shutil.rmtree(path.parent)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A system Chromium for one test module (skipped, saying why, where none is installed)."""
+    with system_chromium() as launched:
+        yield launched
 
 
 def free_port() -> int:

@@ -12,7 +12,6 @@ from face_assets.api import auth
 from face_assets.services import labels
 from face_assets.store import clusters as cluster_store
 from face_assets_tests.api.conftest import CLUSTER, PACK, TOKEN, faces_of, first_column
-from face_assets_tests.chromium import system_chromium
 
 
 def _login(live):
@@ -147,15 +146,9 @@ def test_forget_form_forgets_only_after_the_typed_confirmation(live):
         client.close()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    with system_chromium() as browser:
-        yield browser
-
-
 @pytest.fixture
-def page(chromium, live):
-    context = chromium.new_context(base_url=live.url)
+def page(browser, live):
+    context = browser.new_context(base_url=live.url)
     tab = context.new_page()
     tab.set_default_timeout(15_000)
     tab.goto(f"/?token={TOKEN}")

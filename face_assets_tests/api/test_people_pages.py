@@ -32,7 +32,6 @@ from face_assets_tests.api.conftest import (
     start,
     stop,
 )
-from face_assets_tests.chromium import system_chromium
 
 PHONE = {"width": 390, "height": 844}  # an iPhone 12-14's CSS pixels
 
@@ -61,12 +60,6 @@ def site(real_library, pg_server, tmp_path_factory, face_models):
         yield Live(f"http://127.0.0.1:{port}", port, store, app, [], [])
     finally:
         stop(server, thread)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with system_chromium() as launched:
-        yield launched
 
 
 def _tab(browser, site, **options):

@@ -8,6 +8,7 @@ checked in the store. Set FACE_ASSETS_SCREENSHOTS=DIR to keep the screenshots (1
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
@@ -25,7 +26,6 @@ from face_assets_tests.api.conftest import (
     stop,
 )
 from face_assets_tests.api.test_people_pages import PHONE, shot
-from face_assets_tests.chromium import system_chromium
 
 CLIP = "track_pages/scene.mp4"
 TWO, ONE = "clu_clip_two", "clu_clip_one"  # tracks A and C together; B alone
@@ -55,10 +55,23 @@ def clip_site(real_store, real_library, shared_data, face_models):
             stop(server, thread)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with system_chromium() as launched:
-        yield launched
+VIEWPORTS = ((PHONE["width"], PHONE), (1280, {"width": 1280, "height": 900}))
+
+
+@contextlib.contextmanager
+def _signed_in(browser, live, viewport: dict):
+    """A signed-in tab at this viewport (a phone's, touch and mobile, at PHONE's width),
+    closed afterwards."""
+    phone = viewport["width"] == PHONE["width"]
+    context = browser.new_context(base_url=live.url, viewport=viewport,
+                                  is_mobile=phone, has_touch=phone)  # fmt: skip
+    tab = context.new_page()
+    tab.set_default_timeout(20_000)
+    try:
+        tab.goto(f"/?token={TOKEN}")
+        yield tab
+    finally:
+        context.close()
 
 
 def _track(store, track_id: int) -> tuple:
@@ -149,14 +162,9 @@ def test_browser_shows_tracks_names_a_cluster_unticking_one_and_says_not_x(
     browser, clip_site, tmp_path
 ):
     live, (a, b, c) = clip_site
-    for width, viewport in ((390, PHONE), (1280, {"width": 1280, "height": 900})):
-        phone = width == 390
-        context = browser.new_context(base_url=live.url, viewport=viewport,
-                                      is_mobile=phone, has_touch=phone)  # fmt: skip
-        tab = context.new_page()
-        tab.set_default_timeout(20_000)
-        try:
-            tab.goto(f"/?token={TOKEN}")
+    for width, viewport in VIEWPORTS:
+        phone = width == PHONE["width"]
+        with _signed_in(browser, live, viewport) as tab:
             section = tab.locator("section.cluster", has=tab.locator(f"a[href$='/{TWO}']"))
             captions = section.locator("figure.track figcaption").all_inner_texts()
             assert len(captions) == 2 and all(CAPTION.fullmatch(t) for t in captions), captions
@@ -220,14 +228,8 @@ def test_browser_shows_tracks_names_a_cluster_unticking_one_and_says_not_x(
             tab.click(".flash button")  # Undo: it is Ten
             tab.wait_for_selector(".flash:has-text('Named the whole video track')")
             assert _track(live.store, a) == ("Ten", "human", None, None)
-        finally:
-            context.close()
     # On the phone: Ten's page with the track, one column.
-    context = browser.new_context(base_url=live.url, viewport=PHONE, is_mobile=True,
-                                  has_touch=True)  # fmt: skip
-    try:
-        tab = context.new_page()
-        tab.goto(f"/?token={TOKEN}")
+    with _signed_in(browser, live, PHONE) as tab:
         ten = one_row(live.store, "SELECT id FROM persons WHERE name = 'Ten'")[0]
         tab.goto(f"/review/persons/{ten}")
         assert tab.locator(f"#tracks [data-track='{a}']").count() == 1
@@ -235,8 +237,6 @@ def test_browser_shows_tracks_names_a_cluster_unticking_one_and_says_not_x(
         button = tab.locator(f"#tracks [data-track='{a}'] button").bounding_box()
         assert button["height"] >= 44
         shot(tab, "shots-tracks-person-390")
-    finally:
-        context.close()
 
 
 def test_cli_lists_clusters_of_tracks_and_counts_a_persons_tracks(clip_site, monkeypatch, capsys):
@@ -325,14 +325,9 @@ def test_queue_asks_about_a_whole_track_once_yes_names_it_no_rejects_it(
         assert both.status_code == 400
 
     # Yes on A in the browser: the question shows the track's best frame, the clip and time.
-    for width, viewport in ((390, PHONE), (1280, {"width": 1280, "height": 900})):
-        phone = width == 390
-        context = browser.new_context(base_url=live.url, viewport=viewport,
-                                      is_mobile=phone, has_touch=phone)  # fmt: skip
-        tab = context.new_page()
-        tab.set_default_timeout(20_000)
-        try:
-            tab.goto(f"/?token={TOKEN}")
+    for width, viewport in VIEWPORTS:
+        phone = width == PHONE["width"]
+        with _signed_in(browser, live, viewport) as tab:
             tab.goto("/review/queue")
             for _ in range(10):  # skip to A's question (C's may come first)
                 tab.wait_for_selector("#question[data-state=question]")
@@ -355,5 +350,3 @@ def test_queue_asks_about_a_whole_track_once_yes_names_it_no_rejects_it(
             tab.wait_for_selector(f"#status[data-answered='{int(answered) + 1}']", state="attached")
             assert "Named the whole video track Ten" in tab.inner_text("#status")
             assert _track(live.store, a)[:2] == ("Ten", "human")
-        finally:
-            context.close()
