@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from face_assets.store.faces import vector_array
 
@@ -75,11 +76,19 @@ def unassigned_tracks(
 ) -> list[tuple[int, np.ndarray, int | None]]:
     """(id, embedding, machine-assigned person or None) of the tracks no human labelled, with
     ids above `after` (0: all): what track assignment matches."""
-    rows = conn.execute(
-        "SELECT id, embedding, person_id FROM video_tracks WHERE pack = %s AND id > %s"
-        " AND assignment_method IS DISTINCT FROM 'human' ORDER BY id",
-        (pack, after),
-    ).fetchall()
+    return machine_tracks(conn, pack, " AND id > %s ORDER BY id", (after,))
+
+
+def machine_tracks(
+    conn: psycopg.Connection, pack: str, then: str, args: tuple
+) -> list[tuple[int, np.ndarray, int | None]]:
+    """(id, embedding, machine-assigned person or None) of the pack's tracks no human named;
+    `then` (with `args`) adds conditions, the order and a limit."""
+    query = sql.SQL(
+        "SELECT id, embedding, person_id FROM video_tracks WHERE pack = %s"
+        " AND assignment_method IS DISTINCT FROM 'human'{}"
+    ).format(sql.SQL(then))  # `then`: the callers' constant SQL, never a value
+    rows = conn.execute(query, (pack, *args)).fetchall()
     return [(int(r[0]), vector_array(r[1]), r[2]) for r in rows]
 
 

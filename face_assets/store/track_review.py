@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import psycopg
 
-from face_assets.store.faces import vector_array
+from face_assets.store.track_labels import machine_tracks
 
 
 def track_thumb_path(conn: psycopg.Connection, track_id: int) -> str | None:
@@ -77,12 +77,7 @@ def queue_tracks(
 ) -> list[tuple[int, np.ndarray, int | None]]:
     """(track id, mean embedding, machine-assigned person or None) of up to `probes` tracks no
     human named, longest first: what the queue matches against the persons' centroids."""
-    rows = conn.execute(
-        "SELECT id, embedding, person_id FROM video_tracks WHERE pack = %s"
-        " AND assignment_method IS DISTINCT FROM 'human' ORDER BY face_count DESC, id LIMIT %s",
-        (pack, probes),
-    ).fetchall()
-    return [(int(r[0]), vector_array(r[1]), r[2]) for r in rows]
+    return machine_tracks(conn, pack, " ORDER BY face_count DESC, id LIMIT %s", (probes,))
 
 
 def rejected_persons(conn: psycopg.Connection, track_ids: list[int]) -> dict[int, set[int]]:
