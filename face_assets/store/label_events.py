@@ -7,6 +7,8 @@ import json
 
 import psycopg
 
+from face_assets.store.rows import row_dict
+
 # Name-bearing keys that older label events kept in detail (0004 scrubs them too).
 NAME_KEYS = ("name", "source_name", "from")
 
@@ -44,15 +46,13 @@ def scrub_names(conn: psycopg.Connection, person_ids: list[int]) -> int:
 def locked_event(conn: psycopg.Connection, event_id: int) -> dict | None:
     """One event, its row locked (two undos of it at once: the second waits, then sees the
     first's undo event)."""
-    row = conn.execute(
+    return row_dict(
+        conn,
         "SELECT operation, person_id, cluster_id, detail, created_at FROM label_events"
         " WHERE id = %s FOR UPDATE",
         (event_id,),
-    ).fetchone()
-    if row is None:
-        return None
-    keys = ("operation", "person_id", "cluster_id", "detail", "created_at")
-    return dict(zip(keys, row, strict=True))
+        ("operation", "person_id", "cluster_id", "detail", "created_at"),
+    )
 
 
 def undone(conn: psycopg.Connection, event_id: int) -> bool:

@@ -7,6 +7,7 @@ import psycopg
 from psycopg import sql
 
 from face_assets.store.clusters import CLUSTER_VERSION_SQL
+from face_assets.store.rows import row_dict
 
 # The columns every face listing returns, in this order (see FACE_KEYS).
 _FACE_COLUMNS = (
@@ -135,8 +136,7 @@ def person_page(
 
 def person(conn: psycopg.Connection, person_id: int) -> dict | None:
     """One person with face and prototype counts (person_page's row); None for an unknown id."""
-    row = conn.execute(f"{_PERSON_SELECT} WHERE p.id = %s", (person_id,)).fetchone()
-    return None if row is None else dict(zip(_PERSON_KEYS, row, strict=True))
+    return row_dict(conn, f"{_PERSON_SELECT} WHERE p.id = %s", (person_id,), _PERSON_KEYS)
 
 
 def person_face_rows(

@@ -9,6 +9,8 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
+from face_assets.store.rows import row_dict
+
 _PHOTO_FILTERS = sql.SQL(
     " WHERE (%(from)s::timestamp IS NULL OR i.taken_at >= %(from)s)"
     " AND (%(to)s::timestamp IS NULL OR i.taken_at < %(to)s)"
@@ -105,15 +107,13 @@ def photos_of(
 
 
 def photo(conn: psycopg.Connection, image_id: int) -> dict | None:
-    row = conn.execute(
+    return row_dict(
+        conn,
         "SELECT id, rel_path, sha256, month, taken_at, width, height, status FROM images"
         " WHERE id = %s",
         (image_id,),
-    ).fetchone()
-    if row is None:
-        return None
-    keys = ("id", "rel_path", "sha256", "month", "taken_at", "width", "height", "status")
-    return dict(zip(keys, row, strict=True))
+        ("id", "rel_path", "sha256", "month", "taken_at", "width", "height", "status"),
+    )
 
 
 def photo_persons(conn: psycopg.Connection, image_ids: list[int]) -> dict[int, list[tuple]]:

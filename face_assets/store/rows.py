@@ -18,3 +18,12 @@ def the_row(conn: psycopg.Connection, query: Any, args: tuple | dict, missing: s
     if row is None:
         raise LookupError(missing)
     return row
+
+
+def row_dict(
+    conn: psycopg.Connection, query: Any, args: tuple | dict, keys: tuple[str, ...]
+) -> dict | None:
+    """The row `query` finds as {key: value} (`keys`: its columns, in order); None when it
+    finds none."""
+    row = conn.execute(query, args).fetchone()
+    return None if row is None else dict(zip(keys, row, strict=True))
