@@ -12,19 +12,26 @@ from face_assets.settings import Settings
 router = library_router()
 
 
+def _person_fields(p: dict) -> dict:
+    """The fields a person's list row and detail share, from the store's person row."""
+    return {
+        "id": p["id"],
+        "name": p["name"],
+        "status": p["status"],
+        "merged_into": p["merged_into"],
+        "face_count": p["faces"],
+        "prototype_count": p["prototypes"],
+        "created_at": p["created_at"],
+        "updated_at": p["updated_at"],
+    }
+
+
 def person_out(p: dict, extras: dict | None = None) -> s.PersonOut:
     extra = (extras or {}).get(p["id"], {})
     return s.PersonOut(
-        id=p["id"],
-        name=p["name"],
-        status=p["status"],
-        merged_into=p["merged_into"],
-        face_count=p["faces"],
+        **_person_fields(p),
         human_count=p["human"],
         auto_count=p["auto"],
-        prototype_count=p["prototypes"],
-        created_at=p["created_at"],
-        updated_at=p["updated_at"],
         feature_face_id=extra.get("cover_face_id"),
         birthdate=extra.get("birthdate"),
     )
@@ -58,14 +65,7 @@ def get_person(
     facts = person_profiles.face_facts(store, [f["id"] for f in p["face_list"]], extra["birthdate"])
     line = extra["timeline"]
     return s.PersonDetailResponse(
-        id=p["id"],
-        name=p["name"],
-        status=p["status"],
-        merged_into=p["merged_into"],
-        face_count=p["faces"],
-        prototype_count=p["prototypes"],
-        created_at=p["created_at"],
-        updated_at=p["updated_at"],
+        **_person_fields(p),
         faces=[face_out(f, facts) for f in p["face_list"]],
         page=page,
         page_size=page_size,
