@@ -173,6 +173,16 @@ def flash_line(request: Request, caller: Caller) -> str:
         except LookupError:
             return "a forgotten person"
 
+    def it_is(who: str, action: str) -> str:
+        """The Undo of a 'not this person': name the face or track (`action`) `who` again."""
+        return post_button(
+            action,
+            caller,
+            f"Undo: it is {who}",
+            f"<input type=hidden name=name value='{e(who)}'>"
+            f"<input type=hidden name=next value='{e(request.url.path)}'>",
+        )
+
     n, undo = number("n"), ""
     faces = counted(n, "face")
     if code == "named":
@@ -208,14 +218,7 @@ def flash_line(request: Request, caller: Caller) -> str:
     elif code == "unassigned":
         who = person_name()
         text = f"The face is no longer {who}'s and will not be given back to them."
-        face = number("face")
-        undo = post_button(
-            f"/review/faces/{face}/label",
-            caller,
-            f"Undo: it is {who}",
-            f"<input type=hidden name=name value='{e(who)}'>"
-            f"<input type=hidden name=next value='{e(request.url.path)}'>",
-        )
+        undo = it_is(who, f"/review/faces/{number('face')}/label")
     elif code == "notface":
         text = "Marked as not a face: no later detection brings it back."
         undo = post_button(f"/review/marks/{number('mark')}/undo", caller, "Undo")
@@ -231,13 +234,7 @@ def flash_line(request: Request, caller: Caller) -> str:
     elif code == "track_rejected":
         who = person_name()
         text = f"The video track is not {who}'s and will not be given back to them."
-        undo = post_button(
-            f"/review/tracks/{number('track')}/label",
-            caller,
-            f"Undo: it is {who}",
-            f"<input type=hidden name=name value='{e(who)}'>"
-            f"<input type=hidden name=next value='{e(request.url.path)}'>",
-        )
+        undo = it_is(who, f"/review/tracks/{number('track')}/label")
     elif code == "cover":
         text = "Cover face set."
     elif code == "birthdate":
