@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request, Response, status
+from fastapi import Request, Response
 
 from face_assets.api import schemas as s
-from face_assets.api.rest_kit import face_out, labelled, library_router
+from face_assets.api.rest_kit import face_out, labelled, library_router, thumbnail, thumbnail_route
 from face_assets.services import labels, person_profiles, views
 
 router = library_router()
@@ -20,16 +20,10 @@ def unassign_face(request: Request, face_id: int) -> s.UnassignResponse:
     return s.UnassignResponse(face_id=face_id, person_id=result["person_id"], was=result["was"])
 
 
-@router.get(
-    "/faces/{face_id}/thumbnail",
-    response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "no such face"}},
-)
+@router.get("/faces/{face_id}/thumbnail", **thumbnail_route("face"))
 def face_thumbnail(request: Request, face_id: int) -> Response:
     data = views.face_thumbnail(request.app.state.store, face_id)
-    if data is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no thumbnail for face {face_id}")
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private"})
+    return thumbnail(data, f"no thumbnail for face {face_id}")
 
 
 @router.get("/assets/{asset_id}", response_model=s.FaceListResponse)

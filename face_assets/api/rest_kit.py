@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
@@ -23,6 +23,24 @@ MAX_PAGE = 1_000_000_000
 def library_router() -> APIRouter:
     """A router of this API: its prefix, its tag in /docs, and the token on every route."""
     return APIRouter(prefix=PREFIX, tags=["library"], dependencies=[Depends(require_caller)])
+
+
+def thumbnail_route(what: str) -> dict:
+    """The route options of a JPEG thumbnail endpoint (a face's, a track's): its media type
+    and its 404 in /docs."""
+    jpeg = {"content": {"image/jpeg": {}}}
+    return {
+        "response_class": Response,
+        "responses": {200: jpeg, 404: {"description": f"no such {what}"}},
+    }
+
+
+def thumbnail(data: bytes | None, missing: str) -> Response:
+    """A thumbnail's JPEG bytes as the answer (private: it shows a face), or a 404 saying
+    `missing`."""
+    if data is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, missing)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private"})
 
 
 def page_args(page: int, page_size: int) -> tuple[int, int]:

@@ -3,13 +3,13 @@ and the clips' tracks under the REST API (camelCase: trackId, frameIdx, timeS)."
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from face_assets import defaults
 from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
-from face_assets.api.rest_kit import PREFIX, labelled
+from face_assets.api.rest_kit import PREFIX, labelled, thumbnail, thumbnail_route
 from face_assets.defs.jobs import FACES_EMBED_JOB
 from face_assets.defs.launcher import PARTITION_TAG
 from face_assets.services import videos, views
@@ -148,17 +148,11 @@ def track_faces(request: Request, track_id: int) -> list[TrackFaceOut]:
     return [TrackFaceOut(**f) for f in videos.track_detail(request.app.state.store, track_id)]
 
 
-@router.get(
-    "/tracks/{track_id}/thumbnail",
-    response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "no such track"}},
-)
+@router.get("/tracks/{track_id}/thumbnail", **thumbnail_route("track"))
 def track_thumbnail(request: Request, track_id: int) -> Response:
     """The track's best frame (its best-quality face's crop), as a face's thumbnail."""
     data = views.track_thumbnail(request.app.state.store, track_id)
-    if data is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no thumbnail for track {track_id}")
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private"})
+    return thumbnail(data, f"no thumbnail for track {track_id}")
 
 
 @router.post("/tracks/{track_id}/label")
