@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import numpy as np
 import psycopg
 
+from face_assets.store.faces import insert_undetected_face
 from face_assets.store.rows import first_column
 
 
@@ -145,42 +145,8 @@ def record_region(
     )
 
 
-def insert_tag_face(
-    conn: psycopg.Connection,
-    image_id: int,
-    pack: str,
-    month: str,
-    bbox: tuple[float, float, float, float],
-    box_key: tuple[int, int, int, int],
-    landmarks: np.ndarray,
-    det_score: float,
-    crop_path: str,
-    thumb_path: str,
-    source: str,
-) -> int:
-    """A face not found by the detector (drawn or imported): kept by every re-detection."""
-    index = conn.execute(
-        "SELECT coalesce(max(face_index) + 1, 0) FROM faces WHERE image_id = %s AND pack = %s",
-        (image_id, pack),
-    ).fetchone()[0]
-    return conn.execute(
-        "INSERT INTO faces (image_id, pack, month, face_index, bbox_x, bbox_y, bbox_w, bbox_h,"
-        " bbox, landmarks, det_score, crop_path, thumb_path, source)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (
-            image_id,
-            pack,
-            month,
-            index,
-            *box_key,
-            [float(v) for v in bbox],
-            [float(v) for v in np.asarray(landmarks).reshape(-1)],
-            float(det_score),
-            crop_path,
-            thumb_path,
-            source,
-        ),
-    ).fetchone()[0]
+# An imported face is stored as every face the detector did not find (store/faces.py).
+insert_tag_face = insert_undetected_face
 
 
 @dataclass(frozen=True)

@@ -224,6 +224,50 @@ def faces_of_month(
     ]
 
 
+def insert_undetected_face(
+    conn: psycopg.Connection,
+    image_id: int,
+    pack: str,
+    month: str,
+    bbox: tuple[float, float, float, float],
+    box_key: tuple[int, int, int, int],
+    landmarks: np.ndarray,
+    det_score: float,
+    crop_path: str,
+    thumb_path: str,
+    source: str,
+    quality: tuple | None = None,
+) -> int:
+    """A face not found by the detector (`source`: drawn 'manual' or 'imported' from tags),
+    the photo's next face_index, kept by every re-detection; `quality`: the score and its parts
+    (QualityParts.values()) when known, else left unscored."""
+    index = conn.execute(
+        "SELECT coalesce(max(face_index) + 1, 0) FROM faces WHERE image_id = %s AND pack = %s",
+        (image_id, pack),
+    ).fetchone()[0]
+    return conn.execute(
+        "INSERT INTO faces (image_id, pack, month, face_index, bbox_x, bbox_y, bbox_w, bbox_h,"
+        " bbox, landmarks, det_score, crop_path, thumb_path, quality, quality_confidence,"
+        " quality_size, quality_blur, quality_pose, blur_variance, yaw_ratio, source)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+        " %s, %s) RETURNING id",
+        (
+            image_id,
+            pack,
+            month,
+            index,
+            *box_key,
+            [float(v) for v in bbox],
+            [float(v) for v in np.asarray(landmarks).reshape(-1)],
+            float(det_score),
+            crop_path,
+            thumb_path,
+            *(quality if quality is not None else (None,) * 7),
+            source,
+        ),
+    ).fetchone()[0]
+
+
 def store_quality(conn: psycopg.Connection, rows: list[tuple]) -> None:
     """rows: (face_id, quality, confidence, size, blur, pose, blur_variance, yaw_ratio)."""
     with conn.cursor() as cur:

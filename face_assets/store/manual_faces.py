@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import psycopg
 
+from face_assets.store.faces import insert_undetected_face
+
 DRAWING_LOCK_CLASS = 23_013  # advisory-lock class (migration 0013's feature): one drawer a photo
 
 
@@ -41,33 +43,11 @@ def insert_manual_face(
 ) -> int:
     """A face a person drew: stored like a detected one, marked source 'manual'."""
     x1, y1, x2, y2 = bbox
-    index = conn.execute(
-        "SELECT COALESCE(max(face_index) + 1, 0) FROM faces WHERE image_id = %s AND pack = %s",
-        (image_id, pack),
-    ).fetchone()[0]
-    return conn.execute(
-        "INSERT INTO faces (image_id, pack, month, face_index, bbox_x, bbox_y, bbox_w, bbox_h,"
-        " bbox, landmarks, det_score, crop_path, thumb_path, quality, quality_confidence,"
-        " quality_size, quality_blur, quality_pose, blur_variance, yaw_ratio, source)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-        " %s, 'manual') RETURNING id",
-        (
-            image_id,
-            pack,
-            month,
-            index,
-            round(x1),
-            round(y1),
-            round(x2 - x1),
-            round(y2 - y1),
-            [float(v) for v in bbox],
-            [float(v) for v in np.asarray(landmarks).reshape(-1)],
-            float(det_score),
-            crop_path,
-            thumb_path,
-            *quality,
-        ),
-    ).fetchone()[0]
+    key = (round(x1), round(y1), round(x2 - x1), round(y2 - y1))
+    return insert_undetected_face(
+        conn, image_id, pack, month, bbox, key, landmarks, det_score, crop_path, thumb_path,
+        "manual", quality,
+    )  # fmt: skip
 
 
 def store_embedding(conn: psycopg.Connection, face_id: int, pack: str, vector: np.ndarray) -> None:
