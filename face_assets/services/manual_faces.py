@@ -17,6 +17,7 @@ from face_assets.identity.names import normalise_name
 from face_assets.services import labels
 from face_assets.services.person_photos import photo_with_pixels
 from face_assets.store import Store
+from face_assets.store import faces as face_store
 from face_assets.store import manual_faces as manual_store
 from face_assets.store import not_a_face as not_a_face_store
 from face_assets.store import person_profiles as profile_store
@@ -79,15 +80,6 @@ def add_manual_face(
     thumb_path = media.face_file_name(photo["sha256"], pack, key, "thumb")
     media.write_media(store.media_root, crop_path, encode_crop(crop))
     media.write_media(store.media_root, thumb_path, encode_jpeg(face_thumbnail(bgr, face.bbox)))
-    quality = (
-        parts.quality,
-        parts.confidence,
-        parts.size,
-        parts.blur,
-        parts.pose,
-        parts.blur_variance,
-        parts.yaw_ratio,
-    )
     with store.transaction() as conn:
         manual_store.lock_photo_for_drawing(conn, image_id)
         _refuse_drawn_over_a_face(conn, image_id, pack, face.bbox)  # again, under the lock
@@ -95,9 +87,9 @@ def add_manual_face(
         if person.status != "active":
             raise ValueError(f"{person.name!r} is {person.status}; it cannot take new faces")
         _refuse_before_birth(conn, person, photo["taken_at"])
-        face_id = manual_store.insert_manual_face(
-            conn, image_id, pack, photo["month"], face.bbox, face.landmarks, face.det_score,
-            crop_path, thumb_path, quality,
+        face_id = face_store.insert_undetected_face(
+            conn, image_id, pack, photo["month"], face.bbox, key, face.landmarks, face.det_score,
+            crop_path, thumb_path, "manual", parts.values(),
         )  # fmt: skip
         manual_store.store_embedding(conn, face_id, pack, vector)
         under = [

@@ -341,7 +341,7 @@ def _create_face(
     crop = models.align(bgr, landmarks)  # the pack's own aligner and crop size
     media.write_media(store.media_root, crop_path, encode_crop(crop))
     media.write_media(store.media_root, thumb_path, encode_jpeg(face_thumbnail(bgr, bbox)))
-    face_id = tag_store.insert_tag_face(
+    face_id = face_store.insert_undetected_face(
         conn, image.image_id, models.pack, image.month, bbox, key, landmarks, score,
         crop_path, thumb_path, "imported",
     )  # fmt: skip

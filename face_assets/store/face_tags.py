@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import psycopg
 
-from face_assets.store.faces import insert_undetected_face
 from face_assets.store.rows import first_column
 
 
@@ -143,10 +142,6 @@ def record_region(
         " ON CONFLICT (image_id, origin, tag_path, region_key) DO NOTHING",
         (image_id, origin, tag_path, list(region), region_key, face_id, person_id, outcome),
     )
-
-
-# An imported face is stored as every face the detector did not find (store/faces.py).
-insert_tag_face = insert_undetected_face
 
 
 @dataclass(frozen=True)

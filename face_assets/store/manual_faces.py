@@ -1,12 +1,11 @@
 """SQL for faces a person draws on a photo: one drawer a photo at a time (an advisory lock),
-the photo's boxes to check overlap against, and the face stored like a detected one."""
+the photo's boxes to check overlap against, and the face's embedding (the face row itself is
+store/faces.insert_undetected_face's)."""
 
 from __future__ import annotations
 
 import numpy as np
 import psycopg
-
-from face_assets.store.faces import insert_undetected_face
 
 DRAWING_LOCK_CLASS = 23_013  # advisory-lock class (migration 0013's feature): one drawer a photo
 
@@ -27,27 +26,6 @@ def photo_boxes(conn: psycopg.Connection, image_id: int, pack: str) -> list[tupl
         (image_id, pack),
     ).fetchall()
     return [(r[0], [float(v) for v in r[1]]) for r in rows]
-
-
-def insert_manual_face(
-    conn: psycopg.Connection,
-    image_id: int,
-    pack: str,
-    month: str,
-    bbox: tuple[float, float, float, float],
-    landmarks: np.ndarray,
-    det_score: float,
-    crop_path: str,
-    thumb_path: str,
-    quality: tuple,
-) -> int:
-    """A face a person drew: stored like a detected one, marked source 'manual'."""
-    x1, y1, x2, y2 = bbox
-    key = (round(x1), round(y1), round(x2 - x1), round(y2 - y1))
-    return insert_undetected_face(
-        conn, image_id, pack, month, bbox, key, landmarks, det_score, crop_path, thumb_path,
-        "manual", quality,
-    )  # fmt: skip
 
 
 def store_embedding(conn: psycopg.Connection, face_id: int, pack: str, vector: np.ndarray) -> None:
