@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import threading
@@ -81,6 +82,16 @@ def browser():
     """A system Chromium for one test module (skipped, saying why, where none is installed)."""
     with system_chromium() as launched:
         yield launched
+
+
+def name_unticking(tab, app_url: str, untick: str, name: str) -> str:
+    """On a cluster's review page: untick one member (`untick`: its checkbox's selector), name
+    the rest `name`, wait for the front page's "named" message and return its text."""
+    tab.uncheck(untick)
+    tab.fill("#label-form input[name=name]", name)
+    tab.click("#label-form button")
+    tab.wait_for_url(re.compile(re.escape(app_url) + r"/\?done=named"))
+    return tab.inner_text(".flash")
 
 
 def free_port() -> int:

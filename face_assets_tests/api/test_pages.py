@@ -11,7 +11,14 @@ import pytest
 from face_assets.api import auth
 from face_assets.services import labels
 from face_assets.store import clusters as cluster_store
-from face_assets_tests.api.conftest import CLUSTER, PACK, TOKEN, faces_of, first_column
+from face_assets_tests.api.conftest import (
+    CLUSTER,
+    PACK,
+    TOKEN,
+    faces_of,
+    first_column,
+    name_unticking,
+)
 
 
 def _login(live):
@@ -165,11 +172,7 @@ def page(browser, live):
 def test_browser_names_a_cluster_after_deselecting_a_face(page, live):
     wrong = live.cluster_faces[-1]
     page.click(f"a[href='/review/clusters/{CLUSTER}']")
-    page.uncheck(f"input[name=face][value='{wrong}']")
-    page.fill("#label-form input[name=name]", "Kit Harington")
-    page.click("#label-form button")
-    page.wait_for_url(re.compile(re.escape(live.url) + r"/\?done=named"))
-    flash = page.inner_text(".flash")
+    flash = name_unticking(page, live.url, f"input[name=face][value='{wrong}']", "Kit Harington")
     assert "Named 2 faces as Kit Harington" in flash and "1 face you unticked" in flash
     assert _labelled(live.store, "Kit Harington") == live.cluster_faces[:-1]
     with live.store.transaction() as conn:

@@ -21,6 +21,7 @@ from face_assets_tests.api.conftest import (
     TOKEN,
     Live,
     harvested_clip,
+    name_unticking,
     one_row,
     start,
     stop,
@@ -202,11 +203,7 @@ def test_browser_shows_tracks_names_a_cluster_unticking_one_and_says_not_x(
             _move(live.store, b, ONE)
             tab.goto(f"/review/clusters/{TWO}")
             # Untick C's track and name the rest: A's track, as a whole.
-            tab.uncheck(f"input[name=track][value='{c}']")
-            tab.fill("#label-form input[name=name]", "Ten")
-            tab.click("#label-form button")
-            tab.wait_for_url(re.compile(re.escape(live.url) + r"/\?done=named"))
-            flash = tab.inner_text(".flash")
+            flash = name_unticking(tab, live.url, f"input[name=track][value='{c}']", "Ten")
             assert "Named 1 video track as Ten." in flash, flash
             assert "1 video track you unticked" in flash
             ten = one_row(live.store, "SELECT id FROM persons WHERE name = 'Ten'")[0]
