@@ -8,7 +8,8 @@ The scene clip of benchmarks/video.py (60 s, 4 shots, 6 true appearances of 5 pe
 once with the defaults (every 24th frame) and each track is given the person its faces show
 (as if a human labelled every track); then harvested again with other configs, and the new
 tracks matched with the old ones by vision/harvest_carry.py (box overlap at the same moment +
-the pack's same-person bar on the tracks' means), as services/videos.py does on a re-harvest.
+the pack's same-person bar on the tracks' means), as services/video_harvest.py does on a
+re-harvest.
 Figures: old tracks continued (their label carried somewhere), new tracks given a label, of
 those given the wrong person's, new tracks given none although the first harvest had a track
 of the same appearance (missed), the matching time, and the wrong ones when boxes alone decide

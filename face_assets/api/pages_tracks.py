@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from face_assets.api.auth import CallerDep
 from face_assets.api.page_kit import form_fields, local_target, perform, see_other
-from face_assets.services import videos
+from face_assets.services import track_labels
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,7 +20,7 @@ async def track_label_form(request: Request, track_id: int, caller: CallerDep) -
     form = await form_fields(request)
     store = request.app.state.store
     back = local_target(form.get("next"), "/")
-    return await perform(request, caller, lambda: videos.label_track(
+    return await perform(request, caller, lambda: track_labels.label_track(
         store, track_id, form.get("name", "")
     ), back, lambda done: see_other(
         back, done="track_named", person=done["person_id"], n=done["faces"]
@@ -34,7 +34,7 @@ async def track_reject_form(request: Request, track_id: int, caller: CallerDep) 
     store = request.app.state.store
     person = form.get("person", "")
     back = local_target(form.get("next"), f"/review/persons/{person}" if person.isdigit() else "/")
-    return await perform(request, caller, lambda: videos.reject_track(
+    return await perform(request, caller, lambda: track_labels.reject_track(
         store, track_id, int(person) if person.isdigit() else person
     ), back, lambda done: see_other(
         back, done="track_rejected", person=done["person_id"], track=done["track_id"]

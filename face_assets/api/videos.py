@@ -12,7 +12,13 @@ from face_assets.api.auth import require_caller
 from face_assets.api.rest_kit import PREFIX, labelled, thumbnail, thumbnail_route
 from face_assets.defs.jobs import FACES_EMBED_JOB
 from face_assets.defs.launcher import PARTITION_TAG
-from face_assets.services import videos, views
+from face_assets.services import (
+    clip_tracks,
+    harvest_progress,
+    track_labels,
+    video_registration,
+    views,
+)
 
 jobs = APIRouter(prefix="/jobs", tags=["jobs (seed 004)"], dependencies=[Depends(require_caller)])
 router = APIRouter(prefix=PREFIX, tags=["videos"], dependencies=[Depends(require_caller)])
@@ -33,8 +39,8 @@ class FacesEmbedRequest(BaseModel):
 
 
 class JobProgress(BaseModel):
-    """Where a faces_embed run's harvest stands, as the run last wrote it (services/videos.py
-    HarvestProgress); `state` is "done" once the harvest finished."""
+    """Where a faces_embed run's harvest stands, as the run last wrote it
+    (services/harvest_progress.py HarvestProgress); `state` is "done" once the harvest finished."""
 
     state: str
     months: int
@@ -72,7 +78,7 @@ def faces_embed(request: Request, body: FacesEmbedRequest) -> JobResponse:
     path = body.video or (None if by_id else ep_id)
     if video_id is None and path is None:
         raise ValueError("give video_id, video (a library path) or ep_id (either)")
-    video_id, month = videos.video_month(request.app.state.store, video_id, path)
+    video_id, month = video_registration.video_month(request.app.state.store, video_id, path)
     run_config = {
         "ops": {
             "video_faces": {
@@ -95,7 +101,7 @@ def job_status(request: Request, job_id: str) -> JobResponse:
     """The run's status (it also shows in the Dagster UI under the same id) and, once its
     harvest started, its progress: clips, frames sampled, faces embedded, tracks."""
     run = request.app.state.runs.status(job_id)
-    progress = videos.run_progress(request.app.state.store, run.run_id)
+    progress = harvest_progress.run_progress(request.app.state.store, run.run_id)
     return JobResponse(job_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via,
                        progress=progress)  # fmt: skip
 
@@ -140,12 +146,14 @@ class RejectTrackRequest(s.Camel):
 
 @router.get("/videos/{video_id}/tracks", response_model=VideoTracksResponse)
 def video_tracks(request: Request, video_id: int) -> VideoTracksResponse:
-    return VideoTracksResponse(**videos.clip_tracks(request.app.state.store, video_id=video_id))
+    return VideoTracksResponse(
+        **clip_tracks.clip_tracks(request.app.state.store, video_id=video_id)
+    )
 
 
 @router.get("/tracks/{track_id}", response_model=list[TrackFaceOut])
 def track_faces(request: Request, track_id: int) -> list[TrackFaceOut]:
-    return [TrackFaceOut(**f) for f in videos.track_detail(request.app.state.store, track_id)]
+    return [TrackFaceOut(**f) for f in clip_tracks.track_detail(request.app.state.store, track_id)]
 
 
 @router.get("/tracks/{track_id}/thumbnail", **thumbnail_route("track"))
@@ -158,7 +166,7 @@ def track_thumbnail(request: Request, track_id: int) -> Response:
 @router.post("/tracks/{track_id}/label")
 def label_track(request: Request, track_id: int, body: LabelTrackRequest) -> dict:
     """Name the whole track (every face of it)."""
-    result = videos.label_track(request.app.state.store, track_id, body.name)
+    result = track_labels.label_track(request.app.state.store, track_id, body.name)
     labelled(request)
     return {"trackId": result["track_id"], "personId": result["person_id"],
             "faces": result["faces"], "created": result["created"]}  # fmt: skip
@@ -167,7 +175,7 @@ def label_track(request: Request, track_id: int, body: LabelTrackRequest) -> dic
 @router.post("/tracks/{track_id}/reject")
 def reject_track(request: Request, track_id: int, body: RejectTrackRequest) -> dict:
     """ "Not this person" on the whole track: it leaves them and is never proposed again."""
-    result = videos.reject_track(request.app.state.store, track_id, body.person_id)
+    result = track_labels.reject_track(request.app.state.store, track_id, body.person_id)
     labelled(request)
     return {"trackId": result["track_id"], "personId": result["person_id"],
             "unassigned": result["unassigned"]}  # fmt: skip

@@ -9,9 +9,9 @@ from face_assets.cli import common
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from face_assets.services import videos
+    from face_assets.services import library_export
 
-    summary = videos.export_faces(
+    summary = library_export.export_faces(
         common.store(), Path(args.out), common.pack(), video=args.video, month=args.month,
         save_crops=args.save_crops, with_names=args.names,
     )  # fmt: skip

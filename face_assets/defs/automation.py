@@ -42,7 +42,7 @@ from face_assets.defs.jobs import (
 )
 from face_assets.defs.partitions import monthly_partitions, partition_of
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
-from face_assets.services import month_work, uploads, videos
+from face_assets.services import month_work, uploads, video_harvest
 from face_assets.settings import Settings
 
 MAX_READS_PER_TICK = 500  # new files whose dates one tick may read: a bounded tick
@@ -162,7 +162,7 @@ def new_videos_sensor(
     face_models: FaceModelsResource,
 ):
     known, requested = _load_cursor(context.cursor)
-    pending, deferred = videos.pending_videos(
+    pending, deferred = video_harvest.pending_videos(
         store.get(), library.root_path, partition_of, face_models.pack, known, MAX_PROBES_PER_TICK
     )
     if deferred:

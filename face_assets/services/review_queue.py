@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from face_assets.defaults import QUALITY_GATE
-from face_assets.services import identities, labels, matching, person_pairs, videos
+from face_assets.services import identities, labels, matching, person_pairs, track_labels
 from face_assets.services.views import SAMPLE_FACES, clip_time
 from face_assets.store import Connection, Store, track_review
 from face_assets.store import clusters as cluster_store
@@ -280,9 +280,9 @@ def answer_track(store: Store, answer: str, person_id: int, track_id: int) -> di
     with store.transaction() as conn:
         person = person_store.find_person(conn, person_id)
     if answer == "yes":
-        done = videos.label_track(store, track_id, person.name)
+        done = track_labels.label_track(store, track_id, person.name)
         return {"operation": "label_track", **done}
-    done = videos.reject_track(store, track_id, person.id)
+    done = track_labels.reject_track(store, track_id, person.id)
     with store.transaction() as conn:
         faces = track_review.track_facts(conn, [track_id]).get(track_id, {}).get("face_count", 0)
     return {"operation": "reject_track", **done, "faces": faces}

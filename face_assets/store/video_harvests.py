@@ -88,8 +88,8 @@ def old_tracks(conn: psycopg.Connection, video_id: int, pack: str) -> list[OldTr
 
 @dataclass(frozen=True)
 class CarriedDecisions:
-    """What a new track inherits from the old track it continues (services/videos.py decides
-    which one, by overlap)."""
+    """What a new track inherits from the old track it continues (services/video_harvest.py
+    decides which one, by overlap)."""
 
     person_id: int | None  # a human's label
     rejected: list[int]  # persons a human said it is not

@@ -60,7 +60,7 @@ def harvested_clip(
     in a new folder of the library, filed in 2023-11 by its file time, registered and harvested
     (every 12th frame); the folder is removed afterwards."""
     from face_assets.defs.partitions import partition_of
-    from face_assets.services import videos
+    from face_assets.services import video_harvest, video_registration
     from face_assets.vision.harvest_rules import HarvestConfig
     from face_assets_tests.vision import clips
 
@@ -69,9 +69,9 @@ def harvested_clip(
     try:
         clips.scene_clip(path, faces_real, a, bc)
         os.utime(path, (CLIP_STAMP, CLIP_STAMP))
-        videos.register_videos(store, library_root, partition_of)
+        video_registration.register_videos(store, library_root, partition_of)
         config = HarvestConfig(sample_interval=12)
-        videos.harvest_month(store, library_root, "2023-11", models, config)
+        video_harvest.harvest_month(store, library_root, "2023-11", models, config)
         yield
     finally:
         shutil.rmtree(path.parent)

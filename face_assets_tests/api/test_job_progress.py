@@ -14,7 +14,7 @@ from face_assets.api import create_app
 from face_assets.defs.assets import videos as video_assets
 from face_assets.defs.launcher import DagsterRuns
 from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
-from face_assets.services import videos
+from face_assets.services import harvest_progress
 from face_assets_tests.api.conftest import PACK, TOKEN, start, stop
 from face_assets_tests.conftest import REPO_ROOT
 from face_assets_tests.defs.assets.helpers import metadata_of, store_resource
@@ -42,15 +42,15 @@ def test_a_faces_embed_run_reports_progress_while_and_after_it_runs(
     }
     # Every write the run makes, as the store receives it (no throttle: each sampled frame).
     writes: list[tuple[str, dict]] = []
-    real_write = videos.progress_store.write_progress
+    real_write = harvest_progress.progress_store.write_progress
 
     def spy(conn, run_id, job_name, progress):
         writes.append((run_id, dict(progress)))
         return real_write(conn, run_id, job_name, progress)
 
-    monkeypatch.setattr(videos.progress_store, "write_progress", spy)
-    monkeypatch.setattr(videos, "PROGRESS_WRITE_SECONDS", 0.0)
-    monkeypatch.setattr(videos, "PROGRESS_LOG_SECONDS", 0.0)
+    monkeypatch.setattr(harvest_progress.progress_store, "write_progress", spy)
+    monkeypatch.setattr(harvest_progress, "PROGRESS_WRITE_SECONDS", 0.0)
+    monkeypatch.setattr(harvest_progress, "PROGRESS_LOG_SECONDS", 0.0)
     config = {"ops": {"video_faces": {"config": {"sample_interval": 12}}}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -15,7 +15,7 @@ import pytest
 
 from face_assets.api import create_app
 from face_assets.defs.launcher import DagsterRuns
-from face_assets.services import videos
+from face_assets.services import clip_tracks, track_assignment
 from face_assets_tests.api.conftest import (
     PACK,
     TOKEN,
@@ -39,7 +39,7 @@ def clip_site(real_store, real_library, shared_data, face_models):
     A's and C's tracks put in one cluster (a reviewer must untick C), B's in another."""
     faces_real = shared_data / "faces_real"
     with harvested_clip(real_store, real_library.root, faces_real, face_models, CLIP, 2.0, 3.0):
-        tracks = videos.clip_tracks(real_store, rel_path=CLIP)["tracks"]
+        tracks = clip_tracks.clip_tracks(real_store, rel_path=CLIP)["tracks"]
         assert len(tracks) == 3  # A, then B and C (B left of C: tracked in that order)
         a, b, c = (t["track_id"] for t in tracks)
         with real_store.transaction() as conn:
@@ -297,7 +297,7 @@ def test_queue_asks_about_a_whole_track_once_yes_names_it_no_rejects_it(
     ten = ten["person_id"]
     with live.client() as api:
         assert [q for q in _questions(api) if q["kind"] == "track"] == []
-        videos.assign_tracks(live.store, PACK)
+        track_assignment.assign_tracks(live.store, PACK)
         assert _track(live.store, a)[:2] == ("Ten", "auto")
         monkeypatch.setattr(review_queue, "UNSURE_BAND", 0.45)
         monkeypatch.setattr(review_queue, "NEAR_MISS_PROBES", 0)

@@ -10,7 +10,7 @@ from dagster import DagsterInstance
 
 from face_assets.api import create_app
 from face_assets.defs.launcher import DagsterRuns
-from face_assets.services import videos
+from face_assets.services import video_registration
 from face_assets_tests.api.conftest import PACK, TOKEN, harvested_clip, start, stop
 from face_assets_tests.conftest import REPO_ROOT
 
@@ -33,7 +33,7 @@ def test_tracks_and_the_faces_embed_job(real_store, real_library, shared_data, f
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers,
                               timeout=60) as c:  # fmt: skip
-                video_id = videos.video_month(real_store, None, "api_clips/two.mp4")[0]
+                video_id = video_registration.video_month(real_store, None, "api_clips/two.mp4")[0]
                 body = c.get(f"{API}/videos/{video_id}/tracks").json()
                 assert body["path"] == "api_clips/two.mp4" and len(body["tracks"]) == 3
                 first = body["tracks"][0]

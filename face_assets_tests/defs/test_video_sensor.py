@@ -11,7 +11,7 @@ from dagster import build_sensor_context
 from face_assets.defs.automation import new_videos_sensor
 from face_assets.defs.partitions import partition_of
 from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
-from face_assets.services import videos
+from face_assets.services import video_harvest, video_registration
 from face_assets.vision.harvest_rules import HarvestConfig
 from face_assets_tests.defs.assets.helpers import store_resource
 from face_assets_tests.vision import clips
@@ -67,8 +67,10 @@ def test_new_clips_launch_one_video_run_per_month_never_twice(
 
     # November's run happens: it registers every clip of the library (December's too) and
     # harvests November's; the broken clip gets its reason and is not pending any more.
-    videos.register_videos(store, clip_library, partition_of)
-    stats = videos.harvest_month(store, clip_library, "2023-11", face_models, HarvestConfig())
+    video_registration.register_videos(store, clip_library, partition_of)
+    stats = video_harvest.harvest_month(
+        store, clip_library, "2023-11", face_models, HarvestConfig()
+    )
     assert stats.harvested == 1 and dict(stats.rejected_videos) == {"truncated": 1}
     done, cursor = _tick(store, clip_library, cursor)
     assert done == []
@@ -78,7 +80,7 @@ def test_new_clips_launch_one_video_run_per_month_never_twice(
     assert lost.partition_key == "2023-12" and lost.tags["face_assets/new_files"] == "1"
 
     # A harvest at another run config is still a harvest of this file: not asked again.
-    videos.harvest_month(
+    video_harvest.harvest_month(
         store, clip_library, "2023-11", face_models, HarvestConfig(sample_interval=12)
     )
     assert [r.partition_key for r in _tick(store, clip_library, None)[0]] == ["2023-12"]
@@ -91,8 +93,8 @@ def test_new_clips_launch_one_video_run_per_month_never_twice(
     assert changed[0].run_key != by_month["2023-11"].run_key
     assert _tick(store, clip_library, cursor)[0] == []
     # Its run re-registers and re-harvests it (the same config, another file): then it is done.
-    videos.register_videos(store, clip_library, partition_of)
-    redo = videos.harvest_month(
+    video_registration.register_videos(store, clip_library, partition_of)
+    redo = video_harvest.harvest_month(
         store, clip_library, "2023-11", face_models, HarvestConfig(sample_interval=12)
     )
     assert redo.harvested == 1 and redo.unchanged == 0

@@ -12,7 +12,16 @@ import numpy as np
 import pytest
 
 from face_assets.defs.partitions import partition_of
-from face_assets.services import exports, forgetting, labels, videos
+from face_assets.services import (
+    exports,
+    forgetting,
+    labels,
+    library_export,
+    track_assignment,
+    track_labels,
+    video_harvest,
+    video_registration,
+)
 from face_assets.services.identities import refresh_prototypes
 from face_assets.store import track_labels as track_label_store
 from face_assets.store import tracks as track_store
@@ -48,26 +57,33 @@ def test_month_of_clips_tracks_labels_forget_and_export(
 ):
     month = _library_with_clips(real_library.root, shared_data)
     try:
-        months = videos.register_videos(real_store, real_library.root, partition_of)
+        months = video_registration.register_videos(real_store, real_library.root, partition_of)
         assert months == {month: 2}
         config = HarvestConfig(sample_interval=12)
-        stats = videos.harvest_month(real_store, real_library.root, month, face_models, config)
+        stats = video_harvest.harvest_month(
+            real_store, real_library.root, month, face_models, config
+        )
         assert stats.harvested == 1 and dict(stats.rejected_videos) == {"truncated": 1}
         assert stats.tracks == 3 and stats.faces > 0
         first = _counts(real_store)
 
         # Re-running the month (registration and harvest) duplicates nothing, reads nothing.
-        assert videos.register_videos(real_store, real_library.root, partition_of) == months
-        again = videos.harvest_month(real_store, real_library.root, month, face_models, config)
+        assert (
+            video_registration.register_videos(real_store, real_library.root, partition_of)
+            == months
+        )
+        again = video_harvest.harvest_month(
+            real_store, real_library.root, month, face_models, config
+        )
         assert again.unchanged == 1 and again.harvested == 0
         assert _counts(real_store) == first
 
         # A clip is found by id, else by library path; a given id is never traded for the path.
-        video_id, clip_month = videos.video_month(real_store, None, "clips/scene.mp4")
+        video_id, clip_month = video_registration.video_month(real_store, None, "clips/scene.mp4")
         assert clip_month == month
-        assert videos.video_month(real_store, video_id, None) == (video_id, month)
+        assert video_registration.video_month(real_store, video_id, None) == (video_id, month)
         with pytest.raises(LookupError):
-            videos.video_month(real_store, video_id + 1000, "clips/scene.mp4")
+            video_registration.video_month(real_store, video_id + 1000, "clips/scene.mp4")
 
         # One labelled photo of person A names the clip's first track (the whole track).
         with real_store.transaction() as conn:
@@ -77,7 +93,7 @@ def test_month_of_clips_tracks_labels_forget_and_export(
             ).fetchone()[0]
         labels.label_faces(real_store, [photo], "Alice", PACK)
         refresh_prototypes(real_store, PACK)
-        assigned = videos.assign_tracks(real_store, PACK)
+        assigned = track_assignment.assign_tracks(real_store, PACK)
         assert assigned["assigned"] >= 1
         with real_store.transaction() as conn:
             tracks = track_store.tracks_of_video(conn, "clips/scene.mp4", PACK)
@@ -86,13 +102,13 @@ def test_month_of_clips_tracks_labels_forget_and_export(
 
         # Export: the seed's files, names only when asked; photos too.
         out = tmp_path / "export"
-        summary = videos.export_faces(
+        summary = library_export.export_faces(
             real_store, out, PACK, video="clips/scene.mp4", save_crops=True, with_names=True
         )
         lines = [json.loads(x) for x in (out / "faces.jsonl").read_text().splitlines()]
         assert summary.faces == len(lines) == first[2] == np.load(out / "faces.npy").shape[0]
         assert {line["name"] for line in lines if line["frame_idx"] < 48} == {"Alice"}
-        whole = videos.export_faces(real_store, tmp_path / "all", PACK)
+        whole = library_export.export_faces(real_store, tmp_path / "all", PACK)
         rows = [json.loads(x) for x in (tmp_path / "all" / "faces.jsonl").read_text().splitlines()]
         assert whole.faces == len(rows) > first[2]
         assert any(r["track_id"] is None and r["frame_idx"] == 0 for r in rows)
@@ -105,7 +121,7 @@ def test_month_of_clips_tracks_labels_forget_and_export(
         assert after[1] == first[1] - 1 and after[2] == first[2] - named[0][4]
         media = list((real_store.media_root / "videos").rglob("*.jpg"))
         assert len(media) == after[2]
-        again = videos.harvest_month(
+        again = video_harvest.harvest_month(
             real_store, real_library.root, month, face_models, HarvestConfig(sample_interval=8)
         )
         assert again.harvested == 1 and again.forgotten_dropped > 0
@@ -114,7 +130,7 @@ def test_month_of_clips_tracks_labels_forget_and_export(
                 "SELECT count(*) FROM video_faces WHERE frame_idx < 48"
             ).fetchone()[0]
         assert early == 0  # other frames than the forgotten ones: the track stays forgotten
-        videos.export_faces(real_store, tmp_path / "after", PACK, video="clips/scene.mp4")
+        library_export.export_faces(real_store, tmp_path / "after", PACK, video="clips/scene.mp4")
         exported = (tmp_path / "after" / "faces.jsonl").read_text().splitlines()
         assert all(json.loads(x)["frame_idx"] >= 48 for x in exported if x)
     finally:
@@ -147,8 +163,10 @@ def test_tracks_are_one_cluster_member_each_and_naming_the_cluster_names_the_tra
 
     month = _library_with_clips(real_library.root, shared_data)
     try:
-        videos.register_videos(real_store, real_library.root, partition_of)
-        videos.harvest_month(real_store, real_library.root, month, face_models, HarvestConfig())
+        video_registration.register_videos(real_store, real_library.root, partition_of)
+        video_harvest.harvest_month(
+            real_store, real_library.root, month, face_models, HarvestConfig()
+        )
         stats = clusters.recluster(real_store, PACK, full=True)
         # A (alone), then B and C side by side: three tracks, three items, whatever their faces.
         assert stats.tracks == 3 and stats.tracks_joined + stats.track_clusters >= 2
@@ -188,15 +206,15 @@ def test_tracks_are_one_cluster_member_each_and_naming_the_cluster_names_the_tra
         # assignment (her centroid is her photos and the track's faces match it) nor by naming
         # the cluster it lands in; a later explicit label of the track by a human wins.
         alice = done["person_id"]
-        assert videos.reject_track(real_store, a[0], alice)["unassigned"] is True
-        assert videos.reject_track(real_store, a[0], "Alice")["unassigned"] is False
+        assert track_labels.reject_track(real_store, a[0], alice)["unassigned"] is True
+        assert track_labels.reject_track(real_store, a[0], "Alice")["unassigned"] is False
         refresh_prototypes(real_store, PACK)
-        videos.assign_tracks(real_store, PACK, threshold=-1.0)  # any match would do
+        track_assignment.assign_tracks(real_store, PACK, threshold=-1.0)  # any match would do
         assert all(r[3] != alice for r in _track_rows(real_store) if r[0] == a[0])
         clusters.recluster(real_store, PACK)
         cluster = next(r[2] for r in _track_rows(real_store) if r[0] == a[0])
         assert cluster and labels.label_cluster(real_store, cluster, "Alice", PACK)["tracks"] == 0
-        videos.label_track(real_store, a[0], "Alice")
+        track_labels.label_track(real_store, a[0], "Alice")
         assert next(r for r in _track_rows(real_store) if r[0] == a[0])[3:] == (alice, "human")
     finally:
         shutil.rmtree(real_library.root / "clips")
@@ -225,10 +243,10 @@ def test_an_export_takes_its_width_from_the_pack_never_512(tmp_path):
 
 def test_month_stats_add_every_field():
     """The video_faces asset sums its months with add: a field it forgot would read 0."""
-    one = videos.VideoMonthStats(videos=2, harvested=1, unchanged=1, faces=5, tracks=2)
+    one = video_harvest.VideoMonthStats(videos=2, harvested=1, unchanged=1, faces=5, tracks=2)
     one.rejected_videos.update({"no_stream": 1})
     one.rejection_reasons.update({"blur": 3})
-    two = videos.VideoMonthStats(videos=1, faces=4, frames_read=7, forgotten_dropped=1)
+    two = video_harvest.VideoMonthStats(videos=1, faces=4, frames_read=7, forgotten_dropped=1)
     two.rejection_reasons.update({"blur": 1, "pose": 2})
     one.add(two)
     assert dataclasses.astuple(one)[:3] == (3, 1, 1)
@@ -236,7 +254,7 @@ def test_month_stats_add_every_field():
     assert one.rejected_videos == {"no_stream": 1}
     assert one.rejection_reasons == {"blur": 4, "pose": 2}
     for field in dataclasses.fields(one):  # no field is left out of add
-        blank = videos.VideoMonthStats()
+        blank = video_harvest.VideoMonthStats()
         value = getattr(two, field.name)
         blank.add(two)
         assert getattr(blank, field.name) == value
@@ -304,25 +322,25 @@ def test_assignment_matches_new_tracks_and_writes_only_what_changed(store, monke
         return real_write(conn, rows)
 
     monkeypatch.setattr(track_label_store, "assign_tracks", spy)
-    first = videos.assign_tracks(store, PACK, threshold=0.5)
+    first = track_assignment.assign_tracks(store, PACK, threshold=0.5)
     assert first["tracks"] == 2 and first["assigned"] == 2 and first["changed"] == 2
     assert _holders(store) == {t1: (alice, "auto"), t2: (bob, "auto")}
-    again = videos.assign_tracks(store, PACK, threshold=0.5)
+    again = track_assignment.assign_tracks(store, PACK, threshold=0.5)
     assert again["tracks"] == 0 and again["changed"] == 0 and written[-1] == []
     t3 = _track(store, "c.mp4", _axis(0) + 0.2 * _axis(3))
-    new = videos.assign_tracks(store, PACK, threshold=0.5)
+    new = track_assignment.assign_tracks(store, PACK, threshold=0.5)
     assert new["tracks"] == 1 and written[-1] == [(t3, alice)]
     # A human's "not Bob" on t2 and "Bob" on t3: every track is matched again, and the machine
     # writes nothing over either decision.
-    videos.reject_track(store, t2, bob)
+    track_labels.reject_track(store, t2, bob)
     with store.transaction() as conn:
         track_label_store.label_track(conn, t3, bob)
-    after = videos.assign_tracks(store, PACK, threshold=0.5)
+    after = track_assignment.assign_tracks(store, PACK, threshold=0.5)
     assert after["tracks"] == 2 and written[-1] == []
     assert _holders(store) == {t1: (alice, "auto"), t2: (None, None), t3: (bob, "human")}
     # Alice's centroid moves away from t1: its machine label is released, nothing else moves.
     _centroid(store, alice, _axis(5))
-    moved = videos.assign_tracks(store, PACK, threshold=0.5)
+    moved = track_assignment.assign_tracks(store, PACK, threshold=0.5)
     assert moved["changed"] == 1 and written[-1] == []
     assert _holders(store) == {t1: (None, None), t2: (None, None), t3: (bob, "human")}
 
@@ -351,18 +369,18 @@ def test_a_reharvest_at_another_interval_keeps_what_humans_decided(
 
     month = _library_with_clips(real_library.root, shared_data)
     try:
-        videos.register_videos(real_store, real_library.root, partition_of)
-        videos.harvest_month(
+        video_registration.register_videos(real_store, real_library.root, partition_of)
+        video_harvest.harvest_month(
             real_store, real_library.root, month, face_models, HarvestConfig(sample_interval=12)
         )
         clusters.recluster(real_store, PACK, full=True)
         before = _tracks_by_place(real_store)
-        alice = videos.label_track(real_store, before["a"][0], "Alice")["person_id"]
-        videos.reject_track(real_store, before["b"][0], alice)  # "B is not Alice"
+        alice = track_labels.label_track(real_store, before["a"][0], "Alice")["person_id"]
+        track_labels.reject_track(real_store, before["b"][0], alice)  # "B is not Alice"
         before = _tracks_by_place(real_store)
         assert before["b"][1] and before["c"][1]  # both in a cluster, A named (in none)
 
-        stats = videos.harvest_month(
+        stats = video_harvest.harvest_month(
             real_store, real_library.root, month, face_models, HarvestConfig(sample_interval=8)
         )
         assert stats.harvested == 1 and stats.tracks == 3
@@ -375,12 +393,12 @@ def test_a_reharvest_at_another_interval_keeps_what_humans_decided(
         assert after["c"][1:] == (before["c"][1], None, None, [])
         # The decisions act: no machine match gives B to Alice, even at any similarity.
         refresh_prototypes(real_store, PACK)
-        videos.assign_tracks(real_store, PACK, threshold=-1.0)
+        track_assignment.assign_tracks(real_store, PACK, threshold=-1.0)
         now = _tracks_by_place(real_store)
         assert now["a"][2:4] == (alice, "human") and now["b"][2] != alice
 
         # A config that keeps no face: nothing continues the old tracks, and the run says so.
-        gone = videos.harvest_month(
+        gone = video_harvest.harvest_month(
             real_store, real_library.root, month, face_models, HarvestConfig(min_quality=1.0)
         )
         assert gone.harvested == 1 and gone.tracks == 0
@@ -413,8 +431,8 @@ def test_a_decision_made_while_its_clip_is_reharvested_waits_and_is_refused_not_
             outcomes[name] = exc
 
     calls = {
-        "label": lambda: videos.label_track(store, track, "Al"),
-        "reject": lambda: videos.reject_track(store, track, bob),
+        "label": lambda: track_labels.label_track(store, track, "Al"),
+        "reject": lambda: track_labels.reject_track(store, track, bob),
     }
     waiting = [threading.Thread(target=attempt, args=item) for item in calls.items()]
     with store.transaction() as conn:

@@ -15,7 +15,13 @@ from face_assets.defs.assets.metadata import counts_table
 from face_assets.defs.assets.monthly import monthly_asset
 from face_assets.defs.partitions import partition_of
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
-from face_assets.services import videos
+from face_assets.services import (
+    harvest_progress,
+    library_export,
+    track_assignment,
+    video_harvest,
+    video_registration,
+)
 
 
 class FacesEmbedConfig(Config):
@@ -73,8 +79,8 @@ class FacesEmbedConfig(Config):
         default=rules.HARVEST_JPEG_QUALITY, ge=1, le=100, description="crop JPEG"
     )
 
-    def harvest(self, batch_size: int) -> videos.HarvestConfig:
-        return videos.HarvestConfig(
+    def harvest(self, batch_size: int) -> video_harvest.HarvestConfig:
+        return video_harvest.HarvestConfig(
             **{k: getattr(self, k) for k in type(self).model_fields}, embed_batch_size=batch_size
         )
 
@@ -89,7 +95,7 @@ class FacesEmbedConfig(Config):
 def raw_videos(
     context: AssetExecutionContext, store: FaceStoreResource, library: PhotoLibraryResource
 ) -> MaterializeResult:
-    months = videos.register_videos(store.get(), library.root_path, partition_of)
+    months = video_registration.register_videos(store.get(), library.root_path, partition_of)
     wanted = set(context.partition_keys)
     return MaterializeResult(
         metadata={
@@ -120,14 +126,14 @@ def video_faces(
 ) -> MaterializeResult:
     models = face_models.load()
     harvest = config.harvest(face_models.batch_size)
-    total = videos.VideoMonthStats()
+    total = video_harvest.VideoMonthStats()
     # Where the run stands, by run id, for GET /jobs/{id} (the event log tells only at the end).
-    tracker = videos.HarvestTracker(
+    tracker = harvest_progress.HarvestTracker(
         store.get(), context.run_id, context.job_name, len(context.partition_keys),
         log=context.log.info,
     )  # fmt: skip
     for month in context.partition_keys:
-        stats = videos.harvest_month(
+        stats = video_harvest.harvest_month(
             store.get(), library.root_path, month, models, harvest, tracker=tracker
         )
         context.log.info(f"{month}: {stats.harvested} clips harvested, {stats.unchanged} unchanged")
@@ -181,7 +187,7 @@ def video_faces(
 def video_track_assignments(
     context: AssetExecutionContext, face_models: FaceModelsResource, store: FaceStoreResource
 ) -> MaterializeResult:
-    result = videos.assign_tracks(store.get(), face_models.pack)
+    result = track_assignment.assign_tracks(store.get(), face_models.pack)
     return MaterializeResult(metadata={k: v for k, v in result.items() if v is not None})
 
 
@@ -207,7 +213,7 @@ def faces_export(
     faces = crops = 0
     for month in context.partition_keys:
         target = store.get().home_path / "exports" / month
-        summary = videos.export_faces(
+        summary = library_export.export_faces(
             store.get(), target, face_models.pack, month=month, save_crops=config.save_crops,
             with_names=config.names,
         )  # fmt: skip
