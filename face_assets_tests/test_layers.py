@@ -87,6 +87,33 @@ def _allowed(rel: str, part: str, target: str) -> bool:
     return any(target == w or target.startswith(w + ".") for w in WIRING.get(rel, ()))
 
 
+SQL_CALLS = ("execute", "executemany")  # psycopg's: a query text goes through one of these
+
+
+def _sql_calls(path: Path) -> list[int]:
+    """Lines that hand an SQL text (a string literal, f-string or concatenation) to
+    `.execute(` or `.executemany(`: outside store/ that is SQL written beside the store."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SQL_CALLS
+            and node.args
+            and _is_text(node.args[0])
+        ):
+            found.append(node.lineno)
+    return sorted(found)
+
+
+def _is_text(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.BinOp):
+        return _is_text(node.left) or _is_text(node.right)
+    return isinstance(node, ast.JoinedStr)
+
+
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts)
 
 
@@ -104,6 +131,12 @@ def test_module_imports_follow_the_layers(path):
         return
     wrong = sorted(n for n in _ours(names) if not _allowed(rel, part, n))
     assert not wrong, f"{rel} ({part}) imports {wrong}, above or beside its layer"
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if _part(p) != "store"], ids=_rel)
+def test_sql_is_executed_only_in_the_store(path):
+    lines = _sql_calls(path)
+    assert not lines, f"{_rel(path)} runs SQL on lines {lines}: queries belong in store/"
 
 
 def test_the_rules_cover_every_part_of_the_package():
@@ -129,6 +162,16 @@ def test_the_rules_catch_what_they_forbid(tmp_path):
         path.write_text(line + "\n")
         part = rel.split("/")[0]
         assert not all(_allowed(rel, part, n) for n in _ours(_imports(path))), line
+    # services/face_removal.py's old _marks, and the same through a module-level text.
+    sql = tmp_path / "services_sql.py"
+    sql.write_text(
+        "def _marks(conn, mark_id):\n"
+        '    row = conn.execute("SELECT image_id FROM forgotten_faces WHERE id = %s",'
+        " (mark_id,)).fetchone()\n"
+        "    conn.execute(f'DELETE FROM t WHERE id = {mark_id}')\n"
+        "    conn.executemany('INSERT INTO t VALUES (%s)' + ' ON CONFLICT DO NOTHING', [])\n"
+    )
+    assert _sql_calls(sql) == [2, 3, 4]
     ok = tmp_path / "ok.py"
     ok.write_text("from face_assets.store import Store\nfrom face_assets import defaults\n")
     assert all(_allowed("cli/x.py", "cli", n) for n in _ours(_imports(ok)))

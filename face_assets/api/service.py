@@ -31,8 +31,7 @@ from face_assets.api.service_schemas import (
     QualityOut,
 )
 from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE
-from face_assets.errors import StoreUnavailableError
-from face_assets.services import analysis
+from face_assets.services import analysis, maintenance
 from face_assets.services.analysis import AnalysedFace
 from face_assets.vision.decode import ImageRejected
 from face_assets.vision.packs import embedding_dim
@@ -106,12 +105,7 @@ def health(request: Request) -> HealthResponse:
     """Liveness without auth: models, providers, database. Says nothing about the library."""
     state = request.app.state
     models = state.models.loaded
-    try:
-        with state.store.transaction() as conn:
-            conn.execute("SELECT 1")
-        database = "reachable"
-    except StoreUnavailableError:
-        database = "unreachable"
+    database = "reachable" if maintenance.database_reachable(state.store) else "unreachable"
     healthy = models is not None and database == "reachable"
     return HealthResponse(
         status="healthy" if healthy else "degraded",

@@ -56,7 +56,7 @@ def restore_face(
     models and the library at hand the photo is detected now (the face comes back as a new,
     unnamed face)."""
     with store.transaction() as conn:
-        marks = {m["id"]: m for m in _marks(conn, mark_id)}
+        marks = {m["id"]: m for m in not_a_face_store.not_a_face_tombstones_beside(conn, mark_id)}
         mark = marks.get(mark_id)
         if mark is None:
             raise LookupError(f"no 'not a face' mark {mark_id}")
@@ -77,8 +77,3 @@ def restore_face(
         face_scoring.score_faces(store, models.pack, [month])
         detected = stats.new_faces
     return {"mark_id": mark_id, "asset_id": image_id, "faces_found_again": detected}
-
-
-def _marks(conn, mark_id: int) -> list[dict]:
-    row = conn.execute("SELECT image_id FROM forgotten_faces WHERE id = %s", (mark_id,)).fetchone()
-    return [] if row is None else not_a_face_store.not_a_face_tombstones(conn, row[0])

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from face_assets import media
+from face_assets.errors import StoreUnavailableError
 from face_assets.store import Store, db
 from face_assets.store import checks as check_queries
 from face_assets.store import faces as face_store
@@ -16,6 +17,16 @@ if TYPE_CHECKING:  # the models (onnxruntime) load only for a re-detection, not 
     from face_assets.vision.models import FaceModels
 
 ORPHAN_SAMPLES = 10  # orphaned faces named one by one in the report ("... and N more")
+
+
+def database_reachable(store: Store) -> bool:
+    """Whether the database answers a round trip (the HTTP app's /health)."""
+    try:
+        with store.transaction() as conn:
+            db.ping(conn)
+    except StoreUnavailableError:
+        return False
+    return True
 
 
 def find_orphans(

@@ -116,6 +116,11 @@ def _migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def ping(conn: psycopg.Connection) -> None:
+    """The cheapest round trip: raises when the server does not answer."""
+    conn.execute("SELECT 1")
+
+
 def migrate(url: str) -> list[int]:
     """Apply the migrations this database lacks, each in its own transaction; returns them."""
     applied_now = []

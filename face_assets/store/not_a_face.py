@@ -45,6 +45,15 @@ def not_a_face_tombstones(conn: psycopg.Connection, image_id: int) -> list[dict]
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
+def not_a_face_tombstones_beside(conn: psycopg.Connection, tombstone_id: int) -> list[dict]:
+    """The not-a-face tombstones of the photo a tombstone is on (none when there is no such
+    tombstone), as not_a_face_tombstones gives them: the undo checks its mark among them."""
+    row = conn.execute(
+        "SELECT image_id FROM forgotten_faces WHERE id = %s", (tombstone_id,)
+    ).fetchone()
+    return [] if row is None else not_a_face_tombstones(conn, row[0])
+
+
 def remove_not_a_face(conn: psycopg.Connection, tombstone_id: int) -> tuple[int, str | None]:
     """A not-a-face tombstone removed: (image id, pack); LookupError when there is none (a
     forgotten person's tombstone is never removed here)."""
