@@ -256,11 +256,12 @@ def undo_label(request: Request, event_id: int) -> ps.UndoLabelResponse:
 
 @router.post("/review/undo", response_model=ps.UndoResponse)
 def review_undo(request: Request, body: s.AnswerRequest) -> ps.UndoResponse:
-    """Take back an answer of the queue (the same body): a face's yes or no, or two persons
-    kept apart. A merge or a named cluster is not undone here."""
+    """Take back an answer of the queue (the same body): a face's or a track's yes or no, or
+    two persons kept apart. A merge or a named cluster is not undone here."""
     state = request.app.state
     done = review_queue.undo_answer(
-        state.store, state.pack, body.answer, body.person_id, body.face_id, body.other_person_id
-    )
+        state.store, state.pack, body.answer, body.person_id, body.face_id,
+        body.other_person_id, body.track_id,
+    )  # fmt: skip
     labelled(request)
     return ps.UndoResponse(undone=done["undone"])

@@ -37,6 +37,7 @@ from face_assets.store import person_profiles as profile_store
 from face_assets.store import persons as person_store
 from face_assets.store import prototypes as prototype_store
 from face_assets.store import questions as question_store
+from face_assets.store import track_labels as track_label_store
 from face_assets.store import vectors as vector_store
 from face_assets.vision.packs import embedding_dim
 
@@ -319,6 +320,9 @@ def reject_cluster(store: Store, cluster_id: str, person_id: int) -> dict:
     return store.run(work)
 
 
+UNDOABLE = "only a face's or a track's answer or two persons kept apart can be undone"
+
+
 def undo_answer(
     store: Store,
     pack: str,
@@ -326,10 +330,14 @@ def undo_answer(
     person_id: int,
     face_id: int | None = None,
     other_person_id: int | None = None,
+    track_id: int | None = None,
 ) -> dict:
-    """Take back an answer of the "Is this X?" queue where that is cheap: a face's yes (the
-    human label goes, no rejection is recorded), a face's no (the rejection goes), two
-    persons kept apart (asked again). A merge or a named cluster is undone by hand."""
+    """Take back an answer of the "Is this X?" queue where that is cheap: a face's or a
+    track's yes (the human label goes, no rejection is recorded; a track goes back to
+    unassigned), a face's or a track's no (the rejection goes), two persons kept apart (asked
+    again). A merge or a named cluster is undone by hand."""
+    if sum(x is not None for x in (face_id, other_person_id, track_id)) != 1:
+        raise ValueError(UNDOABLE)
     with store.transaction() as conn:
         if other_person_id is not None and answer == "no":
             changed = pair_store.unmark_different(conn, person_id, other_person_id)
@@ -339,10 +347,14 @@ def undo_answer(
                 identities.rebuild_prototypes(conn, pack, [person_id])
         elif face_id is not None and answer == "no":
             changed = label_store.drop_rejections(conn, [face_id], person_id)
+        elif track_id is not None and answer == "yes":
+            changed = track_label_store.release_human_track_label(conn, track_id, person_id)
+        elif track_id is not None and answer == "no":
+            changed = track_label_store.drop_track_rejections(conn, [track_id], person_id)
         else:
-            raise ValueError("only a face's answer or two persons kept apart can be undone")
-        event_store.log_event(
-            conn, "undo", person_id, None, changed,
-            {"answer": answer, "face": face_id, "other": other_person_id},
-        )  # fmt: skip
+            raise ValueError(UNDOABLE)
+        detail = {"answer": answer, "face": face_id, "other": other_person_id}
+        if track_id is not None:
+            detail["track"] = track_id
+        event_store.log_event(conn, "undo", person_id, None, changed, detail)
     return {"undone": bool(changed)}

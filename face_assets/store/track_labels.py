@@ -134,6 +134,16 @@ def unlabel_tracks(
     return sorted(int(r[0]) for r in rows)
 
 
+def release_human_track_label(conn: psycopg.Connection, track_id: int, person_id: int) -> int:
+    """Undo a human's name on a track (the queue's yes): it goes back to unassigned, if it is
+    still this person's by a human label (a later decision stays). How many tracks changed."""
+    return conn.execute(
+        "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL"
+        " WHERE id = %s AND person_id = %s AND assignment_method = 'human'",
+        (track_id, person_id),
+    ).rowcount
+
+
 def drop_track_rejections(conn: psycopg.Connection, track_ids: list[int], person_id: int) -> int:
     return conn.execute(
         "DELETE FROM video_track_rejections WHERE person_id = %s AND track_id = ANY(%s)",

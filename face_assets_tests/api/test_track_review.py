@@ -317,6 +317,12 @@ def test_queue_asks_about_a_whole_track_once_yes_names_it_no_rejects_it(
         assert no.status_code == 200 and no.json()["operation"] == "reject_track", no.text
         assert _track(live.store, b)[0] is None and _track(live.store, b)[3] == [ten]
         assert b not in {q["trackId"] for q in _questions(api) if q["kind"] == "track"}
+        # Undone (the same body): the rejection goes, B is asked about again.
+        undo = api.post("/api/v1/faces/review/undo",
+                        json={"answer": "no", "personId": ten, "trackId": b})  # fmt: skip
+        assert undo.status_code == 200 and undo.json()["undone"] is True, undo.text
+        assert _track(live.store, b) == (None, None, ONE, None)
+        assert b in {q["trackId"] for q in _questions(api) if q["kind"] == "track"}
         mixed = {"answer": "no", "personId": ten, "trackId": c, "faceId": 1}
         both = api.post("/api/v1/faces/review/answer", json=mixed)
         assert both.status_code == 400
@@ -347,3 +353,7 @@ def test_queue_asks_about_a_whole_track_once_yes_names_it_no_rejects_it(
             tab.wait_for_selector(f"#status[data-answered='{int(answered) + 1}']", state="attached")
             assert "Named the whole video track Ten" in tab.inner_text("#status")
             assert _track(live.store, a)[:2] == ("Ten", "human")
+            # "u" takes the yes back: the track is unnamed again (the machine may name it later).
+            tab.keyboard.press("u")
+            tab.wait_for_selector("#status:has-text('Undone.')")
+            assert _track(live.store, a)[:2] == (None, None)
