@@ -4,6 +4,7 @@ track is one unit: its faces are labelled or refused together."""
 from __future__ import annotations
 
 from face_assets.store import Store
+from face_assets.store import label_events as event_store
 from face_assets.store import track_labels as track_label_store
 from face_assets.store import tracks as track_store
 
@@ -20,6 +21,8 @@ def label_track(store: Store, track_id: int, name: str) -> dict:
         if not track_label_store.label_track(conn, track_id, person.id):
             raise LookupError(f"no track {track_id}")
         faces = len(track_store.track_faces(conn, track_id))
+        # Ids only (a forget leaves no name behind); the person_labels data version moves.
+        event_store.log_event(conn, "label_track", person.id, None, faces, {"track": track_id})
     return {"track_id": track_id, "person_id": person.id, "created": created, "faces": faces}
 
 
@@ -34,4 +37,7 @@ def reject_track(store: Store, track_id: int, person_ref: str | int) -> dict:
         unassigned = track_label_store.reject_track(conn, track_id, person.id)
         if unassigned is None:
             raise LookupError(f"no track {track_id}")
+        faces = len(track_store.track_faces(conn, track_id))
+        detail = {"track": track_id, "unassigned": unassigned}
+        event_store.log_event(conn, "reject_track", person.id, None, faces, detail)
     return {"track_id": track_id, "person_id": person.id, "unassigned": unassigned}

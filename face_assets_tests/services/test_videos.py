@@ -450,3 +450,32 @@ def test_a_decision_made_while_its_clip_is_reharvested_waits_and_is_refused_not_
     with store.transaction() as conn:
         assert conn.execute("SELECT count(*) FROM persons WHERE name = 'Al'").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM video_track_rejections").fetchone()[0] == 0
+
+
+def test_naming_and_rejecting_a_track_each_log_one_label_event_with_ids_only(store):
+    """The audit log is complete and the person_labels data version moves on a track decision,
+    as on a face's; the event holds the person's and the track's ids, never the name."""
+    from face_assets.store import label_events as event_store
+
+    track = _track(store, "log.mp4", _axis(0))
+
+    def events() -> tuple[str, list[tuple]]:
+        with store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT operation, person_id, cluster_id, face_count, detail FROM label_events"
+                " ORDER BY id"
+            ).fetchall()
+            return event_store.labels_version(conn), rows
+
+    before, none = events()
+    assert none == []
+    named = track_labels.label_track(store, track, "Alice")
+    alice = named["person_id"]
+    labelled, rows = events()
+    assert labelled != before
+    assert rows == [("label_track", alice, None, 0, {"track": track})]
+    assert track_labels.reject_track(store, track, alice)["unassigned"] is True
+    rejected, rows = events()
+    assert rejected != labelled and len(rows) == 2
+    assert rows[1] == ("reject_track", alice, None, 0, {"track": track, "unassigned": True})
+    assert "Alice" not in json.dumps([r[4] for r in rows])
