@@ -91,26 +91,36 @@ SQL_CALLS = ("execute", "executemany")  # psycopg's: a query text goes through o
 
 
 def _sql_calls(path: Path) -> list[int]:
-    """Lines that hand an SQL text (a string literal, f-string or concatenation) to
-    `.execute(` or `.executemany(`: outside store/ that is SQL written beside the store."""
+    """Lines that hand an SQL text (a string literal, f-string or concatenation, or a module
+    name bound to one) to `.execute(` or `.executemany(`: outside store/ that is SQL written
+    beside the store."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    texts: set[str] = set()  # module-level names bound to a text (QUERY = "SELECT ...")
+    for stmt in tree.body:
+        assigned = isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None
+        if assigned and _is_text(stmt.value, texts):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            texts.update(t.id for t in targets if isinstance(t, ast.Name))
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in ast.walk(tree):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and node.func.attr in SQL_CALLS
             and node.args
-            and _is_text(node.args[0])
+            and _is_text(node.args[0], texts)
         ):
             found.append(node.lineno)
     return sorted(found)
 
 
-def _is_text(node: ast.expr) -> bool:
+def _is_text(node: ast.expr, texts: set[str]) -> bool:
     if isinstance(node, ast.Constant):
         return isinstance(node.value, str)
     if isinstance(node, ast.BinOp):
-        return _is_text(node.left) or _is_text(node.right)
+        return _is_text(node.left, texts) or _is_text(node.right, texts)
+    if isinstance(node, ast.Name):
+        return node.id in texts
     return isinstance(node, ast.JoinedStr)
 
 
@@ -170,8 +180,11 @@ def test_the_rules_catch_what_they_forbid(tmp_path):
         " (mark_id,)).fetchone()\n"
         "    conn.execute(f'DELETE FROM t WHERE id = {mark_id}')\n"
         "    conn.executemany('INSERT INTO t VALUES (%s)' + ' ON CONFLICT DO NOTHING', [])\n"
+        "    conn.execute(QUERY, (mark_id,))\n"
+        "    launcher.execute(job, partition_key=mark_id)\n"  # a name not bound to a text: fine
+        'QUERY = "SELECT 1 FROM t WHERE id = %s"\n'
     )
-    assert _sql_calls(sql) == [2, 3, 4]
+    assert _sql_calls(sql) == [2, 3, 4, 5]
     ok = tmp_path / "ok.py"
     ok.write_text("from face_assets.store import Store\nfrom face_assets import defaults\n")
     assert all(_allowed("cli/x.py", "cli", n) for n in _ours(_imports(ok)))
