@@ -49,9 +49,6 @@ PROBE_THREADS = 2
 REFRESH_METHODS = ("average",)
 WRITE_BATCH = 50_000  # cluster labels / clustered-face records per write statement
 STAGE = "clusters"
-# Watermark stage whose fingerprint is the scope (parameters' digest) of the pack's last run: a
-# refresh or the unchanged shortcut goes on only from clusters cut with the same parameters.
-LAST_SCOPE_STAGE = "clusters:last_scope"
 
 Log = Callable[[str], None]
 
@@ -164,10 +161,10 @@ def _recluster(
             params = replace(params, min_similarity=cluster_bar(pack, stats.faces))
         stats.min_similarity = params.min_similarity
         scope = params.digest()
-        last = cluster_store.watermark(conn, STAGE, pack, scope)
-        previous_scope = cluster_store.watermark(conn, LAST_SCOPE_STAGE, pack, "")
-    if previous_scope not in (None, scope):  # last run used another bar: nothing to go on from
-        last = None
+        # A refresh or the unchanged shortcut goes on only from the last run's clusters, and
+        # only when they were cut with these parameters (the latest watermark row's scope).
+        latest = cluster_store.latest_watermark(conn, STAGE, pack)
+    last = latest[1] if latest is not None and latest[0] == scope else None
     phase("read_seconds")
     if not full and last == digest and not stats.deferred:
         stats.mode = "unchanged"
@@ -202,7 +199,6 @@ def _recluster(
         cluster_store.set_watermark(
             conn, STAGE, pack, scope, f"{after}+deferred" if stats.deferred else after
         )
-        cluster_store.set_watermark(conn, LAST_SCOPE_STAGE, pack, "", scope)
     phase("write_seconds")
     previous = dict(zip(inp.face_ids.tolist(), inp.cluster_ids, strict=True))
     _summarise(stats, [cluster_of.get(f, previous[f]) for f in previous], previous)

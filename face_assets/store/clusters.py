@@ -216,6 +216,17 @@ def watermark(conn: psycopg.Connection, stage: str, pack: str, scope: str) -> st
     return row[0] if row else None
 
 
+def latest_watermark(conn: psycopg.Connection, stage: str, pack: str) -> tuple[str, str] | None:
+    """(scope, fingerprint) of the stage's last write for this pack, None if none: the scope
+    the last run used, so a run under another scope knows its own older row is stale."""
+    row = conn.execute(
+        "SELECT scope, fingerprint FROM identity_watermarks WHERE stage = %s AND pack = %s"
+        " ORDER BY updated_at DESC LIMIT 1",
+        (stage, pack),
+    ).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
 def set_watermark(
     conn: psycopg.Connection, stage: str, pack: str, scope: str, fingerprint: str
 ) -> None:
