@@ -23,20 +23,36 @@ from face_assets.store import not_a_face as not_a_face_store
 from face_assets.store import person_profiles as profile_store
 from face_assets.store import persons as person_store
 from face_assets.vision import manual, matching
-from face_assets.vision.faces import box_key, encode_crop, encode_jpeg, face_thumbnail
+from face_assets.vision.faces import (
+    DetectedFace,
+    box_key,
+    encode_crop,
+    encode_jpeg,
+    face_thumbnail,
+)
 from face_assets.vision.models import FaceModels
 from face_assets.vision.quality import quality_parts
 
 
-def locate_drawn_face(models: FaceModels, bgr: np.ndarray, box: tuple) -> tuple:
-    """(face, refined): the detector's face in the drawn region at a low threshold, else the
-    face aligned from the box alone."""
+def refined_face(models: FaceModels, bgr: np.ndarray, box: tuple) -> tuple[DetectedFace, bool]:
+    """(face, refined): the detector's face in the box's region (vision.manual's margin) at a
+    low threshold, else the face aligned from the box alone. The one rule for a face no
+    detection run found: a drawn box (below) and an imported tag region (tag_import)."""
     height, width = bgr.shape[:2]
-    box = manual.clamp_box(box, width, height)
     x1, y1, x2, y2 = manual.refine_region(box, width, height)
-    boxes, kps = models.detect(bgr[y1:y2, x1:x2], threshold=manual.REFINE_MIN_CONFIDENCE)
-    found = manual.pick_detection(box, (x1, y1), boxes, kps)
-    return (found, True) if found is not None else (manual.box_only_face(box), False)
+    if min(x2 - x1, y2 - y1) >= manual.MIN_DRAWN_SIZE:
+        crop = np.ascontiguousarray(bgr[y1:y2, x1:x2])
+        boxes, kps = models.detect(crop, threshold=manual.REFINE_MIN_CONFIDENCE)
+        found = manual.pick_detection(box, (x1, y1), boxes, kps)
+        if found is not None:
+            return found, True
+    return manual.box_only_face(box), False
+
+
+def locate_drawn_face(models: FaceModels, bgr: np.ndarray, box: tuple) -> tuple:
+    """(face, refined) of a drawn box, clamped into the photo (ValueError when too small)."""
+    height, width = bgr.shape[:2]
+    return refined_face(models, bgr, manual.clamp_box(box, width, height))
 
 
 def _refuse_drawn_over_a_face(conn, image_id: int, pack: str, bbox) -> None:

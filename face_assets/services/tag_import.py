@@ -22,7 +22,7 @@ import numpy as np
 from face_assets import media
 from face_assets.identity.names import normalise_name
 from face_assets.library import read_library_file
-from face_assets.services import tag_files
+from face_assets.services import manual_faces, tag_files
 from face_assets.services.face_scoring import score_faces
 from face_assets.services.identities import rebuild_prototypes
 from face_assets.services.progress import Log
@@ -32,9 +32,9 @@ from face_assets.store import faces as face_store
 from face_assets.store import label_events as event_store
 from face_assets.store import labels as label_store
 from face_assets.store import persons as person_store
-from face_assets.vision import face_tags, manual, matching
+from face_assets.vision import face_tags, matching
 from face_assets.vision.decode import ImageRejected, decode_image
-from face_assets.vision.faces import DetectedFace, box_key, encode_crop, encode_jpeg, face_thumbnail
+from face_assets.vision.faces import box_key, encode_crop, encode_jpeg, face_thumbnail
 from face_assets.vision.models import FaceModels
 
 # Embedded XMP is searched in the photo's first bytes only: JPEG's APP1, PNG's iTXt before the
@@ -163,21 +163,6 @@ def _tag_files(
         picasa.stamp(tag_files.picasa_ini(rel_path)),
         picasa.stamp(tag_files.PICASA_CONTACTS),
     )
-
-
-def _region_face(models: FaceModels, bgr: np.ndarray, box: tuple) -> DetectedFace:
-    """The face in a tag region, by the rule for a face drawn by hand (vision.manual): the
-    detector's, run on the region with context at a low threshold, that overlaps it most;
-    else the face aligned from the region's box alone."""
-    height, width = bgr.shape[:2]
-    left, top, right, bottom = manual.refine_region(box, width, height)
-    if min(right - left, bottom - top) >= manual.MIN_DRAWN_SIZE:
-        crop = np.ascontiguousarray(bgr[top:bottom, left:right])
-        boxes, kps = models.detect(crop, threshold=manual.REFINE_MIN_CONFIDENCE)
-        found = manual.pick_detection(box, (left, top), boxes, kps)
-        if found is not None:
-            return found
-    return manual.box_only_face(box)
 
 
 def import_tags(
@@ -333,7 +318,7 @@ def _create_face(
 ) -> tuple[int, np.ndarray]:
     """An imported face from a region: crop, thumbnail and row; the caller embeds the photo's
     new crops in one model batch (a tagged group photo is one call, not one per region)."""
-    face = _region_face(models, bgr, box)
+    face, _ = manual_faces.refined_face(models, bgr, box)  # a drawn face's rule
     bbox, landmarks, score = face.bbox, face.landmarks, face.det_score
     key = box_key(bbox)
     crop_path = media.face_file_name(image.sha256, models.pack, key, "crop")

@@ -20,6 +20,7 @@ from face_assets.services import (
     face_detection,
     face_embedding,
     forgetting,
+    manual_faces,
     registration,
     tag_export,
     tag_files,
@@ -257,12 +258,14 @@ def test_tag_region_face_follows_the_drawn_face_rule():
     bgr = np.zeros((400, 400, 3), dtype=np.uint8)
     region = (100.0, 100.0, 200.0, 200.0)
     near = _OneDetection((55.0, 52.0, 150.0, 148.0))  # crop offset (50, 50): photo 105..200
-    face = tag_import._region_face(near, bgr, region)
+    face, refined = manual_faces.refined_face(near, bgr, region)
+    assert refined
     assert near.asked == [((200, 200), manual.REFINE_MIN_CONFIDENCE)]
     assert face.bbox == (105.0, 102.0, 200.0, 198.0) and face.det_score == pytest.approx(0.4)
     assert np.allclose(face.landmarks, 51.0)
     far = _OneDetection((0.0, 0.0, 20.0, 20.0))  # in the margin, not on the region
-    alone = tag_import._region_face(far, bgr, region)
+    alone, refined = manual_faces.refined_face(far, bgr, region)
+    assert not refined
     expected = manual.box_only_face(region)
     assert alone.bbox == region and alone.det_score == manual.DRAWN_SCORE
     assert np.allclose(alone.landmarks, expected.landmarks)
