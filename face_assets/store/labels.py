@@ -173,7 +173,8 @@ def release_auto(conn: psycopg.Connection, face_ids: list[int]) -> int:
 def release_human_label(conn: psycopg.Connection, face_id: int, person_id: int) -> int:
     """Undo a "yes": the face leaves the person without a rejection (nothing was refused)."""
     return conn.execute(
-        "UPDATE faces SET person_id = NULL, assignment_method = NULL, assigned_at = NULL,"
-        " updated_at = now() WHERE id = %s AND person_id = %s AND assignment_method = 'human'",
+        sql.SQL(
+            "UPDATE faces SET {} WHERE id = %s AND person_id = %s AND assignment_method = 'human'"
+        ).format(CLEARED_ASSIGNMENT),
         (face_id, person_id),
     ).rowcount
