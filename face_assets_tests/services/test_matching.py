@@ -141,3 +141,27 @@ def test_the_promoted_head_is_read_once_however_many_times_the_rule_is_asked(
     changed = matching.matching_rule(real_store, PACK).vectors(raw)
     assert len(reads) == 2
     assert not np.allclose(changed, first)
+
+
+def test_undoing_a_faces_yes_leaves_it_unassigned_without_a_rejection(real_store):
+    """The queue's undo of a face's yes: the human label goes, nothing is recorded as refused,
+    and a second undo changes nothing (the label is no longer there to take back)."""
+    face_id = next(iter(_label_one_photo_per_person(real_store).values()))
+    with real_store.transaction() as conn:
+        (person_id,) = conn.execute(
+            "SELECT person_id FROM faces WHERE id = %s", (face_id,)
+        ).fetchone()
+    assert review_queue.undo_answer(real_store, PACK, "yes", person_id, face_id=face_id) == {
+        "undone": True
+    }
+    with real_store.transaction() as conn:
+        row = conn.execute(
+            "SELECT person_id, assignment_method, assigned_at FROM faces WHERE id = %s",
+            (face_id,),
+        ).fetchone()
+        refused = conn.execute(
+            "SELECT count(*) FROM face_rejections WHERE face_id = %s", (face_id,)
+        ).fetchone()[0]
+    assert row == (None, None, None) and refused == 0
+    again = review_queue.undo_answer(real_store, PACK, "yes", person_id, face_id=face_id)
+    assert again == {"undone": False}
