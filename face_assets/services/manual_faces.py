@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from face_assets import media
 from face_assets.identity.names import normalise_name
 from face_assets.services import labels
 from face_assets.services.person_photos import photo_with_pixels
+from face_assets.services.stored_crops import write_new_face_media
 from face_assets.store import Store
 from face_assets.store import faces as face_store
 from face_assets.store import manual_faces as manual_store
@@ -23,13 +23,7 @@ from face_assets.store import not_a_face as not_a_face_store
 from face_assets.store import person_profiles as profile_store
 from face_assets.store import persons as person_store
 from face_assets.vision import manual, matching
-from face_assets.vision.faces import (
-    DetectedFace,
-    box_key,
-    encode_crop,
-    encode_jpeg,
-    face_thumbnail,
-)
+from face_assets.vision.faces import DetectedFace
 from face_assets.vision.models import FaceModels
 from face_assets.vision.quality import quality_parts
 
@@ -91,11 +85,9 @@ def add_manual_face(
     crop = models.align(bgr, face.landmarks)  # the pack's own aligner and crop size
     vector = models.embed([crop])[0]
     parts = quality_parts(face.det_score, face.width, face.height, crop, face.landmarks)
-    key = box_key(face.bbox)
-    crop_path = media.face_file_name(photo["sha256"], pack, key, "crop")
-    thumb_path = media.face_file_name(photo["sha256"], pack, key, "thumb")
-    media.write_media(store.media_root, crop_path, encode_crop(crop))
-    media.write_media(store.media_root, thumb_path, encode_jpeg(face_thumbnail(bgr, face.bbox)))
+    key, crop_path, thumb_path = write_new_face_media(
+        store.media_root, photo["sha256"], pack, bgr, face.bbox, crop
+    )
     with store.transaction() as conn:
         manual_store.lock_photo_for_drawing(conn, image_id)
         _refuse_drawn_over_a_face(conn, image_id, pack, face.bbox)  # again, under the lock

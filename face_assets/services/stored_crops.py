@@ -1,6 +1,7 @@
 """The aligned crops detection wrote, read back in transaction-sized chunks: what embedding
 and quality scoring both work from (a crop gone or damaged is counted, never fatal).
-`chunks` also cuts detection's photos into transactions."""
+`chunks` also cuts detection's photos into transactions; `write_new_face_media` writes the
+files of a face no detection run found (drawn by hand, imported from a tag)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from face_assets import media
 from face_assets.services.progress import Reporter
-from face_assets.vision.faces import decode_crop
+from face_assets.vision.faces import box_key, decode_crop, encode_crop, encode_jpeg, face_thumbnail
 
 WRITE_CHUNK_FACES = 256  # faces per embedding/quality transaction
 T = TypeVar("T")
@@ -59,3 +60,16 @@ def crops_by_chunk(
                 found.append((face, crop))
         yield found
         progress.advance(len(chunk))
+
+
+def write_new_face_media(
+    media_root: Path, sha256: str, pack: str, bgr: np.ndarray, bbox: tuple, crop: np.ndarray
+) -> tuple[tuple[int, int, int, int], str, str]:
+    """(box key, crop path, thumb path) of a new face, its aligned crop and thumbnail written
+    where detection would have put them (same names: a re-detection overwrites, never adds)."""
+    key = box_key(bbox)
+    crop_path = media.face_file_name(sha256, pack, key, "crop")
+    thumb_path = media.face_file_name(sha256, pack, key, "thumb")
+    media.write_media(media_root, crop_path, encode_crop(crop))
+    media.write_media(media_root, thumb_path, encode_jpeg(face_thumbnail(bgr, bbox)))
+    return key, crop_path, thumb_path

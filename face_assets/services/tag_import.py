@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from face_assets import media
 from face_assets.identity.names import normalise_name
 from face_assets.library import read_library_file
 from face_assets.services import manual_faces, tag_files
 from face_assets.services.face_scoring import score_faces
 from face_assets.services.identities import rebuild_prototypes
 from face_assets.services.progress import Log
+from face_assets.services.stored_crops import write_new_face_media
 from face_assets.store import Store
 from face_assets.store import face_tags as tag_store
 from face_assets.store import faces as face_store
@@ -34,7 +34,6 @@ from face_assets.store import labels as label_store
 from face_assets.store import persons as person_store
 from face_assets.vision import face_tags, matching
 from face_assets.vision.decode import ImageRejected, decode_image
-from face_assets.vision.faces import box_key, encode_crop, encode_jpeg, face_thumbnail
 from face_assets.vision.models import FaceModels
 
 # Embedded XMP is searched in the photo's first bytes only: JPEG's APP1, PNG's iTXt before the
@@ -320,12 +319,10 @@ def _create_face(
     new crops in one model batch (a tagged group photo is one call, not one per region)."""
     face, _ = manual_faces.refined_face(models, bgr, box)  # a drawn face's rule
     bbox, landmarks, score = face.bbox, face.landmarks, face.det_score
-    key = box_key(bbox)
-    crop_path = media.face_file_name(image.sha256, models.pack, key, "crop")
-    thumb_path = media.face_file_name(image.sha256, models.pack, key, "thumb")
     crop = models.align(bgr, landmarks)  # the pack's own aligner and crop size
-    media.write_media(store.media_root, crop_path, encode_crop(crop))
-    media.write_media(store.media_root, thumb_path, encode_jpeg(face_thumbnail(bgr, bbox)))
+    key, crop_path, thumb_path = write_new_face_media(
+        store.media_root, image.sha256, models.pack, bgr, bbox, crop
+    )
     face_id = face_store.insert_undetected_face(
         conn, image.image_id, models.pack, image.month, bbox, key, landmarks, score,
         crop_path, thumb_path, "imported",
