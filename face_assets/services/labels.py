@@ -174,17 +174,18 @@ def label_cluster(
             )
         if person.status == "hidden":
             raise ValueError(f"{person.name!r} is hidden; unhide it before labelling")
-        unknown = sorted(set(excluded) - set(members))
+        unknown = sorted(set(excluded).difference(members))
         if unknown:
             raise ValueError(f"faces {unknown} are not in cluster {cluster_id!r}")
         # A face a human said is not this person stays out, even when clustered with them.
         rejected = label_store.rejections(conn, members)
         # Nor a face in a photo taken before their birthdate (identity/lifetime.py).
         early = profile_store.born_after_photo(conn, members)
+        out = set(excluded)  # built once: a cluster may hold thousands of faces
         keep = [
             f
             for f in members
-            if f not in set(excluded)
+            if f not in out
             and person.id not in rejected.get(f, ())
             and person.id not in early.get(f, ())
         ]
@@ -197,7 +198,8 @@ def label_cluster(
         stray = sorted(set(excluded_tracks) - set(tracks))
         if stray:
             raise ValueError(f"tracks {stray} are not in cluster {cluster_id!r}")
-        kept_tracks = [t for t in tracks if t not in set(excluded_tracks)]
+        out_tracks = set(excluded_tracks)
+        kept_tracks = [t for t in tracks if t not in out_tracks]
         if (excluded or excluded_tracks) and not keep and not kept_tracks:
             raise ValueError("every face of the cluster was deselected: nothing to name")
         for track in excluded_tracks:
