@@ -172,6 +172,22 @@ def pack_files(
     return det, rec
 
 
+def pack_installed(pack: str, model_root: str = DEFAULT_MODEL_ROOT) -> bool:
+    """Whether the pack's weights are on this machine now (nothing is downloaded to find out):
+    here, beside load_face_models, since only the loaders tell the families apart."""
+    info = pack_info(pack)
+    try:
+        if info.family == FAMILY_DLIB:
+            from face_assets.vision.dlib_models import _model_path
+
+            _model_path(info.recognizer)
+        else:
+            pack_files(pack, model_root, download=False)
+    except (ModelPackMissingError, ImportError):
+        return False
+    return True
+
+
 def _provider_options(providers: list[str], device_id: int) -> list[dict]:
     return [{"device_id": str(device_id)} if p in GPU_PROVIDERS else {} for p in providers]
 

@@ -138,19 +138,8 @@ def installed_packs(model_root: str | None = None) -> list[str]:
     """Packs whose weights are on this machine now (nothing is downloaded to find out)."""
     from face_assets.vision import models
 
-    found = []
-    for name, info in PACKS.items():
-        try:
-            if info.family == "dlib":
-                from face_assets.vision.dlib_models import _model_path
-
-                _model_path(info.recognizer)
-            else:
-                models.pack_files(name, model_root or models.DEFAULT_MODEL_ROOT, download=False)
-        except (models.ModelPackMissingError, ImportError):
-            continue
-        found.append(name)
-    return found
+    root = model_root or models.DEFAULT_MODEL_ROOT
+    return [name for name in PACKS if models.pack_installed(name, root)]
 
 
 def choose(requirement: str, device: str = "cpu", device_id: int = 0) -> PackChoice:
