@@ -27,17 +27,10 @@ def months_with_new_work(store: Store, pack: str, months: Iterable[str]) -> list
     """The months an ingest run would change: files readable but not registered, photos
     this pack has not detected, faces without an embedding or a quality. The others are
     said to hold nothing new at once, instead of after a run that finds nothing to do."""
+    months = list(months)
     with store.transaction() as conn:
-        cache = image_store.cached_files(conn)
-        unregistered = {f.month for f in cache.values() if f.sha256 and not f.registered}
-        return [
-            month
-            for month in months
-            if month in unregistered
-            or image_store.images_to_detect(conn, month, pack, False)
-            or face_store.faces_without_embedding(conn, month, pack)
-            or face_store.faces_of_month(conn, month, pack, True)
-        ]
+        pending = image_store.months_with_pending_work(conn, pack, months)
+    return [month for month in months if month in pending]
 
 
 def first_library_month(store: Store) -> str | None:

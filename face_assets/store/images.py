@@ -114,6 +114,24 @@ def month_file_problems(conn: psycopg.Connection, month: str) -> Counter[str]:
     return Counter({status: count for status, count in rows})
 
 
+def months_with_pending_work(conn: psycopg.Connection, pack: str, months: list[str]) -> set[str]:
+    """Of the months, those holding a readable file not registered yet, a usable photo this
+    pack has not detected, or a face without an embedding or a quality: one query of EXISTS
+    probes (a month with work stops at its first row; nothing is fetched)."""
+    rows = conn.execute(
+        "SELECT m FROM unnest(%s::text[]) AS m WHERE"
+        " EXISTS (SELECT 1 FROM library_files lf WHERE lf.month = m"
+        "   AND lf.sha256 <> '' AND lf.image_id IS NULL)"
+        " OR EXISTS (SELECT 1 FROM images i WHERE i.month = m AND i.status = 'ok'"
+        "   AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.pack = %s))"
+        " OR EXISTS (SELECT 1 FROM faces f WHERE f.month = m AND f.pack = %s"
+        "   AND (f.quality IS NULL"
+        "     OR NOT EXISTS (SELECT 1 FROM face_embeddings e WHERE e.face_id = f.id)))",
+        (list(months), pack, pack),
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def images_to_detect(
     conn: psycopg.Connection, month: str, pack: str, redetect: bool
 ) -> list[PendingImage]:

@@ -28,3 +28,39 @@ def test_redetection_removes_only_detected_faces(store):
         left = conn.execute("SELECT id, source FROM faces ORDER BY id").fetchall()
     assert written.removed == 1
     assert left == [(ids[1], "manual"), (ids[2], "imported")]
+
+
+def test_months_with_pending_work_probes_each_kind_of_work(store):
+    """A month is pending for a readable file not registered, a photo this pack has not
+    detected, or a face without a quality or an embedding; an unreadable file is not work."""
+    from face_assets.records import FileRecord
+    from face_assets.store import images as image_store
+
+    months = ["1999-01", "1999-02", "1999-03", "1999-04"]
+    with store.transaction() as conn:
+        image_store.upsert_files(
+            conn,
+            [
+                FileRecord("p1.jpg", 1, 1, "a" * 64, "1999-01", "ok"),
+                FileRecord("p2.txt", 1, 1, None, "1999-02", "unreadable"),
+            ],
+        )
+        undetected = bare_image(conn, "p3.jpg", "1999-03")
+        detected = bare_image(conn, "p4.jpg", "1999-04")
+        face_store.replace_image_faces(conn, detected, "buffalo_s", "1999-04", [_face(0, 0)], {})
+        pending = image_store.months_with_pending_work(conn, "buffalo_s", months)
+        assert pending == {"1999-01", "1999-03", "1999-04"}  # p4's face: no quality, no vector
+        (face_id,) = conn.execute(
+            "SELECT id FROM faces WHERE image_id = %s", (detected,)
+        ).fetchone()
+        face_store.store_quality(conn, [(face_id, 0.5, 0.5, 0.5, 0.5, 0.5, 1.0, 0.0)])
+        assert "1999-04" in image_store.months_with_pending_work(conn, "buffalo_s", months)
+        face_store.store_embeddings(conn, [face_id], "buffalo_s", np.ones((1, 512), np.float32))
+        face_store.replace_image_faces(conn, undetected, "buffalo_s", "1999-03", [], {})
+        pending = image_store.months_with_pending_work(conn, "buffalo_s", months)
+        assert pending == {"1999-01"}
+        assert image_store.months_with_pending_work(conn, "other_pack", months) == {
+            "1999-01",
+            "1999-03",
+            "1999-04",
+        }
