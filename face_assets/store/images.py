@@ -133,8 +133,14 @@ def months_with_pending_work(conn: psycopg.Connection, pack: str, months: list[s
 
 
 def images_to_detect(
-    conn: psycopg.Connection, month: str, pack: str, redetect: bool
+    conn: psycopg.Connection,
+    month: str,
+    pack: str,
+    redetect: bool,
+    image_ids: list[int] | None = None,
 ) -> list[PendingImage]:
+    """The month's usable photos this pack has not detected (all of them with `redetect`),
+    only those of `image_ids` when given (one photo's re-detection reads one row)."""
     rows = conn.execute(
         "SELECT i.id, i.sha256, i.rel_path,"
         " coalesce(array_agg(f.rel_path ORDER BY f.rel_path)"
@@ -146,8 +152,9 @@ def images_to_detect(
         " WHERE i.month = %s AND i.status = 'ok'"
         " AND (%s OR NOT EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id"
         "   AND d.pack = %s))"
+        " AND (%s::bigint[] IS NULL OR i.id = ANY(%s::bigint[]))"
         " GROUP BY i.id ORDER BY i.id",
-        (month, redetect, pack),
+        (month, redetect, pack, image_ids, image_ids),
     ).fetchall()
     result = []
     for image_id, sha256, first_path, paths, forgotten in rows:

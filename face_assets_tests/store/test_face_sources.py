@@ -64,3 +64,17 @@ def test_months_with_pending_work_probes_each_kind_of_work(store):
             "1999-03",
             "1999-04",
         }
+
+
+def test_images_to_detect_filters_by_id_in_the_query(store):
+    """One photo's re-detection reads its own row, not its month's."""
+    from face_assets.store import images as image_store
+
+    with store.transaction() as conn:
+        ids = [bare_image(conn, f"q{i}.jpg", "1998-06") for i in range(3)]
+        every = image_store.images_to_detect(conn, "1998-06", "buffalo_s", True)
+        one = image_store.images_to_detect(conn, "1998-06", "buffalo_s", True, [ids[1]])
+        none = image_store.images_to_detect(conn, "1998-06", "buffalo_s", True, [])
+    assert [p.image_id for p in every] == ids
+    assert [p.image_id for p in one] == [ids[1]] and one[0].paths == ("q1.jpg",)
+    assert none == []
