@@ -72,7 +72,10 @@ def restore_face(
     if models is not None and library_root is not None and pack == models.pack:
         from face_assets.services import face_detection, face_embedding, face_scoring
 
-        stats = face_detection.detect_faces(models, store, library_root, [month])
+        # This photo only: the month's other undetected photos wait for their own run.
+        stats = face_detection.detect_faces(
+            models, store, library_root, [month], image_ids=[image_id]
+        )
         face_embedding.embed_faces(models, store, [month])
         face_scoring.score_faces(store, models.pack, [month])
         detected = stats.new_faces
