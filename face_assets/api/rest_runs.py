@@ -9,6 +9,7 @@ from fastapi import HTTPException, Request, Response, status
 
 from face_assets.api import schemas as s
 from face_assets.api.rest_kit import labelled, library_router
+from face_assets.defs.assets.identities import ClusteringConfig
 from face_assets.defs.automation import RANGE_END_TAG, RANGE_START_TAG
 from face_assets.defs.jobs import CLUSTER_JOB, IDENTITIES_JOB, INGEST_JOB, TRAINING_JOB
 from face_assets.defs.launcher import PARTITION_TAG, DagsterRuns
@@ -83,37 +84,32 @@ def trigger_clustering(
     join the clusters they reach; nothing new answers at once, mode `unchanged`); one pass
     of a pack at a time, a second waits. `queue: true` runs it as a `cluster_faces` run."""
     body = body or s.TriggerClusteringRequest()
+    # What the caller gave, under the cluster_faces op's names: the queued run's config as
+    # it is, and the op's own mapping (ClusteringConfig.params) makes the foreground pass's.
     given = {
-        "min_quality": body.quality_threshold,
+        "quality_threshold": body.quality_threshold,
         "min_cluster_size": body.min_cluster_size,
+        "max_faces": body.max_faces,
     }
-    if not body.queue:
-        state = request.app.state
-        started = time.perf_counter()
-        params = clusters.ClusterParams(**{k: v for k, v in given.items() if v is not None})
-        found = clusters.recluster(state.store, state.pack, params, max_faces=body.max_faces)
-        return s.ClusteringResultResponse(
-            total_faces=found.faces,
-            clusters_found=found.clusters,
-            noise_count=found.noise,
-            mode=found.mode,
-            deferred_faces=found.deferred,
-            execution_time_seconds=round(time.perf_counter() - started, 3),
+    config = {k: v for k, v in given.items() if v is not None}
+    if body.queue:
+        run_config = {"ops": {"face_clusters": {"config": config}}} if config else {}
+        run = _runs(request).submit(CLUSTER_JOB, run_config, {})
+        response.status_code = status.HTTP_202_ACCEPTED
+        return s.RunResponse(
+            run_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via, hint=run.hint
         )
-    config = {
-        k: v
-        for k, v in {
-            "quality_threshold": body.quality_threshold,
-            "max_faces": body.max_faces,
-            "min_cluster_size": body.min_cluster_size,
-        }.items()
-        if v is not None
-    }
-    run_config = {"ops": {"face_clusters": {"config": config}}} if config else {}
-    run = _runs(request).submit(CLUSTER_JOB, run_config, {})
-    response.status_code = 202
-    return s.RunResponse(
-        run_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via, hint=run.hint
+    state = request.app.state
+    started = time.perf_counter()
+    params = ClusteringConfig(**config).params()
+    found = clusters.recluster(state.store, state.pack, params, max_faces=body.max_faces)
+    return s.ClusteringResultResponse(
+        total_faces=found.faces,
+        clusters_found=found.clusters,
+        noise_count=found.noise,
+        mode=found.mode,
+        deferred_faces=found.deferred,
+        execution_time_seconds=round(time.perf_counter() - started, 3),
     )
 
 
