@@ -185,30 +185,27 @@ def flash_line(request: Request, caller: Caller) -> str:
 
     n, undo = number("n"), ""
     faces = counted(n, "face")
-    if code == "named":
-        left, tracks, tleft = number("left"), number("tracks"), number("tleft")
+
+    def faces_and_tracks() -> str:
+        """'2 faces and 1 video track': the faces left out when only tracks were named."""
+        tracks = number("tracks")
         parts = [faces] if n or not tracks else []
         if tracks:
             parts.append(counted(tracks, "video track"))
-        named = " and ".join(parts)
-        text = f"Named {named} as {person_name()}."
-        if left:
-            text += (
-                f" {left} face{'s' if left != 1 else ''} you unticked stay unnamed, marked"
-                " as not this person."
-            )
-        if tleft:
-            text += (
-                f" {counted(tleft, 'video track')} you unticked stay unnamed, marked as not"
-                " this person."
-            )
+        return " and ".join(parts)
+
+    if code == "named":
+        text = f"Named {faces_and_tracks()} as {person_name()}."
+        for key, noun in (("left", "face"), ("tleft", "video track")):
+            if number(key):
+                text += (
+                    f" {counted(number(key), noun)} you unticked stay unnamed, marked as not"
+                    " this person."
+                )
         if number("event"):
             undo = post_button(f"/review/labels/{number('event')}/undo", caller, "Undo")
     elif code == "unnamed":
-        back = [faces] if n or not number("tracks") else []
-        if number("tracks"):
-            back.append(counted(number("tracks"), "video track"))
-        text = f"Undone: {' and '.join(back)} back in the cluster, unnamed."
+        text = f"Undone: {faces_and_tracks()} back in the cluster, unnamed."
         if number("left"):
             text += f" {counted(number('left'), 'face')} changed since and stay as they are."
     elif code == "split":
