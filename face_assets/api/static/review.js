@@ -228,11 +228,12 @@
       const [response, body] = await post("/api/v1/faces/review/answer", payload);
       if (!response.ok) { statusLine.textContent = "Not done: " + (body.detail || response.status); index += 1; show(); return; }
       statusLine.textContent = said(q, kind);
-      statusLine.dataset.answered = String(Number(statusLine.dataset.answered || 0) + 1);
       const undoable = q.kind === "face" || q.kind === "track" || (q.kind === "persons" && kind === "no");
       last = undoable ? payload : null;
       undoButton.hidden = !undoable;
       await load();  // the answer may have settled other questions (a cluster, a merge)
+      // Counted once the page takes the next key: while load() runs, a key is dropped (busy).
+      statusLine.dataset.answered = String(Number(statusLine.dataset.answered || 0) + 1);
     } finally {
       busy = false;
     }
