@@ -3,6 +3,8 @@ the answers (yes labels, no records the rejection)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import Query, Request
 
 from face_assets.api import schemas as s
@@ -28,26 +30,12 @@ def review_questions(
         threshold_source=rule.source,
         matching_space=rule.space,
         items=[
-            s.Question(
-                kind=q.kind,
-                person_id=q.person_id,
-                person_name=q.person_name,
-                similarity=round(q.similarity, 4),
-                uncertainty=round(q.uncertainty, 4),
-                face_id=q.face_id,
-                cluster_id=q.cluster_id,
-                cluster_size=q.cluster_size,
-                sample_face_ids=list(q.sample_face_ids),
-                person_face_ids=list(q.person_face_ids),
-                assigned=q.assigned,
-                other_person_id=q.other_person_id,
-                other_person_name=q.other_person_name,
-                other_face_ids=list(q.other_face_ids),
-                track_id=q.track_id,
-                video=q.video,
-                time_s=q.time_s,
-                track_faces=q.track_faces,
-                caption=q.caption,
+            s.Question(  # the service's question, field for field, similarities rounded
+                **{
+                    **asdict(q),
+                    "similarity": round(q.similarity, 4),
+                    "uncertainty": round(q.uncertainty, 4),
+                }
             )
             for q in found
         ],
