@@ -96,6 +96,16 @@ class CarriedDecisions:
     cluster_id: str | None  # its place among the clusters
 
 
+def _track_row(video_id: int, pack: str, track: TrackWrite, keep: CarriedDecisions | None) -> tuple:
+    """A new track's video_tracks values: a carried human label names it (as the human's),
+    else it keeps the old track's cluster place."""
+    person = keep.person_id if keep is not None else None
+    return (video_id, pack, track.track_index, track.first_frame, track.last_frame,
+            len(track.faces), np.asarray(track.embedding, dtype=np.float32), person,
+            "human" if person is not None else None,
+            keep.cluster_id if keep is not None and person is None else None)  # fmt: skip
+
+
 def replace_harvest(
     conn: psycopg.Connection,
     video_id: int,
@@ -116,35 +126,37 @@ def replace_harvest(
     carried = carried or {}
     conn.execute("DELETE FROM video_tracks WHERE video_id = %s AND pack = %s", (video_id, pack))
     ids: dict[int, int] = {}
-    n_faces = 0
-    with conn.cursor() as cur:
-        for track in tracks:
-            keep = carried.get(track.track_index)
-            person = keep.person_id if keep is not None else None
-            cur.execute(
+    if tracks:
+        with conn.cursor() as cur:  # one round trip per table, not per track
+            cur.executemany(
                 "INSERT INTO video_tracks (video_id, pack, track_index, first_frame, last_frame,"
                 " face_count, embedding, person_id, assignment_method, cluster_id)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (video_id, pack, track.track_index, track.first_frame, track.last_frame,
-                 len(track.faces), np.asarray(track.embedding, dtype=np.float32), person,
-                 "human" if person is not None else None,
-                 keep.cluster_id if keep is not None and person is None else None),
-            )  # fmt: skip
-            track_id = int(cur.fetchone()[0])
-            ids[track.track_index] = track_id
+                [_track_row(video_id, pack, t, carried.get(t.track_index)) for t in tracks],
+                returning=True,
+            )
+            for track in tracks:  # one result set per row, in order
+                ids[track.track_index] = int(cur.fetchone()[0])
+                cur.nextset()
             cur.executemany(
                 "INSERT INTO video_faces (track_id, video_id, frame_idx, time_s, bbox, landmarks,"
                 " det_score, quality, blur_variance, yaw_deg, embedding, crop_path, thumb_path)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [(track_id, video_id, *face) for face in track.faces],
+                [(ids[t.track_index], video_id, *face) for t in tracks for face in t.faces],
             )
-            if keep is not None and keep.rejected:
+            rejections = [
+                (ids[t.track_index], p)
+                for t in tracks
+                if t.track_index in carried
+                for p in carried[t.track_index].rejected
+            ]
+            if rejections:
                 cur.executemany(
                     "INSERT INTO video_track_rejections (track_id, person_id) VALUES (%s, %s)"
                     " ON CONFLICT DO NOTHING",
-                    [(track_id, p) for p in keep.rejected],
+                    rejections,
                 )
-            n_faces += len(track.faces)
+    n_faces = sum(len(t.faces) for t in tracks)
     conn.execute(
         "INSERT INTO video_harvests (video_id, pack, params, faces, tracks, rejected,"
         " frames_read, truncated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
