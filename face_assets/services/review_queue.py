@@ -166,6 +166,12 @@ def _unsure_tracks(conn: Connection, rule: matching.MatchingRule, limit: int) ->
     rejected = track_review.rejected_persons(conn, [t for t, _, _ in tracks])
     sims = np.stack([emb for _, emb, _ in tracks]) @ centroids.T
     column = {p: j for j, p in enumerate(person_ids)}
+    row = {t: i for i, (t, _, _) in enumerate(tracks)}
+    allowed = sims.copy()  # a human's "not this person" takes that person out of the track's row
+    for track, persons in rejected.items():
+        for p in persons & column.keys():
+            allowed[row[track], column[p]] = -np.inf
+    nearest = allowed.argmax(axis=1)  # ties: the lowest person id (person_ids ascend)
     found = []
     for i, (track, _, current) in enumerate(tracks):
         if current is not None:  # assigned by the machine: is it really them?
@@ -174,10 +180,9 @@ def _unsure_tracks(conn: Connection, rule: matching.MatchingRule, limit: int) ->
             person, sim = int(current), float(sims[i, column[current]])
             unsure = threshold <= sim < threshold + UNSURE_BAND
         else:
-            allowed = [j for j, p in enumerate(person_ids) if p not in rejected.get(track, ())]
-            if not allowed:
+            j = int(nearest[i])
+            if allowed[i, j] == -np.inf:  # every person rejected for this track
                 continue
-            j = max(allowed, key=lambda k: (sims[i, k], -person_ids[k]))
             person, sim = person_ids[j], float(sims[i, j])
             unsure = threshold - UNSURE_BAND <= sim < threshold + UNSURE_BAND
         if unsure:
