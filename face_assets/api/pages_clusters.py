@@ -95,8 +95,8 @@ def clusters_page(request: Request, caller: Caller, page: int) -> HTMLResponse:
         )
     body = (
         "<h1>Clusters of unlabelled faces</h1>"
-        f"<p>{total} clusters, largest first. Open a cluster to deselect wrong faces before"
-        " naming it, or to split it.</p>"
+        f"<p>{counted(total, 'cluster')}, largest first. Open a cluster to deselect wrong faces"
+        " before naming it, or to split it.</p>"
         + ("".join(sections) or "<p>No clusters to review.</p>")
         + pager("/", page, total, CLUSTERS_PER_PAGE)
     )
