@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from face_assets.settings import DATABASE_URL_ENV, HOME_ENV, Settings
+from face_assets.settings import DATABASE_URL_ENV, HOME_ENV, LIBRARY_ENV, Settings
 
 _TOLD: set[str] = set()  # what this process already said on stderr (once each)
 ENVIRONMENTS_KEPT = 4  # a process sees one environment; tests switch between a few
@@ -69,8 +69,6 @@ def models():
 def photo_library() -> Path:
     """The photo library the settings name, or a one-line ValueError before any work: a verb
     that reads photos from a missing folder would record each photo as unreadable."""
-    from face_assets.settings import LIBRARY_ENV
-
     root = settings().library
     if not root.is_dir():
         raise ValueError(f"no photo library at {root}: set {LIBRARY_ENV} to your photo folder")
