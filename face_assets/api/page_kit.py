@@ -198,8 +198,9 @@ def flash_line(request: Request, caller: Caller) -> str:
         text = f"Named {faces_and_tracks()} as {person_name()}."
         for key, noun in (("left", "face"), ("tleft", "video track")):
             if number(key):
+                stay = "stays" if number(key) == 1 else "stay"
                 text += (
-                    f" {counted(number(key), noun)} you unticked stay unnamed, marked as not"
+                    f" {counted(number(key), noun)} you unticked {stay} unnamed, marked as not"
                     " this person."
                 )
         if number("event"):
@@ -207,7 +208,8 @@ def flash_line(request: Request, caller: Caller) -> str:
     elif code == "unnamed":
         text = f"Undone: {faces_and_tracks()} back in the cluster, unnamed."
         if number("left"):
-            text += f" {counted(number('left'), 'face')} changed since and stay as they are."
+            rest = "stays as it is" if number("left") == 1 else "stay as they are"
+            text += f" {counted(number('left'), 'face')} changed since and {rest}."
     elif code == "split":
         text = f"Split into {n} clusters; {number('left')} faces left without a cluster."
     elif code == "merged":

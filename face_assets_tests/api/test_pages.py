@@ -173,7 +173,9 @@ def test_browser_names_a_cluster_after_deselecting_a_face(page, live):
     wrong = live.cluster_faces[-1]
     page.click(f"a[href='/review/clusters/{CLUSTER}']")
     flash = name_unticking(page, live.url, f"input[name=face][value='{wrong}']", "Kit Harington")
-    assert "Named 2 faces as Kit Harington" in flash and "1 face you unticked" in flash
+    assert (
+        "Named 2 faces as Kit Harington" in flash and "1 face you unticked stays unnamed" in flash
+    )
     assert "1 cluster, largest first." in page.inner_text("body")  # the unticked face's
     assert _labelled(live.store, "Kit Harington") == live.cluster_faces[:-1]
     with live.store.transaction() as conn:

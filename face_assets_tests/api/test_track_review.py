@@ -205,7 +205,7 @@ def test_browser_shows_tracks_names_a_cluster_unticking_one_and_says_not_x(
             # Untick C's track and name the rest: A's track, as a whole.
             flash = name_unticking(tab, live.url, f"input[name=track][value='{c}']", "Ten")
             assert "Named 1 video track as Ten." in flash, flash
-            assert "1 video track you unticked" in flash
+            assert "1 video track you unticked stays unnamed" in flash
             ten = one_row(live.store, "SELECT id FROM persons WHERE name = 'Ten'")[0]
             assert _track(live.store, a) == ("Ten", "human", None, None)
             assert _track(live.store, c) == (None, None, TWO, [ten])
