@@ -52,20 +52,9 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def month_names(months: np.ndarray) -> list[str]:
-    return [f"{2000 + int(m) // 12:04d}-{int(m) % 12 + 1:02d}" for m in months]
-
-
 def load(store: Store, lib: synthetic.SyntheticLibrary, rows: np.ndarray) -> np.ndarray:
     with store.transaction() as conn:
-        return bulk.add_faces(
-            conn,
-            PACK,
-            lib.embeddings[rows],
-            np.asarray([f"s{int(p)}" for p in lib.photo_ids[rows]]),
-            month_names(lib.months[rows]),
-            np.ones(len(rows), dtype=np.float32),  # every synthetic face is clusterable
-        )
+        return bulk.add_library(conn, PACK, lib, rows)
 
 
 def _same_library(saved: Path, faces: int, seed: int) -> bool:
@@ -126,7 +115,7 @@ def main() -> int:
         if saved.exists() and _same_library(saved, args.faces, args.seed):
             old_ids = np.load(saved)["old_ids"]
             with store.transaction() as conn:
-                _clear_run(conn, sorted(set(month_names(lib.months[new_rows]))))
+                _clear_run(conn, sorted(set(bulk.month_names(lib.months[new_rows]))))
             log(f"setup: reused {len(old_rows)} faces in {work} ({time.perf_counter() - t0:.1f} s)")
         else:
             with store.transaction() as conn:
@@ -177,7 +166,7 @@ def main() -> int:
         identities.refresh_prototypes(store, PACK)
         out["prototypes_seconds"] = round(time.perf_counter() - t, 2)
         t = time.perf_counter()
-        months = sorted(set(month_names(lib.months)))
+        months = sorted(set(bulk.month_names(lib.months)))
         stats = identities.assign_months(store, PACK, months, matching.matching_rule(store, PACK))
         out["assign_seconds"] = round(time.perf_counter() - t, 2)
         out["assign_faces"] = stats.faces

@@ -47,22 +47,11 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def month_names(months: np.ndarray) -> list[str]:
-    return [f"{2000 + int(m) // 12:04d}-{int(m) % 12 + 1:02d}" for m in months]
-
-
 def setup(store: Store, lib: synthetic.SyntheticLibrary, persons: int, rng) -> np.ndarray:
     """Load the library, date its photos, assign the largest people; returns face ids."""
     with store.transaction() as conn:
-        bulk.drop_vector_index(conn)
-        ids = bulk.add_faces(
-            conn,
-            PACK,
-            lib.embeddings,
-            np.asarray([f"s{int(p)}" for p in lib.photo_ids]),
-            month_names(lib.months),
-            np.ones(len(lib.embeddings), dtype=np.float32),
-        )
+        bulk.drop_vector_index(conn, PACK)
+        ids = bulk.add_library(conn, PACK, lib)
         conn.execute(
             "UPDATE images SET taken_at = to_timestamp(month || '-01', 'YYYY-MM-DD')::timestamp"
             " + (hashtext(sha256) & 2147483647) % (27 * 86400) * interval '1 second'"
@@ -86,7 +75,7 @@ def setup(store: Store, lib: synthetic.SyntheticLibrary, persons: int, rng) -> n
             "UPDATE faces f SET person_id = a.person_id, assignment_method = 'auto',"
             " assignment_similarity = 0.6, assigned_at = now() FROM _a a WHERE f.id = a.face_id"
         )
-        bulk.build_vector_index(conn)
+        bulk.build_vector_index(conn, PACK)
         conn.execute("ANALYZE")
     return ids
 

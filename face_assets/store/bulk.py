@@ -5,6 +5,8 @@ store with it; the real path writes faces through ingest."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import psycopg
 from psycopg import sql
@@ -12,6 +14,16 @@ from psycopg import sql
 from face_assets.store import vectors as vector_store
 
 ROWS_PER_COPY = 100_000  # binary COPY rows per call: ~200 MB of vectors at most
+FIRST_MONTH_YEAR = 2000  # a synthetic library's month 0 is January of this year
+
+
+class SyntheticRows(Protocol):
+    """What add_library reads of face_assets.identity.synthetic.SyntheticLibrary (the store
+    does not import the domain): per face its embedding, photo number and month number."""
+
+    embeddings: np.ndarray
+    photo_ids: np.ndarray
+    months: np.ndarray
 
 
 def _embedding_copy(face_ids: np.ndarray, pack: str, embeddings: np.ndarray) -> bytes:
@@ -87,6 +99,30 @@ def add_faces(
         ) as copy:
             copy.write(_embedding_copy(face_ids[part], pack, emb[part]))
     return face_ids
+
+
+def month_names(months: np.ndarray) -> list[str]:
+    """Month numbers of a synthetic library as the store's YYYY-MM months, 0 = January 2000."""
+    return [f"{FIRST_MONTH_YEAR + int(m) // 12:04d}-{int(m) % 12 + 1:02d}" for m in months]
+
+
+def add_library(
+    conn: psycopg.Connection, pack: str, lib: SyntheticRows, rows: np.ndarray | slice = slice(None)
+) -> np.ndarray:
+    """Insert these rows (indices or a mask; default all) of a synthetic library as faces of
+    quality 1, so that every one is clusterable; returns face ids in row order.
+
+    Photo number p becomes the photo key "s<p>"; each call inserts its photos' images, so the
+    faces of one photo come in one call (split a library by month or by whole photos)."""
+    embeddings = lib.embeddings[rows]
+    return add_faces(
+        conn,
+        pack,
+        embeddings,
+        np.asarray([f"s{int(p)}" for p in lib.photo_ids[rows]]),
+        month_names(lib.months[rows]),
+        np.ones(len(embeddings), dtype=np.float32),
+    )
 
 
 def label_faces(conn: psycopg.Connection, face_ids: list[int], names: list[str]) -> list[int]:

@@ -27,16 +27,8 @@ def library(store):
 
 
 def _load(store, lib, rows):
-    months = [f"2020-{int(m) + 1:02d}" for m in lib.months[rows]]
     with store.transaction() as conn:
-        return bulk.add_faces(
-            conn,
-            PACK,
-            lib.embeddings[rows],
-            np.asarray([f"p{int(p)}" for p in lib.photo_ids[rows]]),
-            months,
-            np.ones(rows.sum() if rows.dtype == bool else len(rows)),
-        )
+        return bulk.add_library(conn, PACK, lib, rows)
 
 
 def _labels(store):
