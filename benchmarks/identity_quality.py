@@ -361,6 +361,60 @@ def lowest_precise(
     return min(good, key=lambda row: row["threshold"]) if good else None
 
 
+@dataclass(frozen=True)
+class AssignmentRun:
+    """One labelling's assignment figures, from assignment_run."""
+
+    pack: str
+    sweep: list[dict]
+    default: dict
+    also: dict[str, dict]
+    immich: dict
+    choice: dict | None
+    calls: dict
+
+    def rows(self, extra: list[tuple[str, dict]] = ()) -> list[tuple[str, dict]]:
+        """The table's rows: the pack's default, the `also` thresholds, Immich's rule, any
+        extra rows, then the sweep."""
+        return [
+            (f"default ({self.pack})", self.default),
+            *self.also.items(),
+            ("immich: nearest labelled, dist<=0.5", self.immich),
+            *extra,
+            *sweep_rows(self.sweep),
+        ]
+
+
+def assignment_run(
+    store: Store,
+    pack: str,
+    months: list[str],
+    seeds: list[LabelledFace],
+    held: list[LabelledFace],
+    default_threshold: float,
+    strangers: list[LabelledFace] = (),
+    also: dict[str, float] | None = None,
+) -> AssignmentRun:
+    """The sweep, each `also` threshold, then the pack's default threshold, so that the store
+    holds the default's assignments for what is read after; Immich's rule and the closest calls
+    beside them. The choice counts stranger accepts as wrong (without strangers, precision)."""
+    sweep = [assignment_scores(store, pack, months, held, t, strangers=strangers) for t in SWEEP]
+    others = {
+        name: assignment_scores(store, pack, months, held, t, strangers=strangers)
+        for name, t in (also or {}).items()
+    }
+    default = assignment_scores(store, pack, months, held, default_threshold, strangers=strangers)
+    return AssignmentRun(
+        pack=pack,
+        sweep=sweep,
+        default=default,
+        also=others,
+        immich=immich_scores(seeds, held, strangers),
+        choice=lowest_precise(sweep, key="open_precision"),
+        calls=closest_calls(seeds, held, strangers),
+    )
+
+
 def similarity_spread(faces: list[LabelledFace]) -> dict:
     """Same-person and different-person cosine similarities of the labelled faces."""
     scores = metrics.verification_scores(
@@ -460,6 +514,15 @@ def sweep_rows(sweep: list[dict]) -> list[tuple[str, dict]]:
     return [(f"sweep {r['threshold']:.2f}", r) for r in sweep]
 
 
+def print_run(
+    title: str, label: str, run: AssignmentRun, extra_rows: list[tuple[str, dict]] = ()
+) -> None:
+    """A run's table, its closest calls and its chosen threshold."""
+    print_assignment(title, run.rows(extra_rows))
+    print_calls(run.calls)
+    print_choice(label, run.choice)
+
+
 def sweep_figures(sweep: list[dict]) -> list[dict]:
     """Sweep rows for the JSON line; precision counts stranger accepts as wrong."""
     return [
@@ -553,47 +616,35 @@ def main() -> int:
         open_held = [f for f in held if f.identity in known]
         strangers = [f for f in faces if f.identity not in known]
         labelled_seeds(store, pack, open_seeds)
-        open_sweep = [
-            assignment_scores(store, pack, months, open_held, t, strangers=strangers) for t in SWEEP
-        ]
-        open_default = assignment_scores(
-            store, pack, months, open_held, default_threshold, strangers=strangers
+        open_set = assignment_run(
+            store, pack, months, open_seeds, open_held, default_threshold, strangers
         )
-        open_immich = immich_scores(open_seeds, open_held, strangers)
-        open_choice = lowest_precise(open_sweep, key="open_precision")
-        print_assignment(
+        print_run(
             f"open set: {len(open_seeds)} people labelled with 1 photo, {len(open_held)} of their"
             f" faces held back, {len(strangers)} faces of {len(counts) - len(known)} unlabelled"
             f" people (strangers); margin {ASSIGN_MARGIN}; precision counts stranger accepts",
-            [
-                (f"default ({pack})", open_default),
-                ("immich: nearest labelled, dist<=0.5", open_immich),
-                *sweep_rows(open_sweep),
-            ],
+            "open set",
+            open_set,
         )
-        print_calls(closest_calls(open_seeds, open_held, strangers))
-        print_choice("open set", open_choice)
 
         # 2b. Closed set: every person labelled with one photo (the brief's main figures).
         labelled_seeds(store, pack, [f for f in seeds if f.identity not in known])
-        sweep = [assignment_scores(store, pack, months, held, t) for t in SWEEP]
-        at_seed = assignment_scores(store, pack, months, held, SEED_THRESHOLD)
-        at_default = assignment_scores(store, pack, months, held, default_threshold)
+        one_seed = assignment_run(
+            store,
+            pack,
+            months,
+            seeds,
+            held,
+            default_threshold,
+            also={"seed default": SEED_THRESHOLD},
+        )
         group = {p: group_photo_names(store, fs) for p, fs in extra_faces.items()}
-        immich = immich_scores(seeds, held)
-        choice = lowest_precise(sweep)
-        print_assignment(
+        print_run(
             f"closed set: all {len(seeds)} people labelled with 1 photo, {len(held)} faces held"
             f" back; margin {ASSIGN_MARGIN}",
-            [
-                (f"default ({pack})", at_default),
-                ("seed default", at_seed),
-                ("immich: nearest labelled, dist<=0.5", immich),
-                *sweep_rows(sweep),
-            ],
+            "closed set, 1 seed",
+            one_seed,
         )
-        print_calls(closest_calls(seeds, held))
-        print_choice("closed set, 1 seed", choice)
         for rel_path, names in group.items():
             got = ", ".join(
                 f"face {n['face_index']} -> {n['person']} ({n['similarity']})" for n in names
@@ -612,27 +663,21 @@ def main() -> int:
             scored([(f.identity, states[f.face_id][1]) for f in common], default_threshold), []
         )
         labelled_seeds(store, pack, extra_seeds)
-        sweep2 = [assignment_scores(store, pack, months, held2, t) for t in SWEEP]
-        at_default2 = assignment_scores(store, pack, months, held2, default_threshold)
+        two_seeds = assignment_run(store, pack, months, seeds2, held2, default_threshold)
         states = face_states(store, [f.face_id for f in common])
         two_seed_common = with_strangers(
             scored([(f.identity, states[f.face_id][1]) for f in common], default_threshold), []
         )
-        immich2 = immich_scores(seeds2, held2)
-        choice2 = lowest_precise(sweep2)
-        print_assignment(
+        print_run(
             f"closed set, 2 labelled photos for the {len(extra_seeds)} people with >= 3 photos"
             f" ({len(seeds2)} labelled, {len(held2)} held back)",
+            "closed set, 2 seeds",
+            two_seeds,
             [
-                (f"default ({pack})", at_default2),
-                ("immich: nearest labelled, dist<=0.5", immich2),
                 ("1 seed, photos 3+ (default)", one_seed_common),
                 ("2 seeds, photos 3+ (default)", two_seed_common),
-                *sweep_rows(sweep2),
             ],
         )
-        print_calls(closest_calls(seeds2, held2))
-        print_choice("closed set, 2 seeds", choice2)
 
         default, small = cluster_rows["default"], cluster_rows["small"]
         figures = {
@@ -660,32 +705,34 @@ def main() -> int:
             },
             "person_threshold": default_threshold,
             "margin": ASSIGN_MARGIN,
-            "assign_precision": at_default["precision"],
-            "assign_recall": at_default["recall"],
-            "seed_threshold_precision": at_seed["precision"],
-            "seed_threshold_recall": at_seed["recall"],
-            "immich_precision": immich["precision"],
-            "immich_recall": immich["recall"],
-            "recommended_threshold": choice["threshold"] if choice else None,
-            "recommended_recall": choice["recall"] if choice else None,
-            "open_precision": open_default["open_precision"],
-            "open_recall": open_default["recall"],
-            "open_stranger_accepts": open_default["stranger_accepts"],
-            "open_strangers": open_default["strangers"],
-            "open_immich_precision": open_immich["open_precision"],
-            "open_immich_recall": open_immich["recall"],
-            "open_recommended_threshold": open_choice["threshold"] if open_choice else None,
-            "two_seed_precision": at_default2["precision"],
-            "two_seed_recall": at_default2["recall"],
+            "assign_precision": one_seed.default["precision"],
+            "assign_recall": one_seed.default["recall"],
+            "seed_threshold_precision": one_seed.also["seed default"]["precision"],
+            "seed_threshold_recall": one_seed.also["seed default"]["recall"],
+            "immich_precision": one_seed.immich["precision"],
+            "immich_recall": one_seed.immich["recall"],
+            "recommended_threshold": one_seed.choice["threshold"] if one_seed.choice else None,
+            "recommended_recall": one_seed.choice["recall"] if one_seed.choice else None,
+            "open_precision": open_set.default["open_precision"],
+            "open_recall": open_set.default["recall"],
+            "open_stranger_accepts": open_set.default["stranger_accepts"],
+            "open_strangers": open_set.default["strangers"],
+            "open_immich_precision": open_set.immich["open_precision"],
+            "open_immich_recall": open_set.immich["recall"],
+            "open_recommended_threshold": open_set.choice["threshold"] if open_set.choice else None,
+            "two_seed_precision": two_seeds.default["precision"],
+            "two_seed_recall": two_seeds.default["recall"],
             "two_seed_common_recall": two_seed_common["recall"],
             "one_seed_common_recall": one_seed_common["recall"],
-            "two_seed_recommended_threshold": choice2["threshold"] if choice2 else None,
+            "two_seed_recommended_threshold": two_seeds.choice["threshold"]
+            if two_seeds.choice
+            else None,
             "impostor_max": spread["impostor_max"],
             "genuine_min": spread["genuine_min"],
             "group_photo": {p: [n["person"] for n in names] for p, names in group.items()},
-            "sweep": sweep_figures(sweep),
-            "sweep_open_set": sweep_figures(open_sweep),
-            "sweep_two_seeds": sweep_figures(sweep2),
+            "sweep": sweep_figures(one_seed.sweep),
+            "sweep_open_set": sweep_figures(open_set.sweep),
+            "sweep_two_seeds": sweep_figures(two_seeds.sweep),
             "seconds": time.perf_counter() - started,
         }
         print(json.dumps(rounded(figures)))
