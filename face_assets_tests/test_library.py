@@ -17,6 +17,13 @@ def _touch(path, data=b"x"):
     return path
 
 
+def _refusal(root, rel_path, **limits) -> str:
+    """The reason library.read_library_file gives for refusing to read this path."""
+    with pytest.raises(decode.ImageRejected) as exc:
+        library.read_library_file(root, rel_path, **limits)
+    return exc.value.reason
+
+
 def test_walk_lists_photos_only_in_stable_order(tmp_path):
     _touch(tmp_path / "b" / "2.JPG")
     _touch(tmp_path / "a.png")
@@ -36,9 +43,7 @@ def test_symlink_escape_is_reported_not_followed(tmp_path):
     entries = {e.rel_path: e for e in library.list_library(root)}
     assert entries["link.jpg"].problem == decode.REASON_OUTSIDE_LIBRARY
     assert entries["outdir.jpg"].problem == decode.REASON_OUTSIDE_LIBRARY
-    with pytest.raises(decode.ImageRejected) as exc:
-        library.read_library_file(root, "link.jpg")
-    assert exc.value.reason == decode.REASON_OUTSIDE_LIBRARY
+    assert _refusal(root, "link.jpg") == decode.REASON_OUTSIDE_LIBRARY
 
 
 @pytest.mark.parametrize("rel_path", ["../outside/secret.jpg", "/etc/passwd", "a/../../x.jpg", ""])
@@ -46,9 +51,7 @@ def test_dotdot_and_absolute_paths_are_refused(tmp_path, rel_path):
     root = tmp_path / "lib"
     root.mkdir()
     _touch(tmp_path / "outside" / "secret.jpg")
-    with pytest.raises(decode.ImageRejected) as exc:
-        library.read_library_file(root, rel_path)
-    assert exc.value.reason == decode.REASON_OUTSIDE_LIBRARY
+    assert _refusal(root, rel_path) == decode.REASON_OUTSIDE_LIBRARY
 
 
 def test_internal_symlink_is_fine(tmp_path):
@@ -67,12 +70,8 @@ def test_fifo_broken_link_empty_and_huge_files(tmp_path):
     entries = {e.rel_path: e for e in library.list_library(tmp_path)}
     assert entries["pipe.jpg"].problem == decode.REASON_NOT_REGULAR
     assert entries["dangling.jpg"].problem == decode.REASON_UNREADABLE
-    with pytest.raises(decode.ImageRejected) as exc:
-        library.read_library_file(tmp_path, "empty.jpg")
-    assert exc.value.reason == decode.REASON_EMPTY
-    with pytest.raises(decode.ImageRejected) as exc:
-        library.read_library_file(tmp_path, "big.jpg", max_bytes=1024)
-    assert exc.value.reason == decode.REASON_TOO_LARGE
+    assert _refusal(tmp_path, "empty.jpg") == decode.REASON_EMPTY
+    assert _refusal(tmp_path, "big.jpg", max_bytes=1024) == decode.REASON_TOO_LARGE
 
 
 def test_scan_reuses_cache_for_unchanged_files(tmp_path, monkeypatch):

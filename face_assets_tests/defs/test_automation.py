@@ -29,17 +29,25 @@ from face_assets.defs.automation import (
 )
 from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
 from face_assets_tests.conftest import REPO_ROOT
-from face_assets_tests.defs.assets.helpers import dated_copy, run_months, store_resource
+from face_assets_tests.defs.assets.helpers import (
+    dated_copy,
+    dated_library,
+    run_months,
+    store_resource,
+)
 
 
 @pytest.fixture
 def library(tmp_path, shared_data):
     real = shared_data / "faces_real"
-    root = tmp_path / "library"
-    dated_copy(real / "person_06/1.jpg", root / "a.jpg", datetime(2020, 3, 5))
-    dated_copy(real / "person_06/2.jpg", root / "b.jpg", datetime(2020, 3, 9))
-    dated_copy(real / "person_08/1.jpg", root / "c.jpg", datetime(2020, 7, 1))
-    return root
+    return dated_library(
+        tmp_path / "library",
+        [
+            (real / "person_06/1.jpg", "a.jpg", datetime(2020, 3, 5)),
+            (real / "person_06/2.jpg", "b.jpg", datetime(2020, 3, 9)),
+            (real / "person_08/1.jpg", "c.jpg", datetime(2020, 7, 1)),
+        ],
+    )
 
 
 def _tick(store, root, cursor=None):

@@ -24,6 +24,14 @@ def dated_copy(source: Path, target: Path, taken_at: datetime, orientation: int 
     return target
 
 
+def dated_library(root: Path, photos: list[tuple[Path, str, datetime]]) -> Path:
+    """A photo library at root: each (real photo, path in the library, when taken) as a
+    dated_copy; returns root."""
+    for source, rel_path, taken_at in photos:
+        dated_copy(source, root / rel_path, taken_at)
+    return root
+
+
 def jpeg_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=92)

@@ -11,7 +11,7 @@ import pytest
 from face_assets.store.faces import vector_array
 from face_assets_tests.defs.assets.helpers import (
     checks_of,
-    dated_copy,
+    dated_library,
     metadata_of,
     run_months,
     store_resource,
@@ -27,12 +27,16 @@ FACES_WITH_EMBEDDINGS = (
 @pytest.fixture
 def two_month_library(tmp_path, shared_data):
     real = shared_data / "faces_real"
-    root = tmp_path / "library"
-    dated_copy(real / "angelina_jolie/1.jpg", root / "may/aj1.jpg", datetime(2023, 5, 3))
-    dated_copy(real / "barack_obama/1.jpg", root / "may/obama.jpg", datetime(2023, 5, 9))
-    dated_copy(shared_data / "group_photos/2.jpg", root / "may/kit_rose.jpg", datetime(2023, 5, 20))
-    dated_copy(real / "angelina_jolie/2.jpg", root / "june/aj2.jpg", datetime(2023, 6, 1))
-    dated_copy(real / "kit_harington/1.jpeg", root / "june/kit.jpg", datetime(2023, 6, 2))
+    root = dated_library(
+        tmp_path / "library",
+        [
+            (real / "angelina_jolie/1.jpg", "may/aj1.jpg", datetime(2023, 5, 3)),
+            (real / "barack_obama/1.jpg", "may/obama.jpg", datetime(2023, 5, 9)),
+            (shared_data / "group_photos/2.jpg", "may/kit_rose.jpg", datetime(2023, 5, 20)),
+            (real / "angelina_jolie/2.jpg", "june/aj2.jpg", datetime(2023, 6, 1)),
+            (real / "kit_harington/1.jpeg", "june/kit.jpg", datetime(2023, 6, 2)),
+        ],
+    )
     shutil.copy2(root / "june/kit.jpg", root / "june/copy_of_kit.jpg")  # same bytes, 2nd path
     return root
 
