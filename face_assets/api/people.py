@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from face_assets.api import people_schemas as ps
 from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
-from face_assets.api.rest_kit import PREFIX, Page, PageSize, labelled, page_args
+from face_assets.api.rest_kit import PREFIX, Page, PageSize, from_row, labelled, page_args
 from face_assets.api.service import _decoded, _upload_bytes
 from face_assets.services import (
     analysis,
@@ -34,6 +34,8 @@ from face_assets.vision.faces import encode_jpeg
 
 PHOTO_MAX_SIDE = 1600  # longest side of a photo served to the page: a screen's width
 MAX_PERSONS_PER_QUERY = 10  # persons (wanted + excluded) one photos query may name
+# PhotoOut's fields that the store's photo rows (store/person_photos.photos_of) name otherwise.
+PHOTO_ROW_KEYS = {"asset_id": "id", "path": "rel_path", "face_count": "faces"}
 
 router = APIRouter(prefix=PREFIX, tags=["people"], dependencies=[Depends(require_caller)])
 
@@ -149,13 +151,10 @@ def photos(
     )  # fmt: skip
     return ps.PhotoListResponse(
         items=[
-            ps.PhotoOut(
-                asset_id=r["id"],
-                taken_at=r["taken_at"],
-                path=r["rel_path"],
-                width=r["width"],
-                height=r["height"],
-                face_count=r["faces"],
+            from_row(
+                ps.PhotoOut,
+                r,
+                PHOTO_ROW_KEYS,
                 persons=[ps.PhotoPerson(id=i, name=n) for i, n in r["persons"]],
             )
             for r in rows
@@ -201,14 +200,7 @@ async def search(
             ps.SearchPerson(**p, likely=p["similarity"] >= result.threshold) for p in result.persons
         ],
         faces=[
-            ps.SearchFace(
-                face_id=f["id"],
-                asset_id=f["asset_id"],
-                similarity=round(f["similarity"], 4),
-                person_id=f["person_id"],
-                person_name=f["person_name"],
-                taken_at=f["taken_at"],
-            )
+            from_row(ps.SearchFace, f, {"face_id": "id"}, similarity=round(f["similarity"], 4))
             for f in result.faces
         ],
         threshold=result.threshold,

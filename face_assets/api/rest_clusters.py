@@ -10,6 +10,7 @@ from face_assets.api.rest_kit import (
     Page,
     PageSize,
     face_out,
+    from_row,
     labelled,
     library_router,
     page_args,
@@ -17,6 +18,12 @@ from face_assets.api.rest_kit import (
 from face_assets.services import labels, views
 
 router = library_router()
+# ClusterSummary's fields that the store's cluster rows (listings.cluster_page) name otherwise.
+CLUSTER_ROW_KEYS = {
+    "face_count": "size",
+    "sample_face_ids": "sample_faces",
+    "track_count": "tracks",
+}
 
 
 @router.get("/clusters", response_model=s.ClusterListResponse)
@@ -39,16 +46,7 @@ def list_clusters(
     )
     return s.ClusterListResponse(
         items=[
-            s.ClusterSummary(
-                cluster_id=r["cluster_id"],
-                face_count=r["size"],
-                sample_face_ids=r["sample_faces"],
-                avg_quality=None if r["avg_quality"] is None else float(r["avg_quality"]),
-                person_id=r.get("person_id"),
-                person_name=r.get("person_name"),
-                track_count=r.get("tracks", 0),
-                version=r.get("version"),  # person groups (includeLabeled) have none
-            )
+            from_row(s.ClusterSummary, r, CLUSTER_ROW_KEYS)  # person groups have no version
             for r in rows
         ],
         total=total,

@@ -6,9 +6,11 @@ NameTakenError 409, StoreUnavailableError and RunsUnavailable 503."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from pydantic import BaseModel
 
 from face_assets.api import schemas as s
 from face_assets.api.auth import require_caller
@@ -18,6 +20,8 @@ DEFAULT_PAGE_SIZE = 20  # seed 002
 MAX_PAGE_SIZE = 100  # seed 002: "max: 100"
 # Far beyond any library (10^9 pages of 100 = 10^11 clusters) and far from int64's limit.
 MAX_PAGE = 1_000_000_000
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def library_router() -> APIRouter:
@@ -53,20 +57,39 @@ ClusterId = Annotated[str, Path(pattern=s.CLUSTER_ID_PATTERN, description="a clu
 PageSize = Query(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, alias="pageSize")
 
 
+def from_row(
+    model: type[M], row: Mapping[str, Any], renamed: Mapping[str, str] | None = None, **values: Any
+) -> M:
+    """`model` from a store row: each field from the row's key of the same name, or from the
+    key `renamed` gives for it (the store names its keys after its columns, the API after seed
+    002), and `values` for what a row does not hold as such. One rule for every response built
+    from rows, so no endpoint copies a row field by field; a field the row lacks keeps its
+    default, and the model still refuses a value of the wrong type."""
+    renamed = renamed or {}
+    fields = {
+        name: row[renamed.get(name, name)]
+        for name in model.model_fields
+        if renamed.get(name, name) in row
+    }
+    return model.model_validate({**fields, **values})
+
+
+# FaceOut's fields that store/listings.py's face rows (FACE_KEYS) name otherwise.
+FACE_ROW_KEYS = {
+    "detection_confidence": "det_score",
+    "quality_score": "quality",
+    "assignment": "assignment_method",
+}
+
+
 def face_out(face: dict, facts: dict | None = None) -> s.FaceOut:
+    """A face row (listings.FACE_KEYS) with its photo's facts (person_profiles.face_facts)."""
     fact = (facts or {}).get(face["id"], {})
-    return s.FaceOut(
-        id=face["id"],
-        asset_id=face["asset_id"],
-        bbox=s.BBox(x=face["x"], y=face["y"], width=face["width"], height=face["height"]),
-        detection_confidence=face["det_score"],
-        quality_score=face["quality"],
-        cluster_id=face["cluster_id"],
-        person_id=face["person_id"],
-        person_name=face["person_name"],
-        assignment=face["assignment_method"],
-        assignment_similarity=face["assignment_similarity"],
-        created_at=face["created_at"],
+    return from_row(
+        s.FaceOut,
+        face,
+        FACE_ROW_KEYS,
+        bbox=from_row(s.BBox, face),
         taken_at=fact.get("taken_at"),
         source=fact.get("source") or "detected",
         age=fact.get("age"),

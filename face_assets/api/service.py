@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import dataclasses
 import time
 from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
@@ -28,7 +27,6 @@ from face_assets.api.service_schemas import (
     DetectResponse,
     EmbeddingResponse,
     HealthResponse,
-    QualityOut,
 )
 from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE
 from face_assets.services import analysis, maintenance
@@ -48,12 +46,11 @@ def app_version() -> str:
 
 
 def _face_out(face: AnalysedFace) -> DetectedFaceOut:
-    q = face.quality
     return DetectedFaceOut(
         bbox=[round(float(v), 2) for v in face.bbox],
         landmarks=[[round(float(x), 2), round(float(y), 2)] for x, y in face.landmarks],
         det_score=round(face.det_score, 4),
-        quality=QualityOut(**dataclasses.asdict(q)),
+        quality=face.quality,
         embedding=None if face.embedding is None else face.embedding.tolist(),
         age=face.age,
         gender=face.gender,

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from face_assets.vision.quality import QualityParts
+
 
 class HealthResponse(BaseModel):
     status: Literal["healthy", "degraded"]
@@ -19,21 +21,11 @@ class HealthResponse(BaseModel):
     database: Literal["reachable", "unreachable"]
 
 
-class QualityOut(BaseModel):
-    quality: float
-    confidence: float
-    size: float
-    blur: float
-    pose: float
-    blur_variance: float
-    yaw_ratio: float
-
-
 class DetectedFaceOut(BaseModel):
     bbox: list[float] = Field(description="x1, y1, x2, y2 in upright image pixels")
     landmarks: list[list[float]] = Field(description="5 points: eyes, nose, mouth corners")
     det_score: float
-    quality: QualityOut
+    quality: QualityParts  # vision/quality.py's one definition of the score and its parts
     embedding: list[float] | None = None
     # Seed 001's attributes, from the pack's attribute model (vision/packs.py `attributes`:
     # buffalo_l's and antelopev2's genderage.onnx); null for a pack without one (buffalo_s from

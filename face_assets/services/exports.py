@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +171,13 @@ def faces_schema() -> dict:
     return json.loads(FACES_SCHEMA.read_text())
 
 
+def _same_named(face: object) -> dict:
+    """The ExportFace fields another face object holds under the same names (a harvested
+    face's track, frame, box, landmarks, quality, embedding, time and rejection), as they are:
+    one rule instead of a copy of each field."""
+    return {f.name: getattr(face, f.name) for f in fields(ExportFace) if hasattr(face, f.name)}
+
+
 def harvest_faces(result, source_path: str, first_face_id: int = 1) -> tuple[list, list]:
     """(kept, rejected) ExportFaces of one harvested clip (vision/harvest.HarvestResult), face
     ids numbered in frame order from first_face_id (kept first, then rejected)."""
@@ -179,18 +186,11 @@ def harvest_faces(result, source_path: str, first_face_id: int = 1) -> tuple[lis
     def export_face(face, face_id: int) -> ExportFace:
         thumb = face.thumb_file
         return ExportFace(
+            **_same_named(face),
             face_id=face_id,
-            track_id=face.track_id,
-            frame_idx=face.frame_idx,
-            bbox=face.bbox,
-            landmarks=face.landmarks,
             width=width,
             height=height,
-            quality=face.quality,
-            embedding=face.embedding,
             source_path=source_path,
-            time_s=face.time_s,
-            rejection_reason=face.rejection_reason,
             crop_jpeg=(lambda t=thumb: t.read_bytes()) if thumb is not None else None,
         )
 

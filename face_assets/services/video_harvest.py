@@ -219,7 +219,7 @@ def _write_harvest(store, video_id, pack, params, result, tombstones, stats) -> 
             rows.append((
                 face.frame_idx, face.time_s, [float(v) for v in face.bbox],
                 [float(v) for v in np.asarray(face.landmarks).reshape(-1)], face.det_score,
-                face.quality, face.blur_variance, face.yaw_deg,
+                face.quality, face.scores.blur_variance, face.yaw_deg,
                 np.asarray(face.embedding, dtype=np.float32), crop, thumb,
             ))  # fmt: skip
         summary = result.tracks[track_index]

@@ -20,8 +20,13 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from face_assets.defaults import RECOGNITION_BATCH
-from face_assets.vision.packs import PackSizes, pack_info
+from face_assets.vision.models import (
+    BatchedRecognizer,
+    ModelPackMissingError,
+    ProviderUnavailableError,
+    normalise_providers,
+)
+from face_assets.vision.packs import pack_info
 
 # A HOG detection's SVM margin is mapped onto (0, 1) as 1 / (1 + exp(-k * margin)) so the
 # seed's detection-confidence filter (0.5) means dlib's own default (margin 0), and a clear
@@ -33,8 +38,6 @@ CPU_PROVIDERS = ("CPUExecutionProvider", "cpu")  # dlib-bin is built without CUD
 
 
 def _model_path(name: str) -> str:
-    from face_assets.vision.models import ModelPackMissingError
-
     if "68_face_landmarks" in name:  # guard: non-commercial weights are never loaded
         raise ValueError(f"{name} is non-commercial and not part of any permissive pack")
     try:
@@ -68,7 +71,7 @@ def to_dlib_parts(landmarks: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class DlibModels(PackSizes):
+class DlibModels(BatchedRecognizer):
     """A loaded dlib pack (CPU only); one lock, as dlib's objects are not thread-safe."""
 
     pack: str
@@ -128,25 +131,12 @@ class DlibModels(PackSizes):
         chip = dlib.get_face_chip(rgb, shape, size=self.crop_size, padding=CHIP_PADDING)
         return np.ascontiguousarray(np.asarray(chip)[:, :, ::-1])
 
-    def embed(
-        self,
-        crops: list[np.ndarray],
-        batch_size: int = RECOGNITION_BATCH,
-        normalise: bool = True,
-    ) -> np.ndarray:
-        """128-d ResNet descriptors of 150x150 BGR chips (L2-normalised unless asked; averaged
-        with the mirrored chip's when the pack's registry entry says flip_average)."""
-        from face_assets.vision.models import batched_embeddings
-
-        def descriptors(batch: list[np.ndarray]) -> np.ndarray:
-            rgb = [np.ascontiguousarray(c[:, :, ::-1]) for c in batch]
-            with self._lock:
-                return np.asarray(self.recognizer.compute_face_descriptor(rgb))
-
-        flip = pack_info(self.pack).flip_average
-        return batched_embeddings(
-            crops, self.embedding_dim, batch_size, normalise, descriptors, flip
-        )
+    def embed_batch(self, batch: list[np.ndarray]) -> np.ndarray:
+        """128-d ResNet descriptors of one batch of 150x150 BGR chips (dlib reads RGB, and
+        one call at a time: its objects are not thread-safe)."""
+        rgb = [np.ascontiguousarray(c[:, :, ::-1]) for c in batch]
+        with self._lock:
+            return np.asarray(self.recognizer.compute_face_descriptor(rgb))
 
     def attributes_of(self, bgr: np.ndarray, bbox) -> None:
         """dlib's pack has no age/gender model: seed 001's fields stay null."""
@@ -161,8 +151,6 @@ def load_dlib_models(
     pack: str, providers: tuple[str, ...] | list[str], det_size: int
 ) -> DlibModels:
     """Load a dlib pack once per process; a GPU request fails (this dlib has no CUDA)."""
-    from face_assets.vision.models import ProviderUnavailableError, normalise_providers
-
     names = normalise_providers(list(providers))
     if any(p not in CPU_PROVIDERS for p in names):
         raise ProviderUnavailableError(

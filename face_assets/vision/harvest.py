@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -29,7 +29,7 @@ from face_assets.vision.harvest_rules import (
     video_selection,
     yaw_degrees,
 )
-from face_assets.vision.quality import quality_parts
+from face_assets.vision.quality import QualityParts, quality_parts
 from face_assets.vision.tracking import (
     MAX_GAP_SECONDS,
     FaceTracker,
@@ -50,15 +50,18 @@ class HarvestedFace:
     bbox: tuple[float, float, float, float]  # upright frame pixels
     landmarks: np.ndarray  # (5, 2) upright frame pixels
     det_score: float
-    quality: float
-    blur_variance: float
+    scores: QualityParts  # the quality score and its parts, as measured on the aligned crop
     yaw_deg: float
     rejection_reason: str | None = None
     track_id: int | None = None
     embedding: np.ndarray | None = None
     crop_file: Path | None = None  # spooled 112 px aligned crop (.npy)
     thumb_file: Path | None = None  # spooled thumb_size aligned crop (.jpg, jpeg_quality)
-    parts: dict = field(default_factory=dict)
+
+    @property
+    def quality(self) -> float:
+        """What the gate, the track's best face and the volume control rank faces by."""
+        return self.scores.quality
 
 
 @dataclass
@@ -105,16 +108,9 @@ def _measure(models, frame: np.ndarray, face, config: HarvestConfig, frame_idx: 
         bbox=face.bbox,
         landmarks=face.landmarks,
         det_score=face.det_score,
-        quality=parts.quality,
-        blur_variance=parts.blur_variance,
+        scores=parts,
         yaw_deg=yaw,
         rejection_reason=reason,
-        parts={
-            "confidence": parts.confidence,
-            "size": parts.size,
-            "blur": parts.blur,
-            "pose": parts.pose,
-        },
     )
     return harvested, crop
 

@@ -86,6 +86,29 @@ def _unit(feats: np.ndarray) -> np.ndarray:
     return feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
 
 
+class BatchedRecognizer(PackSizes):
+    """`embed` of a loaded pack: every family batches, mirrors (the registry's flip_average)
+    and normalises crops the same way (batched_embeddings), so a family supplies only its
+    recognizer's call on one batch of aligned BGR crops, `embed_batch`."""
+
+    def embed_batch(self, batch: list[np.ndarray]) -> np.ndarray:
+        """(len(batch), dim) raw features of one batch of the pack's aligned BGR crops."""
+        raise NotImplementedError
+
+    def embed(
+        self,
+        crops: list[np.ndarray],
+        batch_size: int = RECOGNITION_BATCH,
+        normalise: bool = True,
+    ) -> np.ndarray:
+        """Embeddings (L2-normalised unless asked otherwise) of aligned BGR crops, in batches,
+        averaged with the mirrored crops' when the pack's registry entry says flip_average."""
+        flip = pack_info(self.pack).flip_average
+        return batched_embeddings(
+            crops, self.embedding_dim, batch_size, normalise, self.embed_batch, flip
+        )
+
+
 class ModelPackMissingError(RuntimeError):
     """The pack's ONNX files are not on disk and could not be fetched."""
 
@@ -225,7 +248,7 @@ class FaceModels(Protocol):
 
 
 @dataclass
-class InsightFaceModels(PackSizes):
+class InsightFaceModels(BatchedRecognizer):
     """A loaded InsightFace pack: SCRFD detector + ArcFace recognizer on verified providers."""
 
     pack: str
@@ -251,21 +274,9 @@ class InsightFaceModels(PackSizes):
             kps = np.zeros((len(boxes), 5, 2), dtype=np.float32)
         return boxes, kps
 
-    def embed(
-        self,
-        crops: list[np.ndarray],
-        batch_size: int = RECOGNITION_BATCH,
-        normalise: bool = True,
-    ) -> np.ndarray:
-        """Embeddings (L2-normalised unless asked otherwise) of aligned BGR crops, in batches."""
-        return batched_embeddings(
-            crops,
-            self.embedding_dim,
-            batch_size,
-            normalise,
-            self.recognizer.get_feat,
-            pack_info(self.pack).flip_average,
-        )
+    def embed_batch(self, batch: list[np.ndarray]) -> np.ndarray:
+        """ArcFace's raw features of one batch of aligned crops."""
+        return self.recognizer.get_feat(batch)
 
 
 _CACHE: dict[tuple, InsightFaceModels] = {}
