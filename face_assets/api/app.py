@@ -45,7 +45,12 @@ from face_assets.api.models import ModelService
 from face_assets.defs.launcher import DagsterRuns, RunsUnavailable
 from face_assets.errors import ConflictError, NameTakenError, StoreUnavailableError
 from face_assets.services import embedding_jobs
-from face_assets.settings import DEFAULT_JOB_WORKERS, DEFAULT_MODEL_CONCURRENCY, DEFAULT_PROVIDERS
+from face_assets.settings import (
+    DEFAULT_JOB_WORKERS,
+    DEFAULT_MODEL_CONCURRENCY,
+    DEFAULT_PROVIDERS,
+    Settings,
+)
 from face_assets.store import Store
 
 TITLE = "face_assets"
@@ -142,6 +147,17 @@ def _status_handler(status: int) -> Callable:
         return _json_error(status, str(exc).strip("'\"") if status == 404 else str(exc))
 
     return handler
+
+
+# create_app's options that are Settings fields of the same names (seed 001's PROVIDERS,
+# MODEL_CONCURRENCY, DET_SIZE and MODEL_CACHE_DIR, and JOB_WORKERS): `serve` passes them as
+# read, by these names, so a new one is added here and in the signature, nowhere else.
+SETTINGS_OPTIONS = ("providers", "model_concurrency", "det_size", "model_root", "job_workers")
+
+
+def settings_options(settings: Settings) -> dict[str, object]:
+    """The SETTINGS_OPTIONS of these settings, as create_app's keyword arguments."""
+    return {name: getattr(settings, name) for name in SETTINGS_OPTIONS}
 
 
 def create_app(

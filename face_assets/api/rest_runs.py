@@ -4,6 +4,7 @@ Dagster run (`queue: true`, 202) whose status /runs/{id} answers."""
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 
 from fastapi import HTTPException, Request, Response, status
 
@@ -19,6 +20,7 @@ router = library_router()
 
 
 def _runs(request: Request) -> DagsterRuns:
+    """The app's launcher; its run records (RunInfo) are RunResponse's fields, by name."""
     return request.app.state.runs
 
 
@@ -46,15 +48,7 @@ async def detect_asset(
         }
         run = _runs(request).submit(INGEST_JOB, run_config, {PARTITION_TAG: month})
         response.status_code = status.HTTP_202_ACCEPTED
-        return s.DetectAssetResponse(
-            run_id=run.run_id,
-            job_name=run.job_name,
-            status=run.status,
-            via=run.via,
-            hint=run.hint,
-            asset_id=asset_id,
-            month=month,
-        )
+        return s.DetectAssetResponse(**asdict(run), asset_id=asset_id, month=month)
     if state.library_root is None:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -96,9 +90,7 @@ def trigger_clustering(
         run_config = {"ops": {"face_clusters": {"config": config}}} if config else {}
         run = _runs(request).submit(CLUSTER_JOB, run_config, {})
         response.status_code = status.HTTP_202_ACCEPTED
-        return s.RunResponse(
-            run_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via, hint=run.hint
-        )
+        return s.RunResponse(**asdict(run))
     state = request.app.state
     started = time.perf_counter()
     params = ClusteringConfig(**config).params()
@@ -149,22 +141,22 @@ def cluster_dual(
         return _queued(request, IDENTITIES_JOB, run_config, tags)
     done = dual.dual_cluster(state.store, state.pack, body.person_threshold, params, body.max_faces)
     labelled(request)  # prototypes were rebuilt from the labels
+    # Seed 002's names for the two phases' counts: this is where they are given.
+    assigned, found, rule = done.assigned, done.found, done.rule
     return s.DualClusterResponse(
         supervised=s.SupervisedOut(
-            faces_processed=done.faces_processed,
-            assigned_to_persons=done.assigned_to_persons,
-            persons_matched=done.persons_matched,
+            faces_processed=assigned.faces,
+            assigned_to_persons=assigned.assigned,
+            persons_matched=len(assigned.per_person),
         ),
         unsupervised=s.UnsupervisedOut(
-            unlabeled_faces=done.unlabeled_faces,
-            clusters_found=done.clusters_found,
-            noise_count=done.noise_count,
+            unlabeled_faces=found.faces, clusters_found=found.clusters, noise_count=found.noise
         ),
-        total_faces=done.faces_processed,
+        total_faces=assigned.faces,
         execution_time_seconds=done.seconds,
-        person_threshold=done.threshold,
-        threshold_source=done.threshold_source,
-        deferred_faces=done.deferred_faces,
+        person_threshold=rule.threshold,
+        threshold_source=rule.source,
+        deferred_faces=found.deferred,
     )
 
 
@@ -177,13 +169,8 @@ def train_matching(
     from face_assets.services import training  # torch: loaded by the first call, not at start
 
     body = body or s.TrainFaceMatchingRequest()
-    fields = training.training_fields(
-        epochs=body.epochs,
-        margin=body.margin,
-        batch_size=body.batch_size,
-        learning_rate=body.learning_rate,
-        min_faces_per_person=body.min_faces_per_person,
-    )
+    # The request's fields other than `queue` are TrainingConfig's, by the same names.
+    fields = training.training_fields(**body.model_dump(exclude={"queue"}))
     config = training.TrainingConfig(**fields)  # a bad combination fails here (422)
     if body.queue:
         return _queued(request, TRAINING_JOB, {"ops": {"projection_head": {"config": fields}}}, {})
@@ -209,6 +196,4 @@ def train_matching(
 @router.get("/runs/{run_id}", response_model=s.RunResponse)
 def run_status(request: Request, run_id: str) -> s.RunResponse:
     run = _runs(request).status(run_id)
-    return s.RunResponse(
-        run_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via, hint=run.hint
-    )
+    return s.RunResponse(**asdict(run))

@@ -9,7 +9,7 @@ import re
 
 import uvicorn
 
-from face_assets.api.app import create_app
+from face_assets.api.app import create_app, settings_options
 from face_assets.defs.launcher import DagsterRuns
 from face_assets.settings import DEFAULT_APP_HOST, DEFAULT_APP_PORT, Settings
 from face_assets.store import Store
@@ -67,12 +67,8 @@ def serve(settings: Settings, token: str, host: str | None = None, port: int | N
         token,
         runs=DagsterRuns.from_settings(settings),
         on_labelled=lambda: report_labels_changed(store, settings.dagster_home),
-        providers=settings.providers,
-        model_concurrency=settings.model_concurrency,
-        job_workers=settings.job_workers,
         library_root=settings.library,
-        det_size=settings.det_size,
-        model_root=settings.model_root,
+        **settings_options(settings),
     )
     config = server_config(
         app, host or settings.app_host, port or settings.app_port, log_level=settings.log_level

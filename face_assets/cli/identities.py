@@ -140,24 +140,26 @@ def cmd_cluster_dual(args: argparse.Namespace) -> int:
     from face_assets.services import dual
 
     done = dual.dual_cluster(common.store(), common.pack(), args.person_threshold, params)
-    share = done.assigned_to_persons / done.faces_processed if done.faces_processed else 0.0
-    noise = done.noise_count / done.unlabeled_faces if done.unlabeled_faces else 0.0
+    assigned, found = done.assigned, done.found
+    persons = len(assigned.per_person)
+    share = assigned.assigned / assigned.faces if assigned.faces else 0.0
+    noise = found.noise / found.faces if found.faces else 0.0
     print("Dual-Mode Clustering Results:")
     print("=" * 40)
     print("Phase 1 (Supervised):")
-    print(f"  - Faces processed: {done.faces_processed}")
-    print(f"  - Assigned to persons: {done.assigned_to_persons} ({share:.1%})")
-    print(f"  - Persons matched: {done.persons_matched}")
-    print(f"  - Threshold: {done.threshold:g} ({done.threshold_source})")
+    print(f"  - Faces processed: {assigned.faces}")
+    print(f"  - Assigned to persons: {assigned.assigned} ({share:.1%})")
+    print(f"  - Persons matched: {persons}")
+    print(f"  - Threshold: {done.rule.threshold:g} ({done.rule.source})")
     print("Phase 2 (Unsupervised):")
-    print(f"  - Unlabeled faces: {done.unlabeled_faces}")
-    print(f"  - Clusters found: {done.clusters_found}")
-    print(f"  - Noise (outliers): {done.noise_count} ({noise:.1%})")
+    print(f"  - Unlabeled faces: {found.faces}")
+    print(f"  - Clusters found: {found.clusters}")
+    print(f"  - Noise (outliers): {found.noise} ({noise:.1%})")
     print("Cluster Distribution:")
-    print(f"  - person_* clusters: {done.persons_matched} ({done.assigned_to_persons} faces)")
-    clustered = done.unlabeled_faces - done.noise_count
-    print(f"  - unknown_cluster_* groups: {done.clusters_found} ({clustered} faces)")
-    print(f"  - Unassigned (noise): {done.noise_count} faces")
+    print(f"  - person_* clusters: {persons} ({assigned.assigned} faces)")
+    clustered = found.faces - found.noise
+    print(f"  - unknown_cluster_* groups: {found.clusters} ({clustered} faces)")
+    print(f"  - Unassigned (noise): {found.noise} faces")
     common.report_labels_changed()
     return 0
 

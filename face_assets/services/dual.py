@@ -14,15 +14,12 @@ from face_assets.store import Store, stats
 
 @dataclass(frozen=True)
 class DualResult:
-    faces_processed: int  # faces without a human label that assignment considered
-    assigned_to_persons: int
-    persons_matched: int
-    unlabeled_faces: int  # faces the clustering phase considered
-    clusters_found: int
-    noise_count: int
-    deferred_faces: int  # new faces past max_faces, left for the next run
-    threshold: float
-    threshold_source: str
+    """Both phases' outcomes as their services answer them: the REST response and the CLI
+    name them in seed 002's words (`faces_processed`, `unlabeled_faces`, ...) where they show."""
+
+    assigned: identities.AssignmentStats  # phase 1: faces without a human label considered
+    found: clusters.ClusterStats  # phase 2: the faces nobody claimed (deferred: past max_faces)
+    rule: matching.MatchingRule  # the threshold phase 1 matched at, and where it came from
     seconds: float
 
 
@@ -48,15 +45,5 @@ def dual_cluster(
     rule = matching.matching_rule(store, pack, device, override=person_threshold)
     assigned = identities.assign_months(store, pack, months_with_faces(store), rule, margin)
     found = clusters.recluster(store, pack, params, max_faces=max_faces)
-    return DualResult(
-        faces_processed=assigned.faces,
-        assigned_to_persons=assigned.assigned,
-        persons_matched=len(assigned.per_person),
-        unlabeled_faces=found.faces,
-        clusters_found=found.clusters,
-        noise_count=found.noise,
-        deferred_faces=found.deferred,
-        threshold=rule.threshold,
-        threshold_source=rule.source,
-        seconds=round(time.perf_counter() - started, 3),
-    )
+    seconds = round(time.perf_counter() - started, 3)
+    return DualResult(assigned, found, rule, seconds)

@@ -192,15 +192,10 @@ class ClusteringConfig(Config):
     )
 
     def params(self) -> clusters.ClusterParams:
-        return clusters.ClusterParams(
-            method=self.method,
-            k=self.k,
-            min_similarity=self.min_similarity,
-            min_cluster_size=self.min_cluster_size,
-            min_quality=self.quality_threshold,
-            min_samples=self.min_samples,
-            eps=self.eps,
-        )
+        """The service's parameters: this config's fields of the same names, with seed 002's
+        quality_threshold as min_quality (full and max_faces are the run's, not the method's)."""
+        given = self.model_dump(exclude={"full", "max_faces", "quality_threshold"})
+        return clusters.ClusterParams(**given, min_quality=self.quality_threshold)
 
 
 @asset(
