@@ -36,6 +36,7 @@ K8S_GPU_POD = {
 }
 
 MODEL_OP_TAGS = dict(K8S_GPU_POD)
+MODEL_TAG = "face_assets/model"  # an asset's tag naming the model its step runs (UI filter)
 
 
 def executor_for(env: Mapping[str, str]) -> ExecutorDefinition | None:

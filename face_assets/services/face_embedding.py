@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from face_assets.defaults import RECOGNITION_BATCH
 from face_assets.services import stored_crops
-from face_assets.services.progress import Log, Reporter
+from face_assets.services.progress import Log
 from face_assets.store import Store
 from face_assets.store import faces as face_store
 from face_assets.vision.models import FaceModels
@@ -33,21 +33,23 @@ def embed_faces(
     """The pack's embeddings for every face of the months that has none, in model batches."""
     started = time.perf_counter()
     stats = EmbeddingStats()
-    for month in sorted(set(months)):
+    chunks = stored_crops.months_crops_by_chunk(
+        store,
+        months,
+        lambda conn, month: face_store.faces_without_embedding(conn, month, models.pack),
+        lambda face: face[1],
+        stats,
+        ("embed", "face_embeddings"),
+        log,
+    )
+    for found in chunks:
+        ids = [face_id for (face_id, _), _ in found]
+        crops = [crop for _, crop in found]
+        t0 = time.perf_counter()
+        embeddings = models.embed(crops, batch_size=batch_size)
+        stats.model_seconds += time.perf_counter() - t0
         with store.transaction() as conn:
-            pending = face_store.faces_without_embedding(conn, month, models.pack)
-        progress = Reporter("embed", month, len(pending), "faces", log, "face_embeddings")
-        for found in stored_crops.crops_by_chunk(
-            store.media_root, pending, lambda face: face[1], stats, progress
-        ):
-            ids = [face_id for (face_id, _), _ in found]
-            crops = [crop for _, crop in found]
-            t0 = time.perf_counter()
-            embeddings = models.embed(crops, batch_size=batch_size)
-            stats.model_seconds += time.perf_counter() - t0
-            with store.transaction() as conn:
-                face_store.store_embeddings(conn, ids, models.pack, embeddings)
-            stats.faces += len(ids)
-        progress.finish()
+            face_store.store_embeddings(conn, ids, models.pack, embeddings)
+        stats.faces += len(ids)
     stats.seconds = time.perf_counter() - started
     return stats

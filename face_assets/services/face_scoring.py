@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from face_assets.services import stored_crops
-from face_assets.services.progress import Log, Reporter
+from face_assets.services.progress import Log
 from face_assets.store import Store
 from face_assets.store import faces as face_store
 from face_assets.vision.quality import quality_parts
@@ -33,22 +33,24 @@ def score_faces(
     """Quality of every face of the months (all four parts), from its box, crop and landmarks."""
     started = time.perf_counter()
     stats = QualityStats()
-    for month in sorted(set(months)):
+    chunks = stored_crops.months_crops_by_chunk(
+        store,
+        months,
+        lambda conn, month: face_store.faces_of_month(conn, month, pack, only_unscored),
+        lambda face: face.crop_path,
+        stats,
+        ("score", "face_quality"),
+        log,
+    )
+    for found in chunks:
+        rows = []
+        for face, crop in found:
+            x1, y1, x2, y2 = face.bbox
+            parts = quality_parts(face.det_score, x2 - x1, y2 - y1, crop, face.landmarks)
+            rows.append((face.face_id, *parts.values()))
         with store.transaction() as conn:
-            faces = face_store.faces_of_month(conn, month, pack, only_unscored)
-        progress = Reporter("score", month, len(faces), "faces", log, "face_quality")
-        for found in stored_crops.crops_by_chunk(
-            store.media_root, faces, lambda face: face.crop_path, stats, progress
-        ):
-            rows = []
-            for face, crop in found:
-                x1, y1, x2, y2 = face.bbox
-                parts = quality_parts(face.det_score, x2 - x1, y2 - y1, crop, face.landmarks)
-                rows.append((face.face_id, *parts.values()))
-            with store.transaction() as conn:
-                face_store.store_quality(conn, rows)
-            stats.faces += len(rows)
-        progress.finish()
+            face_store.store_quality(conn, rows)
+        stats.faces += len(rows)
     stats.seconds = time.perf_counter() - started
     return stats
 

@@ -1,7 +1,8 @@
 """The aligned crops detection wrote, read back in transaction-sized chunks: what embedding
 and quality scoring both work from (a crop gone or damaged is counted, never fatal).
-`chunks` also cuts detection's photos into transactions; `write_new_face_media` writes the
-files of a face no detection run found (drawn by hand, imported from a tag)."""
+`months_crops_by_chunk` is the month loop both share; `chunks` also cuts detection's photos
+into transactions; `write_new_face_media` writes the files of a face no detection run found
+(drawn by hand, imported from a tag)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Protocol, TypeVar
 import numpy as np
 
 from face_assets import media
-from face_assets.services.progress import Reporter
+from face_assets.services.progress import Log, Reporter
+from face_assets.store import Connection, Store
 from face_assets.vision.faces import box_key, decode_crop, encode_crop, encode_jpeg, face_thumbnail
 
 WRITE_CHUNK_FACES = 256  # faces per embedding/quality transaction
@@ -60,6 +62,27 @@ def crops_by_chunk(
                 found.append((face, crop))
         yield found
         progress.advance(len(chunk))
+
+
+def months_crops_by_chunk(
+    store: Store,
+    months: Iterable[str],
+    pending: Callable[[Connection, str], list[T]],
+    crop_path: Callable[[T], str],
+    stats: CountsMissingCrops,
+    step: tuple[str, str],
+    log: Log | None = None,
+) -> Iterator[list[tuple[T, np.ndarray]]]:
+    """`crops_by_chunk` over each month in turn (oldest first): `pending(conn, month)` reads the
+    month's faces to work on, and `step` (verb, asset) names the month's progress lines. The
+    loop embedding and quality scoring share, so a month is read and reported the same way."""
+    verb, asset = step
+    for month in sorted(set(months)):
+        with store.transaction() as conn:
+            faces = pending(conn, month)
+        progress = Reporter(verb, month, len(faces), "faces", log, asset)
+        yield from crops_by_chunk(store.media_root, faces, crop_path, stats, progress)
+        progress.finish()
 
 
 def write_new_face_media(

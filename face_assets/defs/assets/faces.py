@@ -56,8 +56,7 @@ class QualityConfig(Config):
     deps=[raw_images],
     group_name="faces",
     kinds={"onnx", "postgres"},
-    tags={"face_assets/model": "detector"},
-    model_step=True,
+    model="detector",
     description="SCRFD faces of the month's images: box, 5 landmarks, score, aligned 112x112"
     " crop and a review thumbnail on disk. Undecodable images get their reason recorded.",
 )
@@ -115,8 +114,7 @@ def detected_faces(
     deps=[detected_faces],
     group_name="faces",
     kinds={"onnx", "pgvector"},
-    tags={"face_assets/model": "recognizer"},
-    model_step=True,
+    model="recognizer",
     description="L2-normalised embeddings of the month's faces from the run's model pack (its"
     " own width, e.g. 512 for buffalo_s, 128 for dlib_resnet; an HNSW cosine index per pack),"
     " computed in batches; each row records its model pack.",
@@ -190,7 +188,7 @@ def face_quality(
     deps=[face_embeddings, face_quality],
     group_name="faces",
     kinds={"python", "postgres"},
-    model_step=True,  # it embeds the imported faces: a model step like detection
+    model="recognizer",  # it embeds the imported faces
     description="Face names people already gave (XMP MWG / Microsoft Photo regions, embedded"
     " or in sidecars; Picasa's .picasa.ini) as human labels of the month's faces; a region"
     " no detected face overlaps becomes an imported face, embedded from its crop.",

@@ -6,7 +6,7 @@ from typing import Any
 
 from dagster import BackfillPolicy, asset
 
-from face_assets.defs.deployment import MODEL_OP_TAGS, MODEL_POOL
+from face_assets.defs.deployment import MODEL_OP_TAGS, MODEL_POOL, MODEL_TAG
 from face_assets.defs.partitions import monthly_partitions
 
 # One run per backfill: what a run loads (models, prototypes, a projection head) loads once
@@ -14,9 +14,11 @@ from face_assets.defs.partitions import monthly_partitions
 HEAVY_BACKFILL = BackfillPolicy.single_run()
 
 
-def monthly_asset(*, model_step: bool = False, **kwargs: Any) -> Callable:
-    """`@asset` over the month partitions with HEAVY_BACKFILL. A `model_step` runs a model: its
-    step asks for a GPU pod (MODEL_OP_TAGS) and queues in MODEL_POOL."""
-    if model_step:
-        kwargs = {"op_tags": MODEL_OP_TAGS, "pool": MODEL_POOL, **kwargs}
+def monthly_asset(*, model: str | None = None, **kwargs: Any) -> Callable:
+    """`@asset` over the month partitions with HEAVY_BACKFILL. An asset that runs a `model`
+    (detector, recognizer...) shows it as its MODEL_TAG, and its step asks for a GPU pod
+    (MODEL_OP_TAGS) and queues in MODEL_POOL: the three go together, so they are said once."""
+    if model is not None:
+        tags = {MODEL_TAG: model, **kwargs.pop("tags", {})}
+        kwargs = {"op_tags": MODEL_OP_TAGS, "pool": MODEL_POOL, "tags": tags, **kwargs}
     return asset(partitions_def=monthly_partitions, backfill_policy=HEAVY_BACKFILL, **kwargs)

@@ -110,8 +110,7 @@ def raw_videos(
     deps=[raw_videos],
     group_name="videos",
     kinds={"onnx", "pgvector"},
-    tags={"face_assets/model": "detector-recognizer"},
-    model_step=True,
+    model="detector-recognizer",
     description="Seed 004's faces harvest of the month's clips: sampled frames, SCRFD faces,"
     " quality gating (rejection_reason counted), tracks (box overlap + ArcFace), volume control"
     " per track and per clip, batched embeddings. A clip already harvested with the same config"
