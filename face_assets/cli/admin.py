@@ -107,26 +107,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("serve", "serve the HTTP API and the review page (token in $FACE_ASSETS_API_TOKEN)"),
         ("review", "the same as serve (its old name)"),
     ):
-        serve = common.add_verb(sub, verb, text)
+        serve = common.add_verb(sub, verb, text, cmd_serve)
         serve.add_argument(
             "--host", help=f"interface (default ${SEED_HOST_ENV}, else {DEFAULT_APP_HOST})"
         )
         serve.add_argument(
             "--port", type=int, help=f"default ${SEED_PORT_ENV}, else {DEFAULT_APP_PORT}"
         )
-        serve.set_defaults(func=cmd_serve)
-    orphans = common.add_verb(sub, "find-orphans", "faces without embeddings or files, and back")
+    orphans = common.add_verb(
+        sub, "find-orphans", "faces without embeddings or files, and back", cmd_find_orphans
+    )
     orphans.add_argument("--limit", type=int, help="check the newest N faces (default: every face)")
     orphans.add_argument(
         "--fix", action="store_true", help="re-detect the orphans' photos, delete stray files"
     )
     orphans.add_argument("--json", action="store_true", help="one JSON object of the counts")
-    orphans.set_defaults(func=cmd_find_orphans)
-    dbp = common.add_verb(sub, "db", "database housekeeping")
+    dbp = common.add_verb(sub, "db", "database housekeeping", cmd_db)
     dbp.add_argument(
         "action",
         choices=["url", "migrate", "stop"],
         help="url: print the database URL; migrate: apply new schema migrations;"
         " stop: stop the embedded PostgreSQL server",
     )
-    dbp.set_defaults(func=cmd_db)

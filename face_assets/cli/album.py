@@ -73,7 +73,7 @@ def cmd_add_face(args: argparse.Namespace) -> int:
         manual_faces,
     )
 
-    x, y, w, h = args.box
+    x, y, w, h = args.x, args.y, args.w, args.h
     done = manual_faces.add_manual_face(
         common.store(), _models(), common.settings().library, args.asset, (x, y, x + w, y + h),
         args.name,
@@ -123,7 +123,9 @@ def cmd_birthdate(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    photos = common.add_verb(sub, "photos-of", "photos with all of these persons, newest first")
+    photos = common.add_verb(
+        sub, "photos-of", "photos with all of these persons, newest first", cmd_photos_of
+    )
     photos.add_argument("persons", nargs="*", help="ids or names (none: every photo)")
     photos.add_argument("--exclude", action="append", default=[], help="and not this person")
     photos.add_argument(
@@ -136,35 +138,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     photos.add_argument("--max-faces", type=int, help="photos with at most this many faces")
     photos.add_argument("--limit", type=int, default=20, help="photos per page (20)")
     photos.add_argument("--offset", type=int, default=0, help="photos to skip (paging)")
-    photos.set_defaults(func=cmd_photos_of)
-    search = common.add_verb(sub, "search-face", "persons and faces most like a face")
+    search = common.add_verb(
+        sub, "search-face", "persons and faces most like a face", cmd_search_face
+    )
     what = search.add_mutually_exclusive_group(required=True)
     what.add_argument("--photo", help="a photo file: its largest face")
     what.add_argument("--face", type=int, help="a stored face id")
     search.add_argument("--limit", type=int, default=10, help="matches to list (10)")
-    search.set_defaults(func=cmd_search_face)
-    add = common.add_verb(sub, "add-face", "a face the detector missed: a box on a photo, named")
-    add.add_argument("asset", type=int, help="the photo's id")
-    add.add_argument(
-        "box", type=float, nargs=4, metavar=("X", "Y", "W", "H"), help="the face's box, pixels"
+    add = common.add_verb(
+        sub, "add-face", "a face the detector missed: a box on a photo, named", cmd_add_face
     )
+    add.add_argument("asset", type=int, help="the photo's id")
+    # Four arguments, not one with nargs=4 and metavar (X, Y, W, H): Python 3.11's argparse
+    # fails on such a metavar in -h and in its "arguments are required" error.
+    add.add_argument("x", type=float, metavar="X", help="the face box's left edge, pixels")
+    add.add_argument("y", type=float, metavar="Y", help="its top edge, pixels")
+    add.add_argument("w", type=float, metavar="W", help="its width, pixels")
+    add.add_argument("h", type=float, metavar="H", help="its height, pixels")
     add.add_argument("name", help="the person's name")
-    add.set_defaults(func=cmd_add_face)
     refuse = common.add_verb(
-        sub, "not-a-face", "delete a false face; detection never brings it back"
+        sub, "not-a-face", "delete a false face; detection never brings it back", cmd_not_a_face
     )
     refuse.add_argument("face", type=int, help="face id")
-    refuse.set_defaults(func=cmd_not_a_face)
-    restore = common.add_verb(sub, "restore-face", "undo not-a-face: detect the photo again")
+    restore = common.add_verb(
+        sub, "restore-face", "undo not-a-face: detect the photo again", cmd_restore_face
+    )
     restore.add_argument("mark", type=int, help="the mark id not-a-face printed")
-    restore.set_defaults(func=cmd_restore_face)
-    cover = common.add_verb(sub, "cover", "a person's cover face (none: the best-quality one)")
+    cover = common.add_verb(
+        sub, "cover", "a person's cover face (none: the best-quality one)", cmd_cover
+    )
     cover.add_argument("person", help="id or name")
     cover.add_argument(
         "face", type=lambda v: None if v == "none" else int(v), help="face id, or none"
     )
-    cover.set_defaults(func=cmd_cover)
-    birth = common.add_verb(sub, "birthdate", "a person's birthdate: earlier photos never match")
+    birth = common.add_verb(
+        sub, "birthdate", "a person's birthdate: earlier photos never match", cmd_birthdate
+    )
     birth.add_argument("person", help="id or name")
     birth.add_argument("date", help="YYYY-MM-DD, or none to clear it")
-    birth.set_defaults(func=cmd_birthdate)

@@ -3,10 +3,12 @@ Dagster report after a labelling operation and JSON output."""
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,6 +16,7 @@ from face_assets.settings import DATABASE_URL_ENV, HOME_ENV, LIBRARY_ENV, Settin
 
 _TOLD: set[str] = set()  # what this process already said on stderr (once each)
 ENVIRONMENTS_KEPT = 4  # a process sees one environment; tests switch between a few
+Verb = Callable[[argparse.Namespace], int]  # a verb's handler: parsed arguments -> exit status
 
 
 @functools.lru_cache(maxsize=ENVIRONMENTS_KEPT)
@@ -98,9 +101,14 @@ def report_labels_changed() -> None:
     report(store(), dagster_home)
 
 
-def add_verb(sub, name: str, text: str):
-    """A verb whose one-line text shows both in `face-assets -h` and in its own `-h`."""
-    return sub.add_parser(name, help=text, description=text)
+def add_verb(
+    sub: argparse._SubParsersAction, name: str, text: str, func: Verb
+) -> argparse.ArgumentParser:
+    """A verb declared once with its handler (`main` calls `args.func`), whose one-line text
+    shows both in `face-assets -h` and in its own `-h`."""
+    parser = sub.add_parser(name, help=text, description=text)
+    parser.set_defaults(func=func)
+    return parser
 
 
 def print_json(result: dict) -> None:

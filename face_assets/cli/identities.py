@@ -258,12 +258,11 @@ def cmd_train_matching(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    def queue(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--queue", action="store_true", help="launch a Dagster run instead")
-
     from face_assets.defaults import BACKFILL_LIMIT, BACKFILL_OFFSET, MIN_CONFIDENCE
 
-    fill = common.add_verb(sub, "backfill", "detect faces of registered photos not detected yet")
+    fill = common.add_verb(
+        sub, "backfill", "detect faces of registered photos not detected yet", cmd_backfill
+    )
     fill.add_argument(
         "--limit", type=int, default=BACKFILL_LIMIT, help=f"photos (default {BACKFILL_LIMIT})"
     )
@@ -276,10 +275,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=MIN_CONFIDENCE,
         help=f"detector score a face needs (default {MIN_CONFIDENCE})",
     )
-    queue(fill)
-    fill.set_defaults(func=cmd_backfill)
 
-    cluster = common.add_verb(sub, "cluster", "cluster the faces no known person claimed")
+    cluster = common.add_verb(
+        sub, "cluster", "cluster the faces no known person claimed", cmd_cluster
+    )
     cluster.add_argument(
         "--quality-threshold", type=float, help="faces below this quality are not clustered"
     )
@@ -287,32 +286,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     cluster.add_argument("--min-cluster-size", type=int, help="fewer faces stay noise")
     cluster.add_argument("--min-samples", type=int, help="hdbscan only")
     cluster.add_argument("--time-bucket", help="refused: clusters span months")
-    queue(cluster)
-    cluster.set_defaults(func=cmd_cluster)
 
-    dual = common.add_verb(sub, "cluster-dual", "known persons claim their faces, then cluster")
+    dual = common.add_verb(
+        sub, "cluster-dual", "known persons claim their faces, then cluster", cmd_cluster_dual
+    )
     dual.add_argument("--person-threshold", type=float, help="default: the matching rule's")
     dual.add_argument("--unknown-method", help="default: average linkage (measured best)")
     dual.add_argument("--unknown-min-size", type=int, help="smallest cluster of the rest")
     dual.add_argument("--unknown-eps", type=float, help="dbscan / agglomerative only")
-    queue(dual)
-    dual.set_defaults(func=cmd_cluster_dual)
 
-    assign = common.add_verb(sub, "assign", "assign faces to known persons")
+    assign = common.add_verb(sub, "assign", "assign faces to known persons", cmd_assign)
     assign.add_argument("--since", help="YYYY-MM-DD: the months from this date's month on")
     assign.add_argument("--max-faces", type=int, help="refused: every face of the months")
     assign.add_argument("--threshold", type=float, help="default: the matching rule's")
-    queue(assign)
-    assign.set_defaults(func=cmd_assign)
 
-    centroids = common.add_verb(sub, "centroids", "recompute every person's prototypes")
-    queue(centroids)
-    centroids.set_defaults(func=cmd_centroids)
+    centroids = common.add_verb(
+        sub, "centroids", "recompute every person's prototypes", cmd_centroids
+    )
 
-    train = common.add_verb(sub, "train-matching", "train a projection head (seed 002's verb)")
+    train = common.add_verb(
+        sub, "train-matching", "train a projection head (seed 002's verb)", cmd_train_matching
+    )
     train.add_argument("--epochs", type=int, help="passes over the labelled faces")
     train.add_argument("--margin", type=float, help="triplet margin")
     train.add_argument("--batch-size", type=int, help="faces per optimiser step")
     train.add_argument("--min-faces", type=int, help="labelled faces per person")
-    queue(train)
-    train.set_defaults(func=cmd_train_matching)
+
+    # Every verb here can run in the foreground or, with --queue, as a Dagster run.
+    for parser in (fill, cluster, dual, assign, centroids, train):
+        parser.add_argument("--queue", action="store_true", help="launch a Dagster run instead")

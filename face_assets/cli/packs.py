@@ -56,7 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     from face_assets.vision import packs as registry
     from face_assets.vision import selector
 
-    listing = common.add_verb(sub, "packs", "model packs: width, licence, installed, auto")
+    listing = common.add_verb(
+        sub, "packs", "model packs: width, licence, installed, auto", cmd_packs
+    )
     listing.add_argument("--auto", choices=selector.REQUIREMENTS, help="what auto would pick")
     listing.add_argument(
         "--device",
@@ -64,9 +66,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("cpu", "cuda"),
         help="where auto measures free memory: RAM (cpu) or the GPU's (cuda)",
     )
-    listing.set_defaults(func=cmd_packs)
     switch = common.add_verb(
-        sub, "repack", "re-detect and re-embed the library with another pack, keeping names"
+        sub,
+        "repack",
+        "re-detect and re-embed the library with another pack, keeping names",
+        cmd_repack,
     )
     switch.add_argument(
         "--to", required=True, choices=sorted(registry.PACKS), help="the pack to switch to"
@@ -78,4 +82,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     switch.add_argument(
         "--force", action="store_true", help="drop the old pack even if a labelled face is lost"
     )
-    switch.set_defaults(func=cmd_repack)

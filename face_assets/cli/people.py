@@ -127,36 +127,36 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     clusters = common.add_verb(
-        sub, "clusters", "clusters of unlabelled faces and video tracks, largest first"
+        sub,
+        "clusters",
+        "clusters of unlabelled faces and video tracks, largest first",
+        cmd_clusters,
     )
     clusters.add_argument(
         "--limit", type=int, default=50, help="clusters to list (default 50); all are counted"
     )
-    clusters.set_defaults(func=cmd_clusters)
-    persons = common.add_verb(sub, "persons", "known persons with face and video track counts")
-    persons.set_defaults(func=cmd_persons)
-    label = common.add_verb(sub, "label", "name a cluster (creates the person if new)")
+    common.add_verb(sub, "persons", "known persons with face and video track counts", cmd_persons)
+    label = common.add_verb(sub, "label", "name a cluster (creates the person if new)", cmd_label)
     label.add_argument("cluster", help="cluster id, as `face-assets clusters` lists it")
     label.add_argument("name", help="the person's name (quote it if it has spaces)")
-    label.set_defaults(func=cmd_label)
-    undo = common.add_verb(sub, "undo-label", "take back a cluster's naming (within 30 days)")
+    undo = common.add_verb(
+        sub, "undo-label", "take back a cluster's naming (within 30 days)", cmd_undo_label
+    )
     undo.add_argument("event", type=int, help="the naming's event_id, as `label` printed it")
-    undo.set_defaults(func=cmd_undo_label)
-    merge = common.add_verb(sub, "merge", "merge person SOURCE into person INTO")
+    merge = common.add_verb(sub, "merge", "merge person SOURCE into person INTO", cmd_merge)
     merge.add_argument("source", help="id or name")
     merge.add_argument("into", help="id or name")
-    merge.set_defaults(func=cmd_merge)
-    split = common.add_verb(sub, "split", "re-cluster one cluster with tighter parameters")
+    split = common.add_verb(
+        sub, "split", "re-cluster one cluster with tighter parameters", cmd_split
+    )
     split.add_argument("cluster", help="cluster id, as `face-assets clusters` lists it")
     split.add_argument(
         "--min-cluster-size",
         type=int,
         help="faces a sub-cluster needs (seed 002's minClusterSize; default: the split's own)",
     )
-    split.set_defaults(func=cmd_split)
-    unassign = common.add_verb(sub, "unassign", "take a face away from its person")
+    unassign = common.add_verb(sub, "unassign", "take a face away from its person", cmd_unassign)
     unassign.add_argument("face", type=int, help="face id (the review page and the API show it)")
-    unassign.set_defaults(func=cmd_unassign)
     _person_verb(sub, "hide", "hide a person (no prototypes, no assignments)", cmd_hide)
     _person_verb(sub, "unhide", "make a hidden person active again", cmd_hide)
     rename = _person_verb(sub, "rename", "rename a person", cmd_rename)
@@ -169,7 +169,6 @@ def _person_verb(
     sub: argparse._SubParsersAction, verb: str, text: str, func
 ) -> argparse.ArgumentParser:
     """A verb on one person, named by id or name (hide, unhide, rename, forget)."""
-    parser = common.add_verb(sub, verb, text)
+    parser = common.add_verb(sub, verb, text, func)
     parser.add_argument("person", help="id or name")
-    parser.set_defaults(func=func)
     return parser

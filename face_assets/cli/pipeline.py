@@ -246,23 +246,26 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     demo = common.add_verb(
-        sub, "demo", "build the sample library and run every month through Dagster"
+        sub, "demo", "build the sample library and run every month through Dagster", cmd_demo
     )
     demo.add_argument("--library", help="use this photo folder instead of the sample library")
-    demo.set_defaults(func=cmd_demo)
     ingest = common.add_verb(
-        sub, "ingest", "run a photo library through every asset (ingest, then identities)"
+        sub,
+        "ingest",
+        "run a photo library through every asset (ingest, then identities)",
+        cmd_ingest,
     )
     ingest.add_argument("library", help="the folder that holds the photos (subfolders too)")
     ingest.add_argument("--month", action="append", help="YYYY-MM (repeatable); default all")
     ingest.add_argument(
         "--no-identities", action="store_true", help="skip prototypes, clusters, assignments"
     )
-    ingest.set_defaults(func=cmd_ingest)
-    stats = common.add_verb(sub, "stats", "images, faces and quality per month; seed 002's totals")
-    stats.set_defaults(func=cmd_stats)
-    train = common.add_verb(sub, "train", "train a projection head; promoted only if it is better")
+    common.add_verb(
+        sub, "stats", "images, faces and quality per month; seed 002's totals", cmd_stats
+    )
+    train = common.add_verb(
+        sub, "train", "train a projection head; promoted only if it is better", cmd_train
+    )
     train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     train.add_argument("--epochs", type=int, default=20, help="passes over the labels (20)")
     train.add_argument("--min-faces", type=int, default=5, help="labelled faces per person")
-    train.set_defaults(func=cmd_train)

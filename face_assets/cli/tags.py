@@ -42,11 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("import-tags", "read face names from XMP regions and Picasa into labels", cmd_import_tags),
         ("export-tags", "write our names as MWG face regions into XMP sidecars", cmd_export_tags),
     ):
-        parser = common.add_verb(sub, verb, text)
+        parser = common.add_verb(sub, verb, text, func)
         parser.add_argument("--library", help="photo library root (default: FACE_ASSETS_LIBRARY)")
         parser.add_argument("--month", action="append", help="YYYY-MM (repeatable); default all")
         if verb == "export-tags":
             parser.add_argument(
                 "--dry-run", action="store_true", help="list what would change, write nothing"
             )
-        parser.set_defaults(func=func)

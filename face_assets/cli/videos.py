@@ -21,7 +21,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    export = common.add_verb(sub, "export", "faces.jsonl + faces.npy (+ crops), seed 004's export")
+    export = common.add_verb(
+        sub, "export", "faces.jsonl + faces.npy (+ crops), seed 004's export", cmd_export
+    )
     export.add_argument("out", help="output folder")
     scope = export.add_mutually_exclusive_group(required=True)
     scope.add_argument("--video", help="one clip, by library path")
@@ -29,4 +31,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     scope.add_argument("--all", action="store_true", help="the whole library, clips and photos")
     export.add_argument("--save-crops", action="store_true", help="crops/{track_id}/*.jpg too")
     export.add_argument("--names", action="store_true", help="include person names")
-    export.set_defaults(func=cmd_export)
