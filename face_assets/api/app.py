@@ -1,4 +1,6 @@
-"""The one HTTP app: seed 002's REST API, seed 001's stateless service, the review page.
+"""The one HTTP app: seed 002's REST API (with the People endpoints and the clips' tracks),
+seed 001's stateless service, seed 000's embedding jobs, seed 003's recognition API, seed
+004's harvest job, the review page.
 
 `create_app` builds it from a store, a model pack and the token; `face-assets serve` runs it
 with uvicorn (server.py). Domain errors become HTTP errors here, in one place.

@@ -1,6 +1,7 @@
 """The People endpoints under /api/v1/faces: a face the detector missed, "not a face" and its
 undo, cover faces and birthdates, photos of several persons, search by face, a photo's
-pixels. Same token, CSRF and error rules as the rest of the API (app.py)."""
+pixels, the undo of a cluster label or of a review answer. Same token, CSRF and error rules
+as the rest of the API (app.py)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Pure identity maths (no Dagster, no SQL): neighbours, clustering, assignment, heads."""

@@ -1,8 +1,8 @@
 """Detection: find, align and thumbnail the faces of a month's registered photos (or one photo),
 matching them to the faces stored before so a face found again keeps its id.
 
-The detected_faces asset, the CLI, the upload sensor, the HTTP app and the benchmarks call
-these, so what is measured is what runs."""
+The detected_faces asset, backfill, repack, the undo of "not a face", the HTTP app and the
+benchmarks call these, so what is measured is what runs."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Identities: person prototypes, assignment of faces to known persons, clustering the rest.
+"""Identities: person prototypes and the assignment of faces to known persons.
 
-Dual mode (the image-search seed): known people are assigned first, then only the faces
-nobody claimed are clustered. Each function takes a plain Store.
+Dual mode (the image-search seed) assigns known people first, then clusters only the faces
+nobody claimed: the clustering is services/clusters.py's, both steps in one call
+services/dual.py's. Each function takes a plain Store.
 """
 
 from __future__ import annotations

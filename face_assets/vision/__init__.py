@@ -1,0 +1,1 @@
+"""Pure vision (no Dagster, no SQL): decoding, detection, alignment, quality, model packs."""

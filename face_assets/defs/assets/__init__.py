@@ -1,4 +1,5 @@
-"""The asset modules; each exports ASSETS and CHECKS the same way."""
+"""The asset modules; each exports ASSETS and CHECKS the same way (monthly.py and metadata.py
+are what they share: the monthly declaration and the UI's tables)."""
 
 from face_assets.defs.assets import faces, identities, photos, projection, videos
 

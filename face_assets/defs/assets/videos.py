@@ -1,5 +1,6 @@
 """The video branch (issue 20, seed 004's faces harvest): raw_videos -> video_faces ->
-video_track_assignments, monthly like the photos, on the same models resource and pool."""
+video_track_assignments, and faces_export (seed 004's export of a month), monthly like the
+photos, on the same models resource and pool."""
 
 from dagster import (
     AssetExecutionContext,
