@@ -1,12 +1,13 @@
 """HTTP latency of the app under concurrent clients, over loopback.
 
-    python benchmarks/http_latency.py [--clients 20] [--requests 200] [--faces 10000]
+    python benchmarks/http_latency.py [--clients 20] [--faces 10000]
 
 Starts `face-assets serve`'s app (uvicorn, same configuration) in a subprocess on an embedded
 PostgreSQL holding FACES synthetic faces (rows inserted directly: 20 faces a cluster, random
 quality; no pixels are needed to list clusters), then CLIENTS concurrent clients send a
-bounded number of requests each to
-  (a) POST /detect with insightface's t1.jpg (six faces; the real buffalo_s models), and
+bounded number of requests each (DETECT_REQUESTS_PER_CLIENT, CLUSTERS_REQUESTS_PER_CLIENT) to
+  (a) POST /detect with insightface's t1.jpg (six faces; the real buffalo_s models; without
+      embeddings, the workload measured before /detect embedded by default), and
   (b) GET /api/v1/faces/clusters (page 1, pageSize 20) on the FACES-face store.
 Prints p50 / p95 / max per endpoint and ends with one JSON line of figures.
 """
