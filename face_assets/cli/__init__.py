@@ -4,7 +4,8 @@ adds its verbs to the parser:
 - pipeline: demo, ingest, stats, train (Dagster runs through defs/launcher.JobLauncher);
 - identities: seed 002's backfill, cluster, cluster-dual, assign, centroids, train-matching (the
   services in the foreground, or `--queue`: a Dagster run);
-- people: clusters, persons, label, merge, split, unassign, hide, unhide, rename, forget;
+- people: clusters, persons, label, undo-label, merge, split, unassign, hide, unhide, rename,
+  forget;
 - album: photos-of, search-face, add-face, not-a-face, restore-face, cover, birthdate;
 - videos: export (seed 004's faces.jsonl / faces.npy / crops);
 - admin: serve (review), find-orphans, db;

@@ -1,5 +1,6 @@
-"""What every verb of the CLI shares: its settings, its store, its job launcher, the
-Dagster report after a labelling operation and JSON output."""
+"""What every verb of the CLI shares: its declaration with its handler (add_verb), its
+settings, its store, its job launcher, the Dagster report after a labelling operation and
+JSON output."""
 
 from __future__ import annotations
 

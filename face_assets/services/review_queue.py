@@ -16,7 +16,8 @@ The threshold and the space are the assignments' own (services/matching.py): wit
 projection head, near misses are measured in its space against its calibrated threshold.
 Every answer is a labelling operation: yes labels (label_faces / label_cluster), no records
 the rejection (unassign_face, or a rejection row for faces nobody had assigned), so the same
-question never comes back and automatic assignment never proposes that person again.
+question never comes back and automatic assignment never proposes that person again;
+undo_answer takes back a face's or a track's answer, or two persons kept apart.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """SQL for the audit log of human labelling operations (label_events): append an event, the
-log's version (the person_labels data version), and names scrubbed from it on a forget."""
+log's version (the person_labels data version), names scrubbed from it on a forget, and an
+event read back for its undo (locked, and whether it was undone already)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""detected_faces, face_embeddings, face_quality: the monthly face assets."""
+"""detected_faces, face_embeddings, face_quality and imported_face_tags (the names people
+already gave, as human labels): the monthly face assets, and their checks."""
 
 from dagster import (
     AssetCheckResult,
