@@ -40,7 +40,8 @@ class FacesEmbedRequest(BaseModel):
 
 class JobProgress(BaseModel):
     """Where a faces_embed run's harvest stands, as the run last wrote it
-    (services/harvest_progress.py HarvestProgress); `state` is "done" once the harvest finished."""
+    (services/harvest_progress.py HarvestProgress); `state` is "done" once the harvest finished,
+    "failed" or "canceled" when the run ended before it did."""
 
     state: str
     months: int
@@ -101,7 +102,7 @@ def job_status(request: Request, job_id: str) -> JobResponse:
     """The run's status (it also shows in the Dagster UI under the same id) and, once its
     harvest started, its progress: clips, frames sampled, faces embedded, tracks."""
     run = request.app.state.runs.status(job_id)
-    progress = harvest_progress.run_progress(request.app.state.store, run.run_id)
+    progress = harvest_progress.run_progress(request.app.state.store, run.run_id, run.status)
     return JobResponse(job_id=run.run_id, job_name=run.job_name, status=run.status, via=run.via,
                        progress=progress)  # fmt: skip
 

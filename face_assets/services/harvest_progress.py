@@ -15,13 +15,17 @@ from face_assets.store import run_progress as progress_store
 
 PROGRESS_WRITE_SECONDS = 2.0  # a run's progress row is rewritten at most this often while
 # frames are sampled (a sampled frame takes ~0.1 s on a CPU), and at every clip's end
+# A run that ended without its harvest saying "done" (it failed, or was canceled, mid-harvest)
+# left "running" in its row; its Dagster status (DagsterRunStatus values) says what it became.
+ENDED_RUN_STATES = {"FAILURE": "failed", "CANCELED": "canceled"}
 
 
 @dataclass
 class HarvestProgress:
     """Where a run's harvest stands: what GET /jobs/{id} answers while and after it runs."""
 
-    state: str = "running"  # "running", then "done" (a failed run keeps "running": see status)
+    state: str = "running"  # "running", then "done"; read back "failed" or "canceled" for a
+    # run that ended before its harvest was done (run_progress, from the run's status)
     months: int = 0  # months the run harvests
     months_done: int = 0
     month: str | None = None  # the month being harvested
@@ -114,11 +118,17 @@ class HarvestTracker:
         self._write()
 
 
-def run_progress(store: Store, run_id: str) -> dict | None:
-    """A run's progress as it last wrote it (with `updated_at`), or None when it wrote none."""
+def run_progress(store: Store, run_id: str, run_status: str | None = None) -> dict | None:
+    """A run's progress as it last wrote it (with `updated_at`), or None when it wrote none.
+
+    Given the run's Dagster status, a run that failed or was canceled while its harvest was
+    still "running" answers "failed" or "canceled": the harvest never gets to write that (the
+    process may be gone), and a poller must not wait on "running" forever."""
     with store.transaction() as conn:
         found = progress_store.read_progress(conn, run_id)
     if found is None:
         return None
     progress, when = found
+    if progress.get("state") == "running" and run_status in ENDED_RUN_STATES:
+        progress = {**progress, "state": ENDED_RUN_STATES[run_status]}
     return {**progress, "updated_at": when.isoformat()}

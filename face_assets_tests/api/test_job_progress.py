@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 from dagster import DagsterInstance, materialize
@@ -24,9 +26,9 @@ MONTH = "2023-11"
 STAMP = 1_700_000_000  # 2023-11-14 (no container time: the file time decides)
 
 
-def test_a_faces_embed_run_reports_progress_while_and_after_it_runs(
-    store, tmp_path, shared_data, monkeypatch
-):
+def _party_library(store, tmp_path, shared_data) -> tuple:
+    """(Dagster home, its instance, `run(*assets, **materialize_kwargs)`: the month's run of
+    the assets, warnings silenced) for a library of one 2-s clip."""
     root = tmp_path / "library"
     root.mkdir()
     clips.scene_clip(root / "party.mp4", shared_data / "faces_real", 1.0, 1.0)  # 48 frames
@@ -40,6 +42,37 @@ def test_a_faces_embed_run_reports_progress_while_and_after_it_runs(
         "store": store_resource(store),
         "library": PhotoLibraryResource(root=str(root)),
     }
+
+    def run(*assets, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return materialize(
+                list(assets), resources=resources, partition_key=MONTH, instance=instance, **kwargs
+            )
+
+    return home, instance, run
+
+
+@contextmanager
+def _jobs_client(home, store) -> Iterator[httpx.Client]:
+    """A client of the app on a free port, reading runs from the instance at home."""
+    app = create_app(store, PACK, TOKEN, runs=DagsterRuns(dagster_home=str(home)))
+    server, thread, port = start(app)
+    try:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=60,
+        ) as c:
+            yield c
+    finally:
+        stop(server, thread)
+
+
+def test_a_faces_embed_run_reports_progress_while_and_after_it_runs(
+    store, tmp_path, shared_data, monkeypatch
+):
+    home, instance, run_month = _party_library(store, tmp_path, shared_data)
     # Every write the run makes, as the store receives it (no throttle: each sampled frame).
     writes: list[tuple[str, dict]] = []
     real_write = harvest_progress.progress_store.write_progress
@@ -52,18 +85,8 @@ def test_a_faces_embed_run_reports_progress_while_and_after_it_runs(
     monkeypatch.setattr(harvest_progress, "PROGRESS_WRITE_SECONDS", 0.0)
     monkeypatch.setattr(harvest_progress, "PROGRESS_LOG_SECONDS", 0.0)
     config = {"ops": {"video_faces": {"config": {"sample_interval": 12}}}}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        registered = materialize(
-            [video_assets.raw_videos], resources=resources, partition_key=MONTH, instance=instance
-        )
-        run = materialize(
-            [video_assets.raw_videos, video_assets.video_faces],
-            resources=resources,
-            partition_key=MONTH,
-            run_config=config,
-            instance=instance,
-        )
+    registered = run_month(video_assets.raw_videos)
+    run = run_month(video_assets.raw_videos, video_assets.video_faces, run_config=config)
     assert run.success
     harvest = metadata_of(run, "video_faces")
     mine = [p for run_id, p in writes if run_id == run.run_id]
@@ -84,22 +107,35 @@ def test_a_faces_embed_run_reports_progress_while_and_after_it_runs(
 
     # After: the job endpoint answers the run's status with its progress; a run that harvested
     # nothing (raw_videos alone) answers no progress; an unknown id is 404.
-    app = create_app(store, PACK, TOKEN, runs=DagsterRuns(dagster_home=str(home)))
-    server, thread, port = start(app)
-    try:
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            timeout=60,
-        ) as c:
-            body = c.get(f"/jobs/{run.run_id}").json()
-            assert body["status"] == "SUCCESS" and body["job_id"] == run.run_id
-            progress = body["progress"]
-            assert progress["state"] == "done" and progress["clips_harvested"] == 1
-            assert progress["tracks"] == harvest["tracks"] == 3
-            assert progress["frames_sampled"] == 4 and progress["updated_at"]
-            nothing = c.get(f"/jobs/{registered.run_id}").json()
-            assert nothing["status"] == "SUCCESS" and nothing["progress"] is None
-            assert c.get("/jobs/0000-no-such-run").status_code == 404
-    finally:
-        stop(server, thread)
+    with _jobs_client(home, store) as c:
+        body = c.get(f"/jobs/{run.run_id}").json()
+        assert body["status"] == "SUCCESS" and body["job_id"] == run.run_id
+        progress = body["progress"]
+        assert progress["state"] == "done" and progress["clips_harvested"] == 1
+        assert progress["tracks"] == harvest["tracks"] == 3
+        assert progress["frames_sampled"] == 4 and progress["updated_at"]
+        nothing = c.get(f"/jobs/{registered.run_id}").json()
+        assert nothing["status"] == "SUCCESS" and nothing["progress"] is None
+        assert c.get("/jobs/0000-no-such-run").status_code == 404
+
+
+def test_a_run_that_failed_mid_harvest_answers_failed_not_running(
+    store, tmp_path, shared_data, monkeypatch
+):
+    """The harvest dies at its first clip, after its first progress write ("running"): the job
+    answers the run's FAILURE and a progress whose state is "failed", never "running"."""
+    home, _, run_month = _party_library(store, tmp_path, shared_data)
+
+    def broken(self, rel_path):
+        raise RuntimeError("the decoder died")
+
+    run_month(video_assets.raw_videos)
+    monkeypatch.setattr(harvest_progress.HarvestTracker, "clip", broken)
+    run = run_month(video_assets.raw_videos, video_assets.video_faces, raise_on_error=False)
+    assert not run.success
+    written = harvest_progress.run_progress(store, run.run_id)
+    assert written["state"] == "running"  # as the harvest left it
+    with _jobs_client(home, store) as c:
+        body = c.get(f"/jobs/{run.run_id}").json()
+    assert body["status"] == "FAILURE"
+    assert body["progress"]["state"] == "failed" and body["progress"]["clips_done"] == 0
