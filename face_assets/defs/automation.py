@@ -25,6 +25,7 @@ from dagster import (
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
+    ScheduleDefinition,
     ScheduleEvaluationContext,
     SensorEvaluationContext,
     SensorResult,
@@ -170,6 +171,12 @@ def new_videos_sensor(
     return month_requests(context, pending, requested, FACES_EMBED_JOB, "new_videos", "clips")
 
 
+def _tick_run_key(job_key: str, context: ScheduleEvaluationContext) -> str:
+    """One run per scheduled day: a tick evaluated again asks for the same run key, and Dagster
+    launches a run key once."""
+    return f"{job_key}:{context.scheduled_execution_time:%Y-%m-%d}"
+
+
 @schedule(
     cron_schedule="0 2 * * *",
     job_name=ASSIGN_JOB,
@@ -185,34 +192,52 @@ def nightly_assignments(
         return SkipReason(f"no faces detected since {since:%Y-%m-%d %H:%M}")
     # One run over the months' range: face_assignments loads prototypes (and a head) once.
     return RunRequest(
-        run_key=f"assign:{context.scheduled_execution_time:%Y-%m-%d}",
+        run_key=_tick_run_key("assign", context),
         tags={RANGE_START_TAG: months[0], RANGE_END_TAG: months[-1]},
     )
 
 
-@schedule(
-    cron_schedule="0 3 * * 0",
-    job_name=CLUSTER_JOB,
-    default_status=_SCHEDULE_STATUS,
-    description="Weekly: re-cluster every face no person has claimed (a full run).",
-)
-def weekly_clustering(context: ScheduleEvaluationContext):
-    # The weekly run re-clusters everything (the incremental runs only touch what changed);
-    # on unchanged data it gives the same clusters and ids.
-    return RunRequest(
-        run_key=f"cluster:{context.scheduled_execution_time:%Y-%m-%d}",
-        run_config={"ops": {"face_clusters": {"config": {"full": True}}}},
+def _every_tick_schedule(
+    name: str,
+    *,
+    cron: str,
+    job: str,
+    job_key: str,
+    description: str,
+    run_config: dict | None = None,
+) -> ScheduleDefinition:
+    """A schedule that runs its job at every tick, whatever the data: no resources, no skip."""
+
+    @schedule(
+        name=name,
+        cron_schedule=cron,
+        job_name=job,
+        default_status=_SCHEDULE_STATUS,
+        description=description,
     )
+    def every_tick(context: ScheduleEvaluationContext) -> RunRequest:
+        return RunRequest(run_key=_tick_run_key(job_key, context), run_config=run_config)
+
+    return every_tick
 
 
-@schedule(
-    cron_schedule="0 4 1 * *",
-    job_name=PROTOTYPES_JOB,
-    default_status=_SCHEDULE_STATUS,
+# The weekly run re-clusters everything (the incremental runs only touch what changed); on
+# unchanged data it gives the same clusters and ids.
+weekly_clustering = _every_tick_schedule(
+    "weekly_clustering",
+    cron="0 3 * * 0",
+    job=CLUSTER_JOB,
+    job_key="cluster",
+    description="Weekly: re-cluster every face no person has claimed (a full run).",
+    run_config={"ops": {"face_clusters": {"config": {"full": True}}}},
+)
+monthly_prototypes = _every_tick_schedule(
+    "monthly_prototypes",
+    cron="0 4 1 * *",
+    job=PROTOTYPES_JOB,
+    job_key="prototypes",
     description="Monthly: recompute every person's centroid and exemplars.",
 )
-def monthly_prototypes(context: ScheduleEvaluationContext):
-    return RunRequest(run_key=f"prototypes:{context.scheduled_execution_time:%Y-%m-%d}")
 
 
 # Evaluates the eager conditions of person_prototypes and face_assignments: new labels or a
