@@ -152,6 +152,36 @@ def pager(base: str, page: int, total: int, per_page: int, key: str = "page", **
 
 # --- what happened: one message line per action ----------------------------------------------
 
+# The message line of each action (`done=` in the address) whose words need nothing but the
+# address: {n} is its count, {faces} that many faces, {left} the faces left over and {person}
+# the person's name. named, unnamed and drawn have more to say (flash_line).
+FLASH_TEXTS = {
+    "split": "Split into {n} clusters; {left} faces left without a cluster.",
+    "merged": "Merged into {person}: {faces} moved.",
+    "unassigned": "The face is no longer {person}'s and will not be given back to them.",
+    "notface": "Marked as not a face: no later detection brings it back.",
+    "restored": "Restored: {faces} found again on the photo.",
+    "labelled": "Named the face {person}.",
+    "track_named": "Named the whole video track ({faces}) {person}.",
+    "track_rejected": "The video track is not {person}'s and will not be given back to them.",
+    "cover": "Cover face set.",
+    "birthdate": "Birthdate saved; {n} automatic assignments in earlier photos released.",
+    "renamed": "Renamed to {person}.",
+    "hidden": "{person} is hidden; {n} automatic assignments released.",
+    "unhidden": "{person} is shown again.",
+    "forgotten": "Forgotten: {faces} and their files deleted for good.",
+}
+# The actions the message line can undo: the undo endpoint and the address key of its id.
+UNDO_ACTIONS = {
+    "named": ("/review/labels/{}/undo", "event"),
+    "notface": ("/review/marks/{}/undo", "mark"),
+}
+# A "not this person" is undone by naming the face or track that person again.
+IT_IS_ACTIONS = {
+    "unassigned": ("/review/faces/{}/label", "face"),
+    "track_rejected": ("/review/tracks/{}/label", "track"),
+}
+
 
 def flash_line(request: Request, caller: Caller) -> str:
     """The message of the action that led here (codes and ids in the address, words here:
@@ -173,17 +203,7 @@ def flash_line(request: Request, caller: Caller) -> str:
         except LookupError:
             return "a forgotten person"
 
-    def it_is(who: str, action: str) -> str:
-        """The Undo of a 'not this person': name the face or track (`action`) `who` again."""
-        return post_button(
-            action,
-            caller,
-            f"Undo: it is {who}",
-            f"<input type=hidden name=name value='{e(who)}'>"
-            f"<input type=hidden name=next value='{e(request.url.path)}'>",
-        )
-
-    n, undo = number("n"), ""
+    n = number("n")
     faces = counted(n, "face")
 
     def faces_and_tracks() -> str:
@@ -194,7 +214,13 @@ def flash_line(request: Request, caller: Caller) -> str:
             parts.append(counted(tracks, "video track"))
         return " and ".join(parts)
 
-    if code == "named":
+    who = ""
+    if code in FLASH_TEXTS:
+        template = FLASH_TEXTS[code]
+        if "{person}" in template:  # a store lookup only for the messages that name someone
+            who = person_name()
+        text = template.format(n=n, faces=faces, left=number("left"), person=who)
+    elif code == "named":
         text = f"Named {faces_and_tracks()} as {person_name()}."
         for key, noun in (("left", "face"), ("tleft", "video track")):
             if number(key):
@@ -203,51 +229,30 @@ def flash_line(request: Request, caller: Caller) -> str:
                     f" {counted(number(key), noun)} you unticked {stay} unnamed, marked as not"
                     " this person."
                 )
-        if number("event"):
-            undo = post_button(f"/review/labels/{number('event')}/undo", caller, "Undo")
     elif code == "unnamed":
         text = f"Undone: {faces_and_tracks()} back in the cluster, unnamed."
         if number("left"):
             rest = "stays as it is" if number("left") == 1 else "stay as they are"
             text += f" {counted(number('left'), 'face')} changed since and {rest}."
-    elif code == "split":
-        text = f"Split into {n} clusters; {number('left')} faces left without a cluster."
-    elif code == "merged":
-        text = f"Merged into {person_name()}: {faces} moved."
-    elif code == "unassigned":
-        who = person_name()
-        text = f"The face is no longer {who}'s and will not be given back to them."
-        undo = it_is(who, f"/review/faces/{number('face')}/label")
-    elif code == "notface":
-        text = "Marked as not a face: no later detection brings it back."
-        undo = post_button(f"/review/marks/{number('mark')}/undo", caller, "Undo")
-    elif code == "restored":
-        text = f"Restored: {faces} found again on the photo."
     elif code == "drawn":
         how = "placed by the detector" if q.get("refined") == "1" else "aligned from your box"
         text = f"Added the face you drew as {person_name()} ({how})."
-    elif code == "labelled":
-        text = f"Named the face {person_name()}."
-    elif code == "track_named":
-        text = f"Named the whole video track ({faces}) {person_name()}."
-    elif code == "track_rejected":
-        who = person_name()
-        text = f"The video track is not {who}'s and will not be given back to them."
-        undo = it_is(who, f"/review/tracks/{number('track')}/label")
-    elif code == "cover":
-        text = "Cover face set."
-    elif code == "birthdate":
-        text = f"Birthdate saved; {n} automatic assignments in earlier photos released."
-    elif code == "renamed":
-        text = f"Renamed to {person_name()}."
-    elif code == "hidden":
-        text = f"{person_name()} is hidden; {n} automatic assignments released."
-    elif code == "unhidden":
-        text = f"{person_name()} is shown again."
-    elif code == "forgotten":
-        text = f"Forgotten: {faces} and their files deleted for good."
     else:
         return ""
+    undo = ""
+    if code in UNDO_ACTIONS:
+        path, key = UNDO_ACTIONS[code]
+        if number(key):
+            undo = post_button(path.format(number(key)), caller, "Undo")
+    elif code in IT_IS_ACTIONS:  # 'Undo: it is X' names the face or track X again
+        path, key = IT_IS_ACTIONS[code]
+        undo = post_button(
+            path.format(number(key)),
+            caller,
+            f"Undo: it is {who}",
+            f"<input type=hidden name=name value='{e(who)}'>"
+            f"<input type=hidden name=next value='{e(request.url.path)}'>",
+        )
     return f"<div class=flash role=status>{e(text)} {undo}</div>"
 
 
