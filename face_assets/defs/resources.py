@@ -1,5 +1,6 @@
 """Dagster resources: face models, the store and the photo library, each configurable per run."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from dagster import ConfigurableResource, InitResourceContext
@@ -9,6 +10,8 @@ from face_assets import defaults
 from face_assets.defs.deployment import GPU_RUN_TAG
 from face_assets.store import Store
 from face_assets.vision import models, packs
+
+NOT_LOADED = "none: nothing new, no model loaded"  # a step's providers when it needed none
 
 
 class FaceModelsResource(ConfigurableResource):
@@ -43,10 +46,13 @@ class FaceModelsResource(ConfigurableResource):
 
     _gpu_run: bool = PrivateAttr(default=False)
 
-    def run_metadata(self, loaded: models.FaceModels) -> dict[str, str]:
-        """Run metadata of the models a step ran: their pack and providers, and how the pack
-        was picked ('auto' with the selector's reason) when it was not named."""
-        found = {"model_pack": loaded.pack, "providers": ", ".join(loaded.providers)}
+    def run_metadata(self, used: models.FaceModels | models.ModelsOnDemand) -> dict[str, str]:
+        """Run metadata of the models a step ran: their pack and providers (NOT_LOADED when
+        the step had nothing to do and never loaded them), and how the pack was picked
+        ('auto' with the selector's reason) when it was not named."""
+        loaded = used.loaded if isinstance(used, models.ModelsOnDemand) else used
+        providers = NOT_LOADED if loaded is None else ", ".join(loaded.providers)
+        found = {"model_pack": used.pack, "providers": providers}
         if self.pack_choice:
             found |= {"pack_selected_by": "auto", "pack_choice": self.pack_choice}
         return found
@@ -62,6 +68,15 @@ class FaceModelsResource(ConfigurableResource):
 
     def torch_device(self) -> str:
         return f"cuda:{self.device_id}" if self._gpu_run else self.training_device
+
+    def on_demand(self, log: Callable[[str], None] | None = None) -> models.ModelsOnDemand:
+        """The run's models, loaded when a step first needs them (`log` then says on what)."""
+
+        def loaded(found: models.FaceModels) -> None:
+            if log is not None:
+                log(f"pack {found.pack} on {found.providers}")
+
+        return models.ModelsOnDemand(self.pack, self.det_size, self.load, loaded)
 
     def load(self) -> models.FaceModels:
         return models.load_face_models(

@@ -247,6 +247,48 @@ class FaceModels(Protocol):
         ...
 
 
+class ModelsOnDemand(BatchedRecognizer):
+    """A pack's models, loaded at their first use (then kept): a monthly step whose months hold
+    nothing new (no photo to detect, no face to embed, no tag region to import) reads that from
+    the store and never pays the load (seconds, and GPU memory). The pack and the detector size
+    are known before: the services' queries and recorded parameters need them first. Embedding
+    batches as every family does (BatchedRecognizer), on the loaded pack's `embed_batch`."""
+
+    def __init__(
+        self,
+        pack: str,
+        det_size: int,
+        load: Callable[[], FaceModels],
+        on_load: Callable[[FaceModels], None] | None = None,
+    ) -> None:
+        self.pack, self.det_size = pack, det_size
+        self._load, self._on_load = load, on_load
+        self.loaded: FaceModels | None = None  # None while nothing needed them
+
+    def get(self) -> FaceModels:
+        if self.loaded is None:
+            self.loaded = self._load()
+            if self._on_load is not None:
+                self._on_load(self.loaded)
+        return self.loaded
+
+    @property
+    def providers(self) -> list[str]:
+        return self.get().providers
+
+    def detect(self, bgr: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        return self.get().detect(bgr, threshold)
+
+    def align(self, bgr: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        return self.get().align(bgr, landmarks)
+
+    def embed_batch(self, batch: list[np.ndarray]) -> np.ndarray:
+        return self.get().embed_batch(batch)  # every loader's pack is a BatchedRecognizer
+
+    def attributes_of(self, bgr: np.ndarray, bbox) -> FaceAttributes | None:
+        return self.get().attributes_of(bgr, bbox)
+
+
 @dataclass
 class InsightFaceModels(BatchedRecognizer):
     """A loaded InsightFace pack: SCRFD detector + ArcFace recognizer on verified providers."""

@@ -68,8 +68,7 @@ def detected_faces(
     store: FaceStoreResource,
     library: PhotoLibraryResource,
 ) -> MaterializeResult:
-    models = face_models.load()
-    context.log.info(f"pack {models.pack} on {models.providers}")
+    models = face_models.on_demand(context.log.info)  # loaded at the first photo to detect
     chosen = None
     if config.limit is not None:
         picked = backfill.selection(store.get(), models.pack, config.limit, config.offset)
@@ -123,7 +122,7 @@ def detected_faces(
 def face_embeddings(
     context: AssetExecutionContext, face_models: FaceModelsResource, store: FaceStoreResource
 ) -> MaterializeResult:
-    models = face_models.load()
+    models = face_models.on_demand()  # loaded at the first face to embed
     stats = face_embedding.embed_faces(
         models,
         store.get(),
@@ -200,7 +199,7 @@ def imported_face_tags(
     store: FaceStoreResource,
     library: PhotoLibraryResource,
 ) -> MaterializeResult:
-    models = face_models.load()
+    models = face_models.on_demand()  # loaded at the first new tag region
     stats = tag_import.import_tags(
         models, store.get(), library.root_path, list(context.partition_keys)
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 import numpy as np
 import pytest
 
+from face_assets.defs.resources import NOT_LOADED, FaceModelsResource
 from face_assets.store.faces import vector_array
 from face_assets_tests.defs.assets.helpers import (
     checks_of,
@@ -89,13 +90,25 @@ def test_two_months_materialize_and_rematerialize_without_duplicates(
         monkeypatch.setattr(
             module, "read_library_file", lambda *a, _f=original, **k: reads.append(a) or _f(*a, **k)
         )
+    # Months with nothing new: their steps never load the models (seconds, and GPU memory).
+    loads = []
+    real_load = FaceModelsResource.load
+    monkeypatch.setattr(FaceModelsResource, "load", lambda self: loads.append(1) or real_load(self))
     again = run_months(store, two_month_library, [MAY, JUNE])
+    assert loads == []
     assert reads == []  # a re-run reads no photo again
     assert _table_counts(store) == counts
     assert metadata_of(again[0], "raw_images")["new_images"] == 0
     assert metadata_of(again[0], "detected_faces")["images_processed"] == 0
     assert metadata_of(again[0], "face_embeddings")["faces_embedded_now"] == 0
     assert metadata_of(again[0], "face_quality")["faces_scored"] == 0  # nothing left to score
+    # ... and still say what the months hold, as a run with models does.
+    embedded = metadata_of(again[0], "face_embeddings")
+    assert (embedded["faces_total"], embedded["faces_embedded_total"]) == (4, 4)
+    assert embedded["model_pack"] == "buffalo_s" and embedded["providers"] == NOT_LOADED
+    tags = metadata_of(again[0], "imported_face_tags")
+    assert (tags["skipped_unchanged"], tags["images"], tags["created"]) == (3, 0, 0)
+    assert metadata_of(again[1], "detected_faces")["faces"] == 0
     with store.transaction() as conn:
         after = conn.execute(FACES_WITH_EMBEDDINGS).fetchall()
     assert after == before
