@@ -16,11 +16,8 @@ from face_assets.vision.models import FaceModels
 
 
 @dataclass
-class EmbeddingStats:
-    faces: int = 0
-    missing_crops: int = 0
-    model_seconds: float = 0.0
-    seconds: float = 0.0
+class EmbeddingStats(stored_crops.CropPassStats):
+    model_seconds: float = 0.0  # inside the model's embed calls (the rest is reading, storing)
 
 
 def embed_faces(
@@ -31,7 +28,6 @@ def embed_faces(
     log: Log | None = None,
 ) -> EmbeddingStats:
     """The pack's embeddings for every face of the months that has none, in model batches."""
-    started = time.perf_counter()
     stats = EmbeddingStats()
     chunks = stored_crops.months_crops_by_chunk(
         store,
@@ -51,5 +47,4 @@ def embed_faces(
         with store.transaction() as conn:
             face_store.store_embeddings(conn, ids, models.pack, embeddings)
         stats.faces += len(ids)
-    stats.seconds = time.perf_counter() - started
     return stats

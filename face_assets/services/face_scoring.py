@@ -3,9 +3,7 @@ its box, stored crop and landmarks, and the month's values the face_quality asse
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,11 +14,8 @@ from face_assets.store import faces as face_store
 from face_assets.vision.quality import quality_parts
 
 
-@dataclass
-class QualityStats:
-    faces: int = 0
-    missing_crops: int = 0
-    seconds: float = 0.0
+class QualityStats(stored_crops.CropPassStats):
+    """A scoring pass's figures: faces scored, crops missing, seconds (nothing of its own)."""
 
 
 def score_faces(
@@ -31,7 +26,6 @@ def score_faces(
     log: Log | None = None,
 ) -> QualityStats:
     """Quality of every face of the months (all four parts), from its box, crop and landmarks."""
-    started = time.perf_counter()
     stats = QualityStats()
     chunks = stored_crops.months_crops_by_chunk(
         store,
@@ -51,7 +45,6 @@ def score_faces(
         with store.transaction() as conn:
             face_store.store_quality(conn, rows)
         stats.faces += len(rows)
-    stats.seconds = time.perf_counter() - started
     return stats
 
 

@@ -6,9 +6,11 @@ into transactions; `write_new_face_media` writes the files of a face no detectio
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -21,10 +23,14 @@ WRITE_CHUNK_FACES = 256  # faces per embedding/quality transaction
 T = TypeVar("T")
 
 
-class CountsMissingCrops(Protocol):
-    """Stats that count the faces whose crop was gone or damaged (embedding's, scoring's)."""
+@dataclass
+class CropPassStats:
+    """What a pass over stored crops reports (embedding's and scoring's stats extend it): the
+    faces it did, the faces whose crop was gone or damaged, and how long it took."""
 
-    missing_crops: int
+    faces: int = 0
+    missing_crops: int = 0
+    seconds: float = 0.0
 
 
 def chunks(items: list, size: int) -> Iterable[list]:
@@ -46,7 +52,7 @@ def crops_by_chunk(
     media_root: Path,
     faces: list[T],
     crop_path: Callable[[T], str],
-    stats: CountsMissingCrops,
+    stats: CropPassStats,
     progress: Reporter,
 ) -> Iterator[list[tuple[T, np.ndarray]]]:
     """(face, stored crop) pairs, WRITE_CHUNK_FACES faces at a time (one transaction each for
@@ -69,13 +75,15 @@ def months_crops_by_chunk(
     months: Iterable[str],
     pending: Callable[[Connection, str], list[T]],
     crop_path: Callable[[T], str],
-    stats: CountsMissingCrops,
+    stats: CropPassStats,
     step: tuple[str, str],
     log: Log | None = None,
 ) -> Iterator[list[tuple[T, np.ndarray]]]:
     """`crops_by_chunk` over each month in turn (oldest first): `pending(conn, month)` reads the
     month's faces to work on, and `step` (verb, asset) names the month's progress lines. The
-    loop embedding and quality scoring share, so a month is read and reported the same way."""
+    loop embedding and quality scoring share, so a month is read and reported the same way;
+    once the last month is done, stats.seconds holds the whole pass's time."""
+    started = time.perf_counter()
     verb, asset = step
     for month in sorted(set(months)):
         with store.transaction() as conn:
@@ -83,6 +91,7 @@ def months_crops_by_chunk(
         progress = Reporter(verb, month, len(faces), "faces", log, asset)
         yield from crops_by_chunk(store.media_root, faces, crop_path, stats, progress)
         progress.finish()
+    stats.seconds = time.perf_counter() - started
 
 
 def write_new_face_media(
