@@ -340,8 +340,9 @@ def undo_answer(
 ) -> dict:
     """Take back an answer of the "Is this X?" queue where that is cheap: a face's or a
     track's yes (the human label goes, no rejection is recorded; a track goes back to
-    unassigned), a face's or a track's no (the rejection goes), two persons kept apart (asked
-    again). A merge or a named cluster is undone by hand."""
+    unassigned, in the cluster it was in when it was named), a face's or a track's no (the
+    rejection goes), two persons kept apart (asked again). A merge or a named cluster is undone
+    by hand."""
     if sum(x is not None for x in (face_id, other_person_id, track_id)) != 1:
         raise ValueError(UNDOABLE)
     with store.transaction() as conn:

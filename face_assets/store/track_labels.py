@@ -9,13 +9,23 @@ from psycopg import sql
 
 from face_assets.store.faces import vector_array
 
+# A human's label on a track (SET clause): it leaves its cluster, remembered with the label
+# (an earlier human label's remembered cluster stays: the track was in none meanwhile).
+HUMAN_LABEL_FROM_CLUSTER = sql.SQL(
+    "labelled_from_cluster = CASE WHEN assignment_method = 'human' THEN labelled_from_cluster"
+    " ELSE cluster_id END, assignment_method = 'human', cluster_id = NULL"
+)
+
 
 def label_track(conn: psycopg.Connection, track_id: int, person_id: int) -> int:
     """A human names a whole track (every face of it follows: faces hang off the track); an
-    earlier "not this person" of theirs for it gives way to this later decision."""
+    earlier "not this person" of theirs for it gives way to this later decision. The track
+    leaves its cluster, which is kept with the label (labelled_from_cluster, 0020: a re-label
+    keeps the first one) for an undo to give back."""
     done = conn.execute(
-        "UPDATE video_tracks SET person_id = %s, assignment_method = 'human', cluster_id = NULL"
-        " WHERE id = %s",
+        sql.SQL("UPDATE video_tracks SET person_id = %s, {} WHERE id = %s").format(
+            HUMAN_LABEL_FROM_CLUSTER
+        ),
         (person_id, track_id),
     ).rowcount
     conn.execute(
@@ -40,8 +50,8 @@ def reject_track(conn: psycopg.Connection, track_id: int, person_id: int) -> boo
     )
     return bool(
         conn.execute(
-            "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL"
-            " WHERE id = %s AND person_id = %s",
+            "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL,"
+            " labelled_from_cluster = NULL WHERE id = %s AND person_id = %s",
             (track_id, person_id),
         ).rowcount
     )
@@ -110,12 +120,14 @@ def release_auto(conn: psycopg.Connection, track_ids: list[int]) -> None:
 
 
 def label_tracks(conn: psycopg.Connection, track_ids: list[int], person_id: int) -> list[int]:
-    """A human names these tracks (they leave their cluster), except any a human said is not
-    this person; returns the tracks named."""
+    """A human names these tracks (they leave their cluster, kept with the label), except any
+    a human said is not this person; returns the tracks named."""
     rows = conn.execute(
-        "UPDATE video_tracks t SET person_id = %s, assignment_method = 'human', cluster_id = NULL"
-        " WHERE t.id = ANY(%s) AND NOT EXISTS (SELECT 1 FROM video_track_rejections r"
-        " WHERE r.track_id = t.id AND r.person_id = %s) RETURNING t.id",
+        sql.SQL(
+            "UPDATE video_tracks t SET person_id = %s, {} WHERE t.id = ANY(%s) AND NOT EXISTS"
+            " (SELECT 1 FROM video_track_rejections r WHERE r.track_id = t.id"
+            " AND r.person_id = %s) RETURNING t.id"
+        ).format(HUMAN_LABEL_FROM_CLUSTER),
         (person_id, track_ids, person_id),
     ).fetchall()
     return sorted(int(r[0]) for r in rows)
@@ -127,7 +139,8 @@ def unlabel_tracks(
     """Undo a cluster's naming for its tracks: those still this person's by a human label go
     back, unnamed, to the cluster. Returns the tracks released."""
     rows = conn.execute(
-        "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL, cluster_id = %s"
+        "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL, cluster_id = %s,"
+        " labelled_from_cluster = NULL"
         " WHERE id = ANY(%s) AND person_id = %s AND assignment_method = 'human' RETURNING id",
         (cluster_id, track_ids, person_id),
     ).fetchall()
@@ -135,10 +148,12 @@ def unlabel_tracks(
 
 
 def release_human_track_label(conn: psycopg.Connection, track_id: int, person_id: int) -> int:
-    """Undo a human's name on a track (the queue's yes): it goes back to unassigned, if it is
-    still this person's by a human label (a later decision stays). How many tracks changed."""
+    """Undo a human's name on a track (the queue's yes): it goes back to unassigned and to the
+    cluster it was in when it was named, if it is still this person's by a human label (a
+    later decision stays). How many tracks changed."""
     return conn.execute(
-        "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL"
+        "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL,"
+        " cluster_id = labelled_from_cluster, labelled_from_cluster = NULL"
         " WHERE id = %s AND person_id = %s AND assignment_method = 'human'",
         (track_id, person_id),
     ).rowcount

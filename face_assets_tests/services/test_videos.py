@@ -479,3 +479,37 @@ def test_naming_and_rejecting_a_track_each_log_one_label_event_with_ids_only(sto
     assert rejected != labelled and len(rows) == 2
     assert rows[1] == ("reject_track", alice, None, 0, {"track": track, "unassigned": True})
     assert "Alice" not in json.dumps([r[4] for r in rows])
+
+
+def test_undoing_a_tracks_yes_gives_it_back_its_cluster_place(store):
+    """The queue's yes names the track and takes it out of its cluster; undoing the yes leaves
+    it unassigned and back in that cluster (not in none until the next clustering run), as
+    undoing a cluster's naming does for its tracks."""
+    from face_assets.services import review_queue
+    from face_assets.store import track_clusters
+
+    track, other = _track(store, "undo.mp4", _axis(0)), _track(store, "stays.mp4", _axis(1))
+    with store.transaction() as conn:
+        track_clusters.set_track_clusters(conn, PACK, [(track, "c-7"), (other, "c-8")])
+        alice = conn.execute("INSERT INTO persons (name) VALUES ('Alice') RETURNING id")
+        alice = alice.fetchone()[0]
+
+    def place(track_id: int) -> tuple:
+        return one_row(
+            store,
+            "SELECT person_id, assignment_method, cluster_id FROM video_tracks WHERE id = %s",
+            (track_id,),
+        )
+
+    assert review_queue.answer_track(store, "yes", alice, track)["operation"] == "label_track"
+    assert place(track) == (alice, "human", None)
+    track_labels.label_track(store, track, "Alice")  # named again: still its first cluster
+    undone = review_queue.undo_answer(store, PACK, "yes", alice, track_id=track)
+    assert undone == {"undone": True}
+    assert place(track) == (None, None, "c-7") and place(other) == (None, None, "c-8")
+    # Named again and rejected ("not Alice"): the remembered place goes with the label, so a
+    # later undo of a yes finds nothing of hers to take back.
+    review_queue.answer_track(store, "yes", alice, track)
+    track_labels.reject_track(store, track, alice)
+    assert review_queue.undo_answer(store, PACK, "yes", alice, track_id=track) == {"undone": False}
+    assert place(track) == (None, None, None)
