@@ -12,6 +12,8 @@ from face_assets.store.rows import row_dict
 
 # Name-bearing keys that older label events kept in detail (0004 scrubs them too).
 NAME_KEYS = ("name", "source_name", "from")
+# An undo event naming an event: its predicate is the index label_events_undo_of's (0021).
+UNDONE_SQL = "SELECT 1 FROM label_events WHERE operation = 'undo_label' AND detail->>'event' = %s"
 
 
 def log_event(
@@ -57,9 +59,5 @@ def locked_event(conn: psycopg.Connection, event_id: int) -> dict | None:
 
 
 def undone(conn: psycopg.Connection, event_id: int) -> bool:
-    """Whether an undo event names this event."""
-    row = conn.execute(
-        "SELECT 1 FROM label_events WHERE operation = 'undo_label' AND detail->>'event' = %s",
-        (str(event_id),),
-    ).fetchone()
-    return row is not None
+    """Whether an undo event names this event (through the partial index of 0021)."""
+    return conn.execute(UNDONE_SQL, (str(event_id),)).fetchone() is not None
