@@ -27,6 +27,9 @@ from face_assets.store import videos as video_store
 from face_assets.vision import harvest_carry
 from face_assets.vision.harvest import harvest_video
 from face_assets.vision.harvest_rules import HarvestConfig
+from face_assets.vision.harvest_rules import (
+    HarvestRules as HarvestRules,  # the run config extends it
+)
 from face_assets.vision.matching import iou_matrix
 from face_assets.vision.packs import person_threshold
 from face_assets.vision.video import VideoRejected, captured_at, probe_video
@@ -144,7 +147,7 @@ def harvest_month(
     """Harvest every usable clip of a month (gating, tracks, volume control) into the store;
     `tracker` records where the run stands as it goes."""
     stats = VideoMonthStats()
-    config_params = {**dataclasses.asdict(config), "pack": models.pack}
+    config_params = {**config.model_dump(), "pack": models.pack}
     with store.transaction() as conn:
         videos = video_store.videos_of_month(conn, month)
     if tracker is not None:

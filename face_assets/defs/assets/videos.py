@@ -10,7 +10,6 @@ from dagster import (
 )
 from pydantic import Field
 
-from face_assets import defaults as rules
 from face_assets.defs.assets.identities import person_prototypes
 from face_assets.defs.assets.metadata import counts_table
 from face_assets.defs.assets.monthly import monthly_asset
@@ -25,65 +24,11 @@ from face_assets.services import (
 )
 
 
-class FacesEmbedConfig(Config):
-    """Seed 004's faces_embed_sampling.yaml: its names and defaults."""
-
-    sample_interval: int = Field(
-        default=rules.HARVEST_SAMPLE_INTERVAL, ge=1, description="sample every Nth frame"
-    )
-    sample_seconds: float | None = Field(
-        default=None, gt=0, description="or one frame every so many seconds (overrides the above)"
-    )
-    min_quality: float = Field(
-        default=rules.HARVEST_MIN_QUALITY,
-        ge=0,
-        le=1,
-        description="combined quality score threshold",
-    )
-    min_confidence: float = Field(
-        default=rules.HARVEST_MIN_CONFIDENCE,
-        ge=0,
-        le=1,
-        description="detection confidence threshold (seed: 0.8, set for RetinaFace; 0.5 measured"
-        " for SCRFD-500M, which scores clean faces 0.72-0.84)",
-    )
-    min_face_size: int = Field(
-        default=rules.HARVEST_MIN_FACE_SIZE, ge=1, description="minimum face size in pixels"
-    )
-    max_blur: float = Field(
-        default=rules.HARVEST_MAX_BLUR,
-        ge=0,
-        description="Laplacian variance threshold (lower = blur)",
-    )
-    check_pose_quality: bool = Field(
-        default=rules.HARVEST_CHECK_POSE_QUALITY, description="gate on yaw"
-    )
-    max_yaw_angle: float = Field(
-        default=rules.HARVEST_MAX_YAW_ANGLE,
-        ge=0,
-        le=90,
-        description="max head yaw from landmarks, deg",
-    )
-    max_crops_per_track: int = Field(
-        default=rules.HARVEST_MAX_CROPS_PER_TRACK, ge=1, description="faces kept per track"
-    )
-    max_crops_per_video: int = Field(
-        default=rules.HARVEST_MAX_CROPS_PER_VIDEO,
-        ge=1,
-        description="faces kept per clip (seed: max_crops_per_episode); lowest quality dropped",
-    )
-    sampling_mode: str = Field(
-        default=rules.HARVEST_SAMPLING_MODE, description="uniform | quality-weighted | stratified"
-    )
-    thumb_size: int = Field(default=rules.HARVEST_THUMB_SIZE, description="saved crop size, px")
-    jpeg_quality: int = Field(
-        default=rules.HARVEST_JPEG_QUALITY, ge=1, le=100, description="crop JPEG"
-    )
+class FacesEmbedConfig(Config, video_harvest.HarvestRules):
+    """Seed 004's faces_embed_sampling.yaml: its names, defaults and bounds (HarvestRules)."""
 
     def harvest(self, batch_size: int) -> video_harvest.HarvestConfig:
-        return video_harvest.HarvestConfig(
-            **{k: getattr(self, k) for k in type(self).model_fields}, embed_batch_size=batch_size
-        )
+        return video_harvest.HarvestConfig(**self.model_dump(), embed_batch_size=batch_size)
 
 
 @monthly_asset(
