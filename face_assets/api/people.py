@@ -253,8 +253,7 @@ def review_undo(request: Request, body: s.AnswerRequest) -> ps.UndoResponse:
     two persons kept apart. A merge or a named cluster is not undone here."""
     state = request.app.state
     done = review_queue.undo_answer(
-        state.store, state.pack, body.answer, body.person_id, body.face_id,
-        body.other_person_id, body.track_id,
-    )  # fmt: skip
+        state.store, state.pack, review_queue.Reply(**body.model_dump())
+    )
     labelled(request)
     return ps.UndoResponse(undone=done["undone"])

@@ -46,10 +46,7 @@ def review_questions(
 def review_answer(request: Request, body: s.AnswerRequest) -> s.AnswerResponse:
     """yes: label the face (or cluster) as the person; no: unassign / record the rejection."""
     state = request.app.state
-    result = review_queue.answer(
-        state.store, state.pack, body.answer, body.person_id, body.face_id, body.cluster_id,
-        body.other_person_id, body.track_id,
-    )  # fmt: skip
+    result = review_queue.answer(state.store, state.pack, review_queue.Reply(**body.model_dump()))
     labelled(request)
     faces = result.get("faces", result.get("faces_rejected", 1))
     return s.AnswerResponse(

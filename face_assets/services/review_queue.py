@@ -238,38 +238,56 @@ def _near_misses(
     return [(face, person, names[person], sim) for face, person, sim in found]
 
 
-def answer(
-    store: Store,
-    pack: str,
-    answer: str,
-    person_id: int,
-    face_id: int | None = None,
-    cluster_id: str | None = None,
-    other_person_id: int | None = None,
-    track_id: int | None = None,
-) -> dict:
+@dataclass(frozen=True)
+class Reply:
+    """A person's yes or no to one question, and what the question was about: one face, one
+    cluster, one track or another person (a 'persons' question), exactly one of them set."""
+
+    answer: str
+    person_id: int
+    face_id: int | None = None
+    cluster_id: str | None = None
+    other_person_id: int | None = None
+    track_id: int | None = None
+
+    @property
+    def kind(self) -> str:
+        """The kind of question replied to ('face', 'cluster', 'persons' or 'track', as in
+        Question.kind); ValueError unless exactly one subject is set."""
+        subjects = {
+            "face": self.face_id,
+            "cluster": self.cluster_id,
+            "persons": self.other_person_id,
+            "track": self.track_id,
+        }
+        given = [kind for kind, subject in subjects.items() if subject is not None]
+        if len(given) != 1:
+            kinds = "one face, one cluster, one track or two persons"
+            if self.track_id is None:  # the message of the queue before tracks were asked
+                kinds = "one face, one cluster or two persons"
+            raise ValueError(f"a question is about {kinds}")
+        return given[0]
+
+
+def answer(store: Store, pack: str, reply: Reply) -> dict:
     """Apply a yes/no answer as a labelling operation; returns what it did."""
-    if answer not in ("yes", "no"):
+    if reply.answer not in ("yes", "no"):
         raise ValueError("an answer is 'yes' or 'no' (skipping changes nothing)")
-    if track_id is not None:
-        if face_id is not None or cluster_id is not None or other_person_id is not None:
-            raise ValueError("a question is about one face, one cluster, one track or two persons")
-        return answer_track(store, answer, person_id, track_id)
-    if other_person_id is not None:
-        if face_id is not None or cluster_id is not None:
-            raise ValueError("a question is about one face, one cluster or two persons")
-        return person_pairs.answer_pair(store, pack, answer, person_id, other_person_id)
-    if (face_id is None) == (cluster_id is None):
-        raise ValueError("a question is about one face, one cluster or two persons")
+    kind, answer, person_id = reply.kind, reply.answer, reply.person_id
+    if kind == "track":
+        return answer_track(store, answer, person_id, reply.track_id)
+    if kind == "persons":
+        return person_pairs.answer_pair(store, pack, answer, person_id, reply.other_person_id)
     with store.transaction() as conn:
         person = person_store.find_person(conn, person_id)
-    if cluster_id is not None:
+    if kind == "cluster":
+        cluster_id = reply.cluster_id
         if answer == "yes":
             return {"operation": "label_cluster", **labels.label_cluster(
                 store, cluster_id, person.name, pack
             )}  # fmt: skip
         return {"operation": "reject_cluster", **reject_cluster(store, cluster_id, person.id)}
-    assert face_id is not None
+    face_id = reply.face_id
     if answer == "yes":
         return {"operation": "label_faces", **labels.label_faces(
             store, [face_id], person.name, pack
@@ -329,22 +347,20 @@ def reject_cluster(store: Store, cluster_id: str, person_id: int) -> dict:
 UNDOABLE = "only a face's or a track's answer or two persons kept apart can be undone"
 
 
-def undo_answer(
-    store: Store,
-    pack: str,
-    answer: str,
-    person_id: int,
-    face_id: int | None = None,
-    other_person_id: int | None = None,
-    track_id: int | None = None,
-) -> dict:
+def undo_answer(store: Store, pack: str, reply: Reply) -> dict:
     """Take back an answer of the "Is this X?" queue where that is cheap: a face's or a
     track's yes (the human label goes, no rejection is recorded; a track goes back to
     unassigned, in the cluster it was in when it was named), a face's or a track's no (the
     rejection goes), two persons kept apart (asked again). A merge or a named cluster is undone
     by hand."""
-    if sum(x is not None for x in (face_id, other_person_id, track_id)) != 1:
+    try:
+        kind = reply.kind
+    except ValueError:
+        raise ValueError(UNDOABLE) from None
+    if kind == "cluster":  # a named cluster is undone by hand
         raise ValueError(UNDOABLE)
+    answer, person_id = reply.answer, reply.person_id
+    face_id, other_person_id, track_id = reply.face_id, reply.other_person_id, reply.track_id
     with store.transaction() as conn:
         if other_person_id is not None and answer == "no":
             changed = pair_store.unmark_different(conn, person_id, other_person_id)

@@ -151,9 +151,8 @@ def test_undoing_a_faces_yes_leaves_it_unassigned_without_a_rejection(real_store
         (person_id,) = conn.execute(
             "SELECT person_id FROM faces WHERE id = %s", (face_id,)
         ).fetchone()
-    assert review_queue.undo_answer(real_store, PACK, "yes", person_id, face_id=face_id) == {
-        "undone": True
-    }
+    yes = review_queue.Reply("yes", person_id, face_id=face_id)
+    assert review_queue.undo_answer(real_store, PACK, yes) == {"undone": True}
     with real_store.transaction() as conn:
         row = conn.execute(
             "SELECT person_id, assignment_method, assigned_at FROM faces WHERE id = %s",
@@ -163,5 +162,5 @@ def test_undoing_a_faces_yes_leaves_it_unassigned_without_a_rejection(real_store
             "SELECT count(*) FROM face_rejections WHERE face_id = %s", (face_id,)
         ).fetchone()[0]
     assert row == (None, None, None) and refused == 0
-    again = review_queue.undo_answer(real_store, PACK, "yes", person_id, face_id=face_id)
+    again = review_queue.undo_answer(real_store, PACK, yes)
     assert again == {"undone": False}

@@ -504,12 +504,13 @@ def test_undoing_a_tracks_yes_gives_it_back_its_cluster_place(store):
     assert review_queue.answer_track(store, "yes", alice, track)["operation"] == "label_track"
     assert place(track) == (alice, "human", None)
     track_labels.label_track(store, track, "Alice")  # named again: still its first cluster
-    undone = review_queue.undo_answer(store, PACK, "yes", alice, track_id=track)
+    yes = review_queue.Reply("yes", alice, track_id=track)
+    undone = review_queue.undo_answer(store, PACK, yes)
     assert undone == {"undone": True}
     assert place(track) == (None, None, "c-7") and place(other) == (None, None, "c-8")
     # Named again and rejected ("not Alice"): the remembered place goes with the label, so a
     # later undo of a yes finds nothing of hers to take back.
     review_queue.answer_track(store, "yes", alice, track)
     track_labels.reject_track(store, track, alice)
-    assert review_queue.undo_answer(store, PACK, "yes", alice, track_id=track) == {"undone": False}
+    assert review_queue.undo_answer(store, PACK, yes) == {"undone": False}
     assert place(track) == (None, None, None)
