@@ -141,9 +141,8 @@ def new_photos_sensor(
     context: SensorEvaluationContext, library: PhotoLibraryResource, store: FaceStoreResource
 ):
     known, requested = _load_cursor(context.cursor)
-    pending, deferred = uploads.pending_uploads(
-        store.get(), library.root_path, partition_of, known, MAX_READS_PER_TICK
-    )
+    scan = uploads.PendingScan(known, MAX_READS_PER_TICK, partition_of)
+    pending, deferred = uploads.pending_uploads(store.get(), library.root_path, scan)
     if deferred:
         context.log.info(f"{deferred} more new files will be read on the next tick")
     return month_requests(context, pending, requested, INGEST_JOB, "new_photos", "photos")
@@ -163,8 +162,9 @@ def new_videos_sensor(
     face_models: FaceModelsResource,
 ):
     known, requested = _load_cursor(context.cursor)
+    scan = uploads.PendingScan(known, MAX_PROBES_PER_TICK, partition_of)
     pending, deferred = video_harvest.pending_videos(
-        store.get(), library.root_path, partition_of, face_models.pack, known, MAX_PROBES_PER_TICK
+        store.get(), library.root_path, face_models.pack, scan
     )
     if deferred:
         context.log.info(f"{deferred} more new clips will be probed on the next tick")

@@ -4,7 +4,7 @@ found with a bounded number of reads so one tick's work stays small."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from face_assets.library import LibraryEntry, list_library, scanned_file
@@ -20,16 +20,19 @@ class PendingFile:
     month: str
 
 
+@dataclass
 class PendingScan:
     """One sensor tick's pending files (photos or clips), each with its month: reused from an
     earlier tick (`known`, same size and mtime), else the file time of a file that cannot be
-    used, else read from the file, at most `max_reads` reads; the rest wait for a later tick."""
+    used, else read from the file, at most `max_reads` reads; the rest wait for a later tick.
+    The sensor builds one per tick and hands it to pending_uploads or pending_videos."""
 
-    def __init__(self, known: dict[str, PendingFile], max_reads: int, month_of: Callable):
-        self.known, self.max_reads, self.month_of = known, max_reads, month_of
-        self.pending: list[PendingFile] = []
-        self.deferred = 0
-        self.reads = 0
+    known: dict[str, PendingFile]
+    max_reads: int
+    month_of: Callable
+    pending: list[PendingFile] = field(default_factory=list, init=False)
+    deferred: int = field(default=0, init=False)  # files left for a later tick
+    reads: int = field(default=0, init=False)
 
     def add(self, entry: LibraryEntry, read_month: Callable[[], str]) -> None:
         """Count one new or changed library entry; `read_month` opens the file for its month."""
@@ -49,21 +52,18 @@ class PendingScan:
 
 
 def pending_uploads(
-    store: Store,
-    library_root: Path,
-    month_of: Callable,
-    known: dict[str, PendingFile],
-    max_reads: int,
+    store: Store, library_root: Path, scan: PendingScan
 ) -> tuple[list[PendingFile], int]:
     """Library files that no ingest run has registered yet (new or changed), with months.
 
-    Months of files already seen by an earlier call (`known`, same size and mtime) are reused;
-    at most `max_reads` other files are opened to read their date, so one tick's work is
-    bounded. Returns the pending files found and how many were left for a later call.
+    Months of files already seen by an earlier call (the scan's `known`, same size and mtime)
+    are reused; at most the scan's `max_reads` other files are opened to read their date, so
+    one tick's work is bounded. Returns the pending files found and how many were left for a
+    later call.
     """
     with store.transaction() as conn:
         cache = image_store.cached_files(conn)
-    scan = PendingScan(known, max_reads, month_of)
+    month_of = scan.month_of
     for entry in list_library(library_root):
         cached = cache.get(entry.rel_path)
         if cached and (cached.size, cached.mtime_ns) == (entry.size, entry.mtime_ns):

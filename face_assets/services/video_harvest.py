@@ -70,23 +70,18 @@ class VideoMonthStats:
 
 
 def pending_videos(
-    store: Store,
-    library_root: Path,
-    month_of: Callable,
-    pack: str,
-    known: dict[str, PendingFile],
-    max_reads: int,
+    store: Store, library_root: Path, pack: str, scan: PendingScan
 ) -> tuple[list[PendingFile], int]:
     """Clips the pack has not harvested as they are on disk: new, changed since their harvest,
     or registered and never harvested (another month's run registers every clip). A clip that
     cannot be used (its registered reason) is not pending until it changes.
 
-    Months come from the store for registered clips, else from an earlier call (`known`, same
-    size and mtime), else from probing the container; at most `max_reads` clips are probed, so
-    one sensor tick is bounded. Returns the pending clips and how many were left for later."""
+    Months come from the store for registered clips, else from an earlier call (the scan's
+    `known`, same size and mtime), else from probing the container; at most the scan's
+    `max_reads` clips are probed, so one sensor tick is bounded. Returns the pending clips and
+    how many were left for later."""
     with store.transaction() as conn:
         states = harvest_store.harvest_states(conn, pack)
-    scan = PendingScan(known, max_reads, month_of)
     for entry in list_videos(library_root):
         state = states.get(entry.rel_path)
         if state is not None and (state.byte_size, state.mtime_ns) == (entry.size, entry.mtime_ns):
@@ -98,7 +93,7 @@ def pending_videos(
                 PendingFile(entry.rel_path, entry.size, entry.mtime_ns, state.month)
             )
             continue
-        scan.add(entry, lambda entry=entry: _probed_month(library_root, entry, month_of))
+        scan.add(entry, lambda entry=entry: _probed_month(library_root, entry, scan.month_of))
     return scan.pending, scan.deferred
 
 
