@@ -271,7 +271,7 @@ def _carried_decisions(
         t.track_id: harvest_carry.Decisions(
             t.person_id if t.assignment_method == "human" else None,
             frozenset(t.rejected),
-            t.cluster_id if t.person_id is None else None,
+            t.cluster_id if t.person_id is None or t.assignment_method == "human" else None,
         )
         for t in previous
     }

@@ -55,7 +55,7 @@ class OldTrack:
     track_id: int
     person_id: int | None
     assignment_method: str | None
-    cluster_id: str | None
+    cluster_id: str | None  # its cluster; a human-named track's, the one it was named from
     rejected: list[int]  # persons a human said it is not
     times: list[float]  # its faces' times in the clip, in frame order
     boxes: list[list[float]]  # and their boxes
@@ -71,7 +71,8 @@ def old_tracks(conn: psycopg.Connection, video_id: int, pack: str) -> list[OldTr
         (video_id, pack),
     )
     rows = conn.execute(
-        "SELECT t.id, t.person_id, t.assignment_method, t.cluster_id,"
+        "SELECT t.id, t.person_id, t.assignment_method,"
+        " coalesce(t.cluster_id, t.labelled_from_cluster),"
         " ARRAY(SELECT r.person_id FROM video_track_rejections r WHERE r.track_id = t.id"
         "  ORDER BY r.person_id),"
         " array_agg(f.time_s ORDER BY f.frame_idx), array_agg(f.bbox ORDER BY f.frame_idx),"
@@ -93,17 +94,18 @@ class CarriedDecisions:
 
     person_id: int | None  # a human's label
     rejected: list[int]  # persons a human said it is not
-    cluster_id: str | None  # its place among the clusters
+    cluster_id: str | None  # its place among the clusters (a named track's: it was named from)
 
 
 def _track_row(video_id: int, pack: str, track: TrackWrite, keep: CarriedDecisions | None) -> tuple:
-    """A new track's video_tracks values: a carried human label names it (as the human's),
-    else it keeps the old track's cluster place."""
+    """A new track's video_tracks values: a carried human label names it (as the human's, the
+    cluster it was named from kept with the label), else it keeps the old track's cluster."""
     person = keep.person_id if keep is not None else None
+    cluster = keep.cluster_id if keep is not None else None
+    in_cluster, named_from = (cluster, None) if person is None else (None, cluster)
     return (video_id, pack, track.track_index, track.first_frame, track.last_frame,
             len(track.faces), np.asarray(track.embedding, dtype=np.float32), person,
-            "human" if person is not None else None,
-            keep.cluster_id if keep is not None and person is None else None)  # fmt: skip
+            "human" if person is not None else None, in_cluster, named_from)  # fmt: skip
 
 
 def replace_harvest(
@@ -130,8 +132,9 @@ def replace_harvest(
         with conn.cursor() as cur:  # one round trip per table, not per track
             cur.executemany(
                 "INSERT INTO video_tracks (video_id, pack, track_index, first_frame, last_frame,"
-                " face_count, embedding, person_id, assignment_method, cluster_id)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                " face_count, embedding, person_id, assignment_method, cluster_id,"
+                " labelled_from_cluster)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
                 [_track_row(video_id, pack, t, carried.get(t.track_index)) for t in tracks],
                 returning=True,
             )

@@ -122,7 +122,9 @@ class Decisions:
 
     person_id: int | None = None  # a human's label (machine labels are redone, not carried)
     rejected: frozenset[int] = frozenset()  # persons a human said this track is not
-    cluster_id: str | None = None  # its place among the clusters (unassigned tracks)
+    # its place among the clusters: an unassigned track's cluster; a named track's, the one it
+    # was named from (where taking the name back returns it)
+    cluster_id: str | None = None
 
 
 @dataclass
@@ -149,18 +151,18 @@ def carried(
     parents_of: dict[int, int], decisions: dict[int, Decisions]
 ) -> tuple[dict[int, Decisions], CarryReport]:
     """Each new track's carried decisions (those of the old track it continues) and the report.
-    A new track carrying a human label keeps no cluster place (a named track is in no cluster)."""
+    A new track carrying a human label is in no cluster: its carried cluster is the one it was
+    named from (not counted in clusters_carried)."""
     report = CarryReport()
     out: dict[int, Decisions] = {}
     for new, old in sorted(parents_of.items()):
         d = decisions.get(old)
         if d is None or (d.person_id is None and not d.rejected and d.cluster_id is None):
             continue
-        cluster = None if d.person_id is not None else d.cluster_id
-        out[new] = Decisions(d.person_id, d.rejected, cluster)
+        out[new] = d
         report.labels_carried += d.person_id is not None
         report.rejections_carried += len(d.rejected)
-        report.clusters_carried += cluster is not None
+        report.clusters_carried += d.person_id is None and d.cluster_id is not None
     continued = set(parents_of.values())
     for old, d in sorted(decisions.items()):
         if old in continued:

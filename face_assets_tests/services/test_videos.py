@@ -365,7 +365,7 @@ def test_a_reharvest_at_another_interval_keeps_what_humans_decided(
     """Label a track, reject another, let clustering place them; re-harvest the clip every 8th
     frame instead of every 12th: new tracks, and every decision holds on the track that shows
     the same face. A config that finds no face for them reports what it could not carry."""
-    from face_assets.services import clusters
+    from face_assets.services import clusters, review_queue
 
     month = _library_with_clips(real_library.root, shared_data)
     try:
@@ -375,6 +375,8 @@ def test_a_reharvest_at_another_interval_keeps_what_humans_decided(
         )
         clusters.recluster(real_store, PACK, full=True)
         before = _tracks_by_place(real_store)
+        named_from = before["a"][1]
+        assert named_from  # clustering placed A before it was named
         alice = track_labels.label_track(real_store, before["a"][0], "Alice")["person_id"]
         track_labels.reject_track(real_store, before["b"][0], alice)  # "B is not Alice"
         before = _tracks_by_place(real_store)
@@ -396,6 +398,12 @@ def test_a_reharvest_at_another_interval_keeps_what_humans_decided(
         track_assignment.assign_tracks(real_store, PACK, threshold=-1.0)
         now = _tracks_by_place(real_store)
         assert now["a"][2:4] == (alice, "human") and now["b"][2] != alice
+        # The name carried, the cluster it was named from too: taking it back puts the new
+        # track where the old one was.
+        yes = review_queue.Reply("yes", alice, track_id=now["a"][0])
+        assert review_queue.undo_answer(real_store, PACK, yes) == {"undone": True}
+        assert _tracks_by_place(real_store)["a"][1:4] == (named_from, None, None)
+        track_labels.label_track(real_store, now["a"][0], "Alice")
 
         # A config that keeps no face: nothing continues the old tracks, and the run says so.
         gone = video_harvest.harvest_month(

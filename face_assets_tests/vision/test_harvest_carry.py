@@ -60,15 +60,15 @@ def test_someone_else_in_the_same_place_after_a_cut_continues_nothing():
 def test_decisions_are_carried_or_reported():
     parents = {0: 10, 1: 10, 2: 12}
     decisions = {
-        10: hc.Decisions(person_id=5, rejected=frozenset({6})),
+        10: hc.Decisions(person_id=5, rejected=frozenset({6}), cluster_id="clu_named"),
         11: hc.Decisions(person_id=7),  # no new track continues it
         12: hc.Decisions(cluster_id="clu_x", rejected=frozenset({8})),
         13: hc.Decisions(rejected=frozenset({9, 4})),  # neither
     }
     out, report = hc.carried(parents, decisions)
     assert out == {
-        0: hc.Decisions(5, frozenset({6}), None),
-        1: hc.Decisions(5, frozenset({6}), None),
+        0: hc.Decisions(5, frozenset({6}), "clu_named"),  # the cluster it was named from
+        1: hc.Decisions(5, frozenset({6}), "clu_named"),
         2: hc.Decisions(None, frozenset({8}), "clu_x"),
     }
     assert (report.labels_carried, report.rejections_carried, report.clusters_carried) == (2, 3, 1)
