@@ -8,7 +8,7 @@ from collections import defaultdict
 import psycopg
 from psycopg import sql
 
-from face_assets.store.rows import the_row
+from face_assets.store.rows import first_column, the_row
 
 _FACE_PERSON = "SELECT person_id, assignment_method FROM faces WHERE id = %s"
 
@@ -142,14 +142,16 @@ def unlabel_to_cluster(
     conn.execute(
         "SELECT id FROM faces WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (sorted(face_ids),)
     )
-    rows = conn.execute(
-        sql.SQL(
-            "UPDATE faces SET {}, cluster_id = %s WHERE id = ANY(%s) AND person_id = %s"
-            " AND assignment_method = 'human' RETURNING id"
-        ).format(CLEARED_ASSIGNMENT),
-        (cluster_id, face_ids, person_id),
-    ).fetchall()
-    return sorted(int(r[0]) for r in rows)
+    return sorted(
+        first_column(
+            conn,
+            sql.SQL(
+                "UPDATE faces SET {}, cluster_id = %s WHERE id = ANY(%s) AND person_id = %s"
+                " AND assignment_method = 'human' RETURNING id"
+            ).format(CLEARED_ASSIGNMENT),
+            (cluster_id, face_ids, person_id),
+        )
+    )
 
 
 def drop_rejections(conn: psycopg.Connection, face_ids: list[int], person_id: int) -> int:

@@ -9,7 +9,7 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
-from face_assets.store.rows import row_dict
+from face_assets.store.rows import first_column, row_dict
 
 _PHOTO_FILTERS = sql.SQL(
     " WHERE (%(from)s::timestamp IS NULL OR i.taken_at >= %(from)s)"
@@ -145,9 +145,9 @@ def resolve_persons(conn: psycopg.Connection, person_ids: list[int]) -> list[int
 
 def person_photo_hashes(conn: psycopg.Connection, person_id: int) -> list[str]:
     """Content hashes of the photos holding a person's faces (or their merged aliases')."""
-    rows = conn.execute(
+    return first_column(
+        conn,
         "SELECT DISTINCT i.sha256 FROM faces f JOIN images i ON i.id = f.image_id"
         " JOIN persons p ON p.id = f.person_id WHERE p.id = %s OR p.merged_into = %s",
         (person_id, person_id),
-    ).fetchall()
-    return [r[0] for r in rows]
+    )

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import psycopg
 
-from face_assets.store.rows import the_row
+from face_assets.store.rows import first_column, the_row
 
 
 def person_extras(conn: psycopg.Connection, person_ids: list[int]) -> dict[int, dict]:
@@ -53,12 +53,12 @@ def faces_before(
     conn: psycopg.Connection, person_id: int, birthdate: date, method: str
 ) -> list[int]:
     """The person's faces of this assignment method in photos taken before the date."""
-    rows = conn.execute(
+    return first_column(
+        conn,
         "SELECT f.id FROM faces f JOIN images i ON i.id = f.image_id"
         " WHERE f.person_id = %s AND f.assignment_method = %s AND i.taken_at < %s ORDER BY f.id",
         (person_id, method, birthdate),
-    ).fetchall()
-    return [r[0] for r in rows]
+    )
 
 
 def born_after_photo(conn: psycopg.Connection, face_ids: list[int]) -> dict[int, set[int]]:

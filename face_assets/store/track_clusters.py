@@ -8,6 +8,7 @@ import psycopg
 from psycopg import sql
 
 from face_assets.store.faces import vector_array
+from face_assets.store.rows import first_column
 from face_assets.store.vectors import HNSW_EF_SEARCH, cast, id_vectors, stored_width
 
 
@@ -50,8 +51,7 @@ def photo_clusters_near_tracks(
         pack=sql.Literal(pack),
         width=sql.Literal(width),
     )
-    rows = conn.execute(query, (int(k), list(track_ids), min_quality)).fetchall()
-    return [r[0] for r in rows]
+    return first_column(conn, query, (int(k), list(track_ids), min_quality))
 
 
 def photo_cluster_sums(
@@ -85,11 +85,11 @@ def set_track_clusters(conn: psycopg.Connection, pack: str, rows: list[tuple[int
 
 def cluster_tracks(conn: psycopg.Connection, cluster_id: str) -> list[int]:
     """Ids of the unassigned tracks in this cluster."""
-    rows = conn.execute(
+    return first_column(
+        conn,
         "SELECT id FROM video_tracks WHERE cluster_id = %s AND person_id IS NULL ORDER BY id",
         (cluster_id,),
-    ).fetchall()
-    return [int(r[0]) for r in rows]
+    )
 
 
 def cluster_track_counts(conn: psycopg.Connection, pack: str) -> dict[str, int]:

@@ -8,6 +8,7 @@ import psycopg
 from psycopg import sql
 
 from face_assets.store.faces import vector_array
+from face_assets.store.rows import first_column
 
 # A human's label on a track (SET clause): it leaves its cluster, remembered with the label
 # (an earlier human label's remembered cluster stays: the track was in none meanwhile).
@@ -122,15 +123,17 @@ def release_auto(conn: psycopg.Connection, track_ids: list[int]) -> None:
 def label_tracks(conn: psycopg.Connection, track_ids: list[int], person_id: int) -> list[int]:
     """A human names these tracks (they leave their cluster, kept with the label), except any
     a human said is not this person; returns the tracks named."""
-    rows = conn.execute(
-        sql.SQL(
-            "UPDATE video_tracks t SET person_id = %s, {} WHERE t.id = ANY(%s) AND NOT EXISTS"
-            " (SELECT 1 FROM video_track_rejections r WHERE r.track_id = t.id"
-            " AND r.person_id = %s) RETURNING t.id"
-        ).format(HUMAN_LABEL_FROM_CLUSTER),
-        (person_id, track_ids, person_id),
-    ).fetchall()
-    return sorted(int(r[0]) for r in rows)
+    return sorted(
+        first_column(
+            conn,
+            sql.SQL(
+                "UPDATE video_tracks t SET person_id = %s, {} WHERE t.id = ANY(%s) AND NOT EXISTS"
+                " (SELECT 1 FROM video_track_rejections r WHERE r.track_id = t.id"
+                " AND r.person_id = %s) RETURNING t.id"
+            ).format(HUMAN_LABEL_FROM_CLUSTER),
+            (person_id, track_ids, person_id),
+        )
+    )
 
 
 def unlabel_tracks(
@@ -138,13 +141,15 @@ def unlabel_tracks(
 ) -> list[int]:
     """Undo a cluster's naming for its tracks: those still this person's by a human label go
     back, unnamed, to the cluster. Returns the tracks released."""
-    rows = conn.execute(
-        "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL, cluster_id = %s,"
-        " labelled_from_cluster = NULL"
-        " WHERE id = ANY(%s) AND person_id = %s AND assignment_method = 'human' RETURNING id",
-        (cluster_id, track_ids, person_id),
-    ).fetchall()
-    return sorted(int(r[0]) for r in rows)
+    return sorted(
+        first_column(
+            conn,
+            "UPDATE video_tracks SET person_id = NULL, assignment_method = NULL, cluster_id = %s,"
+            " labelled_from_cluster = NULL"
+            " WHERE id = ANY(%s) AND person_id = %s AND assignment_method = 'human' RETURNING id",
+            (cluster_id, track_ids, person_id),
+        )
+    )
 
 
 def release_human_track_label(conn: psycopg.Connection, track_id: int, person_id: int) -> int:
