@@ -53,7 +53,7 @@ def test_a_bad_seed_value_fails_by_name(env, name):
 
 
 def test_amd_providers_never_fall_back_silently():
-    from face_assets.vision.models import GPU_PROVIDERS, normalise_providers
+    from face_assets.vision.providers import GPU_PROVIDERS, normalise_providers
 
     assert normalise_providers(["rocm", "migraphx"]) == [
         "ROCMExecutionProvider", "MIGraphXExecutionProvider"

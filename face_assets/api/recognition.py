@@ -24,8 +24,9 @@ from face_assets.api.auth import require_caller
 from face_assets.api.models import ModelService
 from face_assets.services import analysis
 from face_assets.vision.decode import ImageRejected
-from face_assets.vision.models import ModelPackMissingError, ProviderUnavailableError
+from face_assets.vision.models import ModelPackMissingError
 from face_assets.vision.packs import PACKS, pack_info
+from face_assets.vision.providers import ProviderUnavailableError
 
 PREFIX = "/api/v1/face-recognition"
 MAX_GALLERY = 1000  # gallery entries per /match-face: 1000 x 512 floats is ~10 MB of JSON

@@ -20,13 +20,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from face_assets.vision.models import (
-    BatchedRecognizer,
-    ModelPackMissingError,
-    ProviderUnavailableError,
-    normalise_providers,
-)
+from face_assets.vision.models import BatchedRecognizer, ModelPackMissingError
 from face_assets.vision.packs import pack_info
+from face_assets.vision.providers import ProviderUnavailableError, normalise_providers
 
 # A HOG detection's SVM margin is mapped onto (0, 1) as 1 / (1 + exp(-k * margin)) so the
 # seed's detection-confidence filter (0.5) means dlib's own default (margin 0), and a clear

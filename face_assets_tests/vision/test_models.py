@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from face_assets.vision import models
+from face_assets.vision import models, providers
 from face_assets.vision.faces import aligned_crop, kept_faces
 
 
@@ -63,7 +63,7 @@ def test_models_load_once_per_process(face_models):
 
 
 def test_cuda_request_without_cuda_fails_loudly():
-    with pytest.raises(models.ProviderUnavailableError) as exc:
+    with pytest.raises(providers.ProviderUnavailableError) as exc:
         models.load_face_models("buffalo_s", ("cuda",))
     message = str(exc.value)
     assert "CUDAExecutionProvider" in message
@@ -71,7 +71,7 @@ def test_cuda_request_without_cuda_fails_loudly():
 
 
 def test_unknown_provider_is_named():
-    with pytest.raises(models.ProviderUnavailableError, match="NoSuchExecutionProvider"):
+    with pytest.raises(providers.ProviderUnavailableError, match="NoSuchExecutionProvider"):
         models.load_face_models("buffalo_s", ("NoSuchExecutionProvider",))
 
 

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from face_assets.vision import dlib_models, models, packs
+from face_assets.vision import dlib_models, models, packs, providers
 from face_assets.vision.faces import kept_faces
 
 PHOTO = "faces_real/barack_obama/1.jpg"
@@ -87,7 +87,7 @@ def test_dlib_landmarks_round_trip_to_the_chip_dlib_makes(shared_data, monkeypat
 
 
 def test_permissive_pack_refuses_gpu_and_non_commercial_models():
-    with pytest.raises(models.ProviderUnavailableError, match="no CUDA"):
+    with pytest.raises(providers.ProviderUnavailableError, match="no CUDA"):
         models.load_face_models(packs.PERMISSIVE_PACK, ("cuda",))
     with pytest.raises(ValueError, match="non-commercial"):
         dlib_models._model_path("shape_predictor_68_face_landmarks.dat")
