@@ -58,7 +58,7 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 import psycopg
 
 from face_assets import media
-from face_assets.services import forgetting, labels, maintenance, views
+from face_assets.services import cluster_naming, forgetting, labels, maintenance, views
 from face_assets.store import Store, db
 from face_assets.vision.matching import SAME_FACE_IOU, iou_matrix, match_boxes
 
@@ -349,7 +349,7 @@ def forget_and_redetect(home: Path, library: Path, clean: Snapshot) -> Outcome:
         outcome.notes.append("no cluster to name")
         return outcome
     cluster = clusters[0]["cluster_id"]
-    labelled = labels.label_cluster(store, cluster, FORGET_NAME, "buffalo_s")
+    labelled = cluster_naming.label_cluster(store, cluster, FORGET_NAME, "buffalo_s")
     with store.transaction() as conn:
         boxes = conn.execute(
             "SELECT f.image_id, f.bbox, f.crop_path, f.thumb_path FROM faces f"

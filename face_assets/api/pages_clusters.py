@@ -32,7 +32,7 @@ from face_assets.api.page_kit import (
 )
 from face_assets.api.pages_login import logged_in, login_form
 from face_assets.api.schemas import CLUSTER_ID_PATTERN
-from face_assets.services import labels, views
+from face_assets.services import cluster_naming, labels, views
 from face_assets.services.views import clip_time
 
 CLUSTERS_PER_PAGE = 24  # clusters on one page of the review page
@@ -189,7 +189,7 @@ async def label_form(request: Request, cluster_id: ClusterId, caller: CallerDep)
 async def undo_label_form(request: Request, event_id: int, caller: CallerDep) -> Response:
     """The Undo of "Named N faces as X": the cluster comes back, unnamed."""
     state = request.app.state
-    return await perform(request, caller, lambda: labels.undo_cluster_label(
+    return await perform(request, caller, lambda: cluster_naming.undo_cluster_label(
         state.store, state.pack, event_id
     ), "/", lambda done: see_other(
         "/", done="unnamed", n=done["faces_released"], left=done["faces_changed_since"],

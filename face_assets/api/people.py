@@ -22,9 +22,9 @@ from face_assets.api.rest_kit import PREFIX, Page, PageSize, from_row, labelled,
 from face_assets.api.service import _decoded, _upload_bytes
 from face_assets.services import (
     analysis,
+    cluster_naming,
     face_removal,
     face_search,
-    labels,
     manual_faces,
     person_photos,
     person_profiles,
@@ -242,7 +242,7 @@ def undo_label(request: Request, event_id: int) -> ps.UndoLabelResponse:
     """Take back a cluster's naming (its `eventId`): the faces and tracks still named by it go
     back, unnamed, to the cluster; what a human changed since stays."""
     state = request.app.state
-    done = labels.undo_cluster_label(state.store, state.pack, event_id)
+    done = cluster_naming.undo_cluster_label(state.store, state.pack, event_id)
     labelled(request)
     return ps.UndoLabelResponse(**done)
 

@@ -15,7 +15,7 @@ from face_assets.api.rest_kit import (
     library_router,
     page_args,
 )
-from face_assets.services import labels, views
+from face_assets.services import cluster_naming, labels, views
 
 router = library_router()
 # ClusterSummary's fields that the store's cluster rows (listings.cluster_page) name otherwise.
@@ -100,7 +100,7 @@ def label_cluster_faces(
     """The review page's form and the API's POST share this: one path for naming, one
     transaction for the label, the exclusions and the prototypes."""
     state = request.app.state
-    done = labels.label_cluster(
+    done = cluster_naming.label_cluster(
         state.store, cluster_id, name, state.pack, exclude, version, seen_face_ids,
         exclude_tracks or (), seen_track_ids,
     )  # fmt: skip

@@ -62,15 +62,17 @@ def _changed(result: dict) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
-    from face_assets.services import labels
+    from face_assets.services import cluster_naming
 
-    return _changed(labels.label_cluster(common.store(), args.cluster, args.name, common.pack()))
+    return _changed(
+        cluster_naming.label_cluster(common.store(), args.cluster, args.name, common.pack())
+    )
 
 
 def cmd_undo_label(args: argparse.Namespace) -> int:
-    from face_assets.services import labels
+    from face_assets.services import cluster_naming
 
-    return _changed(labels.undo_cluster_label(common.store(), common.pack(), args.event))
+    return _changed(cluster_naming.undo_cluster_label(common.store(), common.pack(), args.event))
 
 
 def cmd_merge(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
-"""Human labelling operations: label, merge, split, unassign, hide, rename (forget:
-services.forgetting).
+"""Human labelling of persons and faces: label faces, merge, split a cluster, unassign,
+hide, rename, and the helpers every labelling shares (naming a whole cluster and its undo:
+services.cluster_naming; forget: services.forgetting).
 
 Each operation runs in one transaction: it either happens completely or, on a wrong id or
 any error, changes nothing. Every operation is logged in label_events, whose version is the
@@ -8,15 +9,15 @@ any error, changes nothing. Every operation is logged in label_events, whose ver
 Two reviewers at once (issue 18): every operation locks what it changes, persons before
 faces and each kind in id order, so a concurrent one waits and then sees the new state; a
 collision PostgreSQL still aborts (a deadlock, a serialisation failure) is retried a bounded
-number of times (Store.run). A cluster label applies to the cluster the reviewer saw: with
-its version (or its face ids) given, a cluster that changed since is refused with a
+number of times (Store.run). An operation on a cluster (a split here, a naming in
+services.cluster_naming) applies to the cluster the reviewer saw (locked_cluster): with its
+version (or its face ids) given, a cluster that changed since is refused with a
 ConflictError carrying the current state, never overwritten.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 
 from face_assets.errors import ConflictError, TransientConflictError
 from face_assets.identity import clustering
@@ -29,8 +30,6 @@ from face_assets.store import label_events as event_store
 from face_assets.store import labels as label_store
 from face_assets.store import person_profiles as profile_store
 from face_assets.store import persons as person_store
-from face_assets.store import track_clusters as track_cluster_store
-from face_assets.store import track_labels as track_label_store
 
 
 def person_ref(ref: str | int) -> str:
@@ -48,23 +47,24 @@ def _locked(conn: Connection, person: person_store.Person) -> person_store.Perso
     return found
 
 
-def _named_person(conn: Connection, name: str) -> tuple[person_store.Person, bool]:
+def named_person(conn: Connection, name: str) -> tuple[person_store.Person, bool]:
     """The (normalised) name's person, created if new, locked; (person, created)."""
     person, created = person_store.person_by_name(conn, name)
     return _locked(conn, person), created
 
 
-def _label(
+def label_in(
     conn: Connection,
     person: person_store.Person,
     created: bool,
     face_ids: list[int],
     pack: str,
-    cluster_id: str | None,
     detail: dict,
+    cluster_id: str | None = None,
 ) -> dict:
     """Human labels, the person's prototypes rebuilt from the faces they really have now and
-    the event logged, in the caller's transaction."""
+    the event logged, in the caller's transaction (a manual face is stored and named in one;
+    a cluster's naming passes the cluster)."""
     labelled = label_store.label_faces(conn, face_ids, person.id)
     proto = rebuild_prototypes(conn, pack, [person.id])
     # Ids and counts only: the audit log must not keep a name a forget could leave behind.
@@ -77,18 +77,6 @@ def _label(
         "faces": labelled,
         "prototypes": proto.prototypes,
     }
-
-
-def label_in(
-    conn: Connection,
-    person: person_store.Person,
-    created: bool,
-    face_ids: list[int],
-    pack: str,
-    detail: dict,
-) -> dict:
-    """Human labels in the caller's transaction (a manual face is stored and named in one)."""
-    return _label(conn, person, created, face_ids, pack, None, detail)
 
 
 def cluster_state(conn: Connection, cluster_id: str, face_ids: list[int]) -> dict:
@@ -104,7 +92,7 @@ def cluster_state(conn: Connection, cluster_id: str, face_ids: list[int]) -> dic
     return state
 
 
-def _locked_cluster(
+def locked_cluster(
     conn: Connection,
     cluster_id: str,
     version: str | None,
@@ -141,146 +129,12 @@ def _locked_cluster(
     return members
 
 
-def label_cluster(
-    store: Store,
-    cluster_id: str,
-    name: str,
-    pack: str,
-    exclude: Sequence[int] = (),
-    version: str | None = None,
-    seen_face_ids: Sequence[int] | None = None,
-    exclude_tracks: Sequence[int] = (),
-    seen_track_ids: Sequence[int] | None = None,
-) -> dict:
-    """Name a cluster's faces as a person, except `exclude` (the faces a reviewer deselected:
-    they stay unlabelled and are recorded as not this person), in one transaction. With
-    `version` or `seen_face_ids`, only the cluster as the reviewer saw it is named. The
-    cluster's video tracks are named whole, except `exclude_tracks` (deselected tracks: they
-    stay unnamed and are recorded as not this person, as a track's own "not X" records it);
-    with `seen_track_ids`, only when the cluster's tracks are still the ones the reviewer saw
-    (a track that joined or left since is a ConflictError, nothing named)."""
-    name = normalise_name(name)
-    excluded = sorted(set(exclude))
-    excluded_tracks = sorted(set(exclude_tracks))
-
-    def work(conn: Connection) -> dict:
-        person, created = _named_person(conn, name)
-        # A cluster may hold video tracks (one member each): naming it names each whole track.
-        tracks = track_cluster_store.cluster_tracks(conn, cluster_id)
-        members = _locked_cluster(conn, cluster_id, version, seen_face_ids, bool(tracks))
-        if person.status == "merged":
-            raise ValueError(
-                f"{person.name!r} was merged into person {person.merged_into}; label with that name"
-            )
-        if person.status == "hidden":
-            raise ValueError(f"{person.name!r} is hidden; unhide it before labelling")
-        unknown = sorted(set(excluded).difference(members))
-        if unknown:
-            raise ValueError(f"faces {unknown} are not in cluster {cluster_id!r}")
-        # A face a human said is not this person stays out, even when clustered with them.
-        rejected = label_store.rejections(conn, members)
-        # Nor a face in a photo taken before their birthdate (identity/lifetime.py).
-        early = profile_store.born_after_photo(conn, members)
-        out = set(excluded)  # built once: a cluster may hold thousands of faces
-        keep = [
-            f
-            for f in members
-            if f not in out
-            and person.id not in rejected.get(f, ())
-            and person.id not in early.get(f, ())
-        ]
-        if seen_track_ids is not None and sorted(set(seen_track_ids)) != sorted(tracks):
-            raise ConflictError(
-                f"cluster {cluster_id!r} changed since it was read (its video tracks);"
-                " nothing was changed: review it again",
-                {**cluster_state(conn, cluster_id, members), "track_ids": sorted(tracks)},
-            )
-        stray = sorted(set(excluded_tracks) - set(tracks))
-        if stray:
-            raise ValueError(f"tracks {stray} are not in cluster {cluster_id!r}")
-        out_tracks = set(excluded_tracks)
-        kept_tracks = [t for t in tracks if t not in out_tracks]
-        if (excluded or excluded_tracks) and not keep and not kept_tracks:
-            raise ValueError("every face of the cluster was deselected: nothing to name")
-        for track in excluded_tracks:
-            track_label_store.reject_track(conn, track, person.id)
-        named = track_label_store.label_tracks(conn, kept_tracks, person.id)  # rejected stay out
-        # Ids only (no name): what undo_cluster_label needs to take this naming back.
-        undo = {"faces": keep, "tracks": named, "excluded": excluded,
-                "excluded_tracks": excluded_tracks, "created": created}  # fmt: skip
-        done = _label(conn, person, created, keep, pack, cluster_id, undo)
-        done["before_birthdate"] = sum(person.id in early.get(f, ()) for f in members)
-        done["tracks"] = len(named)
-        if excluded:
-            rejected_now = label_store.reject(conn, excluded, person.id)
-            event_store.log_event(
-                conn, "reject", person.id, cluster_id, rejected_now, {"faces": excluded}
-            )
-        return {**done, "excluded": len(excluded), "tracks_excluded": len(excluded_tracks)}
-
-    return store.run(work)
-
-
-UNDO_WINDOW = timedelta(days=30)  # as long as "not a face" can be undone (services/face_removal)
-
-
-def undo_cluster_label(store: Store, pack: str, event_id: int) -> dict:
-    """Take back a cluster's naming (a wrong name, a slip of the finger): its faces and
-    tracks that are still this person's by that label go back, unnamed, to the cluster; the
-    faces and tracks unticked then lose their "not this person"; a person the naming created
-    is deleted again when nothing else is theirs, else their prototypes are rebuilt. Whatever
-    a human changed since (a face named someone else, forgotten) is left as it is and
-    counted. Within UNDO_WINDOW, once."""
-
-    def work(conn: Connection) -> dict:
-        event = event_store.locked_event(conn, event_id)
-        if event is None or event["operation"] != "label" or not event["cluster_id"]:
-            raise LookupError(f"no cluster naming {event_id}")
-        detail = event["detail"]
-        if "faces" not in detail or "created" not in detail:
-            raise ValueError(f"naming {event_id} predates undo: change it by hand")
-        if event_store.undone(conn, event_id):
-            raise ValueError(f"naming {event_id} was already undone")
-        if datetime.now(UTC) - event["created_at"] > UNDO_WINDOW:
-            raise ValueError(f"naming {event_id} is older than {UNDO_WINDOW.days} days")
-        person_id, cluster_id = int(event["person_id"]), str(event["cluster_id"])
-        if not person_store.lock_persons(conn, [person_id]):
-            raise LookupError(f"the person of naming {event_id} was forgotten")
-        faces = label_store.unlabel_to_cluster(conn, detail["faces"], person_id, cluster_id)
-        tracks = track_label_store.unlabel_tracks(
-            conn, detail.get("tracks", []), person_id, cluster_id
-        )
-        rejections = label_store.drop_rejections(conn, detail.get("excluded", []), person_id)
-        rejections += track_label_store.drop_track_rejections(
-            conn, detail.get("excluded_tracks", []), person_id
-        )
-        removed = bool(detail["created"]) and person_store.delete_if_unused(conn, person_id)
-        if not removed:
-            rebuild_prototypes(conn, pack, [person_id])
-        event_store.log_event(
-            conn, "undo_label", person_id, cluster_id, len(faces),
-            {"event": event_id, "faces": faces, "tracks": tracks},
-        )  # fmt: skip
-        return {
-            "event_id": event_id,
-            "person_id": person_id,
-            "cluster_id": cluster_id,
-            "faces_released": len(faces),
-            "faces_changed_since": len(detail["faces"]) - len(faces),
-            "tracks_released": len(tracks),
-            "rejections_dropped": rejections,
-            "person_removed": removed,
-        }
-
-    return store.run(work)
-
-
 def label_faces(store: Store, face_ids: list[int], name: str, pack: str) -> dict:
     """Label individual faces (e.g. from the review page) as a person."""
     name = normalise_name(name)
 
     def work(conn: Connection) -> dict:
-        person, created = _named_person(conn, name)
+        person, created = named_person(conn, name)
         label_store.lock_faces(conn, face_ids)  # one statement; LookupError on a wrong id
         if person.status != "active":
             raise ValueError(f"{person.name!r} is {person.status}; it cannot take new faces")
@@ -291,7 +145,7 @@ def label_faces(store: Store, face_ids: list[int], name: str, pack: str) -> dict
                 f"face {min(early)} is in a photo taken before {person.name}'s birthdate:"
                 " it cannot show them"
             )
-        return _label(conn, person, created, face_ids, pack, None, {"faces": face_ids})
+        return label_in(conn, person, created, face_ids, pack, {"faces": face_ids})
 
     return store.run(work)
 
@@ -381,7 +235,7 @@ def split_cluster(
         raise ValueError(f"min_cluster_size must be >= 2, got {min_cluster_size}")
 
     def work(conn: Connection) -> dict:
-        members = _locked_cluster(conn, cluster_id, version, None)
+        members = locked_cluster(conn, cluster_id, version, None)
         faces = face_sets.cluster_face_set(conn, cluster_id)
         labels = clustering.split_labels(
             faces.embeddings, min_cluster_size=min_cluster_size, photo_ids=faces.image_ids

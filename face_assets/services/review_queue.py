@@ -27,7 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from face_assets.defaults import QUALITY_GATE
-from face_assets.services import identities, labels, matching, person_pairs, track_labels
+from face_assets.services import (
+    cluster_naming,
+    identities,
+    labels,
+    matching,
+    person_pairs,
+    track_labels,
+)
 from face_assets.services.views import SAMPLE_FACES, clip_time
 from face_assets.store import Connection, Store, track_review
 from face_assets.store import clusters as cluster_store
@@ -283,7 +290,7 @@ def answer(store: Store, pack: str, reply: Reply) -> dict:
     if kind == "cluster":
         cluster_id = reply.cluster_id
         if answer == "yes":
-            return {"operation": "label_cluster", **labels.label_cluster(
+            return {"operation": "label_cluster", **cluster_naming.label_cluster(
                 store, cluster_id, person.name, pack
             )}  # fmt: skip
         return {"operation": "reject_cluster", **reject_cluster(store, cluster_id, person.id)}

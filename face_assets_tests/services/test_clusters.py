@@ -194,7 +194,7 @@ def test_seed_methods_stay_selectable_and_refuse_large_libraries(store, library,
 
 def test_naming_a_cluster_leaves_out_a_face_rejected_for_that_person(store, library):
     """A human's "not this person" holds when the face is clustered with that person."""
-    from face_assets.services import labels
+    from face_assets.services import cluster_naming
 
     lib, _ = library
     ids = _load(store, lib, np.ones(N, dtype=bool))[:3].tolist()
@@ -204,7 +204,7 @@ def test_naming_a_cluster_leaves_out_a_face_rejected_for_that_person(store, libr
         conn.execute(
             "INSERT INTO face_rejections (face_id, person_id) VALUES (%s, %s)", (ids[0], person[0])
         )
-    result = labels.label_cluster(store, "clu_x", "Ada", PACK)
+    result = cluster_naming.label_cluster(store, "clu_x", "Ada", PACK)
     with store.transaction() as conn:
         owners = dict(
             conn.execute("SELECT id, person_id FROM faces WHERE id = ANY(%s)", (ids,)).fetchall()

@@ -13,6 +13,7 @@ import pytest
 
 from face_assets.defs.partitions import partition_of
 from face_assets.services import (
+    cluster_naming,
     exports,
     forgetting,
     labels,
@@ -192,7 +193,7 @@ def test_tracks_are_one_cluster_member_each_and_naming_the_cluster_names_the_tra
         assert total == len(listed) and {r[2] for r in rows} <= set(by_id)  # tracks-only too
         assert sum(r["tracks"] for r in listed) == 3
         # Naming A's cluster names the whole track (and the photo faces with it).
-        done = labels.label_cluster(real_store, a[2], "Alice", PACK)
+        done = cluster_naming.label_cluster(real_store, a[2], "Alice", PACK)
         assert done["tracks"] == 1 and done["faces"] == photo_faces
         a2, b2, c2 = _track_rows(real_store)
         assert a2[3] == done["person_id"] and a2[4] == "human" and a2[2] is None
@@ -213,7 +214,10 @@ def test_tracks_are_one_cluster_member_each_and_naming_the_cluster_names_the_tra
         assert all(r[3] != alice for r in _track_rows(real_store) if r[0] == a[0])
         clusters.recluster(real_store, PACK)
         cluster = next(r[2] for r in _track_rows(real_store) if r[0] == a[0])
-        assert cluster and labels.label_cluster(real_store, cluster, "Alice", PACK)["tracks"] == 0
+        assert (
+            cluster
+            and cluster_naming.label_cluster(real_store, cluster, "Alice", PACK)["tracks"] == 0
+        )
         track_labels.label_track(real_store, a[0], "Alice")
         assert next(r for r in _track_rows(real_store) if r[0] == a[0])[3:] == (alice, "human")
     finally:

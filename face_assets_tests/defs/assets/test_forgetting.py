@@ -20,7 +20,14 @@ from face_assets.defs.assets.projection import TrainingRunConfig
 from face_assets.defs.jobs import INGEST_ASSETS
 from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
 from face_assets.errors import InvalidNameError
-from face_assets.services import face_detection, forgetting, inspection, labels, maintenance
+from face_assets.services import (
+    cluster_naming,
+    face_detection,
+    forgetting,
+    inspection,
+    labels,
+    maintenance,
+)
 from face_assets.store import clusters as cluster_store
 from face_assets.vision.matching import SAME_FACE_IOU, iou_matrix
 from face_assets_tests.defs.assets.helpers import metadata_of, store_resource
@@ -263,7 +270,7 @@ def test_label_events_keep_ids_not_names(real_store):
     labels.rename_person(real_store, "anna secret", "Anna Renamed")
     with real_store.transaction() as conn:
         cluster_store.set_cluster(conn, [faces["person_02/1.jpg"]], "c2")
-    labels.label_cluster(real_store, "c2", "Bea Secret", PACK)
+    cluster_naming.label_cluster(real_store, "c2", "Bea Secret", PACK)
     with real_store.transaction() as conn:
         details = [r[0] for r in conn.execute("SELECT detail::text FROM label_events")]
     assert len(details) == 5

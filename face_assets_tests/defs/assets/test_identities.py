@@ -11,7 +11,14 @@ from dagster import RunConfig, materialize
 from face_assets.definitions import build_definitions
 from face_assets.defs.assets.identities import AssignmentConfig, ClusteringConfig
 from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
-from face_assets.services import forgetting, identities, labels, maintenance, matching
+from face_assets.services import (
+    cluster_naming,
+    forgetting,
+    identities,
+    labels,
+    maintenance,
+    matching,
+)
 from face_assets.store import clusters as cluster_store
 from face_assets.store import persons as person_store
 from face_assets.store import prototypes as prototype_store
@@ -172,7 +179,7 @@ def test_clusters_on_real_faces_are_pure_and_stable(real_store, real_library):
 
     # Label one cluster: the others keep their ids on the next run.
     labelled_cluster = sorted(members)[0]
-    labels.label_cluster(real_store, labelled_cluster, "first person", PACK)
+    cluster_naming.label_cluster(real_store, labelled_cluster, "first person", PACK)
     _materialize(real_store, real_library.root, ["face_clusters"], run_config=config)
     with real_store.transaction() as conn:
         after = dict(conn.execute("SELECT id, cluster_id FROM faces").fetchall())
@@ -281,7 +288,7 @@ def test_wrong_ids_give_clear_errors_and_change_nothing(real_store):
 
     before = snapshot()
     with pytest.raises(LookupError, match="no cluster"):
-        labels.label_cluster(real_store, "clu_nope", "Nobody", PACK)
+        cluster_naming.label_cluster(real_store, "clu_nope", "Nobody", PACK)
     with pytest.raises(LookupError, match="no person"):
         labels.merge_persons(real_store, "Nobody", "One", PACK)
     with pytest.raises(ValueError, match="itself"):
