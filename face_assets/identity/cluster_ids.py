@@ -4,13 +4,15 @@ minted from the members.
 A re-run must not rename every cluster a user was about to name, and a re-run on unchanged data
 must give the same ids. Every fresh id comes from mint_cluster_id (sha1 of the sorted member
 face ids, salted past the ids in use), whoever asks: a full run's matching
-(stable_cluster_ids) or a refresh's new clusters (services/clusters.py).
+(stable_cluster_ids) or a refresh's new clusters (services/clusters.py). A retired id's
+successor (successor_ids) is the cluster most of its members went to.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -148,3 +150,25 @@ def stable_cluster_ids(
         for lab, s0, s1 in zip(unmatched, starts.tolist(), ends.tolist(), strict=True):
             result[int(lab)] = mint_cluster_id(faces_sorted[s0:s1].tolist(), used)
     return result
+
+
+def successor_ids(
+    moves: Iterable[tuple[str | None, str | None]], retired: Collection[str]
+) -> dict[str, str | None]:
+    """Where each retired cluster went: the id most of its members hold after a run (None
+    when they all fell out of clusters), from (cluster before, cluster after) per member.
+
+    What still names a retired id (a named track's remembered cluster, which an undo gives
+    back) follows its members instead of pointing at a cluster nobody is in. Ties go to the
+    smallest id; a retired id no member came from is left out (nothing says where it went).
+    """
+    wanted = set(retired)
+    went: dict[str, Counter] = {}
+    for before, after in moves:
+        if before in wanted:
+            went.setdefault(before, Counter())[after] += 1
+    successors: dict[str, str | None] = {}
+    for old, counts in went.items():
+        named = [(-n, cid) for cid, n in counts.items() if cid is not None]
+        successors[old] = min(named)[1] if named else None
+    return successors

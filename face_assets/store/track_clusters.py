@@ -83,6 +83,15 @@ def set_track_clusters(conn: psycopg.Connection, pack: str, rows: list[tuple[int
         )
 
 
+def unassigned_track_clusters(conn: psycopg.Connection, pack: str) -> dict[int, str | None]:
+    """Each unassigned track's cluster now (None: in none), before a run moves them."""
+    rows = conn.execute(
+        "SELECT id, cluster_id FROM video_tracks WHERE pack = %s AND person_id IS NULL",
+        (pack,),
+    ).fetchall()
+    return dict(rows)
+
+
 def cluster_tracks(conn: psycopg.Connection, cluster_id: str) -> list[int]:
     """Ids of the unassigned tracks in this cluster."""
     return first_column(

@@ -169,3 +169,30 @@ def drop_track_rejections(conn: psycopg.Connection, track_ids: list[int], person
         "DELETE FROM video_track_rejections WHERE person_id = %s AND track_id = ANY(%s)",
         (person_id, track_ids),
     ).rowcount
+
+
+def remembered_clusters(conn: psycopg.Connection, pack: str) -> list[str]:
+    """The clusters the pack's named tracks remember for an undo (through the partial index
+    of 0022), distinct and sorted."""
+    return first_column(
+        conn,
+        "SELECT DISTINCT labelled_from_cluster FROM video_tracks"
+        " WHERE pack = %s AND labelled_from_cluster IS NOT NULL ORDER BY 1",
+        (pack,),
+    )
+
+
+def move_remembered_clusters(
+    conn: psycopg.Connection, pack: str, successors: dict[str, str | None]
+) -> int:
+    """Named tracks remembering a retired cluster remember its successor instead (None: no
+    cluster, the undo then leaves the track to the next run). How many tracks changed."""
+    if not successors:
+        return 0
+    old = list(successors)
+    return conn.execute(
+        "UPDATE video_tracks t SET labelled_from_cluster = m.new"
+        " FROM unnest(%s::text[], %s::text[]) AS m(old, new)"
+        " WHERE t.pack = %s AND t.labelled_from_cluster = m.old",
+        (old, [successors[o] for o in old], pack),
+    ).rowcount

@@ -15,6 +15,7 @@ from face_assets.identity.cluster_ids import (
     mint_cluster_id,
     stable_cluster_ids,
     sub_cluster_id,
+    successor_ids,
 )
 from face_assets.identity.clustering import NOISE
 
@@ -224,3 +225,21 @@ def _matched_jaccard(previous, faces, labels, ids) -> float:
             old = previous[cid] & present
             total += len(new & old) / len(new | old)
     return total
+
+
+def test_a_retired_cluster_is_succeeded_by_where_most_of_its_members_went():
+    moves = [
+        ("a", "x"),
+        ("a", "y"),
+        ("a", "y"),  # a: two of three went to y
+        ("b", "q"),
+        ("b", "p"),  # b: a tie, the smallest id
+        ("c", None),
+        ("c", None),  # c: all fell out of clusters
+        ("d", "d"),  # d: kept, not asked
+        (None, "z"),  # a new member: no cluster before
+    ]
+    assert successor_ids(moves, ["a", "b", "c", "gone"]) == {"a": "y", "b": "p", "c": None}
+    assert successor_ids(moves, []) == {}
+    # Noise does not outvote a real successor: one member is enough to follow.
+    assert successor_ids([("e", None), ("e", None), ("e", "w")], {"e"}) == {"e": "w"}

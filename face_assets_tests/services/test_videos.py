@@ -464,6 +464,40 @@ def test_a_decision_made_while_its_clip_is_reharvested_waits_and_is_refused_not_
         assert conn.execute("SELECT count(*) FROM video_track_rejections").fetchone()[0] == 0
 
 
+def test_a_named_tracks_remembered_cluster_follows_its_peers_when_a_run_retires_it(store):
+    """Two tracks of one person form a cluster of tracks; the queue's yes names one, so the
+    next run re-mints the other's cluster (its members changed) and retires the old id. The
+    named track remembers the successor, so undoing the yes puts it back beside its peer, not
+    alone in a cluster nobody else is in."""
+    from face_assets.services import clusters, review_queue
+    from face_assets.store import track_labels as track_label_store
+
+    near = _axis(0) + 0.1 * _axis(1)
+    track, peer = _track(store, "named.mp4", _axis(0)), _track(store, "peer.mp4", near)
+    stranger = _track(store, "stranger.mp4", _axis(5))
+
+    def clusters_of() -> dict[int, str | None]:
+        return dict(all_rows(store, "SELECT id, cluster_id FROM video_tracks"))
+
+    first = clusters.recluster(store, PACK, full=True)
+    assert first.tracks == 3 and first.track_clusters == 2
+    before = clusters_of()
+    assert before[track] == before[peer] != before[stranger]
+    with store.transaction() as conn:
+        alice = conn.execute("INSERT INTO persons (name) VALUES ('Alice') RETURNING id")
+        alice = alice.fetchone()[0]
+    review_queue.answer_track(store, "yes", alice, track)
+    clusters.recluster(store, PACK)
+    after = clusters_of()
+    assert after[track] is None and after[peer] != before[peer]  # re-minted: one member left
+    assert after[stranger] == before[stranger]  # unchanged members, same id: not touched
+    with store.transaction() as conn:
+        assert track_label_store.remembered_clusters(conn, PACK) == [after[peer]]
+    yes = review_queue.Reply("yes", alice, track_id=track)
+    assert review_queue.undo_answer(store, PACK, yes) == {"undone": True}
+    assert clusters_of()[track] == after[peer]
+
+
 def test_naming_and_rejecting_a_track_each_log_one_label_event_with_ids_only(store):
     """The audit log is complete and the person_labels data version moves on a track decision,
     as on a face's; the event holds the person's and the track's ids, never the name."""
