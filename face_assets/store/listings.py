@@ -7,7 +7,7 @@ import psycopg
 from psycopg import sql
 
 from face_assets.store.clusters import CLUSTER_VERSION_SQL
-from face_assets.store.rows import row_dict
+from face_assets.store.rows import dicts, row_dict
 
 # The columns every face listing returns, in this order (see FACE_KEYS).
 _FACE_COLUMNS = (
@@ -34,10 +34,6 @@ FACE_KEYS = (
 _FACES_FROM = " FROM faces f LEFT JOIN persons p ON p.id = f.person_id"
 
 
-def _faces(rows: list[tuple]) -> list[dict]:
-    return [dict(zip(FACE_KEYS, row, strict=True)) for row in rows]
-
-
 def cluster_page(
     conn: psycopg.Connection, pack: str, limit: int, offset: int, samples: int
 ) -> tuple[list[dict], int]:
@@ -52,7 +48,8 @@ def cluster_page(
     total = conn.execute(
         sql.SQL("SELECT count(DISTINCT cluster_id) FROM ({}) m").format(members), {"pack": pack}
     ).fetchone()[0]
-    rows = conn.execute(
+    page = dicts(
+        conn,
         sql.SQL(
             "SELECT cluster_id, count(id), avg(quality), COALESCE((array_agg(id ORDER BY quality"
             " DESC NULLS LAST, id) FILTER (WHERE id IS NOT NULL))[1:%(samples)s], '{{}}'),"
@@ -61,9 +58,9 @@ def cluster_page(
             " count(*) DESC, cluster_id LIMIT %(limit)s OFFSET %(offset)s"
         ).format(version=CLUSTER_VERSION_SQL, members=members),
         {"pack": pack, "samples": samples, "limit": limit, "offset": offset},
-    ).fetchall()
-    keys = ("cluster_id", "size", "avg_quality", "sample_faces", "tracks", "version")
-    return [dict(zip(keys, row, strict=True)) for row in rows], int(total)
+        ("cluster_id", "size", "avg_quality", "sample_faces", "tracks", "version"),
+    )
+    return page, int(total)
 
 
 def person_group_page(
@@ -76,24 +73,26 @@ def person_group_page(
         " WHERE f.pack = %s"
     )
     total = conn.execute(f"SELECT count(DISTINCT f.person_id){where}", (pack,)).fetchone()[0]
-    rows = conn.execute(
+    page = dicts(
+        conn,
         "SELECT p.id, p.name, count(*), avg(f.quality),"
         " (array_agg(f.id ORDER BY f.quality DESC NULLS LAST, f.id))[1:%s]"
         f"{where} GROUP BY p.id, p.name ORDER BY count(*) DESC, p.id LIMIT %s OFFSET %s",
         (samples, pack, limit, offset),
-    ).fetchall()
-    keys = ("person_id", "person_name", "size", "avg_quality", "sample_faces")
-    return [dict(zip(keys, row, strict=True)) for row in rows], int(total)
+        ("person_id", "person_name", "size", "avg_quality", "sample_faces"),
+    )
+    return page, int(total)
 
 
 def cluster_face_rows(conn: psycopg.Connection, cluster_id: str) -> list[dict]:
     """The unlabelled faces of a cluster, best quality first (empty for an unknown cluster)."""
-    rows = conn.execute(
+    return dicts(
+        conn,
         f"SELECT {_FACE_COLUMNS}{_FACES_FROM}"
         " WHERE f.cluster_id = %s AND f.person_id IS NULL ORDER BY f.quality DESC NULLS LAST, f.id",
         (cluster_id,),
-    ).fetchall()
-    return _faces(rows)
+        FACE_KEYS,
+    )
 
 
 # A person with their counts, as person_page and person return it (see _PERSON_KEYS).
@@ -126,12 +125,14 @@ def person_page(
     total = conn.execute(
         "SELECT count(*) FROM persons WHERE %s::text IS NULL OR status = %s", (status, status)
     ).fetchone()[0]
-    rows = conn.execute(
+    page = dicts(
+        conn,
         f"{_PERSON_SELECT} WHERE %s::text IS NULL OR p.status = %s"
         " ORDER BY p.status, lower(p.name), p.id LIMIT %s OFFSET %s",
         (status, status, limit, offset),
-    ).fetchall()
-    return [dict(zip(_PERSON_KEYS, row, strict=True)) for row in rows], int(total)
+        _PERSON_KEYS,
+    )
+    return page, int(total)
 
 
 def person(conn: psycopg.Connection, person_id: int) -> dict | None:
@@ -143,13 +144,14 @@ def person_face_rows(
     conn: psycopg.Connection, person_id: int, limit: int, offset: int
 ) -> list[dict]:
     """A page of a person's faces: human labels first, then automatic ones least sure first."""
-    rows = conn.execute(
+    return dicts(
+        conn,
         f"SELECT {_FACE_COLUMNS}{_FACES_FROM} WHERE f.person_id = %s"
         " ORDER BY f.assignment_method = 'auto', f.assignment_similarity NULLS FIRST, f.id"
         " LIMIT %s OFFSET %s",
         (person_id, limit, offset),
-    ).fetchall()
-    return _faces(rows)
+        FACE_KEYS,
+    )
 
 
 def image_exists(conn: psycopg.Connection, image_id: int) -> tuple[str, str] | None:
@@ -159,12 +161,13 @@ def image_exists(conn: psycopg.Connection, image_id: int) -> tuple[str, str] | N
 
 
 def image_faces(conn: psycopg.Connection, image_id: int, pack: str) -> list[dict]:
-    rows = conn.execute(
+    return dicts(
+        conn,
         f"SELECT {_FACE_COLUMNS}{_FACES_FROM} WHERE f.image_id = %s AND f.pack = %s"
         " ORDER BY f.face_index, f.id",
         (image_id, pack),
-    ).fetchall()
-    return _faces(rows)
+        FACE_KEYS,
+    )
 
 
 # --- listings for the CLI and the review page --------------------------------------------
@@ -172,29 +175,30 @@ def image_faces(conn: psycopg.Connection, image_id: int, pack: str) -> list[dict
 
 def list_clusters(conn: psycopg.Connection, pack: str, limit: int | None = None) -> list[dict]:
     """Clusters of unlabelled faces, largest first; the first `limit` (None: all)."""
-    rows = conn.execute(
+    return dicts(
+        conn,
         "SELECT f.cluster_id, count(*), avg(f.quality),"
         " (array_agg(f.id ORDER BY f.quality DESC NULLS LAST))[1:3],"
         " (array_agg(f.thumb_path ORDER BY f.quality DESC NULLS LAST))[1]"
         " FROM faces f WHERE f.pack = %s AND f.cluster_id IS NOT NULL AND f.person_id IS NULL"
         " GROUP BY f.cluster_id ORDER BY count(*) DESC, f.cluster_id LIMIT %s",
         (pack, limit),
-    ).fetchall()
-    keys = ("cluster_id", "size", "avg_quality", "sample_faces", "sample_thumb")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+        ("cluster_id", "size", "avg_quality", "sample_faces", "sample_thumb"),
+    )
 
 
 def list_persons(conn: psycopg.Connection) -> list[dict]:
-    rows = conn.execute(
+    return dicts(
+        conn,
         "SELECT p.id, p.name, p.status, p.merged_into, count(f.id),"
         " count(f.id) FILTER (WHERE f.assignment_method = 'human'),"
         " count(f.id) FILTER (WHERE f.assignment_method = 'auto'),"
         " (SELECT count(*) FROM person_prototypes pp WHERE pp.person_id = p.id)"
         " FROM persons p LEFT JOIN faces f ON f.person_id = p.id"
-        " GROUP BY p.id ORDER BY p.status, lower(p.name)"
-    ).fetchall()
-    keys = ("id", "name", "status", "merged_into", "faces", "human", "auto", "prototypes")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+        " GROUP BY p.id ORDER BY p.status, lower(p.name)",
+        (),
+        ("id", "name", "status", "merged_into", "faces", "human", "auto", "prototypes"),
+    )
 
 
 def sample_face_ids_by_cluster(

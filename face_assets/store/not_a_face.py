@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import psycopg
 
-from face_assets.store.rows import the_row
+from face_assets.store.rows import dicts, the_row
 
 
 def delete_face_as_not_a_face(conn: psycopg.Connection, face_id: int) -> dict:
@@ -36,13 +36,13 @@ def delete_face_as_not_a_face(conn: psycopg.Connection, face_id: int) -> dict:
 
 
 def not_a_face_tombstones(conn: psycopg.Connection, image_id: int) -> list[dict]:
-    rows = conn.execute(
+    return dicts(
+        conn,
         "SELECT id, bbox, pack, created_at FROM forgotten_faces"
         " WHERE image_id = %s AND reason = 'not_a_face' ORDER BY id",
         (image_id,),
-    ).fetchall()
-    keys = ("id", "bbox", "pack", "created_at")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
+        ("id", "bbox", "pack", "created_at"),
+    )
 
 
 def not_a_face_tombstones_beside(conn: psycopg.Connection, tombstone_id: int) -> list[dict]:

@@ -27,3 +27,11 @@ def row_dict(
     finds none."""
     row = conn.execute(query, args).fetchone()
     return None if row is None else dict(zip(keys, row, strict=True))
+
+
+def dicts(
+    conn: psycopg.Connection, query: Any, args: tuple | dict, keys: tuple[str, ...]
+) -> list[dict]:
+    """Every row `query` finds as {key: value} (`keys`: its columns, in order), in the rows'
+    order: the shape listings hand to the CLI and the HTTP API."""
+    return [dict(zip(keys, row, strict=True)) for row in conn.execute(query, args)]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import psycopg
 
+from face_assets.store.rows import dicts
+
 
 def month_summary(conn: psycopg.Connection) -> list[dict]:
     """Per month: files, images ok / failed, faces, embedded, scored, median quality."""
-    rows = conn.execute(
+    return dicts(
+        conn,
         "WITH m AS (SELECT month FROM library_files UNION SELECT month FROM images),"
         " f AS (SELECT month, count(*) AS files FROM library_files GROUP BY month),"
         " i AS (SELECT month, count(*) FILTER (WHERE status = 'ok') AS ok,"
@@ -22,19 +25,19 @@ def month_summary(conn: psycopg.Connection) -> list[dict]:
         "   coalesce(i.failed, 0) + coalesce(r.refused, 0), coalesce(x.faces, 0),"
         "   coalesce(x.embedded, 0), coalesce(x.scored, 0), x.median_quality"
         " FROM m LEFT JOIN f USING (month) LEFT JOIN i USING (month) LEFT JOIN r USING (month)"
-        " LEFT JOIN x USING (month) ORDER BY m.month"
-    ).fetchall()
-    keys = (
-        "month",
-        "files",
-        "images_ok",
-        "failed",
-        "faces",
-        "embedded",
-        "scored",
-        "median_quality",
+        " LEFT JOIN x USING (month) ORDER BY m.month",
+        (),
+        (
+            "month",
+            "files",
+            "images_ok",
+            "failed",
+            "faces",
+            "embedded",
+            "scored",
+            "median_quality",
+        ),
     )
-    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def failure_reasons(conn: psycopg.Connection) -> dict[str, int]:

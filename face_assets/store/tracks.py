@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import psycopg
 
+from face_assets.store.rows import dicts
+
 
 def tracks_of_video(conn: psycopg.Connection, rel_path: str, pack: str) -> list[tuple]:
     return conn.execute(
@@ -74,8 +76,9 @@ def track_cards(conn: psycopg.Connection, cluster_id: str | None = None,
         if cluster_id is not None
         else " WHERE t.person_id = %s"
     )
-    rows = conn.execute(
+    return dicts(
+        conn,
         _TRACK_CARD + where + " ORDER BY t.face_count DESC, t.id LIMIT %s",
         (cluster_id if cluster_id is not None else person_id, limit),
-    ).fetchall()
-    return [dict(zip(TRACK_CARD_KEYS, r, strict=True)) for r in rows]
+        TRACK_CARD_KEYS,
+    )
