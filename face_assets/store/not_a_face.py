@@ -36,6 +36,8 @@ def delete_face_as_not_a_face(conn: psycopg.Connection, face_id: int) -> dict:
 
 
 def not_a_face_tombstones(conn: psycopg.Connection, image_id: int) -> list[dict]:
+    """A photo's not-a-face marks, oldest first, with when each was made: the photo page
+    offers the recent ones for undo."""
     return dicts(
         conn,
         "SELECT id, bbox, pack, created_at FROM forgotten_faces"
