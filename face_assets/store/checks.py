@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from face_assets.store.rows import first_column
+from face_assets.store.rows import first_column, keyed
 
 
 def embedding_shape_violations(
@@ -22,15 +22,15 @@ def embedding_shape_violations(
 
 def faces_missing_embedding(conn: psycopg.Connection, pack: str) -> dict[str, int]:
     """Faces without an embedding, per month, in months the embedding stage has run on."""
-    rows = conn.execute(
+    return keyed(
+        conn,
         "SELECT f.month, count(*) FROM faces f"
         " WHERE f.pack = %s AND NOT EXISTS (SELECT 1 FROM face_embeddings e WHERE e.face_id = f.id)"
         " AND EXISTS (SELECT 1 FROM faces g JOIN face_embeddings e ON e.face_id = g.id"
         "   WHERE g.pack = f.pack AND g.month = f.month)"
         " GROUP BY f.month ORDER BY f.month",
         (pack,),
-    ).fetchall()
-    return dict(rows)
+    )
 
 
 def faces_without_any_embedding(conn: psycopg.Connection, pack: str) -> dict[str, int]:
@@ -38,13 +38,13 @@ def faces_without_any_embedding(conn: psycopg.Connection, pack: str) -> dict[str
     stage never finished once (a run killed between detection and embedding): what
     `find-orphans` reports. The asset check keeps faces_missing_embedding, which runs right
     after embedding and must not fail on months that are still queued."""
-    rows = conn.execute(
+    return keyed(
+        conn,
         "SELECT f.month, count(*) FROM faces f"
         " WHERE f.pack = %s AND NOT EXISTS (SELECT 1 FROM face_embeddings e WHERE e.face_id = f.id)"
         " GROUP BY f.month ORDER BY f.month",
         (pack,),
-    ).fetchall()
-    return dict(rows)
+    )
 
 
 def months_without_embeddings(conn: psycopg.Connection, pack: str) -> list[str]:

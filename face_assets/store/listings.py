@@ -7,7 +7,7 @@ import psycopg
 from psycopg import sql
 
 from face_assets.store.clusters import CLUSTER_VERSION_SQL
-from face_assets.store.rows import dicts, row_dict
+from face_assets.store.rows import dicts, keyed, row_dict
 
 # The columns every face listing returns, in this order (see FACE_KEYS).
 _FACE_COLUMNS = (
@@ -205,13 +205,13 @@ def sample_face_ids_by_cluster(
     conn: psycopg.Connection, pack: str, per_cluster: int
 ) -> dict[str, list]:
     """The best-quality unlabelled faces of each cluster, for thumbnails on the review page."""
-    rows = conn.execute(
+    return keyed(
+        conn,
         "SELECT cluster_id, (array_agg(id ORDER BY quality DESC NULLS LAST, id))[1:%s]"
         " FROM faces WHERE pack = %s AND cluster_id IS NOT NULL AND person_id IS NULL"
         " GROUP BY cluster_id",
         (per_cluster, pack),
-    ).fetchall()
-    return dict(rows)
+    )
 
 
 def face_thumb_path(conn: psycopg.Connection, face_id: int) -> str | None:

@@ -8,6 +8,7 @@ import numpy as np
 import psycopg
 
 from face_assets.store.faces import vector_array
+from face_assets.store.rows import keyed
 
 
 def person_centroids(
@@ -40,11 +41,11 @@ def centroids_version(conn: psycopg.Connection, pack: str) -> tuple[int, int]:
 
 
 def face_counts(conn: psycopg.Connection, person_ids: list[int]) -> dict[int, int]:
-    rows = conn.execute(
+    return keyed(
+        conn,
         "SELECT person_id, count(*) FROM faces WHERE person_id = ANY(%s) GROUP BY person_id",
         (person_ids,),
-    ).fetchall()
-    return dict(rows)
+    )
 
 
 def different_pairs(conn: psycopg.Connection, person_ids: list[int]) -> set[tuple[int, int]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import psycopg
 
 from face_assets.errors import NameTakenError
-from face_assets.store.rows import the_row
+from face_assets.store.rows import keyed, the_row
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,7 @@ def lock_persons(conn: psycopg.Connection, person_ids: list[int]) -> dict[int, P
 
 def person_names(conn: psycopg.Connection, person_ids: list[int]) -> dict[int, str]:
     """Names of these persons by id (unknown ids are left out)."""
-    rows = conn.execute("SELECT id, name FROM persons WHERE id = ANY(%s)", (person_ids,)).fetchall()
-    return dict(rows)
+    return keyed(conn, "SELECT id, name FROM persons WHERE id = ANY(%s)", (person_ids,))
 
 
 def active_person_ids(conn: psycopg.Connection) -> list[int]:

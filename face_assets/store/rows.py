@@ -12,6 +12,12 @@ def first_column(conn: psycopg.Connection, query: Any, args: tuple | dict = ()) 
     return [r[0] for r in conn.execute(query, args)]
 
 
+def keyed(conn: psycopg.Connection, query: Any, args: tuple | dict = ()) -> dict:
+    """{first column: second column} over the rows of `query` (a later row wins a repeated
+    key): the per-month, per-cluster and per-id tallies and lookups."""
+    return dict(conn.execute(query, args).fetchall())
+
+
 def the_row(conn: psycopg.Connection, query: Any, args: tuple | dict, missing: str) -> tuple:
     """The row `query` finds; a LookupError saying `missing` when it finds none."""
     row = conn.execute(query, args).fetchone()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from face_assets.store.rows import dicts
+from face_assets.store.rows import dicts, keyed
 
 
 def month_summary(conn: psycopg.Connection) -> list[dict]:
@@ -41,13 +41,13 @@ def month_summary(conn: psycopg.Connection) -> list[dict]:
 
 
 def failure_reasons(conn: psycopg.Connection) -> dict[str, int]:
-    rows = conn.execute(
+    return keyed(
+        conn,
         "SELECT status, count(*) FROM ("
         " SELECT status FROM images WHERE status <> 'ok'"
         " UNION ALL SELECT status FROM library_files WHERE sha256 IS NULL) s"
-        " GROUP BY status ORDER BY status"
-    ).fetchall()
-    return dict(rows)
+        " GROUP BY status ORDER BY status",
+    )
 
 
 def identity_summary(conn: psycopg.Connection, pack: str) -> dict:

@@ -8,7 +8,7 @@ import psycopg
 from psycopg import sql
 
 from face_assets.store.faces import vector_array
-from face_assets.store.rows import first_column
+from face_assets.store.rows import first_column, keyed
 from face_assets.store.vectors import HNSW_EF_SEARCH, cast, id_vectors, stored_width
 
 
@@ -85,11 +85,11 @@ def set_track_clusters(conn: psycopg.Connection, pack: str, rows: list[tuple[int
 
 def unassigned_track_clusters(conn: psycopg.Connection, pack: str) -> dict[int, str | None]:
     """Each unassigned track's cluster now (None: in none), before a run moves them."""
-    rows = conn.execute(
+    return keyed(
+        conn,
         "SELECT id, cluster_id FROM video_tracks WHERE pack = %s AND person_id IS NULL",
         (pack,),
-    ).fetchall()
-    return dict(rows)
+    )
 
 
 def cluster_tracks(conn: psycopg.Connection, cluster_id: str) -> list[int]:
