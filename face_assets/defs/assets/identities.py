@@ -1,6 +1,7 @@
 """person_labels, person_prototypes, face_assignments, face_clusters and their checks."""
 
 import time
+from typing import Annotated
 
 import numpy as np
 from dagster import (
@@ -43,6 +44,8 @@ MONTH_EMBEDDED = (
 ).with_label("month's embeddings updated")
 FOLLOW_NEW_FACES = FOLLOW_UPSTREAM | MONTH_EMBEDDED
 PREVIEW = 10  # largest clusters shown in face_clusters' metadata
+# A cosine similarity, lead or quality score: the configs' bounds, declared once.
+UnitInterval = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 @observable_source_asset(
@@ -87,17 +90,13 @@ def person_prototypes(
 
 
 class AssignmentConfig(Config):
-    person_threshold: float | None = Field(
+    person_threshold: UnitInterval | None = Field(
         default=None,
-        ge=0.0,
-        le=1.0,
         description="cosine similarity needed; default: the promoted head's calibrated threshold,"
         f" else the pack's ({matching.thresholds_help()})",
     )
-    margin: float | None = Field(
+    margin: UnitInterval | None = Field(
         default=None,
-        ge=0.0,
-        le=1.0,
         description="lead over the second-best person; empty: the pack's"
         f" ({identities.assign_margins_help()})",
     )
@@ -178,10 +177,8 @@ class ClusteringConfig(Config):
     )
     min_samples: int = Field(default=_CLUSTERING.min_samples, ge=1, description="hdbscan only")
     eps: float = Field(default=_CLUSTERING.eps, gt=0.0, description="dbscan only")
-    quality_threshold: float = Field(
+    quality_threshold: UnitInterval = Field(
         default=QUALITY_GATE,
-        ge=0.0,
-        le=1.0,
         description="faces below this quality are not clustered",
     )
     max_faces: int | None = Field(
