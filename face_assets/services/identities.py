@@ -130,11 +130,10 @@ def assign_months(
         face_ids, image_ids = assignment_store.faces_to_assign(conn, sorted(set(months)), pack)
     stats.faces = len(face_ids)
     stats.phases["read_seconds"] += time.perf_counter() - started
+    run = _MonthsRun(store, pack, index, rule, margin, stats)
     decided: list = []
     for part in _photo_chunks(image_ids, ASSIGN_CHUNK):
-        decided += _assign_chunk(
-            store, pack, face_ids[part], image_ids[part], index, rule, margin, stats,
-        )  # fmt: skip
+        decided += _assign_chunk(run, face_ids[part], image_ids[part])
     started = time.perf_counter()
     by_face = {a.face_id: (a.face_id, a.person_id, a.similarity, a.prototype_id, head_name)
                for a in decided}  # fmt: skip
@@ -163,36 +162,44 @@ def _photo_chunks(image_ids: list[int], size: int) -> Iterable[slice]:
         start = end
 
 
-def _assign_chunk(
-    store: Store,
-    pack: str,
-    face_ids: list[int],
-    image_ids: list[int],
-    index: PrototypeIndex,
-    rule: MatchingRule,
-    margin: float,
-    stats: AssignmentStats,
-) -> list:
-    phases = stats.phases
+@dataclass
+class _MonthsRun:
+    """What every chunk of one assign_months call is matched with, set once before its loop:
+    the prototypes loaded once, the rule and margin, and the stats each chunk adds to."""
+
+    store: Store
+    pack: str
+    index: PrototypeIndex
+    rule: MatchingRule
+    margin: float
+    stats: AssignmentStats
+
+
+def _assign_chunk(run: _MonthsRun, face_ids: list[int], image_ids: list[int]) -> list:
+    phases = run.stats.phases
     started = time.perf_counter()
-    with store.transaction() as conn:
+    with run.store.transaction() as conn:
         rejected = label_store.rejections(conn, face_ids)
         # A cannot-link in time: nobody is in a photo taken before their birthdate.
         early = profile_store.born_after_photo(conn, face_ids)
-        taken = assignment_store.human_persons_per_photo(conn, sorted(set(image_ids)), pack)
+        taken = assignment_store.human_persons_per_photo(conn, sorted(set(image_ids)), run.pack)
         embeddings = vector_store.embeddings(conn, np.asarray(face_ids, dtype=np.int64))
     phases["read_seconds"] += time.perf_counter() - started
     started = time.perf_counter()
-    candidates = index.candidates(rule.vectors(embeddings), min_similarity=rule.threshold)
+    candidates = run.index.candidates(
+        run.rule.vectors(embeddings), min_similarity=run.rule.threshold
+    )
     phases["match_seconds"] += time.perf_counter() - started
     started = time.perf_counter()
     requests = []
     for face_id, photo, cands in zip(face_ids, image_ids, candidates, strict=True):
         kept = [c for c in cands if c.person_id not in rejected.get(face_id, ())]
         allowed = [c for c in kept if c.person_id not in early.get(face_id, ())]
-        stats.before_birthdate += len(kept) - len(allowed)
+        run.stats.before_birthdate += len(kept) - len(allowed)
         if allowed:
             requests.append(FaceCandidates(face_id, photo, allowed))
-    decided = resolve_assignments(requests, threshold=rule.threshold, margin=margin, taken=taken)
+    decided = resolve_assignments(
+        requests, threshold=run.rule.threshold, margin=run.margin, taken=taken
+    )
     phases["resolve_seconds"] += time.perf_counter() - started
     return decided
