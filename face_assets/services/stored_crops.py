@@ -81,17 +81,20 @@ def months_crops_by_chunk(
 ) -> Iterator[list[tuple[T, np.ndarray]]]:
     """`crops_by_chunk` over each month in turn (oldest first): `pending(conn, month)` reads the
     month's faces to work on, and `step` (verb, asset) names the month's progress lines. The
-    loop embedding and quality scoring share, so a month is read and reported the same way;
-    once the last month is done, stats.seconds holds the whole pass's time."""
+    loop embedding and quality scoring share, so a month is read and reported the same way.
+    However the pass ends (all months done, or the generator closed early: a caller that
+    breaks out, an error), stats.seconds then holds the time it ran."""
     started = time.perf_counter()
     verb, asset = step
-    for month in sorted(set(months)):
-        with store.transaction() as conn:
-            faces = pending(conn, month)
-        progress = Reporter(verb, month, len(faces), "faces", log, asset)
-        yield from crops_by_chunk(store.media_root, faces, crop_path, stats, progress)
-        progress.finish()
-    stats.seconds = time.perf_counter() - started
+    try:
+        for month in sorted(set(months)):
+            with store.transaction() as conn:
+                faces = pending(conn, month)
+            progress = Reporter(verb, month, len(faces), "faces", log, asset)
+            yield from crops_by_chunk(store.media_root, faces, crop_path, stats, progress)
+            progress.finish()
+    finally:
+        stats.seconds = time.perf_counter() - started
 
 
 def write_new_face_media(

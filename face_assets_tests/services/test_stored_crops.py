@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 import numpy as np
 
 from face_assets import media
@@ -27,3 +30,39 @@ def test_crops_by_chunk_leaves_out_and_counts_missing_and_damaged_crops(tmp_path
     # each chunk is counted done only after the caller has handled it
     assert chunks == [([(1, "a.npy")], 0), ([(4, "c.npy")], 2), ([], 4)]
     assert stats.missing_crops == 3 and progress.done == 5
+
+
+class _MediaOnlyStore:
+    """Just what the month loop touches: the media folder and a transaction (the faces come
+    from the test's `pending`, so no database is needed)."""
+
+    def __init__(self, home: Path) -> None:
+        self.media_root = home
+
+    @contextlib.contextmanager
+    def transaction(self):
+        yield None
+
+
+def test_months_crops_by_chunk_records_seconds_when_the_caller_stops_early(tmp_path):
+    media.write_media(tmp_path, "a.npy", encode_crop(np.zeros((112, 112, 3), dtype=np.uint8)))
+    stats = face_scoring.QualityStats()
+    months_read = []
+
+    def pending(conn, month):
+        months_read.append(month)
+        return [(1, "a.npy")]
+
+    for found in stored_crops.months_crops_by_chunk(
+        _MediaOnlyStore(tmp_path),
+        ["2024-02", "2024-01"],
+        pending,
+        lambda face: face[1],
+        stats,
+        ("score", "face_quality"),
+    ):
+        assert [face for face, _ in found] == [(1, "a.npy")]
+        break
+    # the pass stopped in its first month, and still says how long it ran
+    assert months_read == ["2024-01"]
+    assert stats.seconds > 0
