@@ -29,16 +29,13 @@ def embed_faces(
 ) -> EmbeddingStats:
     """The pack's embeddings for every face of the months that has none, in model batches."""
     stats = EmbeddingStats()
-    chunks = stored_crops.months_crops_by_chunk(
-        store,
-        months,
-        lambda conn, month: face_store.faces_without_embedding(conn, month, models.pack),
-        lambda face: face[1],
-        stats,
-        ("embed", "face_embeddings"),
-        log,
+    unembedded = stored_crops.CropPass(
+        verb="embed",
+        asset="face_embeddings",
+        pending=lambda conn, month: face_store.faces_without_embedding(conn, month, models.pack),
+        crop_path=lambda face: face[1],
     )
-    for found in chunks:
+    for found in stored_crops.months_crops_by_chunk(store, months, unembedded, stats, log):
         ids = [face_id for (face_id, _), _ in found]
         crops = [crop for _, crop in found]
         t0 = time.perf_counter()

@@ -27,16 +27,13 @@ def score_faces(
 ) -> QualityStats:
     """Quality of every face of the months (all four parts), from its box, crop and landmarks."""
     stats = QualityStats()
-    chunks = stored_crops.months_crops_by_chunk(
-        store,
-        months,
-        lambda conn, month: face_store.faces_of_month(conn, month, pack, only_unscored),
-        lambda face: face.crop_path,
-        stats,
-        ("score", "face_quality"),
-        log,
+    to_score = stored_crops.CropPass(
+        verb="score",
+        asset="face_quality",
+        pending=lambda conn, month: face_store.faces_of_month(conn, month, pack, only_unscored),
+        crop_path=lambda face: face.crop_path,
     )
-    for found in chunks:
+    for found in stored_crops.months_crops_by_chunk(store, months, to_score, stats, log):
         rows = []
         for face, crop in found:
             x1, y1, x2, y2 = face.bbox

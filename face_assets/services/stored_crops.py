@@ -1,8 +1,8 @@
 """The aligned crops detection wrote, read back in transaction-sized chunks: what embedding
 and quality scoring both work from (a crop gone or damaged is counted, never fatal).
-`months_crops_by_chunk` is the month loop both share; `chunks` also cuts detection's photos
-into transactions; `write_new_face_media` writes the files of a face no detection run found
-(drawn by hand, imported from a tag)."""
+`months_crops_by_chunk` is the month loop both share (each declares its `CropPass`); `chunks`
+also cuts detection's photos into transactions; `write_new_face_media` writes the files of a
+face no detection run found (drawn by hand, imported from a tag)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -31,6 +31,18 @@ class CropPassStats:
     faces: int = 0
     missing_crops: int = 0
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class CropPass(Generic[T]):
+    """What one pass over the stored crops works on, declared once by each pass: `pending(conn,
+    month)` reads a month's faces still to do, `crop_path(face)` is where a face's stored crop
+    is, and `verb` and `asset` ("embed", "face_embeddings") name its progress lines."""
+
+    verb: str
+    asset: str
+    pending: Callable[[Connection, str], list[T]]
+    crop_path: Callable[[T], str]
 
 
 def chunks(items: list, size: int) -> Iterable[list]:
@@ -73,25 +85,22 @@ def crops_by_chunk(
 def months_crops_by_chunk(
     store: Store,
     months: Iterable[str],
-    pending: Callable[[Connection, str], list[T]],
-    crop_path: Callable[[T], str],
+    crop_pass: CropPass[T],
     stats: CropPassStats,
-    step: tuple[str, str],
     log: Log | None = None,
 ) -> Iterator[list[tuple[T, np.ndarray]]]:
-    """`crops_by_chunk` over each month in turn (oldest first): `pending(conn, month)` reads the
-    month's faces to work on, and `step` (verb, asset) names the month's progress lines. The
-    loop embedding and quality scoring share, so a month is read and reported the same way.
+    """`crops_by_chunk` over each month in turn (oldest first), of the faces `crop_pass` reads
+    for the month. The loop embedding and quality scoring share, so a month is read and
+    reported the same way.
     However the pass ends (all months done, or the generator closed early: a caller that
     breaks out, an error), stats.seconds then holds the time it ran."""
     started = time.perf_counter()
-    verb, asset = step
     try:
         for month in sorted(set(months)):
             with store.transaction() as conn:
-                faces = pending(conn, month)
-            progress = Reporter(verb, month, len(faces), "faces", log, asset)
-            yield from crops_by_chunk(store.media_root, faces, crop_path, stats, progress)
+                faces = crop_pass.pending(conn, month)
+            progress = Reporter(crop_pass.verb, month, len(faces), "faces", log, crop_pass.asset)
+            yield from crops_by_chunk(store.media_root, faces, crop_pass.crop_path, stats, progress)
             progress.finish()
     finally:
         stats.seconds = time.perf_counter() - started

@@ -53,14 +53,9 @@ def test_months_crops_by_chunk_records_seconds_when_the_caller_stops_early(tmp_p
         months_read.append(month)
         return [(1, "a.npy")]
 
-    for found in stored_crops.months_crops_by_chunk(
-        _MediaOnlyStore(tmp_path),
-        ["2024-02", "2024-01"],
-        pending,
-        lambda face: face[1],
-        stats,
-        ("score", "face_quality"),
-    ):
+    crop_pass = stored_crops.CropPass("score", "face_quality", pending, lambda face: face[1])
+    store, months = _MediaOnlyStore(tmp_path), ["2024-02", "2024-01"]
+    for found in stored_crops.months_crops_by_chunk(store, months, crop_pass, stats):
         assert [face for face, _ in found] == [(1, "a.npy")]
         break
     # the pass stopped in its first month, and still says how long it ran
