@@ -14,19 +14,16 @@ from face_assets.store import faces as face_store
 from face_assets.vision.quality import quality_parts
 
 
-class QualityStats(stored_crops.CropPassStats):
-    """A scoring pass's figures: faces scored, crops missing, seconds (nothing of its own)."""
-
-
 def score_faces(
     store: Store,
     pack: str,
     months: Iterable[str],
     only_unscored: bool = True,
     log: Log | None = None,
-) -> QualityStats:
-    """Quality of every face of the months (all four parts), from its box, crop and landmarks."""
-    stats = QualityStats()
+) -> stored_crops.CropPassStats:
+    """Quality of every face of the months (all four parts), from its box, crop and landmarks;
+    its figures are a crop pass's own (scoring adds none)."""
+    stats = stored_crops.CropPassStats()
     to_score = stored_crops.CropPass(
         verb="score",
         asset="face_quality",

@@ -25,8 +25,8 @@ T = TypeVar("T")
 
 @dataclass
 class CropPassStats:
-    """What a pass over stored crops reports (embedding's and scoring's stats extend it): the
-    faces it did, the faces whose crop was gone or damaged, and how long it took."""
+    """What a pass over stored crops reports (scoring's stats are these, embedding's extend
+    them): the faces it did, the faces whose crop was gone or damaged, and how long it took."""
 
     faces: int = 0
     missing_crops: int = 0

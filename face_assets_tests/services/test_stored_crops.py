@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from face_assets import media
-from face_assets.services import face_scoring, stored_crops
+from face_assets.services import stored_crops
 from face_assets.services.progress import Reporter
 from face_assets.vision.faces import encode_crop
 
@@ -20,7 +20,7 @@ def test_crops_by_chunk_leaves_out_and_counts_missing_and_damaged_crops(tmp_path
     media.write_media(tmp_path, "c.npy", encode_crop(crop + 1))
     media.write_media(tmp_path, "damaged.npy", b"not a crop")
     faces = [(1, "a.npy"), (2, "gone.npy"), (3, "damaged.npy"), (4, "c.npy"), (5, "gone2.npy")]
-    stats = face_scoring.QualityStats()
+    stats = stored_crops.CropPassStats()
     progress = Reporter("score", "2024-01", len(faces), "faces", None, "face_quality")
     chunks = []
     for found in stored_crops.crops_by_chunk(tmp_path, faces, lambda f: f[1], stats, progress):
@@ -46,7 +46,7 @@ class _MediaOnlyStore:
 
 def test_months_crops_by_chunk_records_seconds_when_the_caller_stops_early(tmp_path):
     media.write_media(tmp_path, "a.npy", encode_crop(np.zeros((112, 112, 3), dtype=np.uint8)))
-    stats = face_scoring.QualityStats()
+    stats = stored_crops.CropPassStats()
     months_read = []
 
     def pending(conn, month):
