@@ -9,7 +9,7 @@ from dagster import (
     asset,
     asset_check,
 )
-from pydantic import Field
+from pydantic import Field, NonNegativeInt, PositiveFloat
 
 from face_assets.defs.assets.faces import face_embeddings, face_quality
 from face_assets.defs.assets.identities import person_labels
@@ -21,12 +21,11 @@ _TRAINING = training.TrainingConfig()  # the service's defaults (the seed's), in
 
 
 class TrainingRunConfig(Config):
-    epochs: int = Field(
-        default=_TRAINING.epochs, ge=0, description="passes over the labelled faces"
+    epochs: NonNegativeInt = Field(
+        default=_TRAINING.epochs, description="passes over the labelled faces"
     )
-    margin: float = Field(
+    margin: PositiveFloat = Field(
         default=_TRAINING.margin,
-        gt=0.0,
         description="triplet margin (squared distance between unit vectors)",
     )
     batch_size: int = Field(
@@ -36,8 +35,8 @@ class TrainingRunConfig(Config):
         default=_TRAINING.faces_per_person_in_batch,
         description="faces of each person in a batch (batch_size / this = persons per batch)",
     )
-    learning_rate: float = Field(
-        default=_TRAINING.learning_rate, gt=0.0, description="Adam's learning rate"
+    learning_rate: PositiveFloat = Field(
+        default=_TRAINING.learning_rate, description="Adam's learning rate"
     )
     min_faces_per_person: int = Field(
         default=_TRAINING.min_faces_per_person,
