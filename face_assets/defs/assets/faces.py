@@ -1,6 +1,8 @@
 """detected_faces, face_embeddings, face_quality and imported_face_tags (the names people
 already gave, as human labels): the monthly face assets, and their checks."""
 
+from functools import partial
+
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -14,7 +16,7 @@ from pydantic import Field
 
 from face_assets.defaults import MIN_CONFIDENCE, MIN_FACE_SIZE, QUALITY_GATE
 from face_assets.defs.assets.metadata import counts_table, histogram_table, percentiles, rate
-from face_assets.defs.assets.monthly import monthly_asset
+from face_assets.defs.assets.monthly import monthly_asset, monthly_result
 from face_assets.defs.assets.photos import raw_images
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
 from face_assets.services import (
@@ -26,6 +28,9 @@ from face_assets.services import (
     month_work,
     tag_import,
 )
+
+# The monthly assets of the UI's "faces" group.
+faces_asset = partial(monthly_asset, group_name="faces")
 
 
 class DetectionConfig(Config):
@@ -53,9 +58,8 @@ class QualityConfig(Config):
     )
 
 
-@monthly_asset(
+@faces_asset(
     deps=[raw_images],
-    group_name="faces",
     kinds={"onnx", "postgres"},
     model="detector",
     description="SCRFD faces of the month's images: box, 5 landmarks, score, aligned 112x112"
@@ -84,9 +88,9 @@ def detected_faces(
         log=context.log.info,
         image_ids=chosen,
     )
-    return MaterializeResult(
-        metadata={
-            "months": ", ".join(context.partition_keys),
+    return monthly_result(
+        context,
+        {
             "images_processed": stats.images,
             "images_with_faces": stats.images_with_faces,
             "images_failed": sum(stats.failed.values()),
@@ -106,13 +110,12 @@ def detected_faces(
             "seconds": round(stats.seconds, 3),
             **face_models.run_metadata(models),
             **({} if chosen is None else {"backfill_photos_chosen": len(chosen)}),
-        }
+        },
     )
 
 
-@monthly_asset(
+@faces_asset(
     deps=[detected_faces],
-    group_name="faces",
     kinds={"onnx", "pgvector"},
     model="recognizer",
     description="L2-normalised embeddings of the month's faces from the run's model pack (its"
@@ -131,9 +134,9 @@ def face_embeddings(
         log=context.log.info,
     )
     summaries = month_work.month_summaries(store.get(), models.pack, context.partition_keys)
-    return MaterializeResult(
-        metadata={
-            "months": ", ".join(context.partition_keys),
+    return monthly_result(
+        context,
+        {
             "faces_embedded_now": stats.faces,
             "faces_embedded_total": sum(s["embedded"] for s in summaries),
             "faces_total": sum(s["faces"] for s in summaries),
@@ -143,13 +146,12 @@ def face_embeddings(
             "seconds": round(stats.seconds, 3),
             "batch_size": face_models.batch_size,
             **face_models.run_metadata(models),
-        }
+        },
     )
 
 
-@monthly_asset(
+@faces_asset(
     deps=[detected_faces],
-    group_name="faces",
     kinds={"python", "postgres"},
     description="Quality in [0, 1] = 0.4 confidence + 0.3 size + 0.2 sharpness (Laplacian"
     " variance) + 0.1 frontal pose (yaw from landmarks), per face of the month.",
@@ -170,9 +172,9 @@ def face_quality(
     values = face_scoring.month_quality_values(
         store.get(), face_models.pack, context.partition_keys
     )
-    return MaterializeResult(
-        metadata={
-            "months": ", ".join(context.partition_keys),
+    return monthly_result(
+        context,
+        {
             "faces_scored": stats.faces,
             "missing_crops": stats.missing_crops,
             "quality_histogram": MetadataValue.md(histogram_table(values)),
@@ -180,13 +182,12 @@ def face_quality(
             **percentiles(values, "quality"),
             "faces_per_second": rate(stats.faces, stats.seconds),
             "seconds": round(stats.seconds, 3),
-        }
+        },
     )
 
 
-@monthly_asset(
+@faces_asset(
     deps=[face_embeddings, face_quality],
-    group_name="faces",
     kinds={"python", "postgres"},
     model="recognizer",  # it embeds the imported faces
     description="Face names people already gave (XMP MWG / Microsoft Photo regions, embedded"
@@ -203,13 +204,13 @@ def imported_face_tags(
     stats = tag_import.import_tags(
         models, store.get(), library.root_path, list(context.partition_keys)
     )
-    return MaterializeResult(
-        metadata={
-            "months": ", ".join(context.partition_keys),
+    return monthly_result(
+        context,
+        {
             **{k: v for k, v in stats.metadata().items() if k != "unreadable"},
             "unreadable": sum(stats.unreadable.values()),
             "unreadable_by_reason": MetadataValue.md(counts_table(stats.unreadable, "reason")),
-        }
+        },
     )
 
 

@@ -1,10 +1,11 @@
 """What every monthly asset declares: the month partitions and one run per backfill; and, for
-the assets that run a neural network, the GPU pod tags and the model pool."""
+the assets that run a neural network, the GPU pod tags and the model pool. And what each reports
+first: the months its run covered."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from dagster import BackfillPolicy, asset
+from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, asset
 
 from face_assets.defs.deployment import MODEL_OP_TAGS, MODEL_POOL, MODEL_TAG
 from face_assets.defs.partitions import monthly_partitions
@@ -22,3 +23,11 @@ def monthly_asset(*, model: str | None = None, **kwargs: Any) -> Callable:
         tags = {MODEL_TAG: model, **kwargs.pop("tags", {})}
         kwargs = {"op_tags": MODEL_OP_TAGS, "pool": MODEL_POOL, "tags": tags, **kwargs}
     return asset(partitions_def=monthly_partitions, backfill_policy=HEAVY_BACKFILL, **kwargs)
+
+
+def monthly_result(
+    context: AssetExecutionContext, metadata: Mapping[str, Any]
+) -> MaterializeResult:
+    """The materialization of a monthly run: the months it covered (a backfill runs several in
+    one run, HEAVY_BACKFILL), then the asset's own `metadata`, so the UI shows them alike."""
+    return MaterializeResult(metadata={"months": ", ".join(context.partition_keys), **metadata})

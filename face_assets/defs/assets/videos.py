@@ -2,6 +2,8 @@
 video_track_assignments, and faces_export (seed 004's export of a month), monthly like the
 photos, on the same models resource and pool."""
 
+from functools import partial
+
 from dagster import (
     AssetExecutionContext,
     Config,
@@ -12,7 +14,7 @@ from pydantic import Field
 
 from face_assets.defs.assets.identities import person_prototypes
 from face_assets.defs.assets.metadata import counts_table
-from face_assets.defs.assets.monthly import monthly_asset
+from face_assets.defs.assets.monthly import monthly_asset, monthly_result
 from face_assets.defs.partitions import partition_of
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource, PhotoLibraryResource
 from face_assets.services import (
@@ -23,6 +25,9 @@ from face_assets.services import (
     video_registration,
 )
 
+# The monthly assets of the UI's "videos" group.
+videos_asset = partial(monthly_asset, group_name="videos")
+
 
 class FacesEmbedConfig(Config, video_harvest.HarvestRules):
     """Seed 004's faces_embed_sampling.yaml: its names, defaults and bounds (HarvestRules)."""
@@ -31,8 +36,7 @@ class FacesEmbedConfig(Config, video_harvest.HarvestRules):
         return video_harvest.HarvestConfig(**self.model_dump(), embed_batch_size=batch_size)
 
 
-@monthly_asset(
-    group_name="videos",
+@videos_asset(
     kinds={"ffmpeg", "postgres"},
     description="The library's clips (mp4, mov, m4v, avi, mkv, webm, 3gp, mts) filed under the"
     " month of their container creation time (else file time): duration, fps, size, codec,"
@@ -43,18 +47,17 @@ def raw_videos(
 ) -> MaterializeResult:
     months = video_registration.register_videos(store.get(), library.root_path, partition_of)
     wanted = set(context.partition_keys)
-    return MaterializeResult(
-        metadata={
-            "months": ", ".join(context.partition_keys),
+    return monthly_result(
+        context,
+        {
             "clips": sum(n for m, n in months.items() if m in wanted),
             "clips_in_library": sum(months.values()),
-        }
+        },
     )
 
 
-@monthly_asset(
+@videos_asset(
     deps=[raw_videos],
-    group_name="videos",
     kinds={"onnx", "pgvector"},
     model="detector-recognizer",
     description="Seed 004's faces harvest of the month's clips: sampled frames, SCRFD faces,"
@@ -92,9 +95,9 @@ def video_faces(
             )
         total.add(stats)
     tracker.done()
-    return MaterializeResult(
-        metadata={
-            "months": ", ".join(context.partition_keys),
+    return monthly_result(
+        context,
+        {
             "clips": total.videos,
             "clips_harvested": total.harvested,
             "clips_unchanged": total.unchanged,
@@ -117,20 +120,19 @@ def video_faces(
             ),
             "rejections_unmatched": total.rejections_unmatched,
             **face_models.run_metadata(models),
-        }
+        },
     )
 
 
-@monthly_asset(
+@videos_asset(
     deps=[video_faces, person_prototypes],
-    group_name="videos",
     kinds={"pgvector"},
     description="Tracks named after known persons: each track is one item (the quality-weighted"
     " normalised mean of its faces) matched with the persons' centroids at the pack's"
     " threshold; a human's label on a track is never replaced.",
 )
 def video_track_assignments(
-    context: AssetExecutionContext, face_models: FaceModelsResource, store: FaceStoreResource
+    face_models: FaceModelsResource, store: FaceStoreResource
 ) -> MaterializeResult:
     result = track_assignment.assign_tracks(store.get(), face_models.pack)
     return MaterializeResult(metadata={k: v for k, v in result.items() if v is not None})
@@ -141,9 +143,8 @@ class ExportConfig(Config):
     names: bool = Field(default=False, description="include person names (off: exports hold none)")
 
 
-@monthly_asset(
+@videos_asset(
     deps=[video_faces],
-    group_name="videos",
     kinds={"numpy"},
     description="Seed 004's export of the month's faces (clips and photos): faces.jsonl, faces.npy"
     " (same row order, unit norm) and optional crops, under $FACE_ASSETS_HOME/exports/MONTH."
@@ -164,9 +165,7 @@ def faces_export(
         )  # fmt: skip
         faces += summary.faces
         crops += summary.crops
-    return MaterializeResult(
-        metadata={"months": ", ".join(context.partition_keys), "faces": faces, "crops": crops}
-    )
+    return monthly_result(context, {"faces": faces, "crops": crops})
 
 
 ASSETS = [raw_videos, video_faces, video_track_assignments, faces_export]
