@@ -25,7 +25,7 @@ from pydantic import Field
 from face_assets.defaults import QUALITY_GATE
 from face_assets.defs.assets.faces import face_embeddings, face_quality
 from face_assets.defs.assets.metadata import clusters_preview, histogram_table, review_page
-from face_assets.defs.assets.monthly import monthly_asset
+from face_assets.defs.assets.monthly import monthly_asset, monthly_result
 from face_assets.defs.resources import FaceModelsResource, FaceStoreResource
 from face_assets.services import clusters, identities, inspection, matching, views
 from face_assets.settings import Settings
@@ -128,9 +128,9 @@ def face_assignments(
     started = time.perf_counter()
     totals = identities.assign_months(plain, pack, context.partition_keys, rule, config.margin)
     sims = np.asarray(totals.similarities)
-    return MaterializeResult(
-        metadata={
-            "months": ", ".join(context.partition_keys),
+    return monthly_result(
+        context,
+        {
             "faces_considered": totals.faces,
             "faces_assigned": totals.assigned,
             "assigned_share": round(totals.assigned / totals.faces, 3) if totals.faces else 0.0,
@@ -145,7 +145,7 @@ def face_assignments(
             **{name: round(value, 3) for name, value in totals.phases.items()},
             "model_pack": pack,
             "seconds": round(time.perf_counter() - started, 3),
-        }
+        },
     )
 
 

@@ -28,6 +28,8 @@ def monthly_asset(*, model: str | None = None, **kwargs: Any) -> Callable:
 def monthly_result(
     context: AssetExecutionContext, metadata: Mapping[str, Any]
 ) -> MaterializeResult:
-    """The materialization of a monthly run: the months it covered (a backfill runs several in
-    one run, HEAVY_BACKFILL), then the asset's own `metadata`, so the UI shows them alike."""
-    return MaterializeResult(metadata={"months": ", ".join(context.partition_keys), **metadata})
+    """The materialization of a monthly run: the months it covered, in order (a backfill runs
+    several in one run, HEAVY_BACKFILL), then the asset's own `metadata`, so the UI shows them
+    alike."""
+    months = ", ".join(sorted(context.partition_keys))
+    return MaterializeResult(metadata={"months": months, **metadata})

@@ -7,7 +7,7 @@ from dagster import (
 )
 
 from face_assets.defs.assets.metadata import counts_table, rate
-from face_assets.defs.assets.monthly import monthly_asset
+from face_assets.defs.assets.monthly import monthly_asset, monthly_result
 from face_assets.defs.partitions import partition_of
 from face_assets.defs.resources import FaceStoreResource, PhotoLibraryResource
 from face_assets.services import registration
@@ -31,9 +31,9 @@ def raw_images(
         f"{stats.files_in_months} files in {months}: {stats.statuses.get('ok', 0)} images ok,"
         f" failed {failed or 'none'}, refused {dict(stats.refused) or 'none'}"
     )
-    return MaterializeResult(
-        metadata={
-            "months": ", ".join(months),
+    return monthly_result(
+        context,
+        {
             "files_scanned": stats.files_scanned,
             "files_in_months": stats.files_in_months,
             "images_ok": stats.statuses.get("ok", 0),
@@ -48,7 +48,7 @@ def raw_images(
             ),
             "seconds": round(stats.seconds, 3),
             "files_per_second": rate(stats.files_scanned, stats.seconds),
-        }
+        },
     )
 
 
