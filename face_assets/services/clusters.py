@@ -25,16 +25,13 @@ import numpy as np
 
 from face_assets.defaults import QUALITY_GATE
 from face_assets.identity import clustering, knn, linkage
-from face_assets.identity.cluster_ids import mint_cluster_id, stable_cluster_ids, successor_ids
+from face_assets.identity.cluster_ids import mint_cluster_id, stable_cluster_ids
 from face_assets.identity.refresh import refresh_labels
-from face_assets.identity.track_units import track_clusters
+from face_assets.services import track_clustering
 from face_assets.store import Store
 from face_assets.store import clusters as cluster_store
-from face_assets.store import track_clusters as track_cluster_store
-from face_assets.store import track_labels as track_label_store
-from face_assets.store import tracks as track_store
 from face_assets.store import vectors as vector_store
-from face_assets.vision.packs import cluster_bar, cluster_bars_help, pack_info
+from face_assets.vision.packs import cluster_bar, cluster_bars_help
 
 METHODS = (*linkage.GRAPH_METHODS, *clustering.ALL_PAIRS_METHODS)
 # The seed's all-pairs methods (hdbscan, dbscan, agglomerative) stay for small libraries:
@@ -171,7 +168,7 @@ def _recluster(
         stats.mode = "unchanged"
         _summarise(stats, inp.cluster_ids, {})
         moved = _cluster_tracks(store, pack, params, stats)
-        _carry_remembered(store, pack, inp.cluster_ids, inp.cluster_ids, moved)
+        track_clustering.carry_remembered(store, pack, inp.cluster_ids, inp.cluster_ids, moved)
         stats.peak_rss_mb = _peak_rss_mb()
         return stats
     is_new = ~inp.clustered
@@ -206,7 +203,7 @@ def _recluster(
     after = [cluster_of.get(f, previous[f]) for f in previous]
     _summarise(stats, after, previous)
     moved = _cluster_tracks(store, pack, params, stats)
-    _carry_remembered(store, pack, inp.cluster_ids, after, moved)
+    track_clustering.carry_remembered(store, pack, inp.cluster_ids, after, moved)
     phase("tracks_seconds")
     stats.peak_rss_mb = _peak_rss_mb()
     if log:
@@ -220,71 +217,14 @@ def _recluster(
 def _cluster_tracks(
     store: Store, pack: str, params: ClusterParams, stats: ClusterStats
 ) -> list[tuple[str | None, str]]:
-    """Unassigned video tracks enter the clusters as one item each, after the photos (whose
-    clusters they never change): a track joins the photo cluster it matches on average, or a
-    cluster of tracks; two tracks seen in the same frame never share a cluster. The clusters
-    a track is weighed against are those of its nearest photo faces (an HNSW probe, as a
-    refresh finds where a new face joins): a cluster none of whose faces is among a track's
-    k + PROBE_EXTRA nearest is not one it matches on average. Returns each track's (cluster
-    before, cluster after)."""
-    dim = pack_info(pack).embedding_dim
-    with store.transaction() as conn:
-        track_ids, x = track_cluster_store.clusterable_tracks(conn, pack, dim)
-        if not track_ids:
-            track_cluster_store.set_track_clusters(conn, pack, [])
-            return []
-        before = track_cluster_store.unassigned_track_clusters(conn, pack)
-        # Only the clusters among each track's nearest faces: a run costs what the tracks
-        # cost, not a pass over every clustered face of the library.
-        near = track_cluster_store.photo_clusters_near_tracks(
-            conn, pack, track_ids, params.k + PROBE_EXTRA, params.min_quality
-        )
-        cluster_ids, sums, sizes = track_cluster_store.photo_cluster_sums(
-            conn, pack, params.min_quality, dim, near
-        )
-        cannot = track_store.cooccurring_pairs(conn, pack)
-    row = {t: i for i, t in enumerate(track_ids)}
-    pairs = [(row[a], row[b]) for a, b in cannot if a in row and b in row]
-    joined, group = track_clusters(x, sums, sizes, pairs, params.min_similarity)
-    used = set(cluster_ids)
-    own: dict[int, str] = {}
-    for g in np.unique(group[group >= 0]).tolist():
-        members = [track_ids[i] for i in np.flatnonzero(group == g)]
-        # Track ids negated: never the member set of a photo cluster.
-        own[g] = mint_cluster_id([-t for t in members], used)
-    rows = [
-        (t, cluster_ids[joined[i]] if joined[i] >= 0 else own[int(group[i])])
-        for i, t in enumerate(track_ids)
-    ]
-    with store.transaction() as conn:
-        track_cluster_store.set_track_clusters(conn, pack, rows)
-    stats.tracks = len(track_ids)
-    stats.tracks_joined = int((joined >= 0).sum())
-    stats.track_clusters = len(own)
-    return [(before.get(t), cluster) for t, cluster in rows]
-
-
-def _carry_remembered(
-    store: Store,
-    pack: str,
-    faces_before: list[str | None],
-    faces_after: list[str | None],
-    tracks_moved: list[tuple[str | None, str]],
-) -> None:
-    """Named tracks remember the cluster they were named from, for an undo to give back; a
-    cluster this run retired (a full run's re-cut, a track cluster re-minted as its members
-    changed) is replaced there by its successor, where most of its members went (each face's
-    and unassigned track's cluster before and after the run)."""
-    with store.transaction() as conn:
-        remembered = track_label_store.remembered_clusters(conn, pack)
-    if not remembered:
-        return
-    moves = [*zip(faces_before, faces_after, strict=True), *tracks_moved]
-    alive = {after for _, after in moves}
-    successors = successor_ids(moves, [c for c in remembered if c not in alive])
-    if successors:
-        with store.transaction() as conn:
-            track_label_store.move_remembered_clusters(conn, pack, successors)
+    """The tracks' places after the photos' (services/track_clustering.py), in the stats;
+    each track's (cluster before, cluster after)."""
+    placed = track_clustering.place_tracks(
+        store, pack, params.k + PROBE_EXTRA, params.min_quality, params.min_similarity
+    )
+    stats.tracks, stats.tracks_joined = placed.tracks, placed.joined
+    stats.track_clusters = placed.track_clusters
+    return placed.moved
 
 
 def _within(
