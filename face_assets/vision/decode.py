@@ -5,11 +5,13 @@ one stable reason string so that runs can count them, users can find them, and n
 the pipeline ever has to guess why an image has no faces.
 
 Every format goes through here: JPEG, PNG, WebP, TIFF, GIF (first frame), BMP, HEIC/HEIF
-(pillow-heif), AVIF (Pillow), and camera RAW (rawpy/LibRaw: the embedded preview when it is
-large enough, else a demosaic). The content decides the decoder, never the file name; a name
-that claims another format is noted. Decoding can stop at the smallest size a caller needs
-(`min_side`): JPEG's DCT scaling, a RAW's preview or half-size demosaic, so that a 12 MP phone
-photo costs what a preview costs when the detector only looks at 640 px.
+(pillow-heif), AVIF (Pillow), and camera RAW, which this module hands to raw_decode.py
+(rawpy/LibRaw: the embedded preview when it is large enough, else a demosaic). This module
+holds the format dispatch, the Pillow path, headers, and the types and reasons both paths
+share. The content decides the decoder, never the file name; a name that claims another
+format is noted. Decoding can stop at the smallest size a caller needs (`min_side`): JPEG's
+DCT scaling, a RAW's preview or half-size demosaic, so that a 12 MP phone photo costs what a
+preview costs when the detector only looks at 640 px.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -235,88 +237,6 @@ def _exif_taken_at(img: Image.Image) -> tuple[datetime | None, tuple[str, ...]]:
     return None, (f"exif_datetime_invalid: {text[:32]!r}",)
 
 
-def _raw_open(data: bytes, max_pixels: int):
-    """A LibRaw handle with its sizes read (no pixels unpacked yet), within the pixel limit."""
-    import rawpy
-
-    raw = rawpy.RawPy()
-    try:
-        raw.open_buffer(io.BytesIO(data))
-    except rawpy.LibRawIOError as exc:
-        raise ImageRejected(REASON_TRUNCATED, f"RAW: {exc}") from exc
-    except rawpy.LibRawFileUnsupportedError as exc:
-        raise ImageRejected(REASON_NOT_IMAGE, f"not a RAW format LibRaw reads: {exc}") from exc
-    except rawpy.LibRawError as exc:
-        raise ImageRejected(REASON_RAW_UNREADABLE, str(exc)) from exc
-    sizes = raw.sizes
-    if sizes.width <= 0 or sizes.height <= 0:
-        raise ImageRejected(REASON_NOT_IMAGE, f"RAW with invalid size {sizes.width}x{sizes.height}")
-    if sizes.width * sizes.height > max_pixels:
-        raise ImageRejected(
-            REASON_TOO_MANY_PIXELS,
-            f"{sizes.width}x{sizes.height} exceeds the limit of {max_pixels} pixels",
-        )
-    return raw
-
-
-# LibRaw's `flip` (sizes.flip) as PIL transposes: 3 = 180 degrees, 5 = 90 CCW, 6 = 90 CW.
-_RAW_FLIPS = {
-    3: Image.Transpose.ROTATE_180,
-    5: Image.Transpose.ROTATE_90,
-    6: Image.Transpose.ROTATE_270,
-}
-
-
-def _raw_upright_size(raw) -> tuple[int, int]:
-    width, height = raw.sizes.width, raw.sizes.height
-    return (height, width) if raw.sizes.flip in (5, 6) else (width, height)
-
-
-def _raw_preview(raw, max_pixels: int) -> Image.Image | None:
-    """The camera's embedded preview (JPEG or bitmap), None when there is none."""
-    import rawpy
-
-    try:
-        thumb = raw.extract_thumb()
-    except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
-        return None
-    except rawpy.LibRawError:
-        return None
-    if thumb.format == rawpy.ThumbFormat.JPEG:
-        try:
-            img = _open(bytes(thumb.data), max_pixels)
-            img.load()
-        except (ImageRejected, OSError):
-            return None
-        return img
-    if thumb.format == rawpy.ThumbFormat.BITMAP:
-        return Image.fromarray(np.ascontiguousarray(thumb.data))
-    return None
-
-
-def _raw_taken_at(data: bytes, raw) -> tuple[datetime | None, tuple[str, ...]]:
-    """TIFF-based RAWs carry EXIF in their IFDs (Pillow reads them without pixels); the others
-    in their embedded JPEG preview."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            taken, notes = _exif_taken_at(Image.open(io.BytesIO(data)))
-        if taken is not None:
-            return taken, notes
-    except Exception:
-        pass
-    preview = _raw_preview(raw, MAX_PIXELS)
-    if preview is not None and preview.format == "JPEG":
-        return _exif_taken_at(preview)
-    # LibRaw's own capture time (rawpy gives a datetime; the epoch when the file has none).
-    stamp = getattr(getattr(raw, "other", None), "timestamp", None)
-    if isinstance(stamp, (int, float)) and stamp > 0:
-        stamp = datetime.fromtimestamp(stamp)
-    if isinstance(stamp, datetime) and 1971 <= stamp.year <= 2200:
-        return stamp.replace(tzinfo=None), ()
-    return None, ()
-
-
 def read_header(data: bytes, max_pixels: int = MAX_PIXELS, name: str = "") -> ImageHeader:
     """Identify the image and its capture time without decoding pixels (cheap, for scanning).
 
@@ -328,13 +248,12 @@ def read_header(data: bytes, max_pixels: int = MAX_PIXELS, name: str = "") -> Im
         raise ImageRejected(REASON_EMPTY, "zero-byte file")
     family, mismatch = _family(data, name)
     if family == FAMILY_RAW:
-        raw = _raw_open(data, max_pixels)
-        try:
-            width, height = _raw_upright_size(raw)
-            taken_at, notes = _raw_taken_at(data, raw)
-        finally:
-            raw.close()
-        return ImageHeader(width, height, FAMILY_RAW, "RAW", taken_at, mismatch + notes)
+        # Imported here, not at the top: raw_decode builds on this module's types and Pillow
+        # helpers, so a top-level import either way would be a cycle.
+        from face_assets.vision.raw_decode import read_raw_header
+
+        header = read_raw_header(data, max_pixels)
+        return replace(header, notes=mismatch + header.notes)
     img = _open(data, max_pixels)
     taken_at, notes = _exif_taken_at(img)
     width, height = img.size
@@ -412,40 +331,6 @@ def _bgr(img: Image.Image, notes: tuple[str, ...], full_size: tuple[int, int]) -
     return DecodedImage(bgr=bgr, notes=notes + orient_notes + convert_notes, full_size=full_size)
 
 
-def _decode_raw(data: bytes, max_pixels: int, min_side: int | None) -> DecodedImage:
-    """The embedded preview when it is at least min_side (and min_side is asked), else a
-    half-size demosaic when that suffices, else the full demosaic (8 bits, camera white
-    balance, LibRaw's own orientation)."""
-    import rawpy
-
-    raw = _raw_open(data, max_pixels)
-    try:
-        full = _raw_upright_size(raw)
-        if min_side:
-            preview = _raw_preview(raw, max_pixels)
-            if preview is not None and max(preview.size) >= min_side:
-                flip = _RAW_FLIPS.get(raw.sizes.flip)
-                turned = preview if flip is None else preview.transpose(flip)
-                # A preview already upright (camera rotated it) keeps its own aspect.
-                if (turned.width >= turned.height) != (full[0] >= full[1]):
-                    turned = preview
-                rgb, notes = _to_rgb8(turned.convert("RGB"))
-                bgr = np.ascontiguousarray(rgb[..., ::-1])
-                return DecodedImage(bgr, ("raw_preview",) + notes, full)
-        half = bool(min_side) and max(full) // 2 >= min_side
-        try:
-            raw.unpack()
-            rgb = raw.postprocess(half_size=half, use_camera_wb=True, output_bps=8)
-        except rawpy.LibRawIOError as exc:
-            raise ImageRejected(REASON_TRUNCATED, f"RAW: {exc}") from exc
-        except rawpy.LibRawError as exc:
-            raise ImageRejected(REASON_RAW_UNREADABLE, str(exc)) from exc
-        bgr = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[..., ::-1])
-        return DecodedImage(bgr, ("raw_half_size",) if half else ("raw_demosaic",), full)
-    finally:
-        raw.close()
-
-
 def decode_image(
     data: bytes, max_pixels: int = MAX_PIXELS, name: str = "", min_side: int | None = None
 ) -> DecodedImage:
@@ -461,7 +346,9 @@ def decode_image(
         raise ImageRejected(REASON_EMPTY, "zero-byte file")
     family, mismatch = _family(data, name)
     if family == FAMILY_RAW:
-        decoded = _decode_raw(data, max_pixels, min_side)
+        from face_assets.vision.raw_decode import decode_raw  # not at the top: see read_header
+
+        decoded = decode_raw(data, max_pixels, min_side)
         return DecodedImage(decoded.bgr, mismatch + decoded.notes, decoded.full_size)
     img = _open(data, max_pixels)
     try:
