@@ -12,7 +12,7 @@ from face_assets.services import tag_files
 from face_assets.store import Connection, Store
 from face_assets.store import face_tags as tag_store
 from face_assets.store import persons as person_store
-from face_assets.vision import face_tags
+from face_assets.vision import face_tags, xmp_sidecar
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def forget_in_sidecars(store: Store, library_root: Path | None, naming: Sidecars
                 existing = tag_files.read_optional(root, rel_path, face_tags.MAX_XMP_BYTES)
                 sha = None  # the sidecar is gone: nothing names them
                 if existing is not None:
-                    update = face_tags.merged_sidecar(
+                    update = xmp_sidecar.merged_sidecar(
                         existing, [], None, None, drop_names=frozenset(naming.names)
                     )
                     if update.changed:

@@ -13,7 +13,7 @@ from pathlib import Path
 from face_assets.services import tag_files
 from face_assets.store import Store
 from face_assets.store import face_tags as tag_store
-from face_assets.vision import face_tags
+from face_assets.vision import face_tags, xmp_sidecar
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def export_tags(
         ]
         try:
             sidecar, existing = _sidecar_for(root, image.paths[0])
-            update = face_tags.merged_sidecar(existing, regions, image.width, image.height)
+            update = xmp_sidecar.merged_sidecar(existing, regions, image.width, image.height)
         except face_tags.TagsRejected as exc:
             refused[exc.reason] += 1
             continue

@@ -1,5 +1,6 @@
-"""Face tags people already have: XMP written by exiftool read by us, ours read by exiftool,
-Picasa's rectangles, and hostile XML refused with a reason."""
+"""Face tags people already have: XMP written by exiftool read by us (face_tags), ours
+written into a sidecar read by exiftool (xmp_sidecar), Picasa's rectangles, and hostile XML
+refused with a reason by both."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import subprocess
 
 import pytest
 
-from face_assets.vision import face_tags
+from face_assets.vision import face_tags, xmp_sidecar
 from face_assets.vision.face_tags import TagRegion, TagsRejected
 from face_assets_tests.conftest import FACES_REAL
 
@@ -69,7 +70,7 @@ def test_our_sidecar_is_read_by_exiftool_and_merges_an_existing_one(exiftool, tm
     )  # fmt: skip
     before = photo.read_bytes()
     ours = [TagRegion((0.4, 0.3, 0.6, 0.5), "Alex Lacamoire", face_tags.ORIGIN_MWG)]
-    update = face_tags.merged_sidecar(sidecar.read_bytes(), ours, 874, 1200)
+    update = xmp_sidecar.merged_sidecar(sidecar.read_bytes(), ours, 874, 1200)
     assert update.added == ["Alex Lacamoire"] and update.removed == ["Wrong Name"]
     sidecar.write_bytes(update.content)
     seen = _exiftool_json(exiftool, sidecar)
@@ -83,9 +84,11 @@ def test_our_sidecar_is_read_by_exiftool_and_merges_an_existing_one(exiftool, tm
     )
     assert photo.read_bytes() == before  # never the original
     # Writing the same names again changes nothing; forgetting a name removes only it.
-    again = face_tags.merged_sidecar(update.content, ours, 874, 1200)
+    again = xmp_sidecar.merged_sidecar(update.content, ours, 874, 1200)
     assert not again.changed
-    forgot = face_tags.merged_sidecar(update.content, [], 874, 1200, frozenset({"Alex Lacamoire"}))
+    forgot = xmp_sidecar.merged_sidecar(
+        update.content, [], 874, 1200, frozenset({"Alex Lacamoire"})
+    )
     assert forgot.removed == ["Alex Lacamoire"]
     assert [r.name for r in face_tags.xmp_regions(forgot.content)] == ["Old Friend"]
 
@@ -137,4 +140,4 @@ def test_hostile_xmp_is_refused_with_a_reason(data, reason):
         face_tags.xmp_regions(data)
     assert exc.value.reason == reason
     with pytest.raises(TagsRejected):  # and never merged into a sidecar we write
-        face_tags.merged_sidecar(data, [], 10, 10)
+        xmp_sidecar.merged_sidecar(data, [], 10, 10)
