@@ -23,6 +23,7 @@ from face_assets.vision.face_tags import (
     _mwg_regions,
     _q,
     _struct,
+    _structs,
     _value,
     parse_xml,
 )
@@ -130,9 +131,8 @@ def _name_changes(before: list[TagRegion], after: list[TagRegion]) -> tuple[list
 
 
 def _applied_dimensions(root: ET.Element) -> tuple[int, int]:
-    for holder in root.iter():
-        info = _struct(holder, "mwg-rs", "Regions")
-        dims = _struct(info, "mwg-rs", "AppliedToDimensions") if info is not None else None
+    for info in _structs(root, "mwg-rs", "Regions"):
+        dims = _struct(info, "mwg-rs", "AppliedToDimensions")
         if dims is not None:
             w, h = _float(_value(dims, "stDim", "w")), _float(_value(dims, "stDim", "h"))
             if w and h:
@@ -159,9 +159,8 @@ def merged_sidecar(
     if width is None or height is None:
         width, height = _applied_dimensions(root)
     non_face: list[ET.Element] = []
-    for holder in root.iter():
-        info = _struct(holder, "mwg-rs", "Regions")
-        for item in _items(_struct(info, "mwg-rs", "RegionList")) if info is not None else []:
+    for info in _structs(root, "mwg-rs", "Regions"):
+        for item in _items(_struct(info, "mwg-rs", "RegionList")):
             kind = _value(item, "mwg-rs", "Type")
             if kind is not None and kind.lower() != "face":
                 non_face.append(item)
