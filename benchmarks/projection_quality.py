@@ -47,7 +47,7 @@ import torch
 from _work import embedded_work
 
 from face_assets.defaults import QUALITY_GATE
-from face_assets.identity import clustering, metrics, projection, verification
+from face_assets.identity import clustering, head_checkpoint, metrics, projection, verification
 from face_assets.identity.devices import resolve_torch_device
 from face_assets.services import labels, training
 from face_assets.store import (
@@ -115,7 +115,7 @@ def heldout_spread(
     keep = np.isin(data.labels, persons[counts >= config.min_faces_per_person])
     x, y = data.embeddings[keep], data.labels[keep]
     _, held = projection.split_by_person(y, config.validation_share, config.seed)
-    head, _ = projection.load_checkpoint(checkpoint)
+    head, _ = head_checkpoint.load_checkpoint(checkpoint)
     found = {}
     for space, emb in (("raw", x[held]), ("projected", head.project(x[held]))):
         sims = emb @ emb.T

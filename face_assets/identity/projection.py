@@ -7,18 +7,16 @@ arrays and tensors out, no Dagster and no SQL, so it can be tested and benchmark
 
 Batches are P x K: ``P = batch_size // faces_per_person_in_batch`` persons with K faces
 each, so every face in a batch has positives and negatives, and triplets are mined inside
-the batch with tensor ops (no per-sample Python loops).
+the batch with tensor ops (no per-sample Python loops). A trained head's file on disk is
+head_checkpoint.py's.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,7 +41,6 @@ DEFAULT_VALIDATION_SHARE = 0.25  # a quarter of persons held out: enough pairs t
 DEFAULT_MINING = "semi-hard"  # seed value; avoids the collapse hardest-negative mining invites
 MINING_STRATEGIES = ("semi-hard", "batch-all")  # the two miners triplet_loss implements
 PROJECT_BATCH_SIZE = 8192  # rows per forward pass in project(): bounded memory, few calls
-CHECKPOINT_FORMAT = "face_assets.projection_head/1"  # bump when the checkpoint layout changes
 
 
 class ProjectionHead(nn.Module):
@@ -65,7 +62,7 @@ class ProjectionHead(nn.Module):
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Hyper-parameters of one training run; stored in every checkpoint.
+    """Hyper-parameters of one training run; stored in every checkpoint (head_checkpoint.py).
 
     ``batch_size`` is the number of faces per optimiser step, drawn as P x K: P =
     batch_size // faces_per_person_in_batch distinct persons, K faces of each (without
@@ -407,69 +404,3 @@ def train_projection_head(
         persons_used=index.persons,
         in_dim=x.shape[1],
     )
-
-
-def _is_plain(value: Any) -> bool:
-    """True for what torch.load(weights_only=True) can read back: no pickled classes."""
-    if value is None or isinstance(value, bool | int | float | str | torch.Tensor):
-        return True
-    if isinstance(value, list | tuple):
-        return all(_is_plain(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str | int) and _is_plain(v) for k, v in value.items())
-    return False
-
-
-def save_checkpoint(head: TrainedHead, path: str | os.PathLike[str], metadata: dict) -> None:
-    """Write the head and its provenance as plain tensors and dicts, atomically.
-
-    Plain data lets load_checkpoint use weights_only=True (no arbitrary unpickling). The
-    caller supplies what only it knows (embedding pack, metrics); epoch, losses, persons used
-    and created time are filled in unless given. Non-plain metadata is refused here, at save
-    time, rather than discovered as an unreadable file at load time.
-    """
-    meta = {
-        "epoch": head.history[-1].epoch if head.history else 0,
-        "losses": [e.loss for e in head.history],
-        "val_losses": [e.val_loss for e in head.history],
-        "persons_used": list(head.persons_used),
-        "created_at": datetime.now(UTC).isoformat(),
-        **metadata,
-    }
-    if not _is_plain(meta):
-        raise TypeError("checkpoint metadata must hold only None/bool/int/float/str/lists/dicts")
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "state_dict": {k: v.detach().cpu() for k, v in head.state_dict.items()},
-        "config": asdict(head.config),
-        "history": [asdict(e) for e in head.history],
-        "persons_used": list(head.persons_used),
-        "dims": {"in": head.in_dim, "hidden": head.hidden_dim, "out": head.out_dim},
-        "metadata": meta,
-    }
-    if not _is_plain(payload):
-        raise TypeError("persons_used must hold only str/int labels to be saved")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    torch.save(payload, partial)
-    os.replace(partial, path)  # a crash mid-write never leaves a truncated checkpoint
-
-
-def load_checkpoint(path: str | os.PathLike[str]) -> tuple[TrainedHead, dict]:
-    """Read a checkpoint written by save_checkpoint; refuses other layouts by name."""
-    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (found {found!r})")
-    dims = payload["dims"]
-    head = TrainedHead(
-        state_dict=payload["state_dict"],
-        config=TrainingConfig(**payload["config"]),
-        history=[EpochStats(**e) for e in payload["history"]],
-        persons_used=list(payload["persons_used"]),
-        in_dim=dims["in"],
-        out_dim=dims["out"],
-        hidden_dim=dims["hidden"],
-    )
-    return head, payload["metadata"]

@@ -83,7 +83,7 @@ def _heads_trained_on(store: Store, person_ids: list[int]) -> list[head_store.He
         checkpoint = store.home_path / use.checkpoint_path
         if not checkpoint.exists():
             continue
-        from face_assets.identity.projection import load_checkpoint  # torch: only when needed
+        from face_assets.identity.head_checkpoint import load_checkpoint  # torch: only when needed
 
         try:
             head, _ = load_checkpoint(checkpoint)

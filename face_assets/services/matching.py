@@ -84,6 +84,6 @@ def _loaded_head(checkpoint: Path, mtime_ns: int):
     """The head saved at `checkpoint`, read once per process (and again only if the file
     changes): every review-queue request and assignment run asks for the rule anew, and
     torch.load of a checkpoint per request would dominate the queue's cost."""
-    from face_assets.identity import projection
+    from face_assets.identity import head_checkpoint
 
-    return projection.load_checkpoint(checkpoint)[0]
+    return head_checkpoint.load_checkpoint(checkpoint)[0]

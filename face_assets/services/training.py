@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from face_assets.defaults import QUALITY_GATE
-from face_assets.identity import projection, verification
+from face_assets.identity import head_checkpoint, projection, verification
 from face_assets.identity.devices import resolve_torch_device
 from face_assets.identity.evaluation import (
     known_person_accuracy,
@@ -178,7 +178,7 @@ def train_candidate(
     rel_path = f"models/projection_{pack}_{int(time.time() * 1000)}.pt"
     checkpoint = store.home_path / rel_path
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    projection.save_checkpoint(
+    head_checkpoint.save_checkpoint(
         head, checkpoint, {"pack": pack, "device": device, "threshold": threshold}
     )
     with store.transaction() as conn:
@@ -228,7 +228,7 @@ def _gate_inputs(
     with store.transaction() as conn:
         incumbent = head_store.promoted(conn, pack)
     if incumbent is not None:
-        previous, _ = projection.load_checkpoint(store.home_path / incumbent.checkpoint_path)
+        previous, _ = head_checkpoint.load_checkpoint(store.home_path / incumbent.checkpoint_path)
         unseen = ~np.isin(held_y, np.asarray(previous.persons_used))
         if len(np.unique(held_y[unseen])) >= 2:
             x, y = held_x[unseen], held_y[unseen]

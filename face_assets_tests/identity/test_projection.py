@@ -11,13 +11,12 @@ import pytest
 import torch
 
 from face_assets.identity.devices import DeviceUnavailableError, resolve_torch_device
+from face_assets.identity.head_checkpoint import load_checkpoint, save_checkpoint
 from face_assets.identity.projection import (
     EpochStats,
     TrainedHead,
     TrainingConfig,
     _PersonIndex,
-    load_checkpoint,
-    save_checkpoint,
     split_by_face,
     split_by_person,
     train_projection_head,

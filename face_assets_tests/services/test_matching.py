@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from face_assets.identity import projection
+from face_assets.identity import head_checkpoint, projection
 from face_assets.services import identities, labels, review_queue
 from face_assets.store import heads as head_store
 from face_assets_tests.defs.assets.test_identities import _labelled_faces
@@ -52,7 +52,7 @@ def _unclaimed(store) -> tuple[list[int], np.ndarray]:
 
 def _promote(store, head: projection.TrainedHead, threshold: float) -> str:
     rel = "models/test_head.pt"
-    projection.save_checkpoint(head, store.home_path / rel, {"pack": PACK})
+    head_checkpoint.save_checkpoint(head, store.home_path / rel, {"pack": PACK})
     with store.transaction() as conn:
         head_id = head_store.add_candidate(conn, PACK, rel, "cpu", 1, 1, threshold, {}, [], {})
         head_store.decide(conn, head_id, True, "promoted for the test")
@@ -127,8 +127,8 @@ def test_the_promoted_head_is_read_once_however_many_times_the_rule_is_asked(
     from face_assets.services import matching
 
     reads = []
-    load = projection.load_checkpoint
-    monkeypatch.setattr(projection, "load_checkpoint", lambda p: reads.append(p) or load(p))
+    load = head_checkpoint.load_checkpoint
+    monkeypatch.setattr(head_checkpoint, "load_checkpoint", lambda p: reads.append(p) or load(p))
     _promote(real_store, _random_head(), 0.5)
     raw = np.eye(2, 512, dtype=np.float32)
     first = matching.matching_rule(real_store, PACK).vectors(raw)

@@ -9,7 +9,7 @@ from dagster import RunConfig, materialize
 
 from face_assets.defs.assets.projection import TrainingRunConfig, projection_head_gate
 from face_assets.defs.resources import FaceModelsResource, PhotoLibraryResource
-from face_assets.identity import evaluation, projection, verification
+from face_assets.identity import evaluation, head_checkpoint, verification
 from face_assets.services import labels, training
 from face_assets.store import heads as head_store
 from face_assets_tests.defs.assets.helpers import store_resource
@@ -69,7 +69,7 @@ def test_training_through_dagster_records_a_gated_head(real_store, real_library)
     assert result.success == expected.promote  # a refused head fails the run (blocking check)
     assert record.status == ("promoted" if expected.promote else "rejected")
 
-    head, saved = projection.load_checkpoint(real_store.home_path / record.checkpoint_path)
+    head, saved = head_checkpoint.load_checkpoint(real_store.home_path / record.checkpoint_path)
     assert saved["pack"] == PACK and len(head.history) == SMALL.epochs + 1
 
 
