@@ -178,7 +178,9 @@ def _target_size(size: tuple[int, int], min_side: int | None) -> tuple[int, int]
     return math.ceil(width * min_side / longest), math.ceil(height * min_side / longest)
 
 
-def _open(data: bytes, max_pixels: int) -> Image.Image:
+def opened_image(data: bytes, max_pixels: int) -> Image.Image:
+    """The Pillow image of these bytes, its header read (pixels not yet): a named rejection
+    for empty, oversized or unreadable data (the RAW path opens its JPEG preview here too)."""
     if len(data) == 0:
         raise ImageRejected(REASON_EMPTY, "zero-byte file")
     try:
@@ -217,7 +219,9 @@ def _open_failure(message: str) -> str:
     return REASON_NOT_IMAGE
 
 
-def _exif_taken_at(img: Image.Image) -> tuple[datetime | None, tuple[str, ...]]:
+def exif_taken_at(img: Image.Image) -> tuple[datetime | None, tuple[str, ...]]:
+    """The EXIF capture time (DateTimeOriginal), with a note when unreadable or invalid; None
+    when there is none (a RAW's own EXIF or its preview's is read the same way)."""
     try:
         exif = img.getexif()
         raw = exif.get_ifd(EXIF_IFD_POINTER).get(EXIF_DATETIME_ORIGINAL)
@@ -254,8 +258,8 @@ def read_header(data: bytes, max_pixels: int = MAX_PIXELS, name: str = "") -> Im
 
         header = read_raw_header(data, max_pixels)
         return replace(header, notes=mismatch + header.notes)
-    img = _open(data, max_pixels)
-    taken_at, notes = _exif_taken_at(img)
+    img = opened_image(data, max_pixels)
+    taken_at, notes = exif_taken_at(img)
     width, height = img.size
     try:
         orientation = int(img.getexif().get(EXIF_ORIENTATION, 1) or 1)
@@ -288,7 +292,9 @@ def _upright(img: Image.Image) -> tuple[Image.Image, tuple[str, ...]]:
         return img, (f"exif_orientation_failed: {type(exc).__name__}",)
 
 
-def _to_rgb8(img: Image.Image) -> tuple[np.ndarray, tuple[str, ...]]:
+def rgb8_pixels(img: Image.Image) -> tuple[np.ndarray, tuple[str, ...]]:
+    """8-bit RGB pixels of any Pillow mode (16-bit, palette, alpha, CMYK...), with a note
+    for each conversion made."""
     mode = img.mode
     if mode == "RGB":
         return np.asarray(img), ()
@@ -326,7 +332,7 @@ def _load(img: Image.Image) -> None:
 
 def _bgr(img: Image.Image, notes: tuple[str, ...], full_size: tuple[int, int]) -> DecodedImage:
     upright, orient_notes = _upright(img)
-    rgb, convert_notes = _to_rgb8(upright)
+    rgb, convert_notes = rgb8_pixels(upright)
     bgr = np.ascontiguousarray(rgb[..., ::-1])
     return DecodedImage(bgr=bgr, notes=notes + orient_notes + convert_notes, full_size=full_size)
 
@@ -350,7 +356,7 @@ def decode_image(
 
         decoded = decode_raw(data, max_pixels, min_side)
         return DecodedImage(decoded.bgr, mismatch + decoded.notes, decoded.full_size)
-    img = _open(data, max_pixels)
+    img = opened_image(data, max_pixels)
     try:
         orientation = int(img.getexif().get(EXIF_ORIENTATION, 1) or 1)
     except Exception:

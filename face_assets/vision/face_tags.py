@@ -72,7 +72,8 @@ class TagRegion:
         return x1 * width, y1 * height, x2 * width, y2 * height
 
 
-def _q(prefix: str, name: str) -> str:
+def qname(prefix: str, name: str) -> str:
+    """ElementTree's {namespace}name for an XMP prefix we know (NS)."""
     return f"{{{NS[prefix]}}}{name}"
 
 
@@ -117,9 +118,9 @@ def embedded_xmp(data: bytes, limit: int = MAX_XMP_BYTES) -> bytes | None:
     return data[match.start() : end + len(_XMP_END)]
 
 
-def _value(element: ET.Element, prefix: str, name: str) -> str | None:
+def value_of(element: ET.Element, prefix: str, name: str) -> str | None:
     """An XMP simple property, written as an attribute or as a child element."""
-    qualified = _q(prefix, name)
+    qualified = qname(prefix, name)
     if qualified in element.attrib:
         return element.attrib[qualified]
     child = element.find(qualified)
@@ -128,88 +129,90 @@ def _value(element: ET.Element, prefix: str, name: str) -> str | None:
     if child.text and child.text.strip():
         return child.text.strip()
     # rdf:Alt / rdf:Bag holding one value (some writers wrap names in a language alternative)
-    li = child.find(f".//{_q('rdf', 'li')}")
+    li = child.find(f".//{qname('rdf', 'li')}")
     return li.text.strip() if li is not None and li.text else None
 
 
-def _struct(element: ET.Element, prefix: str, name: str) -> ET.Element | None:
+def struct_of(element: ET.Element, prefix: str, name: str) -> ET.Element | None:
     """An XMP struct property: the child itself, or its rdf:Description (parseType forms)."""
-    child = element.find(_q(prefix, name))
+    child = element.find(qname(prefix, name))
     if child is None:
         return None
-    description = child.find(_q("rdf", "Description"))
+    description = child.find(qname("rdf", "Description"))
     return description if description is not None else child
 
 
-def _items(element: ET.Element | None) -> list[ET.Element]:
+def items_of(element: ET.Element | None) -> list[ET.Element]:
     """The rdf:li of a Bag/Seq property, each as the element holding its fields."""
     if element is None:
         return []
     items = []
     for container in element:
-        if container.tag not in (_q("rdf", "Bag"), _q("rdf", "Seq")):
+        if container.tag not in (qname("rdf", "Bag"), qname("rdf", "Seq")):
             continue
-        for li in container.findall(_q("rdf", "li")):
-            description = li.find(_q("rdf", "Description"))
+        for li in container.findall(qname("rdf", "li")):
+            description = li.find(qname("rdf", "Description"))
             items.append(description if description is not None else li)
     return items
 
 
-def _float(text: str | None) -> float | None:
+def float_of(text: str | None) -> float | None:
+    """A region coordinate as a float; None when missing or not a number."""
     try:
         return float(text) if text is not None else None
     except ValueError:
         return None
 
 
-def _structs(root: ET.Element, prefix: str, name: str) -> Iterator[ET.Element]:
+def structs_of(root: ET.Element, prefix: str, name: str) -> Iterator[ET.Element]:
     """Every prefix:name struct of the packet, whichever element holds it."""
     for holder in root.iter():
-        info = _struct(holder, prefix, name)
+        info = struct_of(holder, prefix, name)
         if info is not None:
             yield info
 
 
-def _mwg_regions(root: ET.Element) -> list[TagRegion]:
+def mwg_regions(root: ET.Element) -> list[TagRegion]:
+    """The MWG face regions (mwg-rs:RegionList) of an XMP packet, normalised boxes with names."""
     regions = []
-    for info in _structs(root, "mwg-rs", "Regions"):
-        dims = _struct(info, "mwg-rs", "AppliedToDimensions")
-        dim_w = _float(_value(dims, "stDim", "w")) if dims is not None else None
-        dim_h = _float(_value(dims, "stDim", "h")) if dims is not None else None
-        for item in _items(_struct(info, "mwg-rs", "RegionList")):
-            kind = _value(item, "mwg-rs", "Type")
+    for info in structs_of(root, "mwg-rs", "Regions"):
+        dims = struct_of(info, "mwg-rs", "AppliedToDimensions")
+        dim_w = float_of(value_of(dims, "stDim", "w")) if dims is not None else None
+        dim_h = float_of(value_of(dims, "stDim", "h")) if dims is not None else None
+        for item in items_of(struct_of(info, "mwg-rs", "RegionList")):
+            kind = value_of(item, "mwg-rs", "Type")
             if kind is not None and kind.lower() != "face":
                 continue  # pets, barcodes, focus areas
-            area = _struct(item, "mwg-rs", "Area")
+            area = struct_of(item, "mwg-rs", "Area")
             if area is None:
                 continue
-            x, y, w, h = (_float(_value(area, "stArea", k)) for k in ("x", "y", "w", "h"))
+            x, y, w, h = (float_of(value_of(area, "stArea", k)) for k in ("x", "y", "w", "h"))
             if None in (x, y, w, h) or w <= 0 or h <= 0:
                 continue
-            unit = (_value(area, "stArea", "unit") or "normalized").lower()
+            unit = (value_of(area, "stArea", "unit") or "normalized").lower()
             if unit == "pixel":  # rare; needs the applied-to dimensions
                 if not dim_w or not dim_h:
                     continue
                 x, w, y, h = x / dim_w, w / dim_w, y / dim_h, h / dim_h
             # MWG: stArea x, y are the centre of the region.
             box = _clamped(x - w / 2, y - h / 2, x + w / 2, y + h / 2)
-            name = _value(item, "mwg-rs", "Name")
+            name = value_of(item, "mwg-rs", "Name")
             regions.append(TagRegion(box, name or None, ORIGIN_MWG))
     return regions
 
 
 def _mp_regions(root: ET.Element) -> list[TagRegion]:
     regions = []
-    for info in _structs(root, "MP", "RegionInfo"):
-        for item in _items(_struct(info, "MPRI", "Regions")):
-            rect = _value(item, "MPReg", "Rectangle")
+    for info in structs_of(root, "MP", "RegionInfo"):
+        for item in items_of(struct_of(info, "MPRI", "Regions")):
+            rect = value_of(item, "MPReg", "Rectangle")
             if not rect:
                 continue
-            parts = [_float(p.strip()) for p in rect.split(",")]
+            parts = [float_of(p.strip()) for p in rect.split(",")]
             if len(parts) != 4 or None in parts or parts[2] <= 0 or parts[3] <= 0:
                 continue
             x, y, w, h = parts  # MP: top-left corner, width, height (normalised)
-            name = _value(item, "MPReg", "PersonDisplayName")
+            name = value_of(item, "MPReg", "PersonDisplayName")
             regions.append(TagRegion(_clamped(x, y, x + w, y + h), name or None, ORIGIN_MP))
     return regions
 
@@ -221,7 +224,7 @@ def xmp_regions(xmp: bytes) -> list[TagRegion]:
     by overlap, so a face named twice is still one face.
     """
     root = parse_xml(xmp)
-    regions = _mwg_regions(root) + _mp_regions(root)
+    regions = mwg_regions(root) + _mp_regions(root)
     if len(regions) > MAX_REGIONS:
         raise TagsRejected(REASON_TOO_LARGE, f"{len(regions)} regions exceeds {MAX_REGIONS}")
     return regions

@@ -34,9 +34,9 @@ from face_assets.vision.decode import (
     DecodedImage,
     ImageHeader,
     ImageRejected,
-    _exif_taken_at,
-    _open,
-    _to_rgb8,
+    exif_taken_at,
+    opened_image,
+    rgb8_pixels,
 )
 
 
@@ -89,7 +89,7 @@ def _raw_preview(raw, max_pixels: int) -> Image.Image | None:
         return None
     if thumb.format == rawpy.ThumbFormat.JPEG:
         try:
-            img = _open(bytes(thumb.data), max_pixels)
+            img = opened_image(bytes(thumb.data), max_pixels)
             img.load()
         except (ImageRejected, OSError):
             return None
@@ -105,14 +105,14 @@ def _raw_taken_at(data: bytes, raw) -> tuple[datetime | None, tuple[str, ...]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            taken, notes = _exif_taken_at(Image.open(io.BytesIO(data)))
+            taken, notes = exif_taken_at(Image.open(io.BytesIO(data)))
         if taken is not None:
             return taken, notes
     except Exception:
         pass
     preview = _raw_preview(raw, MAX_PIXELS)
     if preview is not None and preview.format == "JPEG":
-        return _exif_taken_at(preview)
+        return exif_taken_at(preview)
     # LibRaw's own capture time (rawpy gives a datetime; the epoch when the file has none).
     stamp = getattr(getattr(raw, "other", None), "timestamp", None)
     if isinstance(stamp, (int, float)) and stamp > 0:
@@ -150,7 +150,7 @@ def decode_raw(data: bytes, max_pixels: int, min_side: int | None) -> DecodedIma
                 # A preview already upright (camera rotated it) keeps its own aspect.
                 if (turned.width >= turned.height) != (full[0] >= full[1]):
                     turned = preview
-                rgb, notes = _to_rgb8(turned.convert("RGB"))
+                rgb, notes = rgb8_pixels(turned.convert("RGB"))
                 bgr = np.ascontiguousarray(rgb[..., ::-1])
                 return DecodedImage(bgr, ("raw_preview",) + notes, full)
         half = bool(min_side) and max(full) // 2 >= min_side

@@ -18,14 +18,14 @@ from face_assets.vision.face_tags import (
     REASON_MALFORMED,
     TagRegion,
     TagsRejected,
-    _float,
-    _items,
-    _mwg_regions,
-    _q,
-    _struct,
-    _structs,
-    _value,
+    float_of,
+    items_of,
+    mwg_regions,
     parse_xml,
+    qname,
+    struct_of,
+    structs_of,
+    value_of,
 )
 
 _EMPTY_XMP = (
@@ -43,31 +43,31 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 
 def _region_element(region: TagRegion) -> ET.Element:
-    li = ET.Element(_q("rdf", "li"), {_q("rdf", "parseType"): "Resource"})
+    li = ET.Element(qname("rdf", "li"), {qname("rdf", "parseType"): "Resource"})
     x1, y1, x2, y2 = region.box
-    area = ET.SubElement(li, _q("mwg-rs", "Area"), {_q("rdf", "parseType"): "Resource"})
+    area = ET.SubElement(li, qname("mwg-rs", "Area"), {qname("rdf", "parseType"): "Resource"})
     for key, value in (
         ("x", (x1 + x2) / 2),
         ("y", (y1 + y2) / 2),
         ("w", x2 - x1),
         ("h", y2 - y1),
     ):
-        ET.SubElement(area, _q("stArea", key)).text = f"{value:.6f}"
-    ET.SubElement(area, _q("stArea", "unit")).text = "normalized"
-    ET.SubElement(li, _q("mwg-rs", "Name")).text = region.name or ""
-    ET.SubElement(li, _q("mwg-rs", "Type")).text = "Face"
+        ET.SubElement(area, qname("stArea", key)).text = f"{value:.6f}"
+    ET.SubElement(area, qname("stArea", "unit")).text = "normalized"
+    ET.SubElement(li, qname("mwg-rs", "Name")).text = region.name or ""
+    ET.SubElement(li, qname("mwg-rs", "Type")).text = "Face"
     return li
 
 
 def _regions_node(regions: list[TagRegion], width: int, height: int) -> ET.Element:
-    node = ET.Element(_q("mwg-rs", "Regions"), {_q("rdf", "parseType"): "Resource"})
+    node = ET.Element(qname("mwg-rs", "Regions"), {qname("rdf", "parseType"): "Resource"})
     dims = ET.SubElement(
-        node, _q("mwg-rs", "AppliedToDimensions"), {_q("rdf", "parseType"): "Resource"}
+        node, qname("mwg-rs", "AppliedToDimensions"), {qname("rdf", "parseType"): "Resource"}
     )
-    ET.SubElement(dims, _q("stDim", "w")).text = str(width)
-    ET.SubElement(dims, _q("stDim", "h")).text = str(height)
-    ET.SubElement(dims, _q("stDim", "unit")).text = "pixel"
-    bag = ET.SubElement(ET.SubElement(node, _q("mwg-rs", "RegionList")), _q("rdf", "Bag"))
+    ET.SubElement(dims, qname("stDim", "w")).text = str(width)
+    ET.SubElement(dims, qname("stDim", "h")).text = str(height)
+    ET.SubElement(dims, qname("stDim", "unit")).text = "pixel"
+    bag = ET.SubElement(ET.SubElement(node, qname("mwg-rs", "RegionList")), qname("rdf", "Bag"))
     for region in regions:
         bag.append(_region_element(region))
     return node
@@ -90,18 +90,18 @@ class SidecarUpdate:
 def _detach_mwg(root: ET.Element) -> tuple[ET.Element, list[TagRegion]]:
     """Remove every mwg-rs:Regions from the tree; the rdf:Description to put ours into and
     the face regions that were there."""
-    existing = _mwg_regions(root)
+    existing = mwg_regions(root)
     target = None
     for holder in list(root.iter()):
         for child in list(holder):
-            if child.tag == _q("mwg-rs", "Regions"):
+            if child.tag == qname("mwg-rs", "Regions"):
                 holder.remove(child)
                 target = target if target is not None else holder
     if target is None:
-        rdf = root if root.tag == _q("rdf", "RDF") else root.find(f".//{_q('rdf', 'RDF')}")
+        rdf = root if root.tag == qname("rdf", "RDF") else root.find(f".//{qname('rdf', 'RDF')}")
         if rdf is None:
             raise TagsRejected(REASON_MALFORMED, "XMP without rdf:RDF")
-        target = ET.SubElement(rdf, _q("rdf", "Description"), {_q("rdf", "about"): ""})
+        target = ET.SubElement(rdf, qname("rdf", "Description"), {qname("rdf", "about"): ""})
     return target, existing
 
 
@@ -131,10 +131,10 @@ def _name_changes(before: list[TagRegion], after: list[TagRegion]) -> tuple[list
 
 
 def _applied_dimensions(root: ET.Element) -> tuple[int, int]:
-    for info in _structs(root, "mwg-rs", "Regions"):
-        dims = _struct(info, "mwg-rs", "AppliedToDimensions")
+    for info in structs_of(root, "mwg-rs", "Regions"):
+        dims = struct_of(info, "mwg-rs", "AppliedToDimensions")
         if dims is not None:
-            w, h = _float(_value(dims, "stDim", "w")), _float(_value(dims, "stDim", "h"))
+            w, h = float_of(value_of(dims, "stDim", "w")), float_of(value_of(dims, "stDim", "h"))
             if w and h:
                 return int(w), int(h)
     return 0, 0
@@ -159,9 +159,9 @@ def merged_sidecar(
     if width is None or height is None:
         width, height = _applied_dimensions(root)
     non_face: list[ET.Element] = []
-    for info in _structs(root, "mwg-rs", "Regions"):
-        for item in _items(_struct(info, "mwg-rs", "RegionList")):
-            kind = _value(item, "mwg-rs", "Type")
+    for info in structs_of(root, "mwg-rs", "Regions"):
+        for item in items_of(struct_of(info, "mwg-rs", "RegionList")):
+            kind = value_of(item, "mwg-rs", "Type")
             if kind is not None and kind.lower() != "face":
                 non_face.append(item)
     target, before = _detach_mwg(root)
@@ -172,9 +172,9 @@ def merged_sidecar(
     ]
     after = kept + [TagRegion(o.box, o.name, ORIGIN_MWG) for o in ours]
     node = _regions_node(after, width, height)
-    bag = node.find(f"{_q('mwg-rs', 'RegionList')}/{_q('rdf', 'Bag')}")
+    bag = node.find(f"{qname('mwg-rs', 'RegionList')}/{qname('rdf', 'Bag')}")
     for item in non_face:
-        li = ET.SubElement(bag, _q("rdf", "li"), {_q("rdf", "parseType"): "Resource"})
+        li = ET.SubElement(bag, qname("rdf", "li"), {qname("rdf", "parseType"): "Resource"})
         li.extend(list(item))
     target.append(node)
     added, removed = _name_changes(before, after)
