@@ -37,6 +37,7 @@ from face_assets.api.server import server_config
 from face_assets.services import analysis, maintenance
 from face_assets.settings import DEFAULT_JOB_WORKERS
 from face_assets.store import Store
+from face_assets.store import embedding_jobs as job_store
 from face_assets.vision.faces import aligned_crop
 from face_assets.vision.models import load_face_models
 
@@ -94,11 +95,7 @@ def wait_done(store: Store, ids: list[str], timeout: float = 600) -> list[tuple]
     deadline = time.monotonic() + timeout
     while True:
         with store.transaction() as conn:
-            rows = conn.execute(
-                "SELECT id::text, status, created_at, finished_at FROM embedding_jobs"
-                " WHERE id::text = ANY(%s)",
-                (ids,),
-            ).fetchall()
+            rows = job_store.progress(conn, ids)
         if all(r[1] in ("completed", "failed") for r in rows) and len(rows) == len(ids):
             return rows
         if time.monotonic() > deadline:

@@ -111,6 +111,18 @@ def job(conn: psycopg.Connection, job_id: str) -> JobRow | None:
     return _row(found) if found else None
 
 
+def progress(
+    conn: psycopg.Connection, job_ids: list[str]
+) -> list[tuple[str, str, datetime, datetime | None]]:
+    """(id, status, created_at, finished_at) of those of these jobs that exist, in no order:
+    what a caller polling a batch needs, without reading every output again."""
+    return conn.execute(
+        "SELECT id::text, status, created_at, finished_at FROM embedding_jobs"
+        " WHERE id = ANY(%s::uuid[])",
+        (job_ids,),
+    ).fetchall()
+
+
 def purge_finished(conn: psycopg.Connection, older_than_seconds: float) -> int:
     return conn.execute(
         "DELETE FROM embedding_jobs WHERE finished_at < now() - make_interval(secs => %s)",
