@@ -138,6 +138,25 @@ def run_dagster(store: Store, library: Path) -> float:
     return time.perf_counter() - started
 
 
+def print_table(figures: dict) -> None:
+    """One row a path (dagster only when it was timed), then the throughput ratio."""
+    print(f"{'path':10} {'seconds':>8} {'images/s':>9} {'faces/s':>8} {'faces':>6}")
+    for path, faces in (("plain", figures["plain_faces"]), ("project", figures["faces"])):
+        print(
+            f"{path:10} {figures[f'{path}_seconds']:8.2f} {figures[f'{path}_images_per_s']:9.2f}"
+            f" {figures[f'{path}_faces_per_s']:8.2f} {faces:6d}"
+        )
+    if "dagster_seconds" in figures:
+        print(
+            f"{'dagster':10} {figures['dagster_seconds']:8.2f}"
+            f" {figures['dagster_images_per_s']:9.2f}"
+        )
+    print(
+        f"ratio project/plain throughput: {figures['ratio']:.3f}; peak RSS"
+        f" {figures['peak_rss_mb']:.0f} MB"
+    )
+
+
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench_ingest_"))
     try:
@@ -197,25 +216,7 @@ def measure(work: Path) -> int:
         figures["dagster_images_per_s"] = round(len(paths) / dagster_s, 2)
         figures["dagster_ratio"] = round(plain_s / dagster_s, 3)
     figures["peak_rss_mb"] = round(peak_rss_mb(), 1)
-
-    print(f"{'path':10} {'seconds':>8} {'images/s':>9} {'faces/s':>8} {'faces':>6}")
-    print(
-        f"{'plain':10} {plain_s:8.2f} {figures['plain_images_per_s']:9.2f}"
-        f" {figures['plain_faces_per_s']:8.2f} {plain_faces:6d}"
-    )
-    print(
-        f"{'project':10} {project_s:8.2f} {figures['project_images_per_s']:9.2f}"
-        f" {figures['project_faces_per_s']:8.2f} {project_faces:6d}"
-    )
-    if args.dagster:
-        print(
-            f"{'dagster':10} {figures['dagster_seconds']:8.2f}"
-            f" {figures['dagster_images_per_s']:9.2f}"
-        )
-    print(
-        f"ratio project/plain throughput: {figures['ratio']:.3f}; peak RSS"
-        f" {figures['peak_rss_mb']:.0f} MB"
-    )
+    print_table(figures)
     print(json.dumps(figures))
     return 0
 
