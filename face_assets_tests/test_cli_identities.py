@@ -1,5 +1,5 @@
-"""Seed 002's identity verbs on a real store: the same service calls as the HTTP app, the
-seed's output lines, and clear errors for what we refuse (exit 2, one line)."""
+"""Seed 002's identity verbs on a real store: the same service calls as the HTTP app and the
+seed's output lines (what they refuse: test_cli_refusals.py)."""
 
 from __future__ import annotations
 
@@ -33,18 +33,3 @@ def test_seed_verbs_run_the_services_and_print_the_seeds_lines(real_store, run):
     assert code == 0 and "Faces assigned:" in out and "Threshold: 0.5 (override" in out
     code, out, _ = run("cluster", "--min-cluster-size", "3", "--max-faces", "1000")
     assert code == 0 and "Clusters found:" in out
-
-
-@pytest.mark.parametrize(
-    "argv, says",
-    [
-        (["cluster", "--time-bucket", "2025-12"], "spans months"),
-        (["assign", "--max-faces", "10"], "--since"),
-        (["assign", "--since", "yesterday"], "not a date"),
-        (["cluster-dual", "--unknown-method", "kmeans"], "kmeans"),
-        (["centroids", "--queue"], "no Dagster"),
-    ],
-)
-def test_what_we_refuse_is_one_clear_line(run, argv, says):
-    code, _, err = run(*argv)
-    assert code == 2 and says in err and err.count("\n") == 1
