@@ -58,7 +58,7 @@ def plain_analysis():
     from insightface.app import FaceAnalysis
 
     folder = Path(tempfile.mkdtemp(prefix="buffalo_s_"))
-    for name in (PACKS["buffalo_s"].detector_file, PACKS["buffalo_s"].recognizer_file):
+    for name in (PACKS["buffalo_s"].detector, PACKS["buffalo_s"].recognizer):
         (folder / name).symlink_to(vectron_model_dir() / name)
     app = FaceAnalysis(
         name=str(folder),
