@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-INFO_PREFIXES = ("store: ", "runs: ")  # which store and instance, said once a process: no error
+from face_assets_tests.test_cli_failures import _error_lines
 
 
 @pytest.mark.parametrize(
@@ -25,5 +25,4 @@ INFO_PREFIXES = ("store: ", "runs: ")  # which store and instance, said once a p
 )
 def test_what_we_refuse_is_one_clear_line(cli_on_real_store, argv, says):
     code, _, err = cli_on_real_store(*argv)
-    errors = [line for line in err.splitlines() if not line.startswith(INFO_PREFIXES)]
-    assert code == 2 and says in err and len(errors) == 1, err
+    assert code == 2 and says in err and len(_error_lines(err)) == 1, err
